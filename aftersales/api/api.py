@@ -1,0 +1,541 @@
+"""The v1 REST API: cases and every action of their lifecycle.
+
+Handlers validate input and call services; they never save a domain object themselves.
+Every case is reached through `get_case_for_actor`, so another shop's case is a 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from ninja import File, Form, NinjaAPI, Query, Router, Schema
+from ninja.errors import AuthenticationError, ValidationError
+from ninja.files import UploadedFile
+
+from aftersales.cases import services
+from aftersales.cases.choices import CaseStatus, CaseType, EvidenceSource
+from aftersales.cases.fetch import cases_for_actor, get_case_for_actor
+from aftersales.cases.models import Case
+from aftersales.cases.reasons import REASONS, REJECT_REASONS
+from aftersales.core.actors import Actor
+from aftersales.core.errors import DomainError, InvalidInput, NotFound
+from aftersales.orders.models import Order, OrderItem
+
+from .auth import ApiKeyAuth, SessionActorAuth
+from .schemas import (
+    AssignIn,
+    CaseDetailOut,
+    CasePage,
+    CodeOut,
+    CostIn,
+    CostOut,
+    ErrorOut,
+    InspectIn,
+    InspectionOut,
+    NoteIn,
+    OpenCaseIn,
+    QualityCheckIn,
+    QualityCheckOut,
+    RefundIn,
+    RejectIn,
+    RepairShipmentIn,
+    RequiredNoteIn,
+    ShipmentIn,
+)
+from .serializers import case_detail, case_summary
+
+logger = logging.getLogger(__name__)
+
+api = NinjaAPI(
+    title="aftersales API",
+    version="1",
+    urls_namespace="api-v1",
+    auth=[ApiKeyAuth(), SessionActorAuth()],
+    description=(
+        "After-sales cases for Douyin shops. Authenticate with a per-shop key in the "
+        "`X-API-Key` header, or with a browser session (CSRF token required on writes). "
+        "Money is integer fen. Errors are JSON with a stable `code`."
+    ),
+)
+
+ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+
+
+def error_body(code: str, message: Any, **params: Any) -> dict[str, Any]:
+    error = DomainError(message, **params)
+    return {
+        "code": code,
+        "message": error.render(translation.get_language() or "zh-hans"),
+        "message_zh": error.render("zh-hans"),
+        "message_en": error.render("en"),
+        "params": {k: str(v) for k, v in params.items()},
+    }
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    if exc.status >= 409:
+        logger.info("refused %s %s: %s %s", request.method, request.path, exc.code, exc.params)
+    return api.create_response(
+        request, error_body(exc.code, exc.message, **exc.params), status=exc.status
+    )
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(
+        request,
+        error_body("unauthenticated", _("Log in or send a valid API key.")),
+        status=401,
+    )
+
+
+@api.exception_handler(ValidationError)
+def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    body = error_body("invalid_input", _("The input is not valid."))
+    body["errors"] = [
+        {"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", "")} for e in exc.errors
+    ]
+    return api.create_response(request, body, status=400)
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return request.auth  # type: ignore[attr-defined,no-any-return]
+
+
+cases = Router(tags=["cases"])
+codes = Router(tags=["codes"])
+
+
+# --- Reading ---------------------------------------------------------------------------------
+
+
+class CaseFilters(Schema):
+    shop_id: int | None = None
+    status: list[str] | None = None
+    type: str | None = None
+    reason: str | None = None
+    refund_status: str | None = None
+    return_status: str | None = None
+    dispute_status: str | None = None
+    assignee: str | None = None  # a user id, "me" or "none"
+    priority: int | None = None
+    applied_after: datetime | None = None
+    applied_before: datetime | None = None
+    q: str | None = None  # case id, platform case id, order id or buyer id
+    order_by: str = "-applied_at"
+    limit: int = 50
+    offset: int = 0
+
+
+ORDERINGS = {
+    "-applied_at": ("-applied_at", "-pk"),
+    "applied_at": ("applied_at", "pk"),
+    "-updated_at": ("-updated_at", "-pk"),
+    "-priority": ("-priority", "applied_at", "pk"),
+}
+
+
+@cases.get("", response={200: CasePage, **ERRORS}, summary="List cases")
+def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
+    actor = actor_of(request)
+    if not 1 <= filters.limit <= 200 or filters.offset < 0:
+        raise InvalidInput(_("limit must be 1–200 and offset not negative."))
+    if filters.order_by not in ORDERINGS:
+        raise InvalidInput(_("Unknown ordering."))
+    qs = cases_for_actor(actor)
+    exact = {
+        "shop_id": filters.shop_id,
+        "type": filters.type,
+        "reason": filters.reason,
+        "refund_status": filters.refund_status,
+        "return_status": filters.return_status,
+        "dispute_status": filters.dispute_status,
+        "priority": filters.priority,
+        "applied_at__gte": filters.applied_after,
+        "applied_at__lt": filters.applied_before,
+    }
+    qs = qs.filter(**{k: v for k, v in exact.items() if v is not None})
+    if filters.status:
+        qs = qs.filter(status__in=filters.status)
+    if filters.assignee == "me":
+        qs = qs.filter(assignee_id=actor.user_id)
+    elif filters.assignee == "none":
+        qs = qs.filter(assignee__isnull=True)
+    elif filters.assignee:
+        if not filters.assignee.isdigit():
+            raise InvalidInput(_("assignee must be a user id, “me” or “none”."))
+        qs = qs.filter(assignee_id=int(filters.assignee))
+    if filters.q:
+        term = filters.q.strip()
+        match = (
+            Q(platform_case_id=term)
+            | Q(order__platform_order_id=term)
+            | Q(order__buyer__platform_buyer_id=term)
+        )
+        if term.isdigit():
+            match |= Q(pk=int(term))
+        qs = qs.filter(match)
+    count = qs.count()
+    page = qs.select_related("order", "order__buyer").order_by(*ORDERINGS[filters.order_by])[
+        filters.offset : filters.offset + filters.limit
+    ]
+    return {
+        "count": count,
+        "limit": filters.limit,
+        "offset": filters.offset,
+        "results": [case_summary(c) for c in page],
+    }
+
+
+@cases.get("/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary="Case detail")
+def get_case(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    return case_detail(get_case_for_actor(actor_of(request), case_id))
+
+
+@cases.get(
+    "/{case_id}/evidence/{evidence_id}/file",
+    url_name="evidence_file",
+    response={200: None, **ERRORS},
+    summary="Download an evidence file",
+)
+def evidence_file(request: HttpRequest, case_id: int, evidence_id: int) -> FileResponse:
+    case = get_case_for_actor(actor_of(request), case_id)
+    evidence = case.evidence.filter(pk=evidence_id).first()
+    if evidence is None:
+        raise NotFound(_("Evidence not found."))
+    response = FileResponse(evidence.file.open("rb"), content_type=evidence.content_type)
+    # Stored under a generated name and served as the sniffed type; never let a browser
+    # second-guess it into HTML.
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = f'inline; filename="evidence-{evidence.pk}"'
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
+# --- Opening ---------------------------------------------------------------------------------
+
+
+@cases.post("", response={201: CaseDetailOut, **ERRORS}, summary="Open a case")
+def open_case(request: HttpRequest, payload: OpenCaseIn) -> tuple[int, dict[str, Any]]:
+    actor = actor_of(request)
+    writable = [s for s, role in actor.shop_roles.items() if role != "auditor"]
+    if payload.shop_id is not None:
+        shop_ids = [payload.shop_id] if payload.shop_id in writable else []
+    else:
+        shop_ids = writable
+    order = (
+        Order.objects.filter(shop_id__in=shop_ids, platform_order_id=payload.order_id)
+        .select_related("buyer")
+        .first()
+    )
+    if order is None:
+        raise NotFound(_("Order not found."))
+    items_by_id = {i.pk: i for i in OrderItem.objects.filter(order=order)}
+    requested = []
+    for line in payload.items:
+        item = items_by_id.get(line.order_item_id)
+        if item is None:
+            raise InvalidInput(_("An item does not belong to this order."))
+        requested.append(services.RequestedItem(order_item=item, quantity=line.quantity))
+    case = services.open_case(
+        order=order,
+        type=payload.type,
+        reason=payload.reason,
+        items=requested,
+        by=actor,
+        buyer_statement=payload.buyer_statement,
+        requested_amount_fen=payload.requested_amount_fen,
+        platform_case_id=payload.platform_case_id,
+    )
+    return 201, case_detail(case)
+
+
+# --- Actions ---------------------------------------------------------------------------------
+
+
+def _writable_case(request: HttpRequest, case_id: int) -> tuple[Case, Actor]:
+    actor = actor_of(request)
+    return get_case_for_actor(actor, case_id, write=True), actor
+
+
+def _detail(case: Case) -> dict[str, Any]:
+    return case_detail(Case.objects.select_related("order__buyer").get(pk=case.pk))
+
+
+@cases.post(
+    "/{case_id}/approve", response={200: CaseDetailOut, **ERRORS}, summary="Approve (stage 1)"
+)
+def approve(request: HttpRequest, case_id: int, payload: NoteIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(services.approve_case(case=case, by=actor, note=payload.note))
+
+
+@cases.post("/{case_id}/reject", response={200: CaseDetailOut, **ERRORS}, summary="Reject")
+def reject(request: HttpRequest, case_id: int, payload: RejectIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(
+        services.reject_case(
+            case=case,
+            reason_code=payload.reason_code,
+            note=payload.note,
+            evidence_ids=payload.evidence_ids,
+            by=actor,
+        )
+    )
+
+
+@cases.post("/{case_id}/request-evidence", response={200: CaseDetailOut, **ERRORS})
+def request_evidence(request: HttpRequest, case_id: int, payload: RequiredNoteIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(services.request_evidence(case=case, note=payload.note, by=actor))
+
+
+@cases.post(
+    "/{case_id}/buyer-evidence",
+    response={200: CaseDetailOut, **ERRORS},
+    summary="Record the buyer's photos or videos",
+)
+def buyer_evidence(
+    request: HttpRequest,
+    case_id: int,
+    files: File[list[UploadedFile]],
+    note: Form[str] = "",
+) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    uploads = [services.Upload(stream=f.file, name=f.name or "") for f in files]
+    return _detail(services.record_buyer_evidence(case=case, uploads=uploads, by=actor, note=note))
+
+
+@cases.post(
+    "/{case_id}/evidence",
+    response={201: CaseDetailOut, **ERRORS},
+    summary="Attach the merchant's evidence or inspection photos",
+)
+def attach_evidence(
+    request: HttpRequest,
+    case_id: int,
+    file: File[UploadedFile],
+    source: Form[str] = EvidenceSource.MERCHANT,
+    note: Form[str] = "",
+) -> tuple[int, dict[str, Any]]:
+    case, actor = _writable_case(request, case_id)
+    if source not in {EvidenceSource.MERCHANT, EvidenceSource.INSPECTION}:
+        raise InvalidInput(_("source must be merchant or inspection."))
+    services.attach_evidence(
+        case=case,
+        upload=services.Upload(stream=file.file, name=file.name or ""),
+        source=source,
+        note=note,
+        by=actor,
+    )
+    return 201, _detail(case)
+
+
+@cases.post("/{case_id}/return-shipment", response={200: CaseDetailOut, **ERRORS})
+def return_shipment(request: HttpRequest, case_id: int, payload: ShipmentIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(
+        services.record_return_shipment(
+            case=case, carrier=payload.carrier, tracking_number=payload.tracking_number, by=actor
+        )
+    )
+
+
+@cases.post("/{case_id}/receive-return", response={200: CaseDetailOut, **ERRORS})
+def receive_return(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(services.receive_return(case=case, by=actor))
+
+
+@cases.post("/{case_id}/inspect", response={201: InspectionOut, **ERRORS})
+def inspect(request: HttpRequest, case_id: int, payload: InspectIn) -> tuple[int, Any]:
+    case, actor = _writable_case(request, case_id)
+    inspection = services.inspect_return(
+        case=case,
+        result=payload.result,
+        condition=payload.condition,
+        notes=payload.notes,
+        photo_ids=payload.photo_ids,
+        by=actor,
+    )
+    return 201, inspection
+
+
+@cases.post(
+    "/{case_id}/approve-final",
+    response={200: CaseDetailOut, **ERRORS},
+    summary="Approve after inspection (stage 2)",
+)
+def approve_final(request: HttpRequest, case_id: int, payload: NoteIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(services.approve_after_inspection(case=case, by=actor, note=payload.note))
+
+
+@cases.post("/{case_id}/refund", response={200: CaseDetailOut, **ERRORS}, summary="Refund")
+def refund(request: HttpRequest, case_id: int, payload: RefundIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    services.refund_case(
+        case=case,
+        goods_amount_fen=payload.goods_amount_fen,
+        shipping_amount_fen=payload.shipping_amount_fen,
+        reason=payload.reason,
+        by=actor,
+    )
+    return _detail(case)
+
+
+@cases.post("/{case_id}/refund/retry", response={200: CaseDetailOut, **ERRORS})
+def retry_refund(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    services.retry_refund(case=case, by=actor)
+    return _detail(case)
+
+
+@cases.post("/{case_id}/quality-check", response={201: QualityCheckOut, **ERRORS})
+def quality_check(request: HttpRequest, case_id: int, payload: QualityCheckIn) -> tuple[int, Any]:
+    case, actor = _writable_case(request, case_id)
+    check = services.record_quality_check(
+        case=case,
+        quality_ok=payload.quality_ok,
+        packaging_intact=payload.packaging_intact,
+        notes=payload.notes,
+        by=actor,
+    )
+    return 201, {
+        "id": check.pk,
+        "quality_ok": check.quality_ok,
+        "packaging_intact": check.packaging_intact,
+        "passed": check.passed,
+        "notes": check.notes,
+        "checked_at": check.checked_at,
+    }
+
+
+@cases.post("/{case_id}/ship-replacement", response={200: CaseDetailOut, **ERRORS})
+def ship_replacement(request: HttpRequest, case_id: int, payload: ShipmentIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(
+        services.ship_replacement(
+            case=case, carrier=payload.carrier, tracking_number=payload.tracking_number, by=actor
+        )
+    )
+
+
+@cases.post("/{case_id}/resend", response={200: CaseDetailOut, **ERRORS})
+def resend(request: HttpRequest, case_id: int, payload: ShipmentIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(
+        services.resend_items(
+            case=case, carrier=payload.carrier, tracking_number=payload.tracking_number, by=actor
+        )
+    )
+
+
+@cases.post("/{case_id}/return-repaired", response={200: CaseDetailOut, **ERRORS})
+def return_repaired(
+    request: HttpRequest, case_id: int, payload: RepairShipmentIn
+) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(
+        services.return_repaired(
+            case=case,
+            carrier=payload.carrier,
+            tracking_number=payload.tracking_number,
+            repair_notes=payload.repair_notes,
+            by=actor,
+        )
+    )
+
+
+@cases.post("/{case_id}/confirm-receipt", response={200: CaseDetailOut, **ERRORS})
+def confirm_receipt(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(services.confirm_buyer_receipt(case=case, by=actor))
+
+
+@cases.post("/{case_id}/convert-to-refund", response={200: CaseDetailOut, **ERRORS})
+def convert_to_refund(
+    request: HttpRequest, case_id: int, payload: RequiredNoteIn
+) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(services.convert_to_refund(case=case, note=payload.note, by=actor))
+
+
+@cases.post(
+    "/{case_id}/withdraw", response={200: CaseDetailOut, **ERRORS}, summary="Buyer withdraws"
+)
+def withdraw(request: HttpRequest, case_id: int) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(services.withdraw_case(case=case, by=actor))
+
+
+@cases.post("/{case_id}/close", response={200: CaseDetailOut, **ERRORS})
+def close(request: HttpRequest, case_id: int, payload: RequiredNoteIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(services.close_case(case=case, note=payload.note, by=actor))
+
+
+@cases.post("/{case_id}/reopen", response={200: CaseDetailOut, **ERRORS})
+def reopen(request: HttpRequest, case_id: int, payload: NoteIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    return _detail(services.reopen_case(case=case, note=payload.note, by=actor))
+
+
+@cases.post("/{case_id}/costs", response={201: CostOut, **ERRORS})
+def add_cost(request: HttpRequest, case_id: int, payload: CostIn) -> tuple[int, Any]:
+    case, actor = _writable_case(request, case_id)
+    cost = services.add_cost(
+        case=case,
+        kind=payload.kind,
+        amount_fen=payload.amount_fen,
+        payer=payload.payer,
+        note=payload.note,
+        by=actor,
+    )
+    return 201, cost
+
+
+@cases.post("/{case_id}/assign", response={200: CaseDetailOut, **ERRORS})
+def assign(request: HttpRequest, case_id: int, payload: AssignIn) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    assignee = None
+    if payload.assignee_id is not None:
+        assignee = get_user_model().objects.filter(pk=payload.assignee_id).first()
+        if assignee is None:
+            raise InvalidInput(_("The assignee is not a member of this shop."))
+    return _detail(services.assign_case(case=case, assignee=assignee, by=actor))
+
+
+# --- Code lists ------------------------------------------------------------------------------
+
+
+@codes.get("/reasons", response=list[CodeOut], summary="Buyer reason codes")
+def reason_codes(request: HttpRequest) -> list[dict[str, str]]:
+    return [{"code": r.code, "label": str(r.label)} for r in REASONS.values()]
+
+
+@codes.get("/reject-reasons", response=list[CodeOut], summary="Reject reason codes")
+def reject_reason_codes(request: HttpRequest) -> list[dict[str, str]]:
+    return [{"code": r.code, "label": str(r.label)} for r in REJECT_REASONS.values()]
+
+
+@codes.get("/case-types", response=list[CodeOut])
+def case_types(request: HttpRequest) -> list[dict[str, str]]:
+    return [{"code": c.value, "label": str(c.label)} for c in CaseType]
+
+
+@codes.get("/case-statuses", response=list[CodeOut])
+def case_statuses(request: HttpRequest) -> list[dict[str, str]]:
+    return [{"code": c.value, "label": str(c.label)} for c in CaseStatus]
+
+
+api.add_router("/cases", cases)
+api.add_router("/codes", codes)

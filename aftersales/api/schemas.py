@@ -1,0 +1,252 @@
+"""Request and response shapes of the v1 API. Money is integer fen, with yuan beside it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from ninja import Field, Schema
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    message_zh: str
+    message_en: str
+    params: dict = Field(default_factory=dict)
+
+
+class BuyerOut(Schema):
+    platform_buyer_id: str
+    nickname: str
+    phone: str  # masked
+    vip_level: int
+
+
+class CaseOut(Schema):
+    id: int
+    shop_id: int
+    platform_case_id: str | None
+    order_id: str
+    type: str
+    type_label: str
+    reason: str
+    reason_label: str
+    status: str
+    status_label: str
+    refund_status: str
+    return_status: str
+    dispute_status: str
+    priority: int
+    assignee_id: int | None
+    requested_amount_fen: int
+    requested_amount: str
+    buyer: BuyerOut
+    applied_at: datetime
+    updated_at: datetime
+
+
+class CasePage(Schema):
+    count: int
+    limit: int
+    offset: int
+    results: list[CaseOut]
+
+
+class CaseItemOut(Schema):
+    order_item_id: int
+    product_name: str
+    category: str
+    spec: str
+    quantity: int
+    ordered_quantity: int
+    list_price_fen: int
+    paid_amount_fen: int
+    paid_amount: str
+    refunded_amount_fen: int
+
+
+class OrderOut(Schema):
+    platform_order_id: str
+    status: str
+    paid_at: datetime
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    shipping_fee_paid_fen: int
+    shipping_refunded_fen: int
+    has_shipping_insurance: bool
+    receiver: dict[str, str]  # masked
+
+
+class RefundOut(Schema):
+    goods_amount_fen: int
+    shipping_amount_fen: int
+    total: str
+    is_partial: bool
+    reason: str
+    decided_by: str
+    decided_at: datetime
+    execution_status: str
+    attempts: int
+    last_error: str
+    external_reference: str
+
+
+class EventOut(Schema):
+    seq: int
+    type: str
+    actor: str
+    before: dict
+    after: dict
+    payload: dict
+    created_at: datetime
+
+
+class EvidenceOut(Schema):
+    id: int
+    source: str
+    kind: str
+    content_type: str
+    size_bytes: int
+    sha256: str
+    note: str
+    uploaded_by: str
+    uploaded_at: datetime
+    url: str
+
+
+class InspectionOut(Schema):
+    id: int
+    result: str
+    condition: str
+    notes: str
+    inspected_by: str
+    inspected_at: datetime
+
+
+class QualityCheckOut(Schema):
+    id: int
+    quality_ok: bool
+    packaging_intact: bool
+    passed: bool
+    notes: str
+    checked_at: datetime
+
+
+class CostOut(Schema):
+    id: int
+    kind: str
+    amount_fen: int
+    payer: str
+    note: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class ShipmentOut(Schema):
+    id: int
+    kind: str
+    carrier: str
+    tracking_number: str
+    status: str
+    created_at: datetime
+
+
+class CaseDetailOut(CaseOut):
+    buyer_statement: str
+    evidence_request_note: str
+    reject_reason: str
+    reject_note: str
+    close_note: str
+    order: OrderOut
+    items: list[CaseItemOut]
+    refundable_goods_fen: int
+    refund: RefundOut | None
+    events: list[EventOut]
+    evidence: list[EvidenceOut]
+    inspections: list[InspectionOut]
+    quality_checks: list[QualityCheckOut]
+    costs: list[CostOut]
+    shipments: list[ShipmentOut]
+
+
+class CaseItemIn(Schema):
+    order_item_id: int
+    quantity: int = Field(gt=0)
+
+
+class OpenCaseIn(Schema):
+    order_id: str = Field(description="The platform order id")
+    shop_id: int | None = Field(None, description="Needed only when you belong to several shops")
+    type: str
+    reason: str
+    items: list[CaseItemIn] = Field(min_length=1)
+    buyer_statement: str = ""
+    requested_amount_fen: int | None = Field(None, ge=0)
+    platform_case_id: str | None = None
+
+
+class NoteIn(Schema):
+    note: str = ""
+
+
+class RequiredNoteIn(Schema):
+    note: str = Field(min_length=1)
+
+
+class RejectIn(Schema):
+    reason_code: str
+    note: str = Field(min_length=1)
+    evidence_ids: list[int] = Field(default_factory=list)
+
+
+class ShipmentIn(Schema):
+    carrier: str = Field(min_length=1, max_length=32)
+    tracking_number: str = Field(min_length=1, max_length=64)
+
+
+class RepairShipmentIn(ShipmentIn):
+    repair_notes: str = Field(min_length=1)
+
+
+class InspectIn(Schema):
+    result: Literal["pass", "fail"]
+    condition: Literal["good", "damaged", "not_sent_item"]
+    notes: str = ""
+    photo_ids: list[int] = Field(default_factory=list)
+
+
+class RefundIn(Schema):
+    goods_amount_fen: int | None = Field(
+        None, ge=0, description="Omit for the full refundable amount"
+    )
+    shipping_amount_fen: int = Field(0, ge=0)
+    reason: str = ""
+
+
+class QualityCheckIn(Schema):
+    quality_ok: bool
+    packaging_intact: bool
+    notes: str = ""
+
+
+class CostIn(Schema):
+    kind: Literal[
+        "return_shipping",
+        "outbound_shipping",
+        "interception_fee",
+        "goods_written_off",
+        "compensation",
+    ]
+    amount_fen: int = Field(gt=0)
+    payer: Literal["merchant", "buyer", "insurance", "platform"]
+    note: str = Field("", max_length=255)
+
+
+class AssignIn(Schema):
+    assignee_id: int | None
+
+
+class CodeOut(Schema):
+    code: str
+    label: str

@@ -1,0 +1,164 @@
+"""Turning cases into API responses. Personal data leaves masked (R6.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+
+from aftersales.audit.models import AuditEvent
+from aftersales.cases.models import Case, RefundExecution
+from aftersales.cases.money import item_cap
+from aftersales.core.money import fen_to_yuan
+
+
+def case_summary(case: Case) -> dict[str, Any]:
+    buyer = case.order.buyer
+    return {
+        "id": case.pk,
+        "shop_id": case.shop_id,
+        "platform_case_id": case.platform_case_id,
+        "order_id": case.order.platform_order_id,
+        "type": case.type,
+        "type_label": str(case.get_type_display()),
+        "reason": case.reason,
+        "reason_label": str(case.get_reason_display()),
+        "status": case.status,
+        "status_label": str(case.get_status_display()),
+        "refund_status": case.refund_status,
+        "return_status": case.return_status,
+        "dispute_status": case.dispute_status,
+        "priority": case.priority,
+        "assignee_id": case.assignee_id,
+        "requested_amount_fen": case.requested_amount_fen,
+        "requested_amount": fen_to_yuan(case.requested_amount_fen),
+        "buyer": {
+            "platform_buyer_id": buyer.platform_buyer_id,
+            "nickname": buyer.nickname,
+            "phone": buyer.masked_phone,
+            "vip_level": buyer.vip_level,
+        },
+        "applied_at": case.applied_at,
+        "updated_at": case.updated_at,
+    }
+
+
+def case_detail(case: Case) -> dict[str, Any]:
+    order = case.order
+    items = list(case.items.select_related("order_item__sku__product").order_by("pk"))
+    data = case_summary(case)
+    data.update(
+        {
+            "buyer_statement": case.buyer_statement,
+            "evidence_request_note": case.evidence_request_note,
+            "reject_reason": case.reject_reason,
+            "reject_note": case.reject_note,
+            "close_note": case.close_note,
+            "order": {
+                "platform_order_id": order.platform_order_id,
+                "status": order.status,
+                "paid_at": order.paid_at,
+                "shipped_at": order.shipped_at,
+                "delivered_at": order.delivered_at,
+                "shipping_fee_paid_fen": order.shipping_fee_paid_fen,
+                "shipping_refunded_fen": order.shipping_refunded_fen,
+                "has_shipping_insurance": order.has_shipping_insurance,
+                "receiver": order.masked_receiver,
+            },
+            "items": [
+                {
+                    "order_item_id": ci.order_item_id,
+                    "product_name": ci.order_item.sku.product.name,
+                    "category": ci.order_item.sku.product.category,
+                    "spec": ci.order_item.sku.spec,
+                    "quantity": ci.quantity,
+                    "ordered_quantity": ci.order_item.quantity,
+                    "list_price_fen": ci.order_item.list_price_fen,
+                    "paid_amount_fen": ci.order_item.paid_amount_fen,
+                    "paid_amount": fen_to_yuan(ci.order_item.paid_amount_fen),
+                    "refunded_amount_fen": ci.order_item.refunded_amount_fen,
+                }
+                for ci in items
+            ],
+            "refundable_goods_fen": sum(
+                item_cap(ci.order_item, ci.quantity).cap_fen for ci in items
+            ),
+            "refund": _refund(case),
+            "events": [
+                {
+                    "seq": e.seq,
+                    "type": e.type,
+                    "actor": e.actor_label,
+                    "before": e.before,
+                    "after": e.after,
+                    "payload": e.payload,
+                    "created_at": e.created_at,
+                }
+                for e in AuditEvent.objects.filter(case=case).order_by("seq")
+            ],
+            "evidence": [
+                {
+                    "id": e.pk,
+                    "source": e.source,
+                    "kind": e.kind,
+                    "content_type": e.content_type,
+                    "size_bytes": e.size_bytes,
+                    "sha256": e.sha256,
+                    "note": e.note,
+                    "uploaded_by": e.uploaded_by,
+                    "uploaded_at": e.uploaded_at,
+                    "url": reverse("api-v1:evidence_file", args=[case.pk, e.pk]),
+                }
+                for e in case.evidence.order_by("pk")
+            ],
+            "inspections": list(
+                case.inspections.order_by("pk").values(
+                    "id", "result", "condition", "notes", "inspected_by", "inspected_at"
+                )
+            ),
+            "quality_checks": [
+                {
+                    "id": q.pk,
+                    "quality_ok": q.quality_ok,
+                    "packaging_intact": q.packaging_intact,
+                    "passed": q.passed,
+                    "notes": q.notes,
+                    "checked_at": q.checked_at,
+                }
+                for q in case.quality_checks.order_by("pk")
+            ],
+            "costs": list(
+                case.costs.order_by("pk").values(
+                    "id", "kind", "amount_fen", "payer", "note", "recorded_by", "recorded_at"
+                )
+            ),
+            "shipments": list(
+                case.shipments.order_by("pk").values(
+                    "id", "kind", "carrier", "tracking_number", "status", "created_at"
+                )
+            ),
+        }
+    )
+    return data
+
+
+def _refund(case: Case) -> dict[str, Any] | None:
+    execution = (
+        RefundExecution.objects.select_related("decision").filter(decision__case=case).first()
+    )
+    if execution is None:
+        return None
+    decision = execution.decision
+    return {
+        "goods_amount_fen": decision.goods_amount_fen,
+        "shipping_amount_fen": decision.shipping_amount_fen,
+        "total": fen_to_yuan(decision.total_fen),
+        "is_partial": decision.is_partial,
+        "reason": decision.reason,
+        "decided_by": decision.decided_by,
+        "decided_at": decision.decided_at,
+        "execution_status": execution.status,
+        "attempts": execution.attempts,
+        "last_error": execution.last_error,
+        "external_reference": execution.external_reference,
+    }

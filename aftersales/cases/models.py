@@ -1,0 +1,282 @@
+"""The after-sales case and everything recorded against it: items, money, evidence, costs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from .choices import (
+    CaseStatus,
+    CaseType,
+    CostKind,
+    CostPayer,
+    DisputeStatus,
+    EvidenceKind,
+    EvidenceSource,
+    ExecutionStatus,
+    InspectionResult,
+    ItemCondition,
+    Priority,
+    RefundStatus,
+    ReturnStatus,
+)
+from .reasons import REASON_CHOICES, REASONS, REJECT_REASON_CHOICES, Reason
+
+
+class Case(models.Model):
+    """One after-sales request (售后单) about one order and some of its items (R1.1)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="cases")
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="cases")
+    platform_case_id = models.CharField(_("platform case id"), max_length=64, null=True, blank=True)
+    type = models.CharField(_("type"), max_length=20, choices=CaseType.choices)
+    reason = models.CharField(_("reason"), max_length=32, choices=REASON_CHOICES)
+    buyer_statement = models.TextField(_("buyer's statement"), blank=True)
+    requested_amount_fen = models.PositiveBigIntegerField(_("requested amount (fen)"), default=0)
+    order_snapshot = models.JSONField(_("order at application"), default=dict)
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_cases",
+        verbose_name=_("assignee"),
+    )
+
+    status = models.CharField(
+        _("status"), max_length=24, choices=CaseStatus.choices, default=CaseStatus.PENDING_REVIEW
+    )
+    refund_status = models.CharField(
+        _("refund status"), max_length=16, choices=RefundStatus.choices, default=RefundStatus.NONE
+    )
+    return_status = models.CharField(
+        _("return status"),
+        max_length=20,
+        choices=ReturnStatus.choices,
+        default=ReturnStatus.NOT_REQUIRED,
+    )
+    dispute_status = models.CharField(
+        _("dispute status"),
+        max_length=24,
+        choices=DisputeStatus.choices,
+        default=DisputeStatus.NONE,
+    )
+
+    evidence_request_note = models.TextField(_("evidence requested"), blank=True)
+    reject_reason = models.CharField(
+        _("reject reason"), max_length=32, choices=REJECT_REASON_CHOICES, blank=True
+    )
+    reject_note = models.TextField(_("reject note"), blank=True)
+    close_note = models.TextField(_("close note"), blank=True)
+
+    applied_at = models.DateTimeField(_("applied at"))
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    final_approved_at = models.DateTimeField(_("second review approved at"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("after-sales case")
+        verbose_name_plural = _("after-sales cases")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "platform_case_id"],
+                condition=Q(platform_case_id__isnull=False),
+                name="case_unique_platform_id",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["shop", "status", "-applied_at"], name="case_shop_status_applied"),
+            models.Index(fields=["shop", "-applied_at"], name="case_shop_applied"),
+            models.Index(fields=["shop", "assignee", "status"], name="case_shop_assignee"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_type_display()}"
+
+    @property
+    def reason_info(self) -> Reason:
+        return REASONS[self.reason]
+
+    def axes(self) -> dict[str, Any]:
+        """The state as the audit trail records it before and after each change."""
+        return {
+            "status": self.status,
+            "refund_status": self.refund_status,
+            "return_status": self.return_status,
+            "dispute_status": self.dispute_status,
+        }
+
+
+class CaseItem(models.Model):
+    """An item of the order and how many of it the case is about."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="items")
+    order_item = models.ForeignKey("orders.OrderItem", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField(_("quantity"))
+
+    class Meta:
+        verbose_name = _("case item")
+        verbose_name_plural = _("case items")
+        constraints = [
+            models.UniqueConstraint(fields=["case", "order_item"], name="case_item_unique"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="case_item_quantity_positive"),
+        ]
+
+
+class RefundDecision(models.Model):
+    """What the merchant decided to refund, and why (R3.4): recorded apart from its execution.
+
+    One decision per case; the database refuses a second.
+    """
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="refund_decision")
+    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    goods_amount_fen = models.PositiveBigIntegerField(_("goods amount (fen)"))
+    shipping_amount_fen = models.PositiveBigIntegerField(_("shipping amount (fen)"), default=0)
+    is_partial = models.BooleanField(_("partial refund"), default=False)
+    reason = models.TextField(_("reason"), blank=True)
+    decided_by = models.CharField(_("decided by"), max_length=150)
+    decided_at = models.DateTimeField(_("decided at"))
+
+    class Meta:
+        verbose_name = _("refund decision")
+        verbose_name_plural = _("refund decisions")
+        constraints = [
+            # Shipping is refunded at most once per order (R3.3).
+            models.UniqueConstraint(
+                fields=["order"],
+                condition=Q(shipping_amount_fen__gt=0),
+                name="refund_shipping_once_per_order",
+            ),
+            # A partial refund carries its reason.
+            models.CheckConstraint(
+                condition=Q(is_partial=False) | ~Q(reason=""), name="refund_partial_has_reason"
+            ),
+        ]
+
+    @property
+    def total_fen(self) -> int:
+        return self.goods_amount_fen + self.shipping_amount_fen
+
+
+class RefundLine(models.Model):
+    """The part of a decision that refunds one order item."""
+
+    decision = models.ForeignKey(RefundDecision, on_delete=models.PROTECT, related_name="lines")
+    order_item = models.ForeignKey("orders.OrderItem", on_delete=models.PROTECT, related_name="+")
+    amount_fen = models.PositiveBigIntegerField(_("amount (fen)"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["decision", "order_item"], name="refund_line_unique")
+        ]
+
+
+class RefundExecution(models.Model):
+    """Carrying out a decision, exactly once: the key is unique in the database."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    decision = models.OneToOneField(
+        RefundDecision, on_delete=models.PROTECT, related_name="execution"
+    )
+    idempotency_key = models.CharField(max_length=100, unique=True)
+    amount_fen = models.PositiveBigIntegerField(_("amount (fen)"))
+    status = models.CharField(
+        _("status"), max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    external_reference = models.CharField(_("external reference"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("created at"))
+    executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refund execution")
+        verbose_name_plural = _("refund executions")
+
+
+class Inspection(models.Model):
+    """The check of returned goods (R4.2)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="inspections")
+    result = models.CharField(_("result"), max_length=8, choices=InspectionResult.choices)
+    condition = models.CharField(_("condition"), max_length=16, choices=ItemCondition.choices)
+    notes = models.TextField(_("notes"), blank=True)
+    inspected_by = models.CharField(_("inspected by"), max_length=150)
+    inspected_at = models.DateTimeField(_("inspected at"))
+
+    class Meta:
+        verbose_name = _("inspection")
+        verbose_name_plural = _("inspections")
+
+
+class QualityCheck(models.Model):
+    """The check of a replacement before it ships (R4.3)."""
+
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="quality_checks")
+    quality_ok = models.BooleanField(_("quality intact"))
+    packaging_intact = models.BooleanField(_("packaging intact"))
+    notes = models.TextField(_("notes"), blank=True)
+    checked_by = models.CharField(_("checked by"), max_length=150)
+    checked_at = models.DateTimeField(_("checked at"))
+
+    class Meta:
+        verbose_name = _("quality check")
+        verbose_name_plural = _("quality checks")
+
+    @property
+    def passed(self) -> bool:
+        return self.quality_ok and self.packaging_intact
+
+
+class CaseCost(models.Model):
+    """A cost of handling the case and who bears it (R4.4, R8.5)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="costs")
+    kind = models.CharField(_("kind"), max_length=24, choices=CostKind.choices)
+    amount_fen = models.PositiveBigIntegerField(_("amount (fen)"))
+    payer = models.CharField(_("paid by"), max_length=16, choices=CostPayer.choices)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    recorded_by = models.CharField(_("recorded by"), max_length=150)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("cost")
+        verbose_name_plural = _("costs")
+
+
+class Evidence(models.Model):
+    """A photo or video on a case, checked by content and stored under a generated name."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence")
+    case_item = models.ForeignKey(
+        CaseItem, on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+    )
+    inspection = models.ForeignKey(
+        Inspection, on_delete=models.PROTECT, null=True, blank=True, related_name="photos"
+    )
+    source = models.CharField(_("source"), max_length=16, choices=EvidenceSource.choices)
+    kind = models.CharField(_("kind"), max_length=8, choices=EvidenceKind.choices)
+    content_type = models.CharField(max_length=64)
+    file = models.FileField(upload_to="evidence/", max_length=200)
+    original_name = models.CharField(_("original name"), max_length=255, blank=True)
+    size_bytes = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    uploaded_by = models.CharField(_("uploaded by"), max_length=150)
+    uploaded_at = models.DateTimeField(_("uploaded at"))
+
+    class Meta:
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")

@@ -1,0 +1,53 @@
+"""Refund arithmetic in integer fen (R3.2, R3.3). Pure functions; the service locks and saves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aftersales.core.errors import RefundCapExceeded
+from aftersales.core.money import fen_to_yuan, share_of
+from aftersales.orders.models import Order, OrderItem
+
+
+@dataclass(frozen=True)
+class ItemCap:
+    """How much of one order item this case may still refund."""
+
+    order_item: OrderItem
+    quantity: int
+    cap_fen: int
+
+
+def item_cap(order_item: OrderItem, quantity: int) -> ItemCap:
+    """The paid share of `quantity` units, never more than what is left unrefunded."""
+    share = share_of(order_item.paid_amount_fen, quantity, order_item.quantity)
+    return ItemCap(order_item, quantity, min(share, order_item.refundable_fen))
+
+
+def shipping_refundable_fen(order: Order) -> int:
+    """Shipping is refunded once, in full or not at all (R3.3)."""
+    if order.shipping_refunded_fen > 0:
+        return 0
+    return order.shipping_fee_paid_fen
+
+
+def allocate(amount_fen: int, caps: Sequence[ItemCap]) -> list[tuple[OrderItem, int]]:
+    """Split a goods refund over the items in proportion to their caps, never above a cap."""
+    total_cap = sum(c.cap_fen for c in caps)
+    if amount_fen < 0:
+        raise ValueError("negative amount")
+    if amount_fen > total_cap:
+        raise RefundCapExceeded(
+            requested=fen_to_yuan(amount_fen), refundable=fen_to_yuan(total_cap)
+        )
+    if total_cap == 0:
+        return [(c.order_item, 0) for c in caps]
+    lines = [amount_fen * c.cap_fen // total_cap for c in caps]
+    # Floor division leaves a few fen; hand them out in item order within each cap.
+    remainder = amount_fen - sum(lines)
+    for index, cap in enumerate(caps):
+        extra = min(remainder, cap.cap_fen - lines[index])
+        lines[index] += extra
+        remainder -= extra
+    return [(c.order_item, line) for c, line in zip(caps, lines, strict=True)]

@@ -1,0 +1,930 @@
+"""The after-sales case lifecycle as services (R1, R3, R4).
+
+Every service is keyword-only, takes the acting `by`, runs in one transaction, locks the
+case row before reading its state, writes an audit event through `change_case` or
+`record_event`, and defers side effects until after commit. Views, the API, commands and
+tasks call these; nothing else saves a case.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from django.core.files.base import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.audit.chain import record_event
+from aftersales.core.actors import Actor
+from aftersales.core.errors import Conflict, IllegalTransition, InvalidInput
+from aftersales.core.money import fen_to_yuan
+from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
+from aftersales.orders.models import Order, OrderItem, Shipment
+from aftersales.orders.services import create_shipment, update_shipment_status
+from aftersales.platforms.gateway import RefundGatewayError, get_refund_gateway
+
+from .choices import (
+    REFUND_TYPES,
+    RETURNING_TYPES,
+    CaseStatus,
+    CaseType,
+    EvidenceSource,
+    ExecutionStatus,
+    Priority,
+    RefundStatus,
+    ReturnStatus,
+)
+from .evidence import check_upload
+from .models import (
+    Case,
+    CaseCost,
+    CaseItem,
+    Evidence,
+    Inspection,
+    QualityCheck,
+    RefundDecision,
+    RefundExecution,
+    RefundLine,
+)
+from .money import allocate, item_cap, shipping_refundable_fen
+from .reasons import REASONS, REJECT_REASONS
+from .transitions import change_case
+
+logger = logging.getLogger(__name__)
+
+# Which order states each case type may be opened in (R1.1, R3.1).
+TYPE_ORDER_STATES: dict[str, frozenset[str]] = {
+    CaseType.REFUND_UNSHIPPED: frozenset({OrderStatus.UNSHIPPED}),
+    CaseType.REFUND_SHIPPED: frozenset({OrderStatus.SHIPPED, OrderStatus.DELIVERED}),
+    CaseType.RETURN_REFUND: frozenset(
+        {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+    ),
+    CaseType.EXCHANGE: frozenset({OrderStatus.DELIVERED, OrderStatus.COMPLETED}),
+    CaseType.RESEND: frozenset({OrderStatus.DELIVERED, OrderStatus.COMPLETED}),
+    CaseType.REPAIR: frozenset({OrderStatus.DELIVERED, OrderStatus.COMPLETED}),
+}
+
+
+@dataclass(frozen=True)
+class RequestedItem:
+    order_item: OrderItem
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it arrived: a readable binary stream and the name the sender gave it."""
+
+    stream: IO[bytes]
+    name: str = ""
+
+
+def lock_case(case: Case) -> Case:
+    """Re-read the case under a row lock. Every service starts here."""
+    return Case.objects.select_for_update().get(pk=case.pk)
+
+
+# --- Opening ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def open_case(
+    *,
+    order: Order,
+    type: str,
+    reason: str,
+    items: Sequence[RequestedItem],
+    by: Actor,
+    buyer_statement: str = "",
+    requested_amount_fen: int | None = None,
+    platform_case_id: str | None = None,
+    applied_at: Any = None,
+) -> Case:
+    """Open a case for some items of an order, snapshotting the order as it is now."""
+    if type not in CaseType.values:
+        raise InvalidInput(_("Unknown case type."))
+    if reason not in REASONS:
+        raise InvalidInput(_("Unknown reason code."))
+    if not items:
+        raise InvalidInput(_("A case needs at least one item."))
+    if order.status == OrderStatus.CANCELLED:
+        raise InvalidInput(_("The order is cancelled."))
+    if order.status not in TYPE_ORDER_STATES[type]:
+        raise InvalidInput(
+            _("This type of request is not possible for an order in status “%(status)s”."),
+            status=order.status,
+        )
+    seen: set[int] = set()
+    for requested in items:
+        item = requested.order_item
+        if item.order_id != order.pk:
+            raise InvalidInput(_("An item does not belong to this order."))
+        if item.pk in seen:
+            raise InvalidInput(_("An item is listed twice."))
+        seen.add(item.pk)
+        if not 0 < requested.quantity <= item.quantity:
+            raise InvalidInput(_("The quantity must be between 1 and the quantity ordered."))
+
+    refundable = sum(item_cap(r.order_item, r.quantity).cap_fen for r in items)
+    if requested_amount_fen is None:
+        requested_amount_fen = refundable if type in REFUND_TYPES else 0
+    if requested_amount_fen < 0 or requested_amount_fen > refundable + order.shipping_fee_paid_fen:
+        raise InvalidInput(
+            _("The requested amount must be between 0 and %(max)s yuan."),
+            max=fen_to_yuan(refundable + order.shipping_fee_paid_fen),
+        )
+
+    buyer = order.buyer
+    case = Case.objects.create(
+        shop_id=order.shop_id,
+        order=order,
+        platform_case_id=platform_case_id,
+        type=type,
+        reason=reason,
+        buyer_statement=buyer_statement,
+        requested_amount_fen=requested_amount_fen,
+        order_snapshot=_snapshot(order),
+        priority=Priority.HIGH if buyer.is_vip else Priority.NORMAL,
+        applied_at=applied_at or timezone.now(),
+    )
+    CaseItem.objects.bulk_create(
+        [CaseItem(case=case, order_item=r.order_item, quantity=r.quantity) for r in items]
+    )
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="case_opened",
+        by=by,
+        after=case.axes(),
+        payload={
+            "type": type,
+            "reason": reason,
+            "requested_amount_fen": requested_amount_fen,
+            "items": {str(r.order_item.pk): r.quantity for r in items},
+        },
+    )
+    return case
+
+
+def _snapshot(order: Order) -> dict[str, Any]:
+    """The order as the buyer saw it at application: later changes do not rewrite history."""
+
+    def ts(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "status": order.status,
+        "paid_at": ts(order.paid_at),
+        "shipped_at": ts(order.shipped_at),
+        "delivered_at": ts(order.delivered_at),
+        "shipping_fee_paid_fen": order.shipping_fee_paid_fen,
+        "shipping_refunded_fen": order.shipping_refunded_fen,
+        "has_shipping_insurance": order.has_shipping_insurance,
+        "items": [
+            {
+                "id": item.pk,
+                "sku": item.sku_id,
+                "quantity": item.quantity,
+                "list_price_fen": item.list_price_fen,
+                "paid_amount_fen": item.paid_amount_fen,
+                "refunded_amount_fen": item.refunded_amount_fen,
+            }
+            for item in order.items.order_by("pk")
+        ],
+    }
+
+
+# --- Stage 1 review --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def approve_case(*, case: Case, by: Actor, note: str = "") -> Case:
+    """Stage 1: agree to the request. Returns wait for the goods; refunds await execution."""
+    case = lock_case(case)
+    if case.status != CaseStatus.PENDING_REVIEW:
+        raise IllegalTransition(from_status=case.status, event="case_approved")
+    axes: dict[str, str] = {}
+    if case.type in RETURNING_TYPES:
+        target = CaseStatus.AWAITING_RETURN
+        axes["return_status"] = ReturnStatus.AWAITING_SHIPMENT
+    elif case.type == CaseType.RESEND:
+        target = CaseStatus.AWAITING_SHIPMENT
+    else:
+        target = CaseStatus.AWAITING_REFUND
+    return change_case(
+        case,
+        by=by,
+        event_type="case_approved",
+        status=target,
+        payload={"note": note} if note else None,
+        fields={"approved_at": timezone.now()},
+        **axes,
+    )
+
+
+@transaction.atomic
+def reject_case(
+    *,
+    case: Case,
+    reason_code: str,
+    note: str,
+    by: Actor,
+    evidence_ids: Sequence[int] = (),
+) -> Case:
+    """Stage 1 or 2: refuse with a platform reason code; some codes need evidence, which is
+    uploaded to the case first (`attach_evidence`) and named here."""
+    case = lock_case(case)
+    reject_reason = REJECT_REASONS.get(reason_code)
+    if reject_reason is None:
+        raise InvalidInput(_("Unknown reject reason code."))
+    if not note.strip():
+        raise InvalidInput(_("Explain the rejection to the buyer."))
+    evidence = _evidence_of_case(case, evidence_ids)
+    if reject_reason.needs_evidence and not evidence:
+        raise InvalidInput(_("This reject reason needs evidence attached."))
+    if case.status not in {
+        CaseStatus.PENDING_REVIEW,
+        CaseStatus.AWAITING_EVIDENCE,
+        CaseStatus.PENDING_FINAL_REVIEW,
+    }:
+        raise IllegalTransition(from_status=case.status, event="case_rejected")
+    stage = 2 if case.status == CaseStatus.PENDING_FINAL_REVIEW else 1
+    return change_case(
+        case,
+        by=by,
+        event_type="case_rejected",
+        status=CaseStatus.REJECTED,
+        payload={"stage": stage, "evidence": [e.pk for e in evidence]},
+        fields={"reject_reason": reason_code, "reject_note": note},
+    )
+
+
+@transaction.atomic
+def request_evidence(*, case: Case, note: str, by: Actor) -> Case:
+    """Ask the buyer for photos or video (R4.1); the case waits for them."""
+    case = lock_case(case)
+    if not note.strip():
+        raise InvalidInput(_("Say what evidence the buyer should provide."))
+    return change_case(
+        case,
+        by=by,
+        event_type="evidence_requested",
+        status=CaseStatus.AWAITING_EVIDENCE,
+        fields={"evidence_request_note": note},
+    )
+
+
+@transaction.atomic
+def record_buyer_evidence(
+    *, case: Case, uploads: Sequence[Upload], by: Actor, note: str = ""
+) -> Case:
+    """Store the buyer's photos or video; a case waiting for them goes back to review."""
+    case = lock_case(case)
+    if not uploads:
+        raise InvalidInput(_("Attach at least one photo or video."))
+    if case.status in {CaseStatus.COMPLETED, CaseStatus.CLOSED}:
+        raise IllegalTransition(from_status=case.status, event="buyer_evidence_recorded")
+    stored = [
+        _store_evidence(case=case, upload=u, source=EvidenceSource.BUYER, by=by, note=note)
+        for u in uploads
+    ]
+    next_status = CaseStatus.PENDING_REVIEW if case.status == CaseStatus.AWAITING_EVIDENCE else None
+    return change_case(
+        case,
+        by=by,
+        event_type="buyer_evidence_recorded",
+        status=next_status,
+        payload={"evidence": [e.pk for e in stored]},
+    )
+
+
+@transaction.atomic
+def attach_evidence(
+    *, case: Case, upload: Upload, source: str, by: Actor, note: str = ""
+) -> Evidence:
+    """Attach a photo or video from the merchant's side (packing photos, chat screenshots)."""
+    case = lock_case(case)
+    evidence = _store_evidence(case=case, upload=upload, source=source, by=by, note=note)
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="evidence_attached",
+        by=by,
+        payload={"evidence": evidence.pk, "sha256": evidence.sha256, "source": source},
+    )
+    return evidence
+
+
+def _evidence_of_case(case: Case, evidence_ids: Sequence[int]) -> list[Evidence]:
+    evidence = list(Evidence.objects.filter(case=case, pk__in=list(evidence_ids)))
+    if len(evidence) != len(set(evidence_ids)):
+        raise InvalidInput(_("Some evidence does not belong to this case."))
+    return evidence
+
+
+def _store_evidence(
+    *, case: Case, upload: Upload, source: str, by: Actor, note: str = ""
+) -> Evidence:
+    checked = check_upload(upload.stream, shop_id=case.shop_id)
+    # The file is written before the row; if the transaction rolls back, an orphan file is
+    # left behind, never a row pointing at nothing.
+    name = default_storage.save(checked.storage_name, File(upload.stream))
+    return Evidence.objects.create(
+        shop_id=case.shop_id,
+        case=case,
+        source=source,
+        kind=checked.kind,
+        content_type=checked.content_type,
+        file=name,
+        original_name=upload.name[:255],
+        size_bytes=checked.size_bytes,
+        sha256=checked.sha256,
+        note=note[:255],
+        uploaded_by=by.label,
+        uploaded_at=timezone.now(),
+    )
+
+
+# --- Returns and stage 2 ---------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_return_shipment(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
+    """The buyer has sent the goods back; keep the tracking number."""
+    case = lock_case(case)
+    if case.status != CaseStatus.AWAITING_RETURN:
+        raise IllegalTransition(from_status=case.status, event="return_shipped")
+    if not carrier.strip() or not tracking_number.strip():
+        raise InvalidInput(_("Carrier and tracking number are required."))
+    shipment = create_shipment(
+        order=case.order,
+        kind=ShipmentKind.RETURN,
+        carrier=carrier.strip(),
+        tracking_number=tracking_number.strip(),
+        case_id=case.pk,
+    )
+    return change_case(
+        case,
+        by=by,
+        event_type="return_shipped",
+        return_status=ReturnStatus.IN_TRANSIT,
+        payload={"shipment": shipment.pk, "carrier": carrier, "tracking_number": tracking_number},
+    )
+
+
+@transaction.atomic
+def receive_return(*, case: Case, by: Actor) -> Case:
+    """The returned parcel arrived at the warehouse: the inspection clock starts (R4.2)."""
+    case = lock_case(case)
+    if case.status != CaseStatus.AWAITING_RETURN:
+        raise IllegalTransition(from_status=case.status, event="return_received")
+    shipment = _latest_shipment(case, ShipmentKind.RETURN)
+    if shipment is not None:
+        update_shipment_status(shipment=shipment, status=ShipmentStatus.DELIVERED)
+    return change_case(
+        case,
+        by=by,
+        event_type="return_received",
+        status=CaseStatus.AWAITING_INSPECTION,
+        return_status=ReturnStatus.RECEIVED,
+    )
+
+
+@transaction.atomic
+def inspect_return(
+    *,
+    case: Case,
+    result: str,
+    condition: str,
+    by: Actor,
+    notes: str = "",
+    photo_ids: Sequence[int] = (),
+) -> Inspection:
+    """Record the inspection: pass or fail, the goods' condition, notes and photos (R4.2)."""
+    case = lock_case(case)
+    if case.status != CaseStatus.AWAITING_INSPECTION:
+        raise IllegalTransition(from_status=case.status, event="return_inspected")
+    if result not in {"pass", "fail"}:
+        raise InvalidInput(_("The result must be pass or fail."))
+    if condition not in {"good", "damaged", "not_sent_item"}:
+        raise InvalidInput(_("Unknown item condition."))
+    if result == "fail" and not notes.strip():
+        raise InvalidInput(_("Describe what failed the inspection."))
+    photos = _evidence_of_case(case, photo_ids)
+    inspection = Inspection.objects.create(
+        case=case,
+        result=result,
+        condition=condition,
+        notes=notes,
+        inspected_by=by.label,
+        inspected_at=timezone.now(),
+    )
+    for photo in photos:
+        # Evidence rows are otherwise immutable; linking a photo to its inspection is the
+        # one field set after upload.
+        photo.inspection = inspection
+        photo.save(update_fields=["inspection"])
+    change_case(
+        case,
+        by=by,
+        event_type="return_inspected",
+        status=CaseStatus.PENDING_FINAL_REVIEW,
+        return_status=ReturnStatus.INSPECTED,
+        payload={
+            "inspection": inspection.pk,
+            "result": result,
+            "condition": condition,
+            "photos": [p.pk for p in photos],
+        },
+    )
+    return inspection
+
+
+@transaction.atomic
+def approve_after_inspection(*, case: Case, by: Actor, note: str = "") -> Case:
+    """Stage 2: agree after the goods came back. Refund types await the refund; exchanges
+    and repairs await the merchant's shipment."""
+    case = lock_case(case)
+    if case.status != CaseStatus.PENDING_FINAL_REVIEW:
+        raise IllegalTransition(from_status=case.status, event="case_final_approved")
+    target = (
+        CaseStatus.AWAITING_REFUND if case.type in REFUND_TYPES else CaseStatus.AWAITING_SHIPMENT
+    )
+    return change_case(
+        case,
+        by=by,
+        event_type="case_final_approved",
+        status=target,
+        payload={"note": note} if note else None,
+        fields={"final_approved_at": timezone.now()},
+    )
+
+
+# --- Money -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def refund_case(
+    *,
+    case: Case,
+    by: Actor,
+    goods_amount_fen: int | None = None,
+    shipping_amount_fen: int = 0,
+    reason: str = "",
+) -> RefundDecision:
+    """Decide the refund (R3.2–R3.4) and queue its execution.
+
+    The goods amount defaults to the full refundable amount of the case's items: what was
+    actually paid for those quantities, less what other cases already refunded. Less than
+    that is a partial refund and needs a reason. The order items and the order are locked
+    and their refunded totals raised in this transaction, so two cases on one item can
+    never together refund more than was paid; the database's check constraints say the
+    same again.
+    """
+    case = lock_case(case)
+    if case.status != CaseStatus.AWAITING_REFUND:
+        raise IllegalTransition(from_status=case.status, event="refund_decided")
+    if RefundDecision.objects.filter(case=case).exists():
+        raise Conflict(_("This case already has a refund."))
+
+    case_items = list(case.items.order_by("order_item_id"))
+    locked_items = {
+        item.pk: item
+        for item in OrderItem.objects.select_for_update()
+        .filter(pk__in=[ci.order_item_id for ci in case_items])
+        .order_by("pk")
+    }
+    order = Order.objects.select_for_update().get(pk=case.order_id)
+    caps = [item_cap(locked_items[ci.order_item_id], ci.quantity) for ci in case_items]
+    full_amount = sum(c.cap_fen for c in caps)
+    if goods_amount_fen is None:
+        goods_amount_fen = full_amount
+    if goods_amount_fen < 0 or shipping_amount_fen < 0:
+        raise InvalidInput(_("Amounts cannot be negative."))
+    lines = allocate(goods_amount_fen, caps)
+    is_partial = goods_amount_fen < full_amount
+    if is_partial and not reason.strip():
+        raise InvalidInput(_("A partial refund needs a reason."))
+    if shipping_amount_fen:
+        available = shipping_refundable_fen(order)
+        if available == 0:
+            raise Conflict(_("Shipping for this order has already been refunded."))
+        if shipping_amount_fen > available:
+            raise InvalidInput(
+                _("Shipping refund cannot exceed the %(paid)s yuan paid."),
+                paid=fen_to_yuan(available),
+            )
+    if goods_amount_fen + shipping_amount_fen == 0:
+        raise InvalidInput(_("The refund amount is zero."))
+
+    now = timezone.now()
+    decision = RefundDecision.objects.create(
+        shop_id=case.shop_id,
+        case=case,
+        order=order,
+        goods_amount_fen=goods_amount_fen,
+        shipping_amount_fen=shipping_amount_fen,
+        is_partial=is_partial,
+        reason=reason,
+        decided_by=by.label,
+        decided_at=now,
+    )
+    for order_item, amount in lines:
+        if amount == 0:
+            continue
+        RefundLine.objects.create(decision=decision, order_item=order_item, amount_fen=amount)
+        OrderItem.objects.filter(pk=order_item.pk).update(
+            refunded_amount_fen=F("refunded_amount_fen") + amount
+        )
+    if shipping_amount_fen:
+        Order.objects.filter(pk=order.pk).update(
+            shipping_refunded_fen=F("shipping_refunded_fen") + shipping_amount_fen
+        )
+    execution = RefundExecution.objects.create(
+        shop_id=case.shop_id,
+        decision=decision,
+        idempotency_key=f"refund-case-{case.pk}",
+        amount_fen=decision.total_fen,
+        created_at=now,
+    )
+    change_case(
+        case,
+        by=by,
+        event_type="refund_decided",
+        refund_status=RefundStatus.PENDING,
+        payload={
+            "decision": decision.pk,
+            "goods_amount_fen": goods_amount_fen,
+            "shipping_amount_fen": shipping_amount_fen,
+            "is_partial": is_partial,
+            "reason": reason,
+            "lines": {str(item.pk): amount for item, amount in lines},
+        },
+    )
+    transaction.on_commit(lambda: enqueue_refund_execution(execution.pk))
+    return decision
+
+
+def enqueue_refund_execution(execution_id: int) -> None:
+    """Hand the execution to the worker. Imported late: tasks import services."""
+    from .tasks import execute_refund_task
+
+    execute_refund_task.enqueue(execution_id)
+
+
+def execute_refund(*, execution: RefundExecution, by: Actor) -> RefundExecution:
+    """Carry out a refund decision exactly once, however often this is called.
+
+    The row is claimed with a conditional update, so only one caller moves it from
+    pending/failed to executing; everyone else returns without touching the money. The
+    gateway call runs outside any transaction (it may be slow); its result is recorded in
+    a second, short transaction.
+    """
+    claimed = RefundExecution.objects.filter(
+        pk=execution.pk, status__in=[ExecutionStatus.PENDING, ExecutionStatus.FAILED]
+    ).update(status=ExecutionStatus.EXECUTING, attempts=F("attempts") + 1)
+    execution.refresh_from_db()
+    if claimed != 1:
+        return execution
+    try:
+        receipt = get_refund_gateway().refund(execution)
+    except RefundGatewayError as exc:
+        logger.warning("refund %s failed: %s", execution.idempotency_key, exc)
+        return _record_refund_failure(execution=execution, error=str(exc), by=by)
+    return _record_refund_success(execution=execution, reference=receipt.reference, by=by)
+
+
+@transaction.atomic
+def _record_refund_success(
+    *, execution: RefundExecution, reference: str, by: Actor
+) -> RefundExecution:
+    execution = RefundExecution.objects.select_for_update().get(pk=execution.pk)
+    case = lock_case(execution.decision.case)
+    execution.status = ExecutionStatus.SUCCEEDED
+    execution.external_reference = reference
+    execution.last_error = ""
+    execution.executed_at = timezone.now()
+    execution.save(update_fields=["status", "external_reference", "last_error", "executed_at"])
+    change_case(
+        case,
+        by=by,
+        event_type="refund_executed",
+        status=CaseStatus.COMPLETED,
+        refund_status=RefundStatus.REFUNDED,
+        payload={
+            "execution": execution.pk,
+            "amount_fen": execution.amount_fen,
+            "reference": reference,
+        },
+        fields={"resolved_at": execution.executed_at},
+    )
+    return execution
+
+
+@transaction.atomic
+def _record_refund_failure(*, execution: RefundExecution, error: str, by: Actor) -> RefundExecution:
+    execution = RefundExecution.objects.select_for_update().get(pk=execution.pk)
+    case = lock_case(execution.decision.case)
+    execution.status = ExecutionStatus.FAILED
+    execution.last_error = error[:2000]
+    execution.save(update_fields=["status", "last_error"])
+    change_case(
+        case,
+        by=by,
+        event_type="refund_failed",
+        refund_status=RefundStatus.FAILED,
+        payload={"execution": execution.pk, "attempt": execution.attempts, "error": error[:500]},
+    )
+    return execution
+
+
+@transaction.atomic
+def retry_refund(*, case: Case, by: Actor) -> RefundExecution:
+    """Queue a failed refund again. The same execution row and key are reused."""
+    case = lock_case(case)
+    execution = RefundExecution.objects.filter(decision__case=case).first()
+    if execution is None or execution.status != ExecutionStatus.FAILED:
+        raise Conflict(_("There is no failed refund to retry."))
+    change_case(
+        case,
+        by=by,
+        event_type="refund_retried",
+        refund_status=RefundStatus.PENDING,
+        payload={"execution": execution.pk},
+    )
+    transaction.on_commit(lambda: enqueue_refund_execution(execution.pk))
+    return execution
+
+
+# --- Exchange, resend, repair ----------------------------------------------------------------
+
+
+@transaction.atomic
+def record_quality_check(
+    *, case: Case, quality_ok: bool, packaging_intact: bool, by: Actor, notes: str = ""
+) -> QualityCheck:
+    """Check the replacement before it leaves (R4.3): quality and intact packaging."""
+    case = lock_case(case)
+    if case.status != CaseStatus.AWAITING_SHIPMENT or case.type != CaseType.EXCHANGE:
+        raise IllegalTransition(from_status=case.status, event="quality_checked")
+    check = QualityCheck.objects.create(
+        case=case,
+        quality_ok=quality_ok,
+        packaging_intact=packaging_intact,
+        notes=notes,
+        checked_by=by.label,
+        checked_at=timezone.now(),
+    )
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="quality_checked",
+        by=by,
+        payload={
+            "quality_check": check.pk,
+            "quality_ok": quality_ok,
+            "packaging_intact": packaging_intact,
+            "passed": check.passed,
+        },
+    )
+    return check
+
+
+@transaction.atomic
+def ship_replacement(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
+    """Ship the exchange replacement; only after a passed quality check (R4.3)."""
+    case = lock_case(case)
+    if case.type != CaseType.EXCHANGE:
+        raise IllegalTransition(from_status=case.status, event="replacement_shipped")
+    latest_check = case.quality_checks.order_by("-checked_at", "-pk").first()
+    if latest_check is None or not latest_check.passed:
+        raise Conflict(_("The replacement must pass a quality check before it ships."))
+    return _ship_to_buyer(
+        case=case,
+        kind=ShipmentKind.EXCHANGE,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        by=by,
+        event_type="replacement_shipped",
+    )
+
+
+@transaction.atomic
+def resend_items(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
+    """Send the missing items (补寄)."""
+    case = lock_case(case)
+    if case.type != CaseType.RESEND:
+        raise IllegalTransition(from_status=case.status, event="items_resent")
+    return _ship_to_buyer(
+        case=case,
+        kind=ShipmentKind.RESEND,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        by=by,
+        event_type="items_resent",
+    )
+
+
+@transaction.atomic
+def return_repaired(
+    *, case: Case, carrier: str, tracking_number: str, repair_notes: str, by: Actor
+) -> Case:
+    """Send the repaired goods back to the buyer, with what was repaired."""
+    case = lock_case(case)
+    if case.type != CaseType.REPAIR:
+        raise IllegalTransition(from_status=case.status, event="repaired_goods_shipped")
+    if not repair_notes.strip():
+        raise InvalidInput(_("Record what was repaired."))
+    return _ship_to_buyer(
+        case=case,
+        kind=ShipmentKind.REPAIR,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        by=by,
+        event_type="repaired_goods_shipped",
+        extra={"repair_notes": repair_notes},
+    )
+
+
+def _ship_to_buyer(
+    *,
+    case: Case,
+    kind: str,
+    carrier: str,
+    tracking_number: str,
+    by: Actor,
+    event_type: str,
+    extra: dict[str, Any] | None = None,
+) -> Case:
+    if case.status != CaseStatus.AWAITING_SHIPMENT:
+        raise IllegalTransition(from_status=case.status, event=event_type)
+    if not carrier.strip() or not tracking_number.strip():
+        raise InvalidInput(_("Carrier and tracking number are required."))
+    shipment = create_shipment(
+        order=case.order,
+        kind=kind,
+        carrier=carrier.strip(),
+        tracking_number=tracking_number.strip(),
+        case_id=case.pk,
+    )
+    return change_case(
+        case,
+        by=by,
+        event_type=event_type,
+        status=CaseStatus.AWAITING_BUYER_RECEIPT,
+        payload={"shipment": shipment.pk, "carrier": carrier, "tracking_number": tracking_number}
+        | (extra or {}),
+    )
+
+
+@transaction.atomic
+def confirm_buyer_receipt(*, case: Case, by: Actor) -> Case:
+    """The buyer received the replacement, resend or repaired goods: the case is done."""
+    case = lock_case(case)
+    if case.status != CaseStatus.AWAITING_BUYER_RECEIPT:
+        raise IllegalTransition(from_status=case.status, event="buyer_received")
+    shipment = _latest_shipment(case, None)
+    if shipment is not None:
+        update_shipment_status(shipment=shipment, status=ShipmentStatus.DELIVERED)
+    return change_case(
+        case,
+        by=by,
+        event_type="buyer_received",
+        status=CaseStatus.COMPLETED,
+        fields={"resolved_at": timezone.now()},
+    )
+
+
+@transaction.atomic
+def convert_to_refund(*, case: Case, by: Actor, note: str) -> Case:
+    """An exchange that cannot be fulfilled (out of stock) becomes a refund."""
+    case = lock_case(case)
+    if case.type != CaseType.EXCHANGE or case.status != CaseStatus.AWAITING_SHIPMENT:
+        raise IllegalTransition(from_status=case.status, event="converted_to_refund")
+    if not note.strip():
+        raise InvalidInput(_("Say why the exchange becomes a refund."))
+    return change_case(
+        case,
+        by=by,
+        event_type="converted_to_refund",
+        status=CaseStatus.AWAITING_REFUND,
+        payload={"note": note},
+    )
+
+
+def _latest_shipment(case: Case, kind: str | None) -> Shipment | None:
+    shipments = case.shipments.order_by("-created_at", "-pk")
+    if kind is not None:
+        shipments = shipments.filter(kind=kind)
+    return shipments.first()
+
+
+# --- Ending ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def withdraw_case(*, case: Case, by: Actor) -> Case:
+    """The buyer cancels the request. Not possible once a refund has been decided."""
+    case = lock_case(case)
+    if case.refund_status != RefundStatus.NONE:
+        raise IllegalTransition(from_status=case.status, event="case_withdrawn")
+    if case.status not in {
+        CaseStatus.PENDING_REVIEW,
+        CaseStatus.AWAITING_EVIDENCE,
+        CaseStatus.AWAITING_RETURN,
+        CaseStatus.REJECTED,
+    }:
+        raise IllegalTransition(from_status=case.status, event="case_withdrawn")
+    return change_case(
+        case,
+        by=by,
+        event_type="case_withdrawn",
+        status=CaseStatus.CLOSED,
+        fields={"resolved_at": timezone.now()},
+    )
+
+
+@transaction.atomic
+def close_case(*, case: Case, note: str, by: Actor) -> Case:
+    """Close a case that will go no further (rejected and not appealed, buyer never
+    returned the goods, evidence never came)."""
+    case = lock_case(case)
+    if not note.strip():
+        raise InvalidInput(_("Say why the case is closed."))
+    if case.refund_status == RefundStatus.PENDING:
+        raise Conflict(_("A refund is in progress; it cannot be closed now."))
+    return change_case(
+        case,
+        by=by,
+        event_type="case_closed",
+        status=CaseStatus.CLOSED,
+        fields={"close_note": note, "resolved_at": timezone.now()},
+    )
+
+
+@transaction.atomic
+def reopen_case(*, case: Case, by: Actor, note: str = "") -> Case:
+    """The buyer changed a rejected request and applied again (platform 27 → 6)."""
+    case = lock_case(case)
+    if case.status != CaseStatus.REJECTED:
+        raise IllegalTransition(from_status=case.status, event="case_reopened")
+    return change_case(
+        case,
+        by=by,
+        event_type="case_reopened",
+        status=CaseStatus.PENDING_REVIEW,
+        payload={"note": note} if note else None,
+        fields={"reject_reason": "", "reject_note": ""},
+    )
+
+
+# --- Costs and assignment --------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_cost(
+    *, case: Case, kind: str, amount_fen: int, payer: str, by: Actor, note: str = ""
+) -> CaseCost:
+    """Record a cost of the case and who bears it (R4.4)."""
+    case = lock_case(case)
+    if amount_fen <= 0:
+        raise InvalidInput(_("The amount must be positive."))
+    cost = CaseCost.objects.create(
+        shop_id=case.shop_id,
+        case=case,
+        kind=kind,
+        amount_fen=amount_fen,
+        payer=payer,
+        note=note,
+        recorded_by=by.label,
+        recorded_at=timezone.now(),
+    )
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="cost_recorded",
+        by=by,
+        payload={"cost": cost.pk, "kind": kind, "amount_fen": amount_fen, "payer": payer},
+    )
+    return cost
+
+
+@transaction.atomic
+def assign_case(*, case: Case, assignee: Any, by: Actor) -> Case:
+    """Give the case to a member of its shop (or to nobody)."""
+    case = lock_case(case)
+    if assignee is not None and not assignee.memberships.filter(shop_id=case.shop_id).exists():
+        raise InvalidInput(_("The assignee is not a member of this shop."))
+    return change_case(
+        case,
+        by=by,
+        event_type="case_assigned",
+        payload={"assignee": getattr(assignee, "pk", None)},
+        fields={"assignee": assignee},
+    )

@@ -1,0 +1,167 @@
+"""Buyers, orders, the items as actually paid, and shipments."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.core.privacy import mask_address, mask_name, mask_phone
+
+from .choices import OrderStatus, ShipmentKind, ShipmentStatus
+
+
+class Buyer(models.Model):
+    """A buyer as one shop knows them. The phone is stored but shown masked (R6.5)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="buyers")
+    platform_buyer_id = models.CharField(_("platform buyer id"), max_length=64)
+    nickname = models.CharField(_("nickname"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    vip_level = models.PositiveSmallIntegerField(_("VIP level"), default=0)
+
+    class Meta:
+        verbose_name = _("buyer")
+        verbose_name_plural = _("buyers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "platform_buyer_id"], name="buyer_unique_platform_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname or self.platform_buyer_id
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def is_vip(self) -> bool:
+        return self.vip_level > 0
+
+
+class Order(models.Model):
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="orders")
+    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders")
+    platform_order_id = models.CharField(_("platform order id"), max_length=64)
+    status = models.CharField(
+        _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.UNSHIPPED
+    )
+    paid_at = models.DateTimeField(_("paid at"))
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("signed for at"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    shipping_fee_paid_fen = models.PositiveBigIntegerField(_("shipping fee paid (fen)"), default=0)
+    shipping_refunded_fen = models.PositiveBigIntegerField(_("shipping refunded (fen)"), default=0)
+    has_shipping_insurance = models.BooleanField(_("shipping insurance (运费险)"), default=False)
+    receiver_name = models.CharField(_("receiver"), max_length=64, blank=True)
+    receiver_phone = models.CharField(_("receiver phone"), max_length=32, blank=True)
+    receiver_address = models.CharField(_("address"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "platform_order_id"], name="order_unique_platform_id"
+            ),
+            # Shipping can be refunded at most once and never above what was paid (R3.3).
+            models.CheckConstraint(
+                condition=Q(shipping_refunded_fen__lte=F("shipping_fee_paid_fen")),
+                name="order_shipping_refund_within_paid",
+            ),
+        ]
+        indexes = [models.Index(fields=["shop", "-paid_at"], name="order_shop_paid")]
+
+    def __str__(self) -> str:
+        return self.platform_order_id
+
+    @property
+    def masked_receiver(self) -> dict[str, str]:
+        return {
+            "name": mask_name(self.receiver_name),
+            "phone": mask_phone(self.receiver_phone),
+            "address": mask_address(self.receiver_address),
+        }
+
+
+class OrderItem(models.Model):
+    """A line of an order, with what the buyer **actually paid** after discounts (R3.2)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="items")
+    sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
+    platform_item_id = models.CharField(_("sub-order id"), max_length=64)
+    quantity = models.PositiveIntegerField(_("quantity"))
+    list_price_fen = models.PositiveBigIntegerField(_("list unit price (fen)"))
+    paid_amount_fen = models.PositiveBigIntegerField(_("actually paid for the line (fen)"))
+    refunded_amount_fen = models.PositiveBigIntegerField(_("refunded (fen)"), default=0)
+    return_exclusion_confirmed = models.BooleanField(
+        _("buyer confirmed no-reason-return exclusion at purchase"), default=False
+    )
+    best_before = models.DateField(_("best before"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order item")
+        verbose_name_plural = _("order items")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "platform_item_id"], name="order_item_unique_platform_id"
+            ),
+            # The database itself refuses refunding more than was paid (R3.2).
+            models.CheckConstraint(
+                condition=Q(refunded_amount_fen__lte=F("paid_amount_fen")),
+                name="order_item_refund_within_paid",
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gt=0), name="order_item_quantity_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.platform_item_id} × {self.quantity}"
+
+    @property
+    def refundable_fen(self) -> int:
+        return self.paid_amount_fen - self.refunded_amount_fen
+
+
+class Shipment(models.Model):
+    """A parcel: the original delivery, a return, a replacement, a resend or a repair."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="shipments"
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=ShipmentKind.choices)
+    carrier = models.CharField(_("carrier"), max_length=32)
+    tracking_number = models.CharField(_("tracking number"), max_length=64)
+    status = models.CharField(
+        _("status"), max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.CREATED
+    )
+    created_at = models.DateTimeField(_("created at"))
+
+    class Meta:
+        verbose_name = _("shipment")
+        verbose_name_plural = _("shipments")
+        indexes = [models.Index(fields=["carrier", "tracking_number"], name="shipment_tracking")]
+
+    def __str__(self) -> str:
+        return f"{self.carrier} {self.tracking_number}"
+
+
+class ShipmentEvent(models.Model):
+    """One step of a parcel's status history."""
+
+    shipment = models.ForeignKey(Shipment, on_delete=models.PROTECT, related_name="history")
+    status = models.CharField(_("status"), max_length=16, choices=ShipmentStatus.choices)
+    at = models.DateTimeField(_("time"))
+    note = models.CharField(_("note"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("shipment event")
+        verbose_name_plural = _("shipment events")

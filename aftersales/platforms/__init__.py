@@ -1,0 +1,1 @@
+"""Adapters between the core and the sales platforms. The core assumes no platform (R13.4)."""

@@ -1,0 +1,91 @@
+"""Shops, staff and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from aftersales.audit.chain import record_event
+from aftersales.audit.models import AuditChainHead
+from aftersales.core.actors import Actor
+
+from .choices import Role
+from .models import ApiKey, Membership, Shop
+
+API_KEY_PREFIX = "ask_"
+
+
+def _hash_key(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+@transaction.atomic
+def create_shop(*, platform: str, platform_shop_id: str, name: str, by: Actor) -> Shop:
+    """Create a shop and the head of its audit chain."""
+    shop = Shop.objects.create(platform=platform, platform_shop_id=platform_shop_id, name=name)
+    AuditChainHead.objects.create(shop=shop)
+    record_event(
+        shop_id=shop.pk, type="shop_created", by=by, after={"name": name, "platform": platform}
+    )
+    return shop
+
+
+@transaction.atomic
+def add_member(*, shop: Shop, user: AbstractBaseUser, role: Role | str, by: Actor) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        user=user, shop=shop, defaults={"role": role}
+    )
+    record_event(
+        shop_id=shop.pk,
+        type="member_added",
+        by=by,
+        after={"user": user.get_username(), "role": str(role)},
+    )
+    return membership
+
+
+@transaction.atomic
+def create_api_key(
+    *, shop: Shop, name: str, by: Actor, role: str = Role.AGENT
+) -> tuple[ApiKey, str]:
+    """Create a key; the raw key is returned once and never stored."""
+    raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey.objects.create(
+        shop=shop, name=name, role=role, prefix=raw[4:12], key_hash=_hash_key(raw)
+    )
+    record_event(
+        shop_id=shop.pk, type="api_key_created", by=by, after={"name": name, "prefix": key.prefix}
+    )
+    return key, raw
+
+
+@transaction.atomic
+def revoke_api_key(*, key: ApiKey, by: Actor) -> ApiKey:
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    record_event(shop_id=key.shop_id, type="api_key_revoked", by=by, after={"prefix": key.prefix})
+    return key
+
+
+def actor_for_user(user: AbstractBaseUser) -> Actor:
+    """The actor for a logged-in person, scoped to the shops they belong to."""
+    roles = dict(Membership.objects.filter(user=user).values_list("shop_id", "role"))
+    return Actor(kind="user", label=user.get_username(), user=user, shop_roles=roles)
+
+
+def actor_for_api_key(raw: str) -> Actor | None:
+    """The actor for an integrator's key, scoped to that key's shop; None if unknown."""
+    if not raw.startswith(API_KEY_PREFIX):
+        return None
+    key = (
+        ApiKey.objects.filter(key_hash=_hash_key(raw), revoked_at__isnull=True)
+        .select_related("shop")
+        .first()
+    )
+    if key is None:
+        return None
+    return Actor(kind="api_key", label=f"api-key:{key.prefix}", shop_roles={key.shop_id: key.role})

@@ -1,0 +1,140 @@
+"""Builders for tests, benchmarks and demo data. They go through the services."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from aftersales.cases import services as case_services
+from aftersales.cases.models import Case
+from aftersales.catalog.models import Product, Sku
+from aftersales.core.actors import Actor
+from aftersales.orders.choices import OrderStatus
+from aftersales.orders.models import Buyer, Order, OrderItem
+from aftersales.shops.choices import Platform, Role
+from aftersales.shops.models import Shop
+from aftersales.shops.services import actor_for_user, add_member, create_shop
+
+SYSTEM = Actor.system("test")
+_counter = itertools.count(1)
+
+
+def next_id(prefix: str) -> str:
+    return f"{prefix}{next(_counter):08d}"
+
+
+def make_shop(name: str = "测试店铺") -> Shop:
+    return create_shop(
+        platform=Platform.DOUYIN, platform_shop_id=next_id("shop"), name=name, by=SYSTEM
+    )
+
+
+def make_user(username: str, shop: Shop | None = None, role: str = Role.AGENT):
+    user = get_user_model().objects.create_user(username=username, password="pw-" + username)
+    if shop is not None:
+        add_member(shop=shop, user=user, role=role, by=SYSTEM)
+    return user
+
+
+def actor(user) -> Actor:
+    return actor_for_user(user)
+
+
+@dataclass(frozen=True)
+class Line:
+    """An order line: quantity, list unit price and what was actually paid for the line."""
+
+    quantity: int = 1
+    list_price_fen: int = 10000
+    paid_amount_fen: int = 8800
+    category: str = "apparel"
+    name: str = "纯棉短袖T恤"
+
+
+def make_order(
+    shop: Shop,
+    *,
+    status: str = OrderStatus.DELIVERED,
+    lines: Sequence[Line] = (Line(),),
+    shipping_fee_fen: int = 1000,
+    insured: bool = False,
+    vip_level: int = 0,
+    buyer: Buyer | None = None,
+    paid_at: datetime | None = None,
+) -> Order:
+    paid_at = paid_at or timezone.now() - timedelta(days=5)
+    if buyer is None:
+        buyer = Buyer.objects.create(
+            shop=shop,
+            platform_buyer_id=next_id("buyer"),
+            nickname="买家" + str(next(_counter)),
+            phone="13812345678",
+            vip_level=vip_level,
+        )
+    shipped = status in {OrderStatus.SHIPPED, OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+    delivered = status in {OrderStatus.DELIVERED, OrderStatus.COMPLETED}
+    order = Order.objects.create(
+        shop=shop,
+        buyer=buyer,
+        platform_order_id=next_id("order"),
+        status=status,
+        paid_at=paid_at,
+        shipped_at=paid_at + timedelta(days=1) if shipped else None,
+        delivered_at=paid_at + timedelta(days=3) if delivered else None,
+        shipping_fee_paid_fen=shipping_fee_fen,
+        has_shipping_insurance=insured,
+        receiver_name="张三丰",
+        receiver_phone="13987654321",
+        receiver_address="浙江省杭州市西湖区文三路100号",
+    )
+    for line in lines:
+        product = Product.objects.create(
+            shop=shop,
+            platform_product_id=next_id("prod"),
+            name=line.name,
+            category=line.category,
+        )
+        sku = Sku.objects.create(
+            shop=shop,
+            product=product,
+            platform_sku_id=next_id("sku"),
+            spec="默认",
+            list_price_fen=line.list_price_fen,
+        )
+        OrderItem.objects.create(
+            shop=shop,
+            order=order,
+            sku=sku,
+            platform_item_id=next_id("item"),
+            quantity=line.quantity,
+            list_price_fen=line.list_price_fen,
+            paid_amount_fen=line.paid_amount_fen,
+        )
+    return order
+
+
+def make_case(
+    order: Order,
+    *,
+    type: str = "return_refund",
+    reason: str = "no_reason",
+    quantities: dict[int, int] | None = None,
+    by: Actor = SYSTEM,
+    **kwargs,
+) -> Case:
+    """Open a case on the order; by default for every item in full."""
+    items = [
+        case_services.RequestedItem(
+            order_item=item, quantity=(quantities or {}).get(item.pk, item.quantity)
+        )
+        for item in order.items.order_by("pk")
+        if quantities is None or item.pk in quantities
+    ]
+    return case_services.open_case(
+        order=order, type=type, reason=reason, items=items, by=by, **kwargs
+    )
