@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "ninja",
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
@@ -77,6 +78,8 @@ INSTALLED_APPS = [
     "aftersales.catalog",
     "aftersales.orders",
     "aftersales.cases",
+    "aftersales.policy",
+    "aftersales.sla",
     "aftersales.api",
 ]
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from django.http import FileResponse, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, NinjaAPI, Query, Router, Schema
-from ninja.errors import AuthenticationError, ValidationError
+from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 
 from aftersales.cases import services
@@ -25,8 +25,9 @@ from aftersales.cases.fetch import cases_for_actor, get_case_for_actor
 from aftersales.cases.models import Case
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
-from aftersales.core.errors import DomainError, InvalidInput, NotFound
+from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from aftersales.orders.models import Order, OrderItem
+from aftersales.shops.choices import WRITE_ROLES
 
 from .auth import ApiKeyAuth, SessionActorAuth
 from .schemas import (
@@ -95,6 +96,26 @@ def on_unauthenticated(request: HttpRequest, exc: Exception) -> HttpResponse:
         error_body("unauthenticated", _("Log in or send a valid API key.")),
         status=401,
     )
+
+
+# Ninja's own refusals (an unreadable body, a throttle) answer in the same shape as ours.
+HTTP_ERRORS: dict[int, tuple[str, Any]] = {
+    400: ("invalid_input", _("The request could not be read.")),
+    403: ("permission_denied", _("You do not have permission to do this.")),
+    404: ("not_found", _("Not found.")),
+    429: ("throttled", _("Too many requests. Try again later.")),
+}
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", _("The request failed.")))
+    return api.create_response(request, error_body(code, message), status=exc.status_code)
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
+    return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
 
 
 @api.exception_handler(ValidationError)
@@ -226,18 +247,20 @@ def evidence_file(request: HttpRequest, case_id: int, evidence_id: int) -> FileR
 @cases.post("", response={201: CaseDetailOut, **ERRORS}, summary="Open a case")
 def open_case(request: HttpRequest, payload: OpenCaseIn) -> tuple[int, dict[str, Any]]:
     actor = actor_of(request)
-    writable = [s for s, role in actor.shop_roles.items() if role != "auditor"]
+    readable = list(actor.shop_roles)
     if payload.shop_id is not None:
-        shop_ids = [payload.shop_id] if payload.shop_id in writable else []
-    else:
-        shop_ids = writable
-    order = (
-        Order.objects.filter(shop_id__in=shop_ids, platform_order_id=payload.order_id)
+        readable = [payload.shop_id] if payload.shop_id in actor.shop_roles else []
+    orders = list(
+        Order.objects.filter(shop_id__in=readable, platform_order_id=payload.order_id)
         .select_related("buyer")
-        .first()
+        .order_by("pk")
     )
-    if order is None:
+    if not orders:
         raise NotFound(_("Order not found."))
+    order = next((o for o in orders if actor.role_in(o.shop_id) in WRITE_ROLES), None)
+    if order is None:
+        # Like cases: a read-only role may know the order exists, but not open a case on it.
+        raise PermissionDenied(_("Your role can read this order but not open a case on it."))
     items_by_id = {i.pk: i for i in OrderItem.objects.filter(order=order)}
     requested = []
     for line in payload.items:

@@ -52,13 +52,16 @@ def check_upload(stream: IO[bytes], *, shop_id: int) -> CheckedUpload:
     )
     digest = hashlib.sha256(head)
     size = len(head)
-    while chunk := stream.read(1024 * 1024):
-        size += len(chunk)
-        digest.update(chunk)
+    chunk = head
+    while chunk:
+        # Checked before each further read, so a file that fits in the head is checked too.
         if size > limit:
             raise InvalidInput(
                 _("The file is larger than %(limit)d MB."), limit=limit // (1024 * 1024)
             )
+        chunk = stream.read(1024 * 1024)
+        size += len(chunk)
+        digest.update(chunk)
     stream.seek(0)
     return CheckedUpload(
         kind=kind,

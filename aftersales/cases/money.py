@@ -19,9 +19,20 @@ class ItemCap:
     cap_fen: int
 
 
-def item_cap(order_item: OrderItem, quantity: int) -> ItemCap:
-    """The paid share of `quantity` units, never more than what is left unrefunded."""
-    share = share_of(order_item.paid_amount_fen, quantity, order_item.quantity)
+def item_cap(order_item: OrderItem, quantity: int, refunded_quantity: int = 0) -> ItemCap:
+    """The paid share of `quantity` units, never more than what is left unrefunded.
+
+    `refunded_quantity` is how many units of the item other cases already refunded. Each
+    share is rounded down; counting the shares cumulatively gives these units the fen the
+    earlier floors left behind, so refunding all units in several cases refunds exactly what
+    was paid (3 units for 100.00 returned one by one: 33.33 + 33.33 + 33.34).
+    """
+    whole = order_item.quantity
+    paid = order_item.paid_amount_fen
+    share = share_of(paid, quantity, whole)
+    before = min(refunded_quantity, whole)
+    after = min(refunded_quantity + quantity, whole)
+    share = max(share, share_of(paid, after, whole) - share_of(paid, before, whole))
     return ItemCap(order_item, quantity, min(share, order_item.refundable_fen))
 
 

@@ -16,7 +16,7 @@ from typing import IO, Any
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -28,12 +28,15 @@ from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Order, OrderItem, Shipment
 from aftersales.orders.services import create_shipment, update_shipment_status
 from aftersales.platforms.gateway import RefundGatewayError, get_refund_gateway
+from aftersales.shops.choices import WRITE_ROLES
 
 from .choices import (
     REFUND_TYPES,
     RETURNING_TYPES,
     CaseStatus,
     CaseType,
+    CostKind,
+    CostPayer,
     EvidenceSource,
     ExecutionStatus,
     Priority,
@@ -131,7 +134,11 @@ def open_case(
         if not 0 < requested.quantity <= item.quantity:
             raise InvalidInput(_("The quantity must be between 1 and the quantity ordered."))
 
-    refundable = sum(item_cap(r.order_item, r.quantity).cap_fen for r in items)
+    refunded_quantities = _refunded_quantities([r.order_item.pk for r in items])
+    refundable = sum(
+        item_cap(r.order_item, r.quantity, refunded_quantities.get(r.order_item.pk, 0)).cap_fen
+        for r in items
+    )
     if requested_amount_fen is None:
         requested_amount_fen = refundable if type in REFUND_TYPES else 0
     if requested_amount_fen < 0 or requested_amount_fen > refundable + order.shipping_fee_paid_fen:
@@ -310,6 +317,8 @@ def attach_evidence(
 ) -> Evidence:
     """Attach a photo or video from the merchant's side (packing photos, chat screenshots)."""
     case = lock_case(case)
+    if source not in EvidenceSource.values:
+        raise InvalidInput(_("Unknown evidence source."))
     evidence = _store_evidence(case=case, upload=upload, source=source, by=by, note=note)
     record_event(
         shop_id=case.shop_id,
@@ -501,7 +510,15 @@ def refund_case(
         .order_by("pk")
     }
     order = Order.objects.select_for_update().get(pk=case.order_id)
-    caps = [item_cap(locked_items[ci.order_item_id], ci.quantity) for ci in case_items]
+    refunded_quantities = _refunded_quantities(list(locked_items), exclude_case=case)
+    caps = [
+        item_cap(
+            locked_items[ci.order_item_id],
+            ci.quantity,
+            refunded_quantities.get(ci.order_item_id, 0),
+        )
+        for ci in case_items
+    ]
     full_amount = sum(c.cap_fen for c in caps)
     if goods_amount_fen is None:
         goods_amount_fen = full_amount
@@ -544,7 +561,7 @@ def refund_case(
         )
     if shipping_amount_fen:
         Order.objects.filter(pk=order.pk).update(
-            shipping_refunded_fen=F("shipping_refunded_fen") + shipping_amount_fen
+            shipping_refunded_fen=F("shipping_refunded_fen") + 0
         )
     execution = RefundExecution.objects.create(
         shop_id=case.shop_id,
@@ -569,6 +586,21 @@ def refund_case(
     )
     transaction.on_commit(lambda: enqueue_refund_execution(execution.pk))
     return decision
+
+
+def _refunded_quantities(
+    order_item_ids: Sequence[int], exclude_case: Case | None = None
+) -> dict[int, int]:
+    """How many units of each item other cases already refunded money for."""
+    case_items = CaseItem.objects.filter(
+        order_item_id__in=order_item_ids,
+        case__refund_decision__lines__order_item_id=F("order_item_id"),
+        case__refund_decision__lines__amount_fen__gt=0,
+    )
+    if exclude_case is not None:
+        case_items = case_items.exclude(case=exclude_case)
+    totals = case_items.values("order_item_id").annotate(units=Sum("quantity"))
+    return {row["order_item_id"]: row["units"] for row in totals}
 
 
 def enqueue_refund_execution(execution_id: int) -> None:
@@ -700,7 +732,7 @@ def record_quality_check(
 def ship_replacement(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
     """Ship the exchange replacement; only after a passed quality check (R4.3)."""
     case = lock_case(case)
-    if case.type != CaseType.EXCHANGE:
+    if case.type != CaseType.EXCHANGE or case.status != CaseStatus.AWAITING_SHIPMENT:
         raise IllegalTransition(from_status=case.status, event="replacement_shipped")
     latest_check = case.quality_checks.order_by("-checked_at", "-pk").first()
     if latest_check is None or not latest_check.passed:
@@ -895,6 +927,10 @@ def add_cost(
     case = lock_case(case)
     if amount_fen <= 0:
         raise InvalidInput(_("The amount must be positive."))
+    if kind not in CostKind.values:
+        raise InvalidInput(_("Unknown kind of cost."))
+    if payer not in CostPayer.values:
+        raise InvalidInput(_("Unknown payer of the cost."))
     cost = CaseCost.objects.create(
         shop_id=case.shop_id,
         case=case,
@@ -917,10 +953,14 @@ def add_cost(
 
 @transaction.atomic
 def assign_case(*, case: Case, assignee: Any, by: Actor) -> Case:
-    """Give the case to a member of its shop (or to nobody)."""
+    """Give the case to a member of its shop who may work it (or to nobody)."""
     case = lock_case(case)
-    if assignee is not None and not assignee.memberships.filter(shop_id=case.shop_id).exists():
-        raise InvalidInput(_("The assignee is not a member of this shop."))
+    if assignee is not None:
+        role = assignee.memberships.filter(shop_id=case.shop_id).values_list("role", flat=True)
+        if not role:
+            raise InvalidInput(_("The assignee is not a member of this shop."))
+        if role[0] not in WRITE_ROLES:
+            raise InvalidInput(_("The assignee's role cannot work on cases."))
     return change_case(
         case,
         by=by,

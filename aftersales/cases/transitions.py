@@ -61,11 +61,13 @@ def change_case(
 ) -> Case:
     """Apply a change to a locked case: check the edge, set the axes and fields, save, audit.
 
-    `status` moves the main state machine and must be an allowed edge. `axes` sets the
+    `status` moves the main state machine and must be an allowed edge (staying put is not
+    one: pass `status=None` for a change that keeps the status). `axes` sets the
     other status axes. `fields` sets plain fields (timestamps, notes) recorded in the event.
     The caller holds the row lock (select_for_update) inside its transaction.
     """
-    if status is not None and status != case.status and not can_transition(case, status):
+    # A self-loop is not an edge either: closing a closed case must not rewrite its record.
+    if status is not None and not can_transition(case, status):
         raise IllegalTransition(from_status=case.status, to_status=status, event=event_type)
     unknown = set(axes) - set(AXES[1:])
     if unknown:

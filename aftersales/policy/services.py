@@ -1,0 +1,155 @@
+"""Publishing policy versions, choosing the version in force, and deciding cases."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.audit.chain import record_event
+from aftersales.cases import services as case_services
+from aftersales.cases.models import Case
+from aftersales.core.actors import Actor
+from aftersales.core.errors import DomainError, InvalidInput
+from aftersales.shops.models import Shop
+
+from .document import (
+    Policy,
+    default_document,
+    document_hash,
+    merge,
+    parse_document,
+    validate_override,
+)
+from .engine import APPROVE_REFUND, decide
+from .facts import facts_for_case
+from .models import PolicyDecision, PolicyVersion
+
+
+@transaction.atomic
+def publish_policy_version(
+    *, shop: Shop, document: str, effective_from: datetime, by: Actor, note: str = ""
+) -> PolicyVersion:
+    """Add a shop's policy version. It cannot take effect in the past: history stays true."""
+    override = parse_document(document)
+    validate_override(override)
+    if effective_from < timezone.now() - timedelta(minutes=1):
+        raise InvalidInput(_("A policy version cannot take effect in the past."))
+    # Lock the shop's versions so two publishers do not take the same number.
+    last = PolicyVersion.objects.select_for_update().filter(shop=shop).order_by("-number").first()
+    version = PolicyVersion.objects.create(
+        shop=shop,
+        number=(last.number + 1) if last else 1,
+        effective_from=effective_from,
+        document=document,
+        document_sha256=document_hash(document),
+        note=note,
+        created_by=by.label,
+    )
+    record_event(
+        shop_id=shop.pk,
+        type="policy_published",
+        by=by,
+        payload={
+            "version": version.label,
+            "effective_from": effective_from.isoformat(),
+            "sha256": version.document_sha256,
+            "note": note,
+        },
+    )
+    return version
+
+
+def policy_for(shop_id: int | None, at: datetime | None = None) -> Policy:
+    """The policy in force for a shop at a time: the default merged with the shop's latest
+    version whose effective date has come."""
+    at = at or timezone.now()
+    base = default_document()
+    if shop_id is None:
+        return Policy(version=f"default@{base['version']}", data=merge(base, {}))
+    version = (
+        PolicyVersion.objects.filter(shop_id=shop_id, effective_from__lte=at)
+        .order_by("-effective_from", "-number")
+        .first()
+    )
+    if version is None:
+        return Policy(version=f"default@{base['version']}", data=merge(base, {}))
+    return policy_from_override(
+        parse_document(version.document), label=f"default@{base['version']}+{version.label}"
+    )
+
+
+def policy_from_override(override: dict[str, Any], *, label: str) -> Policy:
+    validate_override(override)
+    return Policy(version=label, data=merge(default_document(), override))
+
+
+@transaction.atomic
+def decide_case(*, case: Case, by: Actor) -> PolicyDecision:
+    """Evaluate the policy in force for the case and store the explained decision."""
+    case = case_services.lock_case(case)
+    decision = decide(facts_for_case(case), policy_for(case.shop_id))
+    stored = PolicyDecision.objects.create(
+        shop_id=case.shop_id,
+        case=case,
+        policy_version=decision.policy_version,
+        recommendation=decision.recommendation,
+        complexity=decision.complexity,
+        auto_approve=decision.auto_approve,
+        payload=decision.as_json(),
+        decided_at=timezone.now(),
+    )
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="policy_decided",
+        by=by,
+        payload={
+            "decision": stored.pk,
+            "policy_version": decision.policy_version,
+            "recommendation": decision.recommendation,
+            "complexity": decision.complexity,
+            "auto_approve": decision.auto_approve,
+        },
+    )
+    return stored
+
+
+def triage_case(*, case: Case, by: Actor) -> PolicyDecision:
+    """Decide a new case and do what the policy allows without a person (R3.1).
+
+    Each step is its own service and transaction: if the automatic refund is refused, the
+    decision is still stored and the case waits in the queue for a person.
+    """
+    stored = decide_case(case=case, by=by)
+    if stored.auto_approve and stored.recommendation == APPROVE_REFUND:
+        policy_actor = Actor.system(f"policy:{stored.policy_version}")
+        try:
+            case_services.approve_case(case=case, by=policy_actor)
+            case_services.refund_case(
+                case=case,
+                by=policy_actor,
+                goods_amount_fen=stored.payload["goods_refund_fen"],
+                shipping_amount_fen=stored.payload["shipping_refund_fen"],
+                reason=_automatic_reason(stored),
+            )
+        except DomainError as exc:
+            record_event(
+                shop_id=case.shop_id,
+                case_id=case.pk,
+                type="automation_refused",
+                by=policy_actor,
+                payload={"code": exc.code, "message": exc.render("en")},
+            )
+    return stored
+
+
+def _automatic_reason(stored: PolicyDecision) -> str:
+    return f"policy {stored.policy_version}: unshipped, within the auto-approval limit"
+
+
+def latest_decision(case: Case) -> PolicyDecision | None:
+    return case.policy_decisions.order_by("-decided_at", "-pk").first()

@@ -1,0 +1,341 @@
+"""Running the SLA clocks: start, stop, pause, resume, extend, warn and escalate (R2).
+
+`on_case_event` is called by the case services in the same transaction as the event, so a
+clock never disagrees with the case. The sweeper and the per-clock timer tasks fire warnings
+and breaches; a conditional update makes each fire exactly once, however many workers run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.audit.chain import record_event
+from aftersales.cases.models import Case
+from aftersales.core.actors import Actor
+from aftersales.core.errors import Conflict, InvalidInput
+from aftersales.policy.document import Policy
+from aftersales.shops.choices import Role
+from aftersales.shops.models import Membership
+
+from .models import ClockKind, ClockState, DeadlineExtension, Notification, SlaClock
+from .rules import CLOCK_RULES, TERMINAL_EVENTS
+from .workdays import get_calendar
+
+logger = logging.getLogger(__name__)
+
+FOOD_CATEGORIES = {"food", "fresh"}
+
+
+def on_case_event(*, case: Case, event_type: str, previous_status: str, by: Actor) -> None:
+    """Apply one case event to the case's clocks. Runs inside the event's transaction."""
+    now = timezone.now()
+    live = {c.kind: c for c in SlaClock.objects.filter(case=case).exclude(state=ClockState.STOPPED)}
+    if event_type in TERMINAL_EVENTS:
+        for clock in live.values():
+            _stop(clock, now)
+        return
+    for rule in CLOCK_RULES.values():
+        clock = live.get(rule.kind)
+        if clock is not None:
+            if event_type in rule.stop_events:
+                _stop(clock, now)
+                clock = None
+            elif event_type in rule.pause_events and clock.state == ClockState.RUNNING:
+                _pause(clock, now)
+            elif event_type in rule.resume_events and clock.state == ClockState.PAUSED:
+                _resume(clock, now)
+        entered = case.status != previous_status and case.status in rule.start_statuses
+        if clock is None and (event_type in rule.start_events or entered):
+            _start(case, rule.kind, now, by)
+
+
+def clock_duration(case: Case, kind: str, policy: Policy) -> tuple[datetime, bool]:
+    """When a clock started now for this case is due, and whether it is the buyer's."""
+    sla = policy.sla
+    now = timezone.now()
+    rule = CLOCK_RULES[kind]
+    if kind == ClockKind.RETURN_SHIPMENT:
+        return get_calendar().add_working_days(now, sla["return_shipment_working_days"]), True
+    if kind == ClockKind.REVIEW:
+        hours = sla["review_complex_hours" if _is_complex(case) else "review_simple_hours"]
+    elif kind == ClockKind.INSPECTION:
+        categories = set(case.items.values_list("order_item__sku__product__category", flat=True))
+        food = bool(categories & FOOD_CATEGORIES)
+        hours = sla["inspection_hours_food" if food else "inspection_hours"]
+    else:
+        hours = sla[
+            {
+                ClockKind.FIRST_RESPONSE: "first_response_hours",
+                ClockKind.PLAN: "plan_hours",
+                ClockKind.FINAL_REVIEW: "final_review_hours",
+                ClockKind.REFUND: "refund_hours",
+                ClockKind.REPLACEMENT_SHIPMENT: "replacement_shipment_hours",
+            }[kind]
+        ]
+    if not rule.buyer_clock and case.order.buyer.vip_level > 0:
+        hours = hours * sla["vip_factor"]  # R2.8: tighter internal targets for VIP buyers
+    return now + timedelta(hours=hours), rule.buyer_clock
+
+
+def _is_complex(case: Case) -> bool:
+    from aftersales.policy.services import latest_decision
+
+    decision = latest_decision(case)
+    if decision is not None:
+        return decision.complexity == "complex"
+    from aftersales.policy.engine import decide
+    from aftersales.policy.facts import facts_for_case
+    from aftersales.policy.services import policy_for
+
+    return decide(facts_for_case(case), policy_for(case.shop_id)).complexity == "complex"
+
+
+def _start(case: Case, kind: str, now: datetime, by: Actor) -> SlaClock:
+    from aftersales.policy.services import policy_for
+
+    policy = policy_for(case.shop_id, now)
+    due_at, buyer_clock = clock_duration(case, kind, policy)
+    warn_before = (due_at - now) * policy.sla["at_risk_fraction"]
+    clock = SlaClock.objects.create(
+        shop_id=case.shop_id,
+        case=case,
+        kind=kind,
+        started_at=now,
+        due_at=due_at,
+        at_risk_at=due_at - warn_before,
+        is_buyer_clock=buyer_clock,
+        policy_version=policy.version,
+    )
+    _schedule(clock)
+    return clock
+
+
+def _stop(clock: SlaClock, now: datetime) -> None:
+    clock.state = ClockState.STOPPED
+    clock.stopped_at = now
+    clock.save(update_fields=["state", "stopped_at"])
+
+
+def _pause(clock: SlaClock, now: datetime) -> None:
+    clock.state = ClockState.PAUSED
+    clock.paused_at = now
+    clock.remaining_at_pause = clock.due_at - now
+    clock.save(update_fields=["state", "paused_at", "remaining_at_pause"])
+
+
+def _resume(clock: SlaClock, now: datetime) -> None:
+    """Continue with the time that was left: both the deadline and the warning move by
+    exactly the length of the pause."""
+    assert clock.paused_at is not None
+    paused_for = now - clock.paused_at
+    clock.state = ClockState.RUNNING
+    clock.due_at += paused_for
+    clock.at_risk_at += paused_for
+    clock.paused_at = None
+    clock.remaining_at_pause = None
+    clock.save(update_fields=["state", "due_at", "at_risk_at", "paused_at", "remaining_at_pause"])
+    _schedule(clock)
+
+
+def time_left(clock: SlaClock, now: datetime | None = None) -> timedelta | None:
+    """Time until the deadline (negative once breached); frozen while paused; None if stopped."""
+    now = now or timezone.now()
+    if clock.state == ClockState.STOPPED:
+        return None
+    if clock.state == ClockState.PAUSED:
+        return clock.remaining_at_pause
+    return clock.due_at - now
+
+
+@transaction.atomic
+def extend_deadline(
+    *, clock: SlaClock, hours: int, reason: str, message_to_buyer: str, by: Actor
+) -> SlaClock:
+    """Move a deadline, only with a reason and a message to the buyer, before it passes (R2.6)."""
+    clock = SlaClock.objects.select_for_update().get(pk=clock.pk)
+    if not reason.strip() or not message_to_buyer.strip():
+        raise InvalidInput(_("An extension needs a reason and a message to the buyer."))
+    if not 0 < hours <= 24 * 15:
+        raise InvalidInput(_("Extend by between 1 hour and 15 days."))
+    if clock.state == ClockState.STOPPED:
+        raise Conflict(_("This deadline is no longer running."))
+    if clock.breached_at is not None or clock.due_at <= timezone.now():
+        raise Conflict(_("The deadline has passed; it must be extended before it passes."))
+    DeadlineExtension.objects.create(
+        clock=clock,
+        hours=hours,
+        reason=reason,
+        message_to_buyer=message_to_buyer,
+        extended_by=by.label,
+        extended_at=timezone.now(),
+    )
+    before = clock.due_at
+    clock.due_at += timedelta(hours=hours)
+    clock.at_risk_at += timedelta(hours=hours)
+    if clock.remaining_at_pause is not None:
+        clock.remaining_at_pause += timedelta(hours=hours)
+    clock.save(update_fields=["due_at", "at_risk_at", "remaining_at_pause"])
+    record_event(
+        shop_id=clock.shop_id,
+        case_id=clock.case_id,
+        type="deadline_extended",
+        by=by,
+        before={"due_at": before.isoformat()},
+        after={"due_at": clock.due_at.isoformat()},
+        payload={"clock": clock.kind, "hours": hours, "reason": reason, "message": message_to_buyer},
+    )
+    _schedule(clock)
+    return clock
+
+
+# --- Firing warnings and breaches --------------------------------------------------------------
+
+
+def sweep(now: datetime | None = None, *, limit: int = 500) -> tuple[int, int]:
+    """Fire every warning and breach that is due. Safe to run anywhere, any number of times."""
+    now = now or timezone.now()
+    warned = breached = 0
+    due_warnings = SlaClock.objects.filter(
+        state=ClockState.RUNNING, at_risk_notified_at__isnull=True, at_risk_at__lte=now
+    ).values_list("pk", flat=True)[:limit]
+    for pk in list(due_warnings):
+        warned += fire_warning(pk, now)
+    due_breaches = SlaClock.objects.filter(
+        state=ClockState.RUNNING, breached_at__isnull=True, due_at__lte=now
+    ).values_list("pk", flat=True)[:limit]
+    for pk in list(due_breaches):
+        breached += fire_breach(pk, now)
+    return warned, breached
+
+
+@transaction.atomic
+def fire_warning(clock_id: int, now: datetime | None = None) -> int:
+    """Warn the assignee (or the supervisors if nobody is assigned) once. Returns 1 if fired."""
+    now = now or timezone.now()
+    claimed = SlaClock.objects.filter(
+        pk=clock_id,
+        state=ClockState.RUNNING,
+        at_risk_notified_at__isnull=True,
+        at_risk_at__lte=now,
+    ).update(at_risk_notified_at=now)
+    if claimed != 1:
+        return 0  # not due, or another worker got there first
+    clock = SlaClock.objects.select_related("case").get(pk=clock_id)
+    recipients = [clock.case.assignee_id] if clock.case.assignee_id else _supervisors(clock)
+    _notify(clock, Notification.Kind.AT_RISK, recipients, now)
+    record_event(
+        shop_id=clock.shop_id,
+        case_id=clock.case_id,
+        type="sla_at_risk",
+        by=Actor.system("sla"),
+        payload={"clock": clock.kind, "due_at": clock.due_at.isoformat()},
+    )
+    return 1
+
+
+@transaction.atomic
+def fire_breach(clock_id: int, now: datetime | None = None) -> int:
+    """Escalate a breach to the supervisors once, mark the case; the buyer's own expiry acts
+    on the case as the policy says. Returns 1 if fired."""
+    now = now or timezone.now()
+    claimed = SlaClock.objects.filter(
+        pk=clock_id, state=ClockState.RUNNING, breached_at__isnull=True, due_at__lte=now
+    ).update(breached_at=now)
+    if claimed != 1:
+        return 0
+    clock = SlaClock.objects.select_related("case").get(pk=clock_id)
+    case = clock.case
+    if clock.is_buyer_clock:
+        record_event(
+            shop_id=clock.shop_id,
+            case_id=case.pk,
+            type="buyer_deadline_expired",
+            by=Actor.system("sla"),
+            payload={"clock": clock.kind, "due_at": clock.due_at.isoformat()},
+        )
+        transaction.on_commit(lambda: _act_on_buyer_expiry(case.pk, clock.policy_version))
+        return 1
+    _notify(clock, Notification.Kind.BREACHED, _supervisors(clock), now)
+    record_event(
+        shop_id=clock.shop_id,
+        case_id=case.pk,
+        type="sla_breached",
+        by=Actor.system("sla"),
+        payload={"clock": clock.kind, "due_at": clock.due_at.isoformat()},
+    )
+    logger.warning("SLA breached: case %s clock %s due %s", case.pk, clock.kind, clock.due_at)
+    return 1
+
+
+def _act_on_buyer_expiry(case_id: int, policy_version: str) -> None:
+    """The buyer did not ship the return in time: close the case or remind, per policy."""
+    from aftersales.cases.services import close_case
+    from aftersales.core.errors import DomainError
+    from aftersales.policy.services import policy_for
+
+    case = Case.objects.get(pk=case_id)
+    action = policy_for(case.shop_id).sla["buyer_return_expiry_action"]
+    by = Actor.system(f"sla:{policy_version}")
+    if action == "close":
+        try:
+            close_case(
+                case=case,
+                note="买家未在规定时间内寄回商品，售后关闭 / return not shipped in time",
+                by=by,
+            )
+        except DomainError:
+            logger.info("case %s changed before the buyer's expiry could close it", case_id)
+    else:
+        with transaction.atomic():
+            record_event(
+                shop_id=case.shop_id,
+                case_id=case.pk,
+                type="buyer_reminded",
+                by=by,
+                payload={"message": "请尽快寄回商品 / please ship the return"},
+            )
+
+
+def _supervisors(clock: SlaClock) -> list[int]:
+    return list(
+        Membership.objects.filter(
+            shop_id=clock.shop_id, role__in=[Role.SUPERVISOR, Role.ADMIN]
+        ).values_list("user_id", flat=True)
+    )
+
+
+def _notify(clock: SlaClock, kind: str, recipients: list[int | None], now: datetime) -> None:
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                shop_id=clock.shop_id,
+                recipient_id=user_id,
+                case_id=clock.case_id,
+                clock=clock,
+                kind=kind,
+                created_at=now,
+            )
+            for user_id in recipients
+            if user_id is not None
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def _schedule(clock: SlaClock) -> None:
+    """Ask the worker to look at this clock when it turns at-risk and when it is due.
+
+    The timer tasks only speed things up: the sweep finds anything they miss.
+    """
+    from .tasks import check_clock
+
+    if not check_clock.get_backend().supports_defer:
+        return
+    clock_id, warn_at, due_at = clock.pk, clock.at_risk_at, clock.due_at
+    transaction.on_commit(lambda: check_clock.using(run_after=warn_at).enqueue(clock_id))
+    transaction.on_commit(lambda: check_clock.using(run_after=due_at).enqueue(clock_id))

@@ -1,0 +1,984 @@
+"""Core throughput and latency, each beside a raw-SQL baseline measured in the same run.
+
+    .venv/bin/python bench/core.py                                   # SQLite (temp file)
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \\
+        .venv/bin/python bench/core.py --db-name helper_c_bench       # PostgreSQL
+
+(a) cases opened per second through `open_case`, against raw SQL inserts of the same rows
+    (case, case item, audit event, chain head);
+(b) cases refunded per second through `approve_case` + `refund_case` + `execute_refund`,
+    against raw SQL of the same row writes (case updates, decision, line, item total,
+    execution, task row, three audit events);
+(c) latency of GET /api/v1/cases?limit=50 with filters, 100,000 cases in the database,
+    against the same count + page SQL executed directly.
+
+Both baselines are given twice: all rows with `executemany` in one transaction (the floor
+for writing those rows at all), and one transaction per case with one statement per row
+(the same transaction shape as the service). The baselines compute the same audit hashes,
+so the chain still verifies at the end; the script checks that.
+
+For PostgreSQL, DATABASE_URL names the server; the script creates the database `--db-name`
+(default helper_c_bench), works only in it, and drops it at the end (unless --keep-db).
+`AFTERSALES_DEBUG=true` is set only to get past the secret-key check; query logging is then
+switched off (production runs without it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=2000, help="cases opened in (a)")
+    parser.add_argument("--refunds", type=int, default=1000, help="cases refunded in (b)")
+    parser.add_argument("--list-cases", type=int, default=100_000, help="cases for (c)")
+    parser.add_argument("--requests", type=int, default=200, help="list requests in (c)")
+    parser.add_argument("--db-name", default="helper_c_bench", help="PostgreSQL database")
+    parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
+    parser.add_argument("--seed", type=int, default=7)
+    return parser.parse_args()
+
+
+# --- Setting up the database ---------------------------------------------------------------------
+
+
+def configure(args: argparse.Namespace) -> Callable[[], None]:
+    """Point Django at a fresh database of its own; return the clean-up."""
+    os.environ["DJANGO_SETTINGS_MODULE"] = "aftersales.settings"
+    os.environ["AFTERSALES_DEBUG"] = "true"
+    os.environ.setdefault("AFTERSALES_LOG_LEVEL", "WARNING")
+    workdir = Path(tempfile.mkdtemp(prefix="aftersales-bench-"))
+    os.environ["AFTERSALES_VAR_DIR"] = str(workdir)
+    os.environ["AFTERSALES_MEDIA_ROOT"] = str(workdir / "media")
+    url = os.environ.get("DATABASE_URL", "")
+    if not url:
+        os.environ["AFTERSALES_SQLITE_PATH"] = str(workdir / "bench.sqlite3")
+
+        def cleanup() -> None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+        return cleanup
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    server = urlunsplit(parts._replace(path="/postgres"))
+    name = args.db_name
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
+
+    def cleanup() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep_db:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    return cleanup
+
+
+def setup_django() -> None:
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    settings.DEBUG = False  # no query log: measure what production runs
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def machine() -> dict[str, str]:
+    import django
+    from django.db import connection
+
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    if connection.vendor == "sqlite":
+        import sqlite3
+
+        database = f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL)"
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            database = f"PostgreSQL {cursor.fetchone()[0]}"
+    load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
+    return {
+        "CPU": model,
+        "cores": f"{os.cpu_count()} logical",
+        "Python": platform.python_version(),
+        "Django": django.get_version(),
+        "database": database,
+        "OS": f"{platform.system()} {platform.release()}",
+        "load average at start": " ".join(f"{x:.2f}" for x in load),
+    }
+
+
+# --- Fixtures (not timed) ------------------------------------------------------------------------
+
+
+class Fixture:
+    """One shop, its staff, catalog and buyers, and builders of orders in bulk."""
+
+    def __init__(self, rng: random.Random) -> None:
+        from django.contrib.auth import get_user_model
+
+        from aftersales.catalog.models import Product, Sku
+        from aftersales.core.actors import Actor
+        from aftersales.orders.models import Buyer
+        from aftersales.shops.choices import Platform, Role
+        from aftersales.shops.services import (
+            actor_for_user,
+            add_member,
+            create_api_key,
+            create_shop,
+        )
+
+        self.rng = rng
+        system = Actor.system("bench")
+        self.shop = create_shop(
+            platform=Platform.DOUYIN, platform_shop_id="bench-1", name="压测店铺", by=system
+        )
+        self.other_shop = create_shop(
+            platform=Platform.DOUYIN, platform_shop_id="bench-2", name="另一家店", by=system
+        )
+        self.user = get_user_model().objects.create_user("bench-agent", password=None)
+        add_member(shop=self.shop, user=self.user, role=Role.AGENT, by=system)
+        self.actor = actor_for_user(self.user)
+        self.api_key = create_api_key(shop=self.shop, name="bench", by=system)[1]
+        self.skus = {}
+        self.buyers = {}
+        for shop in (self.shop, self.other_shop):
+            products = Product.objects.bulk_create(
+                Product(shop=shop, platform_product_id=f"p{i}", name=f"商品{i}", category="apparel")
+                for i in range(20)
+            )
+            self.skus[shop.pk] = Sku.objects.bulk_create(
+                Sku(
+                    shop=shop,
+                    product=products[i % 20],
+                    platform_sku_id=f"s{i}",
+                    spec="颜色:黑色;尺码:M",
+                    list_price_fen=rng.randrange(3000, 50000, 100),
+                )
+                for i in range(100)
+            )
+            self.buyers[shop.pk] = Buyer.objects.bulk_create(
+                (
+                    Buyer(
+                        shop=shop,
+                        platform_buyer_id=f"b{shop.pk}-{i}",
+                        nickname=f"买家{i}",
+                        phone="138" + f"{i:08d}",
+                        vip_level=1 if i % 20 == 0 else 0,
+                    )
+                    for i in range(5000)
+                ),
+                batch_size=2000,
+            )
+        self._order_seq = 0
+
+    def orders(self, count: int, *, shop: Any = None, lines: int = 2) -> list[Any]:
+        """Delivered orders with `lines` items each, written in bulk."""
+        from django.utils import timezone
+
+        from aftersales.orders.models import Order, OrderItem
+
+        shop = shop or self.shop
+        rng = self.rng
+        now = timezone.now()
+        orders = []
+        for _ in range(count):
+            self._order_seq += 1
+            paid = now - timedelta(days=rng.uniform(3, 180))
+            orders.append(
+                Order(
+                    shop=shop,
+                    buyer=rng.choice(self.buyers[shop.pk]),
+                    platform_order_id=f"69{self._order_seq:017d}",
+                    status="delivered",
+                    paid_at=paid,
+                    shipped_at=paid + timedelta(days=1),
+                    delivered_at=paid + timedelta(days=3),
+                    shipping_fee_paid_fen=rng.choice((0, 0, 600, 800)),
+                    receiver_name="张三",
+                    receiver_phone="13900000000",
+                    receiver_address="浙江省杭州市西湖区文三路1号",
+                )
+            )
+        Order.objects.bulk_create(orders, batch_size=2000)
+        items = []
+        for order in orders:
+            order.bench_items = []
+            for _ in range(lines):
+                sku = rng.choice(self.skus[shop.pk])
+                quantity = rng.choice((1, 1, 2))
+                item = OrderItem(
+                    shop=shop,
+                    order=order,
+                    sku=sku,
+                    platform_item_id=f"{order.platform_order_id}-{len(order.bench_items)}",
+                    quantity=quantity,
+                    list_price_fen=sku.list_price_fen,
+                    paid_amount_fen=sku.list_price_fen * quantity * 85 // 100,
+                )
+                order.bench_items.append(item)
+                items.append(item)
+        OrderItem.objects.bulk_create(items, batch_size=2000)
+        return orders
+
+    def pending_refund_cases(self, count: int) -> list[Any]:
+        """Refund-only cases awaiting review, written in bulk (their opening is not measured)."""
+        from django.utils import timezone
+
+        from aftersales.cases.models import Case, CaseItem
+
+        orders = self.orders(count, lines=1)
+        now = timezone.now()
+        cases = Case.objects.bulk_create(
+            (
+                Case(
+                    shop=self.shop,
+                    order=order,
+                    type="refund_shipped",
+                    reason="damaged",
+                    requested_amount_fen=order.bench_items[0].paid_amount_fen,
+                    applied_at=now,
+                )
+                for order in orders
+            ),
+            batch_size=2000,
+        )
+        CaseItem.objects.bulk_create(
+            (
+                CaseItem(case=case, order_item=order.bench_items[0], quantity=order.bench_items[0].quantity)
+                for case, order in zip(cases, orders, strict=True)
+            ),
+            batch_size=2000,
+        )
+        for case, order in zip(cases, orders, strict=True):
+            case.bench_item = order.bench_items[0]
+        return cases
+
+
+# --- Raw SQL helpers -------------------------------------------------------------------------------
+
+
+class RawInsert:
+    """INSERT of chosen columns of a model, values adapted exactly as the ORM adapts them."""
+
+    def __init__(self, model: Any, names: Sequence[str]) -> None:
+        from django.db import connection
+
+        self.connection = connection
+        self.fields = [model._meta.get_field(name) for name in names]
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(f.column) for f in self.fields)
+        marks = ", ".join(["%s"] * len(self.fields))
+        self.sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
+
+    def row(self, *values: Any) -> tuple[Any, ...]:
+        return tuple(
+            f.get_db_prep_save(v, self.connection) for f, v in zip(self.fields, values, strict=True)
+        )
+
+
+def next_ids(*models: Any) -> list[int]:
+    from django.db import connection
+
+    ids = []
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {model._meta.db_table}")
+            ids.append(cursor.fetchone()[0] + 1)
+    return ids
+
+
+def reset_sequences(*models: Any) -> None:
+    """After inserting explicit ids, PostgreSQL's identity sequences must catch up."""
+    from django.core.management.color import no_style
+    from django.db import connection
+
+    statements = connection.ops.sequence_reset_sql(no_style(), list(models))
+    with connection.cursor() as cursor:
+        for statement in statements:
+            cursor.execute(statement)
+
+
+class Chain:
+    """The shop's audit chain as the baseline extends it: the same hashes as record_event."""
+
+    def __init__(self, shop_id: int) -> None:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT last_seq, last_hash FROM audit_auditchainhead WHERE shop_id = %s",
+                [shop_id],
+            )
+            self.seq, self.hash = cursor.fetchone()
+        self.shop_id = shop_id
+
+    def link(
+        self,
+        *,
+        case_id: int,
+        type: str,
+        actor: Any,
+        before: dict[str, Any],
+        after: dict[str, Any],
+        payload: dict[str, Any],
+        created_at: Any,
+    ) -> SimpleNamespace:
+        from aftersales.audit.chain import GENESIS, compute_hash
+
+        self.seq += 1
+        event = SimpleNamespace(
+            shop_id=self.shop_id,
+            seq=self.seq,
+            case_id=case_id,
+            type=type,
+            actor_kind=actor.kind,
+            actor_label=actor.label,
+            actor_user_id=actor.user_id,
+            before=before,
+            after=after,
+            payload=payload,
+            created_at=created_at,
+            prev_hash=self.hash or GENESIS,
+        )
+        event.hash = compute_hash(event)
+        self.hash = event.hash
+        return event
+
+
+EVENT_COLUMNS = (
+    "id", "shop", "seq", "case", "type", "actor_kind", "actor_label", "actor_user",
+    "before", "after", "payload", "created_at", "prev_hash", "hash",
+)  # fmt: skip
+
+
+def event_row(insert: RawInsert, event_id: int, e: SimpleNamespace) -> tuple[Any, ...]:
+    return insert.row(
+        event_id, e.shop_id, e.seq, e.case_id, e.type, e.actor_kind, e.actor_label,
+        e.actor_user_id, e.before, e.after, e.payload, e.created_at, e.prev_hash, e.hash,
+    )  # fmt: skip
+
+
+HEAD_SQL = "UPDATE audit_auditchainhead SET last_seq = %s, last_hash = %s WHERE shop_id = %s"
+
+
+def run_statements(batches: list[tuple[str, list[tuple[Any, ...]]]], *, per_case: bool) -> None:
+    """Execute (sql, rows) batches: all with executemany in one transaction, or case by case,
+    one transaction each (batches then hold one case's statements in order)."""
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement, rows in batches:
+            if per_case:
+                for row in rows:
+                    cursor.execute(statement, row)
+            else:
+                cursor.executemany(statement, rows)
+
+
+@contextmanager
+def counting_statements() -> Iterator[tuple[Counter[str], list[float]]]:
+    """Count statements by kind and table, and the time spent in the database driver."""
+    from django.db import connection
+
+    counts: Counter[str] = Counter()
+    spent = [0.0]
+
+    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        words = sql.split()
+        kind = words[0].upper()
+        table = next((w.strip('"`') for w in words[1:8] if w.strip('"`').count("_") >= 1), "")
+        counts[f"{kind} {table}" if kind in {"INSERT", "UPDATE"} else kind] += 1
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    with connection.execute_wrapper(wrapper):
+        yield counts, spent
+
+
+# --- (a) Opening cases ---------------------------------------------------------------------------
+
+
+def open_through_services(fixture: Fixture, orders: list[Any]) -> float:
+    from aftersales.cases import services
+
+    started = time.perf_counter()
+    for index, order in enumerate(orders):
+        services.open_case(
+            order=order,
+            type="return_refund",
+            reason="no_reason",
+            items=[services.RequestedItem(order_item=order.bench_items[0], quantity=1)],
+            by=fixture.actor,
+            buyer_statement="尺码不合适,七天无理由退货",
+            platform_case_id=f"svc-{index}-{order.pk}",
+        )
+    return time.perf_counter() - started
+
+
+def snapshot_of(order: Any) -> dict[str, Any]:
+    """The same JSON `open_case` stores, from the order in memory."""
+
+    def ts(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "status": order.status,
+        "paid_at": ts(order.paid_at),
+        "shipped_at": ts(order.shipped_at),
+        "delivered_at": ts(order.delivered_at),
+        "shipping_fee_paid_fen": order.shipping_fee_paid_fen,
+        "shipping_refunded_fen": order.shipping_refunded_fen,
+        "has_shipping_insurance": order.has_shipping_insurance,
+        "items": [
+            {
+                "id": item.pk,
+                "sku": item.sku_id,
+                "quantity": item.quantity,
+                "list_price_fen": item.list_price_fen,
+                "paid_amount_fen": item.paid_amount_fen,
+                "refunded_amount_fen": item.refunded_amount_fen,
+            }
+            for item in order.bench_items
+        ],
+    }
+
+
+def open_with_raw_sql(fixture: Fixture, orders: list[Any], *, per_case: bool) -> float:
+    from django.utils import timezone
+
+    from aftersales.audit.models import AuditEvent
+    from aftersales.cases.models import Case, CaseItem
+    from aftersales.cases.money import item_cap
+
+    case_insert = RawInsert(
+        Case,
+        ("id", "shop", "order", "platform_case_id", "type", "reason", "buyer_statement",
+         "requested_amount_fen", "order_snapshot", "priority", "assignee", "status",
+         "refund_status", "return_status", "dispute_status", "evidence_request_note",
+         "reject_reason", "reject_note", "close_note", "applied_at", "approved_at",
+         "final_approved_at", "resolved_at", "updated_at"),
+    )  # fmt: skip
+    item_insert = RawInsert(CaseItem, ("id", "case", "order_item", "quantity"))
+    event_insert = RawInsert(AuditEvent, EVENT_COLUMNS)
+    case_id, item_id, event_id = next_ids(Case, CaseItem, AuditEvent)
+
+    started = time.perf_counter()
+    chain = Chain(fixture.shop.pk)
+    per_case_batches: list[tuple[str, list[tuple[Any, ...]]]] = []
+    cases, items, events, heads = [], [], [], []
+    for index, order in enumerate(orders):
+        now = timezone.now()
+        item = order.bench_items[0]
+        requested = item_cap(item, 1).cap_fen
+        axes = {
+            "status": "pending_review",
+            "refund_status": "none",
+            "return_status": "not_required",
+            "dispute_status": "none",
+        }
+        case_row = case_insert.row(
+            case_id, order.shop_id, order.pk, f"raw-{index}-{order.pk}", "return_refund",
+            "no_reason", "尺码不合适,七天无理由退货", requested, snapshot_of(order),
+            1 if order.buyer.vip_level else 0, None, *axes.values(), "", "", "", "", now,
+            None, None, None, now,
+        )  # fmt: skip
+        item_row = item_insert.row(item_id, case_id, item.pk, 1)
+        event = chain.link(
+            case_id=case_id,
+            type="case_opened",
+            actor=fixture.actor,
+            before={},
+            after=axes,
+            payload={
+                "type": "return_refund",
+                "reason": "no_reason",
+                "requested_amount_fen": requested,
+                "items": {str(item.pk): 1},
+            },
+            created_at=now,
+        )
+        rows = [
+            (case_insert.sql, [case_row]),
+            (item_insert.sql, [item_row]),
+            (event_insert.sql, [event_row(event_insert, event_id, event)]),
+            (HEAD_SQL, [(event.seq, event.hash, fixture.shop.pk)]),
+        ]
+        if per_case:
+            run_statements(rows, per_case=True)
+        else:
+            cases.append(case_row)
+            items.append(item_row)
+            events.append(rows[2][1][0])
+            heads = [rows[3][1][0]]
+        case_id, item_id, event_id = case_id + 1, item_id + 1, event_id + 1
+    if not per_case:
+        per_case_batches = [
+            (case_insert.sql, cases),
+            (item_insert.sql, items),
+            (event_insert.sql, events),
+            (HEAD_SQL, heads),
+        ]
+        run_statements(per_case_batches, per_case=False)
+    elapsed = time.perf_counter() - started
+    reset_sequences(Case, CaseItem, AuditEvent)
+    return elapsed
+
+
+# --- (b) Refunding cases ------------------------------------------------------------------------
+
+
+def refund_through_services(fixture: Fixture, cases: list[Any]) -> float:
+    from aftersales.cases import services
+    from aftersales.cases.models import RefundExecution
+
+    started = time.perf_counter()
+    for case in cases:
+        services.approve_case(case=case, by=fixture.actor)
+        decision = services.refund_case(case=case, by=fixture.actor)
+        execution = RefundExecution.objects.get(decision=decision)
+        services.execute_refund(execution=execution, by=fixture.actor)
+    return time.perf_counter() - started
+
+
+def refund_with_raw_sql(fixture: Fixture, cases: list[Any], *, per_case: bool) -> float:
+    import uuid
+
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from aftersales.audit.models import AuditEvent
+    from aftersales.cases.models import RefundDecision, RefundExecution, RefundLine
+    from aftersales.cases.money import item_cap
+
+    decision_insert = RawInsert(
+        RefundDecision,
+        ("id", "shop", "case", "order", "goods_amount_fen", "shipping_amount_fen",
+         "is_partial", "reason", "decided_by", "decided_at"),
+    )  # fmt: skip
+    line_insert = RawInsert(RefundLine, ("id", "decision", "order_item", "amount_fen"))
+    execution_insert = RawInsert(
+        RefundExecution,
+        ("id", "shop", "decision", "idempotency_key", "amount_fen", "status", "attempts",
+         "last_error", "external_reference", "created_at", "executed_at"),
+    )  # fmt: skip
+    task_insert = RawInsert(
+        DBTaskResult,
+        ("id", "status", "enqueued_at", "args_kwargs", "priority", "task_path",
+         "worker_ids", "queue_name", "backend_name", "run_after", "exception_class_path",
+         "traceback"),
+    )  # fmt: skip
+    event_insert = RawInsert(AuditEvent, EVENT_COLUMNS)
+    from django.db import connection
+
+    dt = connection.ops.adapt_datetimefield_value
+    approve_sql = (
+        "UPDATE cases_case SET status = %s, refund_status = %s, return_status = %s, "
+        "dispute_status = %s, approved_at = %s, updated_at = %s WHERE id = %s"
+    )
+    pending_sql = (
+        "UPDATE cases_case SET status = %s, refund_status = %s, return_status = %s, "
+        "dispute_status = %s, updated_at = %s WHERE id = %s"
+    )
+    item_sql = (
+        "UPDATE orders_orderitem SET refunded_amount_fen = refunded_amount_fen + %s WHERE id = %s"
+    )
+    claim_sql = (
+        "UPDATE cases_refundexecution SET status = 'executing', attempts = attempts + 1 "
+        "WHERE id = %s AND status IN ('pending', 'failed')"
+    )
+    done_sql = (
+        "UPDATE cases_refundexecution SET status = 'succeeded', external_reference = %s, "
+        "last_error = '', executed_at = %s WHERE id = %s"
+    )
+    completed_sql = (
+        "UPDATE cases_case SET status = %s, refund_status = %s, return_status = %s, "
+        "dispute_status = %s, resolved_at = %s, updated_at = %s WHERE id = %s"
+    )
+    decision_id, line_id, execution_id, event_id = next_ids(
+        RefundDecision, RefundLine, RefundExecution, AuditEvent
+    )
+    task_path = "aftersales.cases.tasks.execute_refund_task"
+
+    started = time.perf_counter()
+    chain = Chain(fixture.shop.pk)
+    batches: dict[str, list[tuple[Any, ...]]] = {}
+    order_of_sql: list[str] = []
+
+    def add(statement: str, row: tuple[Any, ...]) -> None:
+        if statement not in batches:
+            batches[statement] = []
+            order_of_sql.append(statement)
+        batches[statement].append(row)
+
+    actor = fixture.actor
+    for case in cases:
+        statements_before = {k: len(v) for k, v in batches.items()}
+        now = timezone.now()
+        # approve_case
+        add(approve_sql, ("awaiting_refund", "none", "not_required", "none", dt(now), dt(now), case.pk))
+        e = chain.link(case_id=case.pk, type="case_approved", actor=actor,
+                       before={"status": "pending_review"}, after={"status": "awaiting_refund"},
+                       payload={"approved_at": now.isoformat()}, created_at=now)  # fmt: skip
+        add(event_insert.sql, event_row(event_insert, event_id, e))
+        add(HEAD_SQL, (e.seq, e.hash, fixture.shop.pk))
+        event_id += 1
+        # refund_case
+        item = case.bench_item
+        amount = item_cap(item, item.quantity).cap_fen
+        add(decision_insert.sql, decision_insert.row(
+            decision_id, fixture.shop.pk, case.pk, case.order_id, amount, 0, False, "",
+            actor.label, now))  # fmt: skip
+        add(line_insert.sql, line_insert.row(line_id, decision_id, item.pk, amount))
+        add(item_sql, (amount, item.pk))
+        add(execution_insert.sql, execution_insert.row(
+            execution_id, fixture.shop.pk, decision_id, f"refund-case-{case.pk}", amount,
+            "pending", 0, "", "", now, None))  # fmt: skip
+        add(pending_sql, ("awaiting_refund", "pending", "not_required", "none", dt(now), case.pk))
+        e = chain.link(case_id=case.pk, type="refund_decided", actor=actor,
+                       before={"refund_status": "none"}, after={"refund_status": "pending"},
+                       payload={"decision": decision_id, "goods_amount_fen": amount,
+                                "shipping_amount_fen": 0, "is_partial": False, "reason": "",
+                                "lines": {str(item.pk): amount}},
+                       created_at=now)  # fmt: skip
+        add(event_insert.sql, event_row(event_insert, event_id, e))
+        add(HEAD_SQL, (e.seq, e.hash, fixture.shop.pk))
+        event_id += 1
+        add(task_insert.sql, task_insert.row(
+            uuid.uuid4(), "READY", now, {"args": [execution_id], "kwargs": {}}, 0, task_path,
+            [], "default", "default", now, "", ""))  # fmt: skip
+        # execute_refund
+        add(claim_sql, (execution_id,))
+        reference = f"manual:refund-case-{case.pk}"
+        add(done_sql, (reference, dt(now), execution_id))
+        add(completed_sql, ("completed", "refunded", "not_required", "none", dt(now), dt(now), case.pk))
+        e = chain.link(case_id=case.pk, type="refund_executed", actor=actor,
+                       before={"status": "awaiting_refund", "refund_status": "pending"},
+                       after={"status": "completed", "refund_status": "refunded"},
+                       payload={"execution": execution_id, "amount_fen": amount,
+                                "reference": reference, "resolved_at": now.isoformat()},
+                       created_at=now)  # fmt: skip
+        add(event_insert.sql, event_row(event_insert, event_id, e))
+        add(HEAD_SQL, (e.seq, e.hash, fixture.shop.pk))
+        event_id += 1
+        decision_id, line_id, execution_id = decision_id + 1, line_id + 1, execution_id + 1
+        if per_case:
+            # This case's statements, in the order the services issue them.
+            ordered = []
+            for statement in order_of_sql:
+                ordered.extend((statement, row) for row in batches[statement][statements_before.get(statement, 0):])
+            ordered.sort(key=lambda pair: 0)  # keep insertion order per statement
+            run_case(ordered)
+            batches.clear()
+            order_of_sql.clear()
+    if not per_case:
+        head = batches.pop(HEAD_SQL)[-1:]
+        run_statements([(s, batches[s]) for s in order_of_sql if s != HEAD_SQL], per_case=False)
+        run_statements([(HEAD_SQL, head)], per_case=False)
+    elapsed = time.perf_counter() - started
+    reset_sequences(RefundDecision, RefundLine, RefundExecution, AuditEvent)
+    return elapsed
+
+
+def run_case(statements: list[tuple[str, tuple[Any, ...]]]) -> None:
+    from django.db import connection, transaction
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        for statement, row in statements:
+            cursor.execute(statement, row)
+
+
+# --- (c) The case list -----------------------------------------------------------------------------
+
+
+def fill_case_list(fixture: Fixture, total: int) -> None:
+    """`total` cases in bulk: 90% in the bench shop, the rest in another shop."""
+    from django.utils import timezone
+
+    from aftersales.cases.models import Case
+
+    rng = fixture.rng
+    now = timezone.now()
+    statuses = (("completed", 55), ("closed", 12), ("pending_review", 8), ("awaiting_return", 8),
+                ("awaiting_inspection", 4), ("awaiting_evidence", 3), ("rejected", 3),
+                ("awaiting_refund", 3), ("awaiting_shipment", 2), ("awaiting_buyer_receipt", 2))  # fmt: skip
+    types = (("return_refund", 50), ("refund_shipped", 15), ("refund_unshipped", 15),
+             ("exchange", 12), ("resend", 5), ("repair", 3))  # fmt: skip
+    reasons = ("no_reason", "wrong_size", "quality_issue", "damaged", "not_as_described",
+               "functional_fault", "changed_mind", "missing_item")  # fmt: skip
+    status_values, status_weights = zip(*statuses, strict=True)
+    type_values, type_weights = zip(*types, strict=True)
+    remaining = total
+    serial = 0
+    while remaining:
+        chunk = min(remaining, 10_000)
+        shop = fixture.shop if rng.random() < 0.9 else fixture.other_shop
+        orders = fixture.orders(chunk // 2 or 1, shop=shop, lines=1)
+        cases = []
+        for i in range(chunk):
+            order = orders[i % len(orders)]
+            serial += 1
+            cases.append(
+                Case(
+                    shop=shop,
+                    order=order,
+                    platform_case_id=f"72{serial:017d}",
+                    type=rng.choices(type_values, type_weights)[0],
+                    reason=rng.choice(reasons),
+                    requested_amount_fen=order.bench_items[0].paid_amount_fen,
+                    priority=1 if order.buyer.vip_level else 0,
+                    assignee=fixture.user if rng.random() < 0.6 else None,
+                    status=rng.choices(status_values, status_weights)[0],
+                    applied_at=now - timedelta(days=rng.uniform(0, 365)),
+                )
+            )
+        Case.objects.bulk_create(cases, batch_size=2000)
+        remaining -= chunk
+
+
+def list_queries(fixture: Fixture) -> list[str]:
+    from aftersales.cases.models import Case
+    from aftersales.orders.models import Order
+
+    some_order = Order.objects.filter(shop=fixture.shop, cases__isnull=False).order_by("pk")[500]
+    week_ago = (Case.objects.order_by("-applied_at").first().applied_at - timedelta(days=7))
+    return [
+        "limit=50",
+        "limit=50&status=pending_review",
+        "limit=50&status=pending_review&status=awaiting_evidence&order_by=-priority",
+        "limit=50&type=return_refund&reason=wrong_size",
+        f"limit=50&applied_after={week_ago.isoformat().replace('+', '%2B')}",
+        f"limit=50&assignee={fixture.user.pk}&status=awaiting_return",
+        "limit=50&refund_status=none&offset=500",
+        f"limit=50&q={some_order.platform_order_id}",
+    ]
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def measure_list(fixture: Fixture, requests: int) -> dict[str, Any]:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(headers={"X-API-Key": fixture.api_key})
+    queries = list_queries(fixture)
+    # The SQL the API runs for each query string: the count, then the page.
+    raw: dict[str, list[str]] = {}
+    for query in queries:
+        with CaptureQueriesContext(connection) as captured:
+            response = client.get("/api/v1/cases?" + query)
+        assert response.status_code == 200, (query, response.content[:300])
+        statements = [q["sql"] for q in captured.captured_queries if "cases_case" in q["sql"]]
+        count = next(s for s in statements if "COUNT(" in s.upper())
+        page = next(s for s in statements if "LIMIT" in s.upper() and s is not count)
+        raw[query] = [count, page]
+    for query in queries:  # warm up
+        client.get("/api/v1/cases?" + query)
+    api_times, raw_times, floor_times = [], [], []
+    by_query: dict[str, list[float]] = {q: [] for q in queries}
+    for index in range(requests):
+        query = queries[index % len(queries)]
+        started = time.perf_counter()
+        response = client.get("/api/v1/cases?" + query)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200
+        api_times.append(elapsed)
+        by_query[query].append(elapsed)
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            for statement in raw[query]:
+                cursor.execute(statement)
+                cursor.fetchall()
+        raw_times.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        response = client.get("/api/v1/codes/case-types")
+        floor_times.append(time.perf_counter() - started)
+        assert response.status_code == 200
+    counts = {}
+    for query in queries:
+        counts[query] = client.get("/api/v1/cases?" + query).json()["count"]
+    return {
+        "api": api_times,
+        "raw": raw_times,
+        "floor": floor_times,
+        "by_query": by_query,
+        "counts": counts,
+    }
+
+
+# --- Running it all --------------------------------------------------------------------------------
+
+
+def per_case_profile(label: str, run: Callable[[], None], n: int) -> str:
+    with counting_statements() as (counts, spent):
+        started = time.perf_counter()
+        run()
+        total = time.perf_counter() - started
+    kinds = Counter()
+    for key, value in counts.items():
+        kinds[key.split()[0]] += value
+    shown = ", ".join(f"{k} {v / n:.1f}" for k, v in sorted(kinds.items()))
+    return f"{label}: per case {shown}; {100 * spent[0] / total:.0f}% of the time in the driver"
+
+
+def main() -> None:
+    args = parse_args()
+    cleanup = configure(args)
+    try:
+        setup_django()
+        report(args)
+    finally:
+        cleanup()
+
+
+def report(args: argparse.Namespace) -> None:
+    from django.db import connection
+
+    from aftersales.audit.chain import verify_chain
+    from aftersales.orders.models import OrderItem
+
+    rng = random.Random(args.seed)
+    print("# bench/core.py")
+    for key, value in machine().items():
+        print(f"- {key}: {value}")
+    fixture = Fixture(rng)
+    rows: list[tuple[str, str, str, str]] = []
+
+    # (a) Opening.
+    n = args.cases
+    orders = {k: fixture.orders(n) for k in ("profile", "service", "bulk", "per_case")}
+    profile_orders = orders["profile"][:100]
+    profile_a = per_case_profile(
+        "open_case", lambda: open_through_services(fixture, profile_orders), len(profile_orders)
+    )
+    service = open_through_services(fixture, orders["service"])
+    bulk = open_with_raw_sql(fixture, orders["bulk"], per_case=False)
+    per_case = open_with_raw_sql(fixture, orders["per_case"], per_case=True)
+    rows += [
+        ("(a) open_case", f"{n / service:,.0f} cases/s", f"{1e6 * service / n:,.0f} µs", "1.0×"),
+        ("(a) raw SQL, 1 txn per case", f"{n / per_case:,.0f} cases/s",
+         f"{1e6 * per_case / n:,.0f} µs", f"{service / per_case:.1f}× faster"),
+        ("(a) raw SQL, executemany, 1 txn", f"{n / bulk:,.0f} cases/s",
+         f"{1e6 * bulk / n:,.0f} µs", f"{service / bulk:.1f}× faster"),
+    ]  # fmt: skip
+
+    # (b) Refunding.
+    m = args.refunds
+    pending = {k: fixture.pending_refund_cases(m) for k in ("profile", "service", "bulk", "per_case")}
+    profile_cases = pending["profile"][:100]
+    profile_b = per_case_profile(
+        "approve+refund+execute",
+        lambda: refund_through_services(fixture, profile_cases),
+        len(profile_cases),
+    )
+    service = refund_through_services(fixture, pending["service"])
+    bulk = refund_with_raw_sql(fixture, pending["bulk"], per_case=False)
+    per_case = refund_with_raw_sql(fixture, pending["per_case"], per_case=True)
+    rows += [
+        ("(b) approve + refund + execute", f"{m / service:,.0f} cases/s",
+         f"{1e6 * service / m:,.0f} µs", "1.0×"),
+        ("(b) raw SQL, 1 txn per case", f"{m / per_case:,.0f} cases/s",
+         f"{1e6 * per_case / m:,.0f} µs", f"{service / per_case:.1f}× faster"),
+        ("(b) raw SQL, executemany, 1 txn", f"{m / bulk:,.0f} cases/s",
+         f"{1e6 * bulk / m:,.0f} µs", f"{service / bulk:.1f}× faster"),
+    ]  # fmt: skip
+
+    # The baselines wrote the same rows: the chain verifies and no item is over-refunded.
+    broken = verify_chain(fixture.shop.pk)
+    assert broken is None, broken
+    from django.db.models import F
+
+    assert not OrderItem.objects.filter(refunded_amount_fen__gt=F("paid_amount_fen")).exists()
+
+    # (c) The list.
+    from aftersales.cases.models import Case
+
+    existing = Case.objects.count()
+    started = time.perf_counter()
+    fill_case_list(fixture, max(0, args.list_cases - existing))
+    fill_seconds = time.perf_counter() - started
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    total_cases = Case.objects.count()
+    result = measure_list(fixture, args.requests)
+    for name, key in (("(c) GET /api/v1/cases", "api"), ("(c) same count + page, raw SQL", "raw"),
+                      ("(c) GET /api/v1/codes/case-types", "floor")):  # fmt: skip
+        values = [1000 * t for t in result[key]]
+        rows.append(
+            (
+                name,
+                f"p50 {percentile(values, 50):.2f} ms",
+                f"p95 {percentile(values, 95):.2f} ms",
+                f"p99 {percentile(values, 99):.2f} ms",
+            )
+        )
+    api, raw = result["api"], result["raw"]
+    ratios = " / ".join(f"{percentile(api, p) / percentile(raw, p):.1f}×" for p in (50, 95, 99))
+
+    print()
+    print(f"| measurement | rate / p50 | per case / p95 | ratio / p99 |")
+    print("|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    print()
+    print(f"API / raw SQL at p50 / p95 / p99: {ratios}")
+    print(f"cases in the database for (c): {total_cases:,} (bulk insert took {fill_seconds:.1f} s)")
+    print("statements issued by the services (a sample of 100 cases each):")
+    print(f"- {profile_a}")
+    print(f"- {profile_b}")
+    print("per query string (API median ms, matching rows):")
+    for query, times in result["by_query"].items():
+        print(f"- `{query}`: {1000 * statistics.median(times):.2f} ms, {result['counts'][query]:,}")
+    print(f"audit chain verified after all writes: {verify_chain(fixture.shop.pk) is None}")
+
+
+if __name__ == "__main__":
+    main()
