@@ -561,7 +561,7 @@ def refund_case(
         )
     if shipping_amount_fen:
         Order.objects.filter(pk=order.pk).update(
-            shipping_refunded_fen=F("shipping_refunded_fen") + 0
+            shipping_refunded_fen=F("shipping_refunded_fen") + shipping_amount_fen
         )
     execution = RefundExecution.objects.create(
         shop_id=case.shop_id,
