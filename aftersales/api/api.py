@@ -27,9 +27,11 @@ from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from aftersales.orders.models import Order, OrderItem
+from aftersales.policy.services import decide_case, triage_case
 from aftersales.shops.choices import WRITE_ROLES
 
 from .auth import ApiKeyAuth, SessionActorAuth
+from .policy import router as policy_router
 from .schemas import (
     AssignIn,
     CaseDetailOut,
@@ -49,6 +51,7 @@ from .schemas import (
     RepairShipmentIn,
     RequiredNoteIn,
     ShipmentIn,
+    TechnicalSupportIn,
 )
 from .serializers import case_detail, case_summary
 
@@ -278,7 +281,9 @@ def open_case(request: HttpRequest, payload: OpenCaseIn) -> tuple[int, dict[str,
         requested_amount_fen=payload.requested_amount_fen,
         platform_case_id=payload.platform_case_id,
     )
-    return 201, case_detail(case)
+    # The policy decides every new case and does what it allows without a person (R3.1).
+    triage_case(case=case, by=Actor.system("policy"))
+    return 201, _detail(case)
 
 
 # --- Actions ---------------------------------------------------------------------------------
@@ -334,7 +339,9 @@ def buyer_evidence(
 ) -> dict[str, Any]:
     case, actor = _writable_case(request, case_id)
     uploads = [services.Upload(stream=f.file, name=f.name or "") for f in files]
-    return _detail(services.record_buyer_evidence(case=case, uploads=uploads, by=actor, note=note))
+    services.record_buyer_evidence(case=case, uploads=uploads, by=actor, note=note)
+    decide_case(case=case, by=Actor.system("policy"))  # the evidence may change the advice
+    return _detail(case)
 
 
 @cases.post(
@@ -387,6 +394,7 @@ def inspect(request: HttpRequest, case_id: int, payload: InspectIn) -> tuple[int
         condition=payload.condition,
         notes=payload.notes,
         photo_ids=payload.photo_ids,
+        package_intact=payload.package_intact,
         by=actor,
     )
     return 201, inspection
@@ -560,5 +568,22 @@ def case_statuses(request: HttpRequest) -> list[dict[str, str]]:
     return [{"code": c.value, "label": str(c.label)} for c in CaseStatus]
 
 
+@cases.post(
+    "/{case_id}/technical-support",
+    response={200: CaseDetailOut, **ERRORS},
+    summary="Record the troubleshooting given to the buyer (R7.3)",
+)
+def technical_support(
+    request: HttpRequest, case_id: int, payload: TechnicalSupportIn
+) -> dict[str, Any]:
+    case, actor = _writable_case(request, case_id)
+    services.record_technical_support(
+        case=case, notes=payload.notes, resolved=payload.resolved, by=actor
+    )
+    decide_case(case=case, by=Actor.system("policy"))
+    return _detail(case)
+
+
 api.add_router("/cases", cases)
 api.add_router("/codes", codes)
+api.add_router("", policy_router)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest
@@ -16,54 +15,15 @@ from aftersales.core.errors import InvalidInput, NotFound
 from aftersales.policy.engine import decide
 from aftersales.policy.facts import CaseIn
 from aftersales.policy.services import decide_case, latest_decision, policy_for
-from aftersales.sla.models import ClockKind, SlaClock
-from aftersales.sla.services import extend_deadline, time_left
+from aftersales.sla.models import ClockKind
+from aftersales.sla.services import extend_deadline
 from aftersales.sla.workdays import get_calendar
 
-from .schemas import ErrorOut
+from .schemas import ClockOut, DecisionOut, ErrorOut
+from .serializers import clock_out, decision_out
 
 router = Router(tags=["policy and time limits"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
-
-
-def clock_out(clock: SlaClock, now: datetime) -> dict[str, Any]:
-    left = time_left(clock, now)
-    return {
-        "id": clock.pk,
-        "kind": clock.kind,
-        "label": str(clock.get_kind_display()),
-        "state": clock.state,
-        "started_at": clock.started_at,
-        "due_at": clock.due_at,
-        "seconds_left": None if left is None else int(left.total_seconds()),
-        "at_risk": clock.state != "stopped" and clock.at_risk_at <= now,
-        "breached": clock.breached_at is not None,
-        "is_buyer_clock": clock.is_buyer_clock,
-        "policy_version": clock.policy_version,
-    }
-
-
-class ClockOut(Schema):
-    id: int
-    kind: str
-    label: str
-    state: str
-    started_at: datetime
-    due_at: datetime
-    seconds_left: int | None
-    at_risk: bool
-    breached: bool
-    is_buyer_clock: bool
-    policy_version: str
-
-
-class DecisionOut(Schema):
-    policy_version: str
-    recommendation: str
-    complexity: str
-    auto_approve: bool
-    decided_at: datetime | None = None
-    detail: dict
 
 
 class ExtendIn(Schema):
@@ -83,7 +43,9 @@ def check(request: HttpRequest, payload: dict[str, Any]) -> dict[str, Any]:
         case_in = CaseIn.model_validate(payload)
         facts = case_in.to_facts()
     except (PydanticValidationError, ValueError) as exc:
-        raise InvalidInput(_("The case description is not valid: %(error)s"), error=str(exc))
+        raise InvalidInput(
+            _("The case description is not valid: %(error)s"), error=str(exc)
+        ) from exc
     shop_id = case_in.shop_id
     if shop_id is not None and shop_id not in actor.shop_roles:
         raise NotFound(_("Shop not found."))
@@ -98,25 +60,14 @@ def get_decision(request: HttpRequest, case_id: int) -> dict[str, Any]:
     stored = latest_decision(case)
     if stored is None:
         raise NotFound(_("The policy has not decided this case yet."))
-    return _decision_out(stored)
+    return decision_out(stored)
 
 
 @router.post("/cases/{case_id}/decide", response={200: DecisionOut, **ERRORS})
 def redecide(request: HttpRequest, case_id: int) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     case = get_case_for_actor(actor, case_id, write=True)
-    return _decision_out(decide_case(case=case, by=actor))
-
-
-def _decision_out(stored: Any) -> dict[str, Any]:
-    return {
-        "policy_version": stored.policy_version,
-        "recommendation": stored.recommendation,
-        "complexity": stored.complexity,
-        "auto_approve": stored.auto_approve,
-        "decided_at": stored.decided_at,
-        "detail": stored.payload,
-    }
+    return decision_out(decide_case(case=case, by=actor))
 
 
 @router.get("/cases/{case_id}/clocks", response={200: list[ClockOut], **ERRORS})

@@ -152,7 +152,32 @@ class ShipmentOut(Schema):
     created_at: datetime
 
 
+class ClockOut(Schema):
+    id: int
+    kind: str
+    label: str
+    state: str
+    started_at: datetime
+    due_at: datetime
+    seconds_left: int | None
+    at_risk: bool
+    breached: bool
+    is_buyer_clock: bool
+    policy_version: str
+
+
+class DecisionOut(Schema):
+    policy_version: str
+    recommendation: str
+    complexity: str
+    auto_approve: bool
+    decided_at: datetime | None = None
+    detail: dict
+
+
 class CaseDetailOut(CaseOut):
+    policy_decision: DecisionOut | None
+    clocks: list[ClockOut]
     buyer_statement: str
     evidence_request_note: str
     reject_reason: str
@@ -214,6 +239,12 @@ class InspectIn(Schema):
     condition: Literal["good", "damaged", "not_sent_item"]
     notes: str = ""
     photo_ids: list[int] = Field(default_factory=list)
+    package_intact: bool | None = None
+
+
+class TechnicalSupportIn(Schema):
+    notes: str = Field(min_length=1)
+    resolved: bool = False
 
 
 class RefundIn(Schema):

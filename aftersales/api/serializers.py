@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.models import Case, RefundExecution
 from aftersales.cases.money import item_cap
 from aftersales.core.money import fen_to_yuan
+from aftersales.policy.services import latest_decision
+from aftersales.sla.models import SlaClock
+from aftersales.sla.services import time_left
 
 
 def case_summary(case: Case) -> dict[str, Any]:
@@ -47,6 +52,7 @@ def case_detail(case: Case) -> dict[str, Any]:
     order = case.order
     items = list(case.items.select_related("order_item__sku__product").order_by("pk"))
     data = case_summary(case)
+    now = timezone.now()
     data.update(
         {
             "buyer_statement": case.buyer_statement,
@@ -132,6 +138,8 @@ def case_detail(case: Case) -> dict[str, Any]:
                     "id", "kind", "amount_fen", "payer", "note", "recorded_by", "recorded_at"
                 )
             ),
+            "policy_decision": _latest_decision(case),
+            "clocks": [clock_out(c, now) for c in case.clocks.order_by("started_at", "pk")],
             "shipments": list(
                 case.shipments.order_by("pk").values(
                     "id", "kind", "carrier", "tracking_number", "status", "created_at"
@@ -162,3 +170,36 @@ def _refund(case: Case) -> dict[str, Any] | None:
         "last_error": execution.last_error,
         "external_reference": execution.external_reference,
     }
+
+
+def clock_out(clock: SlaClock, now: datetime) -> dict[str, Any]:
+    left = time_left(clock, now)
+    return {
+        "id": clock.pk,
+        "kind": clock.kind,
+        "label": str(clock.get_kind_display()),
+        "state": clock.state,
+        "started_at": clock.started_at,
+        "due_at": clock.due_at,
+        "seconds_left": None if left is None else int(left.total_seconds()),
+        "at_risk": clock.state != "stopped" and clock.at_risk_at <= now,
+        "breached": clock.breached_at is not None,
+        "is_buyer_clock": clock.is_buyer_clock,
+        "policy_version": clock.policy_version,
+    }
+
+
+def decision_out(stored: Any) -> dict[str, Any]:
+    return {
+        "policy_version": stored.policy_version,
+        "recommendation": stored.recommendation,
+        "complexity": stored.complexity,
+        "auto_approve": stored.auto_approve,
+        "decided_at": stored.decided_at,
+        "detail": stored.payload,
+    }
+
+
+def _latest_decision(case: Case) -> dict[str, Any] | None:
+    stored = latest_decision(case)
+    return None if stored is None else decision_out(stored)

@@ -210,6 +210,7 @@ class Inspection(models.Model):
     case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="inspections")
     result = models.CharField(_("result"), max_length=8, choices=InspectionResult.choices)
     condition = models.CharField(_("condition"), max_length=16, choices=ItemCondition.choices)
+    package_intact = models.BooleanField(_("packaging and seals intact"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True)
     inspected_by = models.CharField(_("inspected by"), max_length=150)
     inspected_at = models.DateTimeField(_("inspected at"))

@@ -27,10 +27,12 @@ from aftersales.core.money import fen_to_yuan
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Order, OrderItem, Shipment
 from aftersales.orders.services import create_shipment, update_shipment_status
+from aftersales.sla.services import on_case_event
 from aftersales.platforms.gateway import RefundGatewayError, get_refund_gateway
 from aftersales.shops.choices import WRITE_ROLES
 
 from .choices import (
+    TERMINAL_STATUSES,
     REFUND_TYPES,
     RETURNING_TYPES,
     CaseStatus,
@@ -175,6 +177,9 @@ def open_case(
             "requested_amount_fen": requested_amount_fen,
             "items": {str(r.order_item.pk): r.quantity for r in items},
         },
+    )
+    on_case_event(
+        case=case, event_type="case_opened", previous_status="", by=by, at=case.applied_at
     )
     return case
 
@@ -414,8 +419,10 @@ def inspect_return(
     by: Actor,
     notes: str = "",
     photo_ids: Sequence[int] = (),
+    package_intact: bool | None = None,
 ) -> Inspection:
-    """Record the inspection: pass or fail, the goods' condition, notes and photos (R4.2)."""
+    """Record the inspection: pass or fail, the goods' condition, whether the packaging and
+    seals are intact (decides opened beauty goods, R7.2), notes and photos (R4.2)."""
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_INSPECTION:
         raise IllegalTransition(from_status=case.status, event="return_inspected")
@@ -430,6 +437,7 @@ def inspect_return(
         case=case,
         result=result,
         condition=condition,
+        package_intact=package_intact,
         notes=notes,
         inspected_by=by.label,
         inspected_at=timezone.now(),
@@ -447,6 +455,7 @@ def inspect_return(
         return_status=ReturnStatus.INSPECTED,
         payload={
             "inspection": inspection.pk,
+            "package_intact": package_intact,
             "result": result,
             "condition": condition,
             "photos": [p.pk for p in photos],
@@ -692,6 +701,31 @@ def retry_refund(*, case: Case, by: Actor) -> RefundExecution:
     )
     transaction.on_commit(lambda: enqueue_refund_execution(execution.pk))
     return execution
+
+
+# --- Technical support ----------------------------------------------------------------------
+
+
+@transaction.atomic
+def record_technical_support(*, case: Case, notes: str, resolved: bool, by: Actor) -> Case:
+    """Record the troubleshooting given to the buyer (R7.3): electronics get help to use the
+    goods correctly before a functional fault is treated as a quality problem."""
+    case = lock_case(case)
+    if case.status in TERMINAL_STATUSES:
+        raise IllegalTransition(from_status=case.status, event="technical_support_recorded")
+    if not notes.strip():
+        raise InvalidInput(_("Record what was tried with the buyer."))
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="technical_support_recorded",
+        by=by,
+        payload={"notes": notes, "resolved": resolved},
+    )
+    on_case_event(
+        case=case, event_type="technical_support_recorded", previous_status=case.status, by=by
+    )
+    return case
 
 
 # --- Exchange, resend, repair ----------------------------------------------------------------

@@ -12,6 +12,8 @@ from aftersales.audit.chain import record_event
 from aftersales.core.actors import Actor
 from aftersales.core.errors import IllegalTransition
 
+from aftersales.sla.services import on_case_event
+
 from .choices import CaseStatus as S
 from .models import Case
 
@@ -95,6 +97,7 @@ def change_case(
         after={k: v for k, v in after.items() if before[k] != after[k]},
         payload=event_payload,
     )
+    on_case_event(case=case, event_type=event_type, previous_status=before["status"], by=by)
     return case
 
 

@@ -31,9 +31,15 @@ logger = logging.getLogger(__name__)
 FOOD_CATEGORIES = {"food", "fresh"}
 
 
-def on_case_event(*, case: Case, event_type: str, previous_status: str, by: Actor) -> None:
-    """Apply one case event to the case's clocks. Runs inside the event's transaction."""
-    now = timezone.now()
+def on_case_event(
+    *, case: Case, event_type: str, previous_status: str, by: Actor, at: datetime | None = None
+) -> None:
+    """Apply one case event to the case's clocks. Runs inside the event's transaction.
+
+    `at` is when the event happened; opening a case passes the buyer's application time,
+    because the platform's clock starts when the buyer applies, not when we hear of it.
+    """
+    now = at or timezone.now()
     live = {c.kind: c for c in SlaClock.objects.filter(case=case).exclude(state=ClockState.STOPPED)}
     if event_type in TERMINAL_EVENTS:
         for clock in live.values():
@@ -54,10 +60,10 @@ def on_case_event(*, case: Case, event_type: str, previous_status: str, by: Acto
             _start(case, rule.kind, now, by)
 
 
-def clock_duration(case: Case, kind: str, policy: Policy) -> tuple[datetime, bool]:
-    """When a clock started now for this case is due, and whether it is the buyer's."""
+def clock_duration(case: Case, kind: str, policy: Policy, start: datetime) -> tuple[datetime, bool]:
+    """When a clock started at `start` for this case is due, and whether it is the buyer's."""
     sla = policy.sla
-    now = timezone.now()
+    now = start
     rule = CLOCK_RULES[kind]
     if kind == ClockKind.RETURN_SHIPMENT:
         return get_calendar().add_working_days(now, sla["return_shipment_working_days"]), True
@@ -99,7 +105,7 @@ def _start(case: Case, kind: str, now: datetime, by: Actor) -> SlaClock:
     from aftersales.policy.services import policy_for
 
     policy = policy_for(case.shop_id, now)
-    due_at, buyer_clock = clock_duration(case, kind, policy)
+    due_at, buyer_clock = clock_duration(case, kind, policy, now)
     warn_before = (due_at - now) * policy.sla["at_risk_fraction"]
     clock = SlaClock.objects.create(
         shop_id=case.shop_id,
@@ -187,7 +193,12 @@ def extend_deadline(
         by=by,
         before={"due_at": before.isoformat()},
         after={"due_at": clock.due_at.isoformat()},
-        payload={"clock": clock.kind, "hours": hours, "reason": reason, "message": message_to_buyer},
+        payload={
+            "clock": clock.kind,
+            "hours": hours,
+            "reason": reason,
+            "message": message_to_buyer,
+        },
     )
     _schedule(clock)
     return clock

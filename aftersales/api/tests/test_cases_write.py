@@ -142,7 +142,8 @@ class Endpoint:
     check: Callable[[Any, dict[str, Any]], Any] = lambda case, body: True
 
     def url(self, target: Any) -> str:
-        return "/cases" + self.path.format(id=target.pk)
+        # Clock endpoints name a clock; the table exercises the review clock.
+        return "/cases" + self.path.replace("{id}", str(target.pk)).replace("{kind}", "review")
 
     def send(self, client: Client, target: Any, ctx: dict[str, Any]):
         data = self.payload(target, ctx)
@@ -426,6 +427,40 @@ ENDPOINTS = [
     ),
 ]
 
+ENDPOINTS += [
+    Endpoint(
+        "decide",
+        "/{id}/decide",
+        pending,
+        event="policy_decided",
+        check=lambda c, b: (
+            b["recommendation"] == "needs_review" and c.policy_decisions.count() == 1
+        ),
+    ),
+    Endpoint(
+        "technical-support",
+        "/{id}/technical-support",
+        lambda shop: pending(shop, type="repair", reason="functional_fault"),
+        payload=lambda c, ctx: {"notes": "指导买家重置设备后仍无法开机", "resolved": False},
+        event="technical_support_recorded",
+        check=lambda c, b: c.events.filter(type="technical_support_recorded").count() == 1,
+    ),
+    Endpoint(
+        "extend",
+        "/{id}/clocks/{kind}/extend",
+        pending,
+        payload=lambda c, ctx: {
+            "hours": 24,
+            "reason": "仓库盘点，需要额外时间核实",
+            "message_to_buyer": "亲，因仓库盘点，审核将延后一天，请谅解",
+        },
+        event="deadline_extended",
+        check=lambda c, b: (
+            b["kind"] == "review" and c.clocks.get(kind="review").extensions.count() == 1
+        ),
+    ),
+]
+
 BY_NAME = {e.name: e for e in ENDPOINTS}
 PARAMS = [pytest.param(e, id=e.name) for e in ENDPOINTS]
 
@@ -463,9 +498,12 @@ def test_r1_2_agent_of_the_shop_performs_the_action(endpoint, shop_a, alice, ali
     assert endpoint.check(case, body), (case.axes(), body)
     new_events = list(AuditEvent.objects.order_by("seq")[events_before:])
     # R6.2: the action is on the audit trail, under the agent's name, in the case's shop.
-    assert [(e.type, e.actor_label, e.case_id, e.shop_id) for e in new_events] == [
+    by_people = [e for e in new_events if e.actor_kind != "system"]
+    assert [(e.type, e.actor_label, e.case_id, e.shop_id) for e in by_people] == [
         (endpoint.event, "alice", case.pk, shop_a.pk)
     ]
+    # The only thing the system adds on its own is the policy's (re-)decision (R6.3).
+    assert {e.type for e in new_events if e.actor_kind == "system"} <= {"policy_decided"}
 
 
 @pytest.mark.parametrize("endpoint", PARAMS)
