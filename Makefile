@@ -22,6 +22,7 @@ demo: $(STAMP)
 	@echo "Starting the task worker and the web server on http://127.0.0.1:8000 (Ctrl-C stops both)"
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/aftersales db_worker --interval 1 & \
+	$(BIN)/aftersales sweep --every 30 & \
 	$(BIN)/aftersales runserver 127.0.0.1:8000
 
 test: $(STAMP)

@@ -197,6 +197,7 @@ class RefundExecution(models.Model):
     last_error = models.TextField(_("last error"), blank=True)
     external_reference = models.CharField(_("external reference"), max_length=100, blank=True)
     created_at = models.DateTimeField(_("created at"))
+    claimed_at = models.DateTimeField(_("last attempt started"), null=True, blank=True)
     executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
 
     class Meta:

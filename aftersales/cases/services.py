@@ -9,6 +9,7 @@ tasks call these; nothing else saves a case.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any
@@ -629,7 +630,9 @@ def execute_refund(*, execution: RefundExecution, by: Actor) -> RefundExecution:
     """
     claimed = RefundExecution.objects.filter(
         pk=execution.pk, status__in=[ExecutionStatus.PENDING, ExecutionStatus.FAILED]
-    ).update(status=ExecutionStatus.EXECUTING, attempts=F("attempts") + 1)
+    ).update(
+        status=ExecutionStatus.EXECUTING, attempts=F("attempts") + 1, claimed_at=timezone.now()
+    )
     execution.refresh_from_db()
     if claimed != 1:
         return execution
@@ -638,7 +641,52 @@ def execute_refund(*, execution: RefundExecution, by: Actor) -> RefundExecution:
     except RefundGatewayError as exc:
         logger.warning("refund %s failed: %s", execution.idempotency_key, exc)
         return _record_refund_failure(execution=execution, error=str(exc), by=by)
+    except Exception as exc:
+        # A crash inside the gateway must not leave the execution stuck in "executing";
+        # the idempotency key makes a later retry safe.
+        logger.exception("refund %s crashed", execution.idempotency_key)
+        error = f"{type(exc).__name__}: {exc}"
+        return _record_refund_failure(execution=execution, error=error, by=by)
     return _record_refund_success(execution=execution, reference=receipt.reference, by=by)
+
+
+STALLED_AFTER = timedelta(minutes=10)
+UNCLAIMED_AFTER = timedelta(minutes=2)
+
+
+def recover_stalled_refunds(now: datetime | None = None) -> tuple[int, int]:
+    """The safety net for refunds: nothing decided is ever silently lost.
+
+    An execution claimed long ago but never finished means the worker died during the
+    gateway call: it is marked failed, visible on the case and retryable (the gateway gets
+    the same idempotency key, so a refund that did go through is not paid twice). An
+    execution never claimed means its task was lost: it is queued again.
+    Returns (marked failed, queued again).
+    """
+    now = now or timezone.now()
+    stalled = list(
+        RefundExecution.objects.filter(
+            status=ExecutionStatus.EXECUTING, claimed_at__lt=now - STALLED_AFTER
+        ).values_list("pk", flat=True)
+    )
+    failed = 0
+    for pk in stalled:
+        execution = RefundExecution.objects.get(pk=pk)
+        if execution.status == ExecutionStatus.EXECUTING:
+            _record_refund_failure(
+                execution=execution,
+                error="the worker stopped during the refund call; check and retry",
+                by=Actor.system("refund-recovery"),
+            )
+            failed += 1
+    unclaimed = list(
+        RefundExecution.objects.filter(
+            status=ExecutionStatus.PENDING, created_at__lt=now - UNCLAIMED_AFTER
+        ).values_list("pk", flat=True)
+    )
+    for pk in unclaimed:
+        enqueue_refund_execution(pk)
+    return failed, len(unclaimed)
 
 
 @transaction.atomic
@@ -646,6 +694,8 @@ def _record_refund_success(
     *, execution: RefundExecution, reference: str, by: Actor
 ) -> RefundExecution:
     execution = RefundExecution.objects.select_for_update().get(pk=execution.pk)
+    if execution.status == ExecutionStatus.SUCCEEDED:
+        return execution
     case = lock_case(execution.decision.case)
     execution.status = ExecutionStatus.SUCCEEDED
     execution.external_reference = reference

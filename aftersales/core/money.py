@@ -13,6 +13,8 @@ def yuan_to_fen(yuan: str | int | Decimal) -> int:
         value = Decimal(str(yuan))
     except InvalidOperation as exc:
         raise ValueError(f"not an amount: {yuan!r}") from exc
+    if not value.is_finite():
+        raise ValueError(f"not an amount: {yuan!r}")
     fen = value * 100
     if fen != fen.to_integral_value():
         raise ValueError(f"more than two decimals: {yuan!r}")

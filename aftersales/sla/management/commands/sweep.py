@@ -1,0 +1,38 @@
+import signal
+import time
+
+from django.core.management.base import BaseCommand
+
+from aftersales.cases.services import recover_stalled_refunds
+from aftersales.sla.services import sweep
+
+
+class Command(BaseCommand):
+    help = (
+        "The safety net beside the task worker: fire due SLA warnings and breaches, and "
+        "recover refunds whose task was lost or whose worker died. Once, or every N seconds."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--every", type=float, default=0, help="repeat every N seconds")
+
+    def handle(self, *args, every: float, **options):
+        stopping = False
+
+        def stop(signum, frame):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        while not stopping:
+            warned, breached = sweep()
+            failed, requeued = recover_stalled_refunds()
+            if warned or breached or failed or requeued or not every:
+                self.stdout.write(
+                    f"sweep: {warned} at risk, {breached} breached, "
+                    f"{failed} stalled refunds failed, {requeued} refunds re-queued"
+                )
+            if not every:
+                return
+            time.sleep(every)  # the interval between sweeps, not a stand-in for synchronisation
