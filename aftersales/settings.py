@@ -80,6 +80,9 @@ INSTALLED_APPS = [
     "aftersales.cases",
     "aftersales.policy",
     "aftersales.sla",
+    "aftersales.team",
+    "aftersales.platforms.douyin",
+    "aftersales.workbench",
     "aftersales.api",
 ]
 

@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
 from aftersales.api.api import api
@@ -8,4 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
+    path("webhooks/douyin/", include("aftersales.platforms.douyin.urls")),
+    path("team/", include("aftersales.team.urls")),
+    path("", include("aftersales.workbench.urls")),
 ]

@@ -4,6 +4,7 @@ never an exception)."""
 
 from __future__ import annotations
 
+import io
 import logging
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -209,8 +210,6 @@ def write(tmp_path, text, name="holidays-2027.csv", encoding="utf-8"):
 
 @pytest.mark.django_db
 def test_r2_4_imported_year_applies(fresh_calendar, tmp_path, caplog):
-    import io
-
     out = io.StringIO()
     call_command(
         "import_holidays", "2027", write(tmp_path, CSV_2027), note="国办发明电", stdout=out
@@ -234,7 +233,7 @@ def test_r2_4_imported_year_applies(fresh_calendar, tmp_path, caplog):
 
 @pytest.mark.django_db
 def test_r2_4_reimport_replaces_the_year(fresh_calendar, tmp_path):
-    call_command("import_holidays", "2027", write(tmp_path, CSV_2027), stdout=None)
+    call_command("import_holidays", "2027", write(tmp_path, CSV_2027), stdout=io.StringIO())
     call_command(
         "import_holidays",
         "2027",
