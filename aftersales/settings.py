@@ -164,7 +164,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
-LOGIN_URL = "/admin/login/"
+# The workbench's own login page (with its lockout, see aftersales/workbench/lockout.py).
+LOGIN_URL = "workbench:login"
+LOGIN_REDIRECT_URL = "workbench:queue"
+LOGOUT_REDIRECT_URL = "workbench:login"
 
 # --- i18n: Simplified Chinese first, English complete; stored in UTC, shown in Asia/Shanghai --
 LANGUAGE_CODE = "zh-hans"

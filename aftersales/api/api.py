@@ -29,6 +29,7 @@ from aftersales.core.errors import DomainError, InvalidInput, NotFound, Permissi
 from aftersales.orders.models import Order, OrderItem
 from aftersales.policy.services import decide_case, triage_case
 from aftersales.shops.choices import WRITE_ROLES
+from aftersales.team.services import assign_automatically
 
 from .auth import ApiKeyAuth, SessionActorAuth
 from .policy import router as policy_router
@@ -283,6 +284,7 @@ def open_case(request: HttpRequest, payload: OpenCaseIn) -> tuple[int, dict[str,
     )
     # The policy decides every new case and does what it allows without a person (R3.1).
     triage_case(case=case, by=Actor.system("policy"))
+    assign_automatically(case=case, by=Actor.system("assignment"))
     return 201, _detail(case)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Field, Router, Schema
+from ninja import Body, Field, Router, Schema
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.cases.fetch import get_case_for_actor
@@ -37,7 +37,7 @@ class ExtendIn(Schema):
     response={200: dict, **ERRORS},
     summary="Decide a case described in JSON (nothing is written)",
 )
-def check(request: HttpRequest, payload: dict[str, Any]) -> dict[str, Any]:
+def check(request: HttpRequest, payload: Body[dict[str, Any]]) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     try:
         case_in = CaseIn.model_validate(payload)

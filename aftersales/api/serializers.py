@@ -14,7 +14,7 @@ from aftersales.cases.money import item_cap
 from aftersales.core.money import fen_to_yuan
 from aftersales.policy.services import latest_decision
 from aftersales.sla.models import SlaClock
-from aftersales.sla.services import time_left
+from aftersales.sla.services import is_at_risk, time_left
 
 
 def case_summary(case: Case) -> dict[str, Any]:
@@ -182,7 +182,7 @@ def clock_out(clock: SlaClock, now: datetime) -> dict[str, Any]:
         "started_at": clock.started_at,
         "due_at": clock.due_at,
         "seconds_left": None if left is None else int(left.total_seconds()),
-        "at_risk": clock.state != "stopped" and clock.at_risk_at <= now,
+        "at_risk": is_at_risk(clock, now),
         "breached": clock.breached_at is not None,
         "is_buyer_clock": clock.is_buyer_clock,
         "policy_version": clock.policy_version,

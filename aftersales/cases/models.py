@@ -96,6 +96,14 @@ class Case(models.Model):
             models.Index(fields=["shop", "status", "-applied_at"], name="case_shop_status_applied"),
             models.Index(fields=["shop", "-applied_at"], name="case_shop_applied"),
             models.Index(fields=["shop", "assignee", "status"], name="case_shop_assignee"),
+            # List filters an integrator or a report uses (refunds pending or failed; one
+            # type and reason): without these a count scans the whole shop (bench/core.py).
+            models.Index(
+                fields=["shop", "refund_status", "-applied_at"], name="case_shop_refund_applied"
+            ),
+            models.Index(
+                fields=["shop", "type", "reason", "-applied_at"], name="case_shop_type_reason"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -37,8 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -48,8 +47,6 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from aftersales.catalog.choices import Category
-from aftersales.catalog.models import Product, Sku
 from aftersales.cases import services as cs
 from aftersales.cases.choices import (
     RETURNING_TYPES,
@@ -63,6 +60,8 @@ from aftersales.cases.choices import (
 from aftersales.cases.models import Case, RefundExecution
 from aftersales.cases.money import item_cap
 from aftersales.cases.reasons import REASONS
+from aftersales.catalog.choices import Category
+from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
 from aftersales.core.money import yuan_to_fen
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
@@ -130,11 +129,10 @@ def seed_demo(
     if orders_per_shop < 1:
         raise ValueError("orders_per_shop must be at least 1")
     # In UTC, as timezone.now() gives it: the audit hash covers created_at's isoformat().
-    now = (now or timezone.now()).astimezone(dt_timezone.utc).replace(second=0, microsecond=0)
+    now = (now or timezone.now()).astimezone(UTC).replace(second=0, microsecond=0)
     builder = _Builder(rng=random.Random(seed), now=now)
     with builder.clock.installed(), transaction.atomic():
-        result = builder.build(orders_per_shop)
-    return result
+        return builder.build(orders_per_shop)
 
 
 # --- The simulated clock -----------------------------------------------------------------------
@@ -897,7 +895,9 @@ class _Builder:
             else:
                 t = plan.add(self.staffed(t + self.hours(0.3, 3)), "request_evidence")
                 if rng.random() < 0.2:
-                    plan.add(t + self.hours(72, 73), "close", note="买家超过72小时未补充凭证,售后关闭")
+                    plan.add(
+                        t + self.hours(72, 73), "close", note="买家超过72小时未补充凭证,售后关闭"
+                    )
                     return None
                 t = plan.add(t + self.hours(1, 30), "buyer_evidence")
         if plan.category == Category.ELECTRONICS and plan.reason == "functional_fault":
@@ -916,7 +916,9 @@ class _Builder:
                 t = plan.add(t + self.hours(4, 48), "reopen")
                 t = self.staffed(t + self.hours(0.5, 4))
             else:
-                plan.add(t + timedelta(days=rng.uniform(3, 5)), "close", note="买家未修改申请,售后关闭")
+                plan.add(
+                    t + timedelta(days=rng.uniform(3, 5)), "close", note="买家未修改申请,售后关闭"
+                )
                 return None
         note = rng.choice(data.APPROVE_NOTES) if plan.type in RETURNING_TYPES else ""
         return plan.add(t, "approve", note=note)
@@ -974,7 +976,11 @@ class _Builder:
             plan.add(agreed + self.hours(1, 48), "withdraw")
             return
         if roll < 0.09:
-            plan.add(agreed + timedelta(days=7, hours=rng.uniform(0, 2)), "close", note="买家超时未寄回商品,售后关闭")
+            plan.add(
+                agreed + timedelta(days=7, hours=rng.uniform(0, 2)),
+                "close",
+                note="买家超时未寄回商品,售后关闭",
+            )
             return
         t = plan.add(agreed + self.hours(2, 72), "ship_return")
         t = plan.add(self.staffed(t + self.hours(30, 96)), "receive")
@@ -1216,7 +1222,11 @@ class _Builder:
             line, quantity = plan.lines[0]
             share = line.paid_amount_fen * quantity // line.quantity
             amount = max(100, int(share * rng.uniform(0.3, 0.6)))
-            payer, note, cost_kind = CostPayer.MERCHANT, "退回商品无法二次销售", CostKind.GOODS_WRITTEN_OFF
+            payer, note, cost_kind = (
+                CostPayer.MERCHANT,
+                "退回商品无法二次销售",
+                CostKind.GOODS_WRITTEN_OFF,
+            )
         cs.add_cost(
             case=self.current(plan),
             kind=cost_kind,
@@ -1277,9 +1287,9 @@ class _Builder:
         result.counts = demo_counts(shops)
         result.cases_by_status = cases_by_status(shops)
         result.refunded_fen = sum(
-            RefundExecution.objects.filter(shop__in=shops, status=ExecutionStatus.SUCCEEDED).values_list(
-                "amount_fen", flat=True
-            )
+            RefundExecution.objects.filter(
+                shop__in=shops, status=ExecutionStatus.SUCCEEDED
+            ).values_list("amount_fen", flat=True)
         )
         return result
 

@@ -158,6 +158,18 @@ def time_left(clock: SlaClock, now: datetime | None = None) -> timedelta | None:
     return clock.due_at - now
 
 
+def is_at_risk(clock: SlaClock, now: datetime | None = None) -> bool:
+    """Whether the warning window has begun; while paused, judged by the time that was left
+    (the stored at-risk moment is frozen with the deadline and moves on resume)."""
+    now = now or timezone.now()
+    if clock.state == ClockState.STOPPED:
+        return False
+    if clock.state == ClockState.PAUSED:
+        assert clock.remaining_at_pause is not None
+        return clock.remaining_at_pause <= clock.due_at - clock.at_risk_at
+    return clock.at_risk_at <= now
+
+
 @transaction.atomic
 def extend_deadline(
     *, clock: SlaClock, hours: int, reason: str, message_to_buyer: str, by: Actor
@@ -170,7 +182,13 @@ def extend_deadline(
         raise InvalidInput(_("Extend by between 1 hour and 15 days."))
     if clock.state == ClockState.STOPPED:
         raise Conflict(_("This deadline is no longer running."))
-    if clock.breached_at is not None or clock.due_at <= timezone.now():
+    # A paused clock's stored due time is frozen and may lie in the past; what is left is
+    # `remaining_at_pause`.
+    if clock.state == ClockState.PAUSED:
+        passed = clock.remaining_at_pause is None or clock.remaining_at_pause <= timedelta(0)
+    else:
+        passed = clock.due_at <= timezone.now()
+    if clock.breached_at is not None or passed:
         raise Conflict(_("The deadline has passed; it must be extended before it passes."))
     DeadlineExtension.objects.create(
         clock=clock,

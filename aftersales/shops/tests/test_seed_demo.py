@@ -101,9 +101,9 @@ def test_cases_went_through_their_lifecycle_and_the_money_adds_up():
     # Every item refunded at most what was paid, and exactly the sum of its refund lines.
     assert not OrderItem.objects.filter(refunded_amount_fen__gt=F("paid_amount_fen")).exists()
     lines = dict(
-        RefundLine.objects.values("order_item").annotate(total=Sum("amount_fen")).values_list(
-            "order_item", "total"
-        )
+        RefundLine.objects.values("order_item")
+        .annotate(total=Sum("amount_fen"))
+        .values_list("order_item", "total")
     )
     refunded = dict(
         OrderItem.objects.filter(refunded_amount_fen__gt=0).values_list("pk", "refunded_amount_fen")
@@ -124,7 +124,9 @@ def test_cases_went_through_their_lifecycle_and_the_money_adds_up():
     for shop in demo_shops():
         assert verify_chain(shop.pk) is None
         times = list(
-            AuditEvent.objects.filter(shop=shop).order_by("seq").values_list("created_at", flat=True)
+            AuditEvent.objects.filter(shop=shop)
+            .order_by("seq")
+            .values_list("created_at", flat=True)
         )
         assert times == sorted(times)
         assert NOW - timedelta(days=96) <= times[0] and times[-1] <= NOW + timedelta(minutes=5)

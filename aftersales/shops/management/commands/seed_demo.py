@@ -61,9 +61,7 @@ class Command(BaseCommand):
                 labels = {value: str(label) for value, label in CaseStatus.choices}
             out.write(
                 "  售后单状态: "
-                + ", ".join(
-                    f"{labels[s]} {n}" for s, n in sorted(result.cases_by_status.items())
-                )
+                + ", ".join(f"{labels[s]} {n}" for s, n in sorted(result.cases_by_status.items()))
             )
             out.write(f"  已退款合计 ¥{fen_to_yuan(result.refunded_fen)}")
         out.write("")

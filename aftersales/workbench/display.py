@@ -1,0 +1,161 @@
+"""Words for people: audit event types, policy recommendations, durations, event details."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from aftersales.audit.models import AuditEvent
+from aftersales.cases.choices import (
+    CaseStatus,
+    CostKind,
+    CostPayer,
+    RefundStatus,
+    ReturnStatus,
+)
+from aftersales.cases.reasons import REASONS, REJECT_REASONS
+from aftersales.core.money import fen_to_yuan
+from aftersales.sla.models import ClockKind
+
+EVENT_LABELS: dict[str, Any] = {
+    "case_opened": _("Case opened"),
+    "case_approved": _("Approved"),
+    "case_rejected": _("Rejected"),
+    "evidence_requested": _("Evidence requested from the buyer"),
+    "buyer_evidence_recorded": _("Buyer's evidence received"),
+    "evidence_attached": _("Evidence attached"),
+    "return_shipped": _("Buyer shipped the return"),
+    "return_received": _("Returned goods received"),
+    "return_inspected": _("Returned goods inspected"),
+    "case_final_approved": _("Approved after inspection"),
+    "refund_decided": _("Refund decided"),
+    "refund_executed": _("Refund paid"),
+    "refund_failed": _("Refund failed"),
+    "refund_retried": _("Refund retried"),
+    "technical_support_recorded": _("Technical support recorded"),
+    "quality_checked": _("Replacement quality-checked"),
+    "replacement_shipped": _("Replacement shipped"),
+    "items_resent": _("Missing items resent"),
+    "repaired_goods_shipped": _("Repaired goods shipped"),
+    "buyer_received": _("Buyer received the goods"),
+    "converted_to_refund": _("Exchange converted to a refund"),
+    "case_withdrawn": _("Buyer withdrew the request"),
+    "case_closed": _("Closed"),
+    "case_reopened": _("Reopened"),
+    "cost_recorded": _("Cost recorded"),
+    "case_assigned": _("Assigned"),
+    "policy_decided": _("Policy decision"),
+    "automation_refused": _("Automatic handling refused"),
+    "sla_at_risk": _("Deadline at risk"),
+    "sla_breached": _("Deadline breached"),
+    "buyer_deadline_expired": _("Buyer's deadline expired"),
+    "buyer_reminded": _("Buyer reminded"),
+    "deadline_extended": _("Deadline extended"),
+    "note_added": _("Internal note"),
+    "buyer_message_sent": _("Message to the buyer"),
+    "pii_revealed": _("Buyer's personal data viewed"),
+}
+
+RECOMMENDATIONS: dict[str, Any] = {
+    "approve_refund": _("Approve and refund"),
+    "intercept_first": _("Intercept the parcel first"),
+    "needs_review": _("A person decides"),
+    "needs_evidence": _("Wait for the buyer's evidence"),
+    "not_eligible_no_reason": _("Not eligible for a no-reason return"),
+    "technical_support_first": _("Technical support first"),
+}
+
+COMPLEXITY: dict[str, Any] = {"simple": _("Simple"), "complex": _("Complex")}
+PAYERS: dict[str, Any] = {
+    "merchant": _("Merchant"),
+    "buyer": _("Buyer"),
+    "insurance": _("Shipping insurance"),
+    "carrier": _("Carrier"),
+    "none": _("Nobody"),
+}
+EVIDENCE_KINDS: dict[str, Any] = {"photo": _("Photo"), "video": _("Video")}
+
+AXIS_LABELS = {
+    "status": dict(CaseStatus.choices),
+    "refund_status": dict(RefundStatus.choices),
+    "return_status": dict(ReturnStatus.choices),
+}
+
+
+def event_label(event_type: str) -> str:
+    label = EVENT_LABELS.get(event_type)
+    return str(label) if label is not None else event_type
+
+
+def duration(seconds: int | None) -> str:
+    """3 d 4 h, 2 h 5 min, 12 min; negative is shown as overdue by the caller."""
+    if seconds is None:
+        return ""
+    seconds = abs(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+    return ngettext("%(m)d min", "%(m)d min", minutes) % {"m": minutes}
+
+
+def event_details(event: AuditEvent) -> list[tuple[str, str]]:
+    """The few facts of an event worth a line on the timeline, as (label, value)."""
+    details: list[tuple[str, str]] = []
+    for axis, labels in AXIS_LABELS.items():
+        if axis in event.after:
+            before = labels.get(event.before.get(axis, ""), event.before.get(axis, ""))
+            after = labels.get(event.after[axis], event.after[axis])
+            details.append((str(_("Change")), f"{before} → {after}" if before else str(after)))
+    p = event.payload or {}
+    text_keys = {
+        "note": _("Note"),
+        "text": _("Text"),
+        "notes": _("Notes"),
+        "reject_note": _("Explanation"),
+        "close_note": _("Note"),
+        "repair_notes": _("Repair"),
+        "message": _("Message to the buyer"),
+        "reason": _("Reason"),
+        "error": _("Error"),
+    }
+    if "reject_reason" in p and p["reject_reason"] in REJECT_REASONS:
+        details.append((str(_("Reject reason")), str(REJECT_REASONS[p["reject_reason"]].label)))
+    if event.type == "case_opened" and p.get("reason") in REASONS:
+        details.append((str(_("Reason")), str(REASONS[p["reason"]].label)))
+    for key, label in text_keys.items():
+        value = p.get(key)
+        if isinstance(value, str) and value.strip():
+            details.append((str(label), value))
+    if p.get("carrier") or p.get("tracking_number"):
+        details.append(
+            (str(_("Tracking")), f"{p.get('carrier', '')} {p.get('tracking_number', '')}".strip())
+        )
+    for key, label in (
+        ("goods_amount_fen", _("Goods")),
+        ("shipping_amount_fen", _("Shipping")),
+        ("amount_fen", _("Amount")),
+    ):
+        if isinstance(p.get(key), int) and p[key]:
+            details.append((str(label), _("%(amount)s yuan") % {"amount": fen_to_yuan(p[key])}))
+    if p.get("kind") in CostKind.values:
+        details.append((str(_("Cost")), str(CostKind(p["kind"]).label)))
+    if p.get("payer") in CostPayer.values:
+        details.append((str(_("Paid by")), str(CostPayer(p["payer"]).label)))
+    if p.get("clock") in ClockKind.values:
+        details.append((str(_("Deadline")), str(ClockKind(p["clock"]).label)))
+    if event.type == "deadline_extended" and p.get("hours"):
+        details.append((str(_("Extended by")), _("%(h)d h") % {"h": p["hours"]}))
+    if event.type == "policy_decided" and p.get("recommendation") in RECOMMENDATIONS:
+        details.append(
+            (str(_("Recommendation")), str(RECOMMENDATIONS[p["recommendation"]]))
+        )
+    if event.type == "return_inspected":
+        if p.get("result"):
+            details.append((str(_("Result")), str(_("Pass") if p["result"] == "pass" else _("Fail"))))
+    return details

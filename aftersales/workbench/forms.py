@@ -1,0 +1,367 @@
+"""Forms of the workbench. They check shapes (400s); the services check the rules."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.cases.choices import (
+    CaseStatus,
+    CaseType,
+    CostKind,
+    CostPayer,
+    InspectionResult,
+    ItemCondition,
+)
+from aftersales.cases.models import Case
+from aftersales.cases.reasons import REASON_CHOICES, REJECT_REASON_CHOICES
+from aftersales.catalog.choices import Category
+from aftersales.core.money import yuan_to_fen
+from aftersales.sla.models import ClockState
+
+from . import lockout
+from .buyer_messages import MESSAGE_TEMPLATES
+
+# --- Logging in ------------------------------------------------------------------------------
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The address the lockout counts by. Behind a proxy this is the proxy's address unless
+    the proxy rewrites REMOTE_ADDR; the lockout is then per username, which still holds."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+class LoginForm(AuthenticationForm):
+    """Django's login form with the lockout in front of the password check."""
+
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "locked": _(
+            "Too many failed attempts for this user from your address. "
+            "Try again in %(minutes)d minutes."
+        ),
+    }
+
+    def clean(self) -> dict[str, Any]:
+        username = self.cleaned_data.get("username") or ""
+        password = self.cleaned_data.get("password") or ""
+        ip = client_ip(self.request)
+        if username:
+            until = lockout.locked_until(username, ip)
+            if until is not None:
+                minutes = max(1, -(-int((until - timezone.now()).total_seconds()) // 60))
+                raise ValidationError(
+                    self.error_messages["locked"], code="locked", params={"minutes": minutes}
+                )
+        try:
+            cleaned = super().clean()
+        except ValidationError:
+            if username and password:
+                lockout.record_attempt(username, ip, succeeded=False)
+            raise
+        lockout.record_attempt(username, ip, succeeded=True)
+        return cleaned
+
+
+# --- The queue -------------------------------------------------------------------------------
+
+OPEN = ""
+ALL = "all"
+
+
+class QueueFilterForm(forms.Form):
+    """The queue's filters, read from the query string. A bad value is ignored, not an error."""
+
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": _("Case, order or buyer id")}
+        ),
+    )
+    shop = forms.TypedChoiceField(label=_("Shop"), required=False, coerce=int, empty_value=None)
+    type = forms.ChoiceField(
+        label=_("Type"), required=False, choices=[("", _("All types")), *CaseType.choices]
+    )
+    status = forms.ChoiceField(
+        label=_("Status"),
+        required=False,
+        choices=[(OPEN, _("Open")), (ALL, _("All statuses")), *CaseStatus.choices],
+    )
+    category = forms.ChoiceField(
+        label=_("Category"),
+        required=False,
+        choices=[("", _("All categories")), *Category.choices],
+    )
+    reason = forms.ChoiceField(
+        label=_("Reason"), required=False, choices=[("", _("All reasons")), *REASON_CHOICES]
+    )
+    vip = forms.BooleanField(label=_("VIP only"), required=False)
+    assignee = forms.ChoiceField(
+        label=_("Assignee"),
+        required=False,
+        choices=[("", _("Anyone")), ("mine", _("Mine")), ("unassigned", _("Unassigned"))],
+    )
+    sla = forms.ChoiceField(
+        label=_("Time limit"),
+        required=False,
+        choices=[("", _("Any")), ("at_risk", _("At risk")), ("breached", _("Breached"))],
+    )
+    page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, shops: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["shop"].choices = [("", _("All shops")), *shops]
+
+    def filters(self) -> dict[str, Any]:
+        """The valid values; an invalid field counts as not given."""
+        self.is_valid()
+        data = {name: self.cleaned_data.get(name) for name in self.fields}
+        for name in self.errors:
+            data[name] = None
+        return data
+
+
+# --- Case actions ----------------------------------------------------------------------------
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several photos or videos in one input (Django's documented pattern)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,video/*"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
+class YuanField(forms.DecimalField):
+    """An amount typed in yuan, cleaned to integer fen."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", Decimal("0"))
+        kwargs.setdefault("max_digits", 12)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, value: Any) -> int | None:
+        amount = super().clean(value)
+        return None if amount is None else yuan_to_fen(amount)
+
+
+class ActionForm(forms.Form):
+    """A form acting on one case. Ids carry the action's name, so many forms share a page."""
+
+    def __init__(self, *args: Any, case: Case, action: str, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{action}-%s")
+        super().__init__(*args, **kwargs)
+        self.case = case
+
+
+class EmptyForm(ActionForm):
+    pass
+
+
+class NoteForm(ActionForm):
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class RequiredNoteForm(ActionForm):
+    note = forms.CharField(
+        label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class RequestEvidenceForm(ActionForm):
+    note = forms.CharField(
+        label=_("What the buyer should provide"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class CloseForm(ActionForm):
+    note = forms.CharField(
+        label=_("Why the case is closed"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class ConvertForm(ActionForm):
+    note = forms.CharField(
+        label=_("Why the exchange becomes a refund"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class RejectForm(ActionForm):
+    reason_code = forms.ChoiceField(label=_("Reject reason"), choices=REJECT_REASON_CHOICES)
+    note = forms.CharField(
+        label=_("Explanation to the buyer"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    evidence = forms.TypedMultipleChoiceField(
+        label=_("Evidence already on the case"),
+        required=False,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    files = MultipleFileField(label=_("Upload evidence"), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["evidence"].choices = [
+            (e.pk, f"#{e.pk} {e.get_source_display()} · {e.original_name or e.get_kind_display()}")
+            for e in self.case.evidence.order_by("pk")
+        ]
+        if not self.fields["evidence"].choices:
+            del self.fields["evidence"]
+
+
+class ShipmentForm(ActionForm):
+    carrier = forms.CharField(label=_("Carrier"), max_length=32)
+    tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
+
+
+class RepairShipmentForm(ShipmentForm):
+    repair_notes = forms.CharField(
+        label=_("What was repaired"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+PACKAGE_CHOICES = [("", _("Not checked")), ("yes", _("Intact")), ("no", _("Opened or damaged"))]
+
+
+class InspectForm(ActionForm):
+    result = forms.ChoiceField(
+        label=_("Result"), choices=InspectionResult.choices, widget=forms.RadioSelect
+    )
+    condition = forms.ChoiceField(label=_("Condition of the goods"), choices=ItemCondition.choices)
+    package_intact = forms.ChoiceField(
+        label=_("Packaging and seals"), choices=PACKAGE_CHOICES, required=False
+    )
+    notes = forms.CharField(
+        label=_("Inspection notes"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    photos = MultipleFileField(label=_("Photos"), required=False)
+
+    def clean_package_intact(self) -> bool | None:
+        return {"yes": True, "no": False}.get(self.cleaned_data.get("package_intact") or "")
+
+
+class RefundForm(ActionForm):
+    goods_amount = YuanField(label=_("Goods refund (yuan)"))
+    shipping_amount = YuanField(label=_("Shipping refund (yuan)"), required=False)
+    reason = forms.CharField(
+        label=_("Reason (required for a partial refund)"),
+        required=False,
+        max_length=500,
+    )
+
+
+class QualityCheckForm(ActionForm):
+    quality_ok = forms.BooleanField(label=_("Quality checked and intact"), required=False)
+    packaging_intact = forms.BooleanField(label=_("Packaging intact"), required=False)
+    notes = forms.CharField(
+        label=_("Notes"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class TechnicalSupportForm(ActionForm):
+    notes = forms.CharField(
+        label=_("What was tried with the buyer"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    resolved = forms.BooleanField(label=_("The problem is solved"), required=False)
+
+
+class ExtendForm(ActionForm):
+    clock = forms.ChoiceField(label=_("Deadline"))
+    hours = forms.IntegerField(label=_("Extend by (hours)"), min_value=1, max_value=360)
+    reason = forms.CharField(label=_("Reason"), max_length=500)
+    message_to_buyer = forms.CharField(
+        label=_("Message to the buyer"), max_length=1000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        live = self.case.clocks.exclude(state=ClockState.STOPPED).filter(is_buyer_clock=False)
+        self.fields["clock"].choices = [(c.kind, c.get_kind_display()) for c in live]
+
+
+class CostForm(ActionForm):
+    kind = forms.ChoiceField(label=_("Kind of cost"), choices=CostKind.choices)
+    amount = YuanField(label=_("Amount (yuan)"), min_value=Decimal("0.01"))
+    payer = forms.ChoiceField(label=_("Paid by"), choices=CostPayer.choices)
+    note = forms.CharField(label=_("Note"), required=False, max_length=255)
+
+
+class EvidenceForm(ActionForm):
+    files = MultipleFileField(label=_("Photos or videos"))
+    note = forms.CharField(label=_("Note"), required=False, max_length=255)
+
+
+class AssignForm(ActionForm):
+    assignee = forms.TypedChoiceField(
+        label=_("Assignee"), required=False, coerce=int, empty_value=None
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from aftersales.shops.choices import WRITE_ROLES
+        from aftersales.shops.models import Membership
+
+        members = (
+            Membership.objects.filter(shop_id=self.case.shop_id, role__in=WRITE_ROLES)
+            .select_related("user")
+            .order_by("user__username")
+        )
+        self.fields["assignee"].choices = [("", _("Nobody"))] + [
+            (m.user_id, m.user.get_full_name() or m.user.get_username()) for m in members
+        ]
+
+
+class InternalNoteForm(ActionForm):
+    text = forms.CharField(
+        label=_("Internal note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class BuyerMessageForm(ActionForm):
+    template = forms.ChoiceField(label=_("Template"), required=False)
+    text = forms.CharField(
+        label=_("Message to the buyer"), max_length=1000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["template"].choices = [("", _("No template"))] + [
+            (t.code, t.label) for t in MESSAGE_TEMPLATES
+        ]

@@ -1,0 +1,156 @@
+"""The workbench's own small services: revealing personal data, notes, messages to the buyer,
+and the two actions that upload files and act in one transaction.
+
+Like every service: keyword-only, an actor always, one transaction, an audit event in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.audit.chain import record_event
+from aftersales.cases import services as case_services
+from aftersales.cases.choices import EvidenceSource
+from aftersales.cases.models import Case, Inspection
+from aftersales.core.actors import Actor
+from aftersales.core.errors import InvalidInput, PermissionDenied
+from aftersales.shops.choices import Role
+from aftersales.sla.services import on_case_event
+
+# Who may see a buyer's phone number and address unmasked (R6.5, 个人信息保护法).
+REVEAL_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+NOTE_MAX_LENGTH = 2000
+MESSAGE_MAX_LENGTH = 1000
+
+
+def can_reveal(actor: Actor, case: Case) -> bool:
+    return actor.role_in(case.shop_id) in REVEAL_ROLES
+
+
+@dataclass(frozen=True)
+class BuyerContact:
+    """A buyer's personal data in clear, for one screen, after the access was recorded."""
+
+    buyer_phone: str
+    receiver_name: str
+    receiver_phone: str
+    receiver_address: str
+
+
+@transaction.atomic
+def reveal_buyer_contact(*, case: Case, by: Actor) -> BuyerContact:
+    """Show the buyer's phone and address unmasked; allowed to supervisors and admins only,
+    and every access is on the record (`pii_revealed`) before anything is shown."""
+    if not can_reveal(by, case):
+        raise PermissionDenied(_("Your role may not see the buyer's personal data."))
+    order = case.order
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="pii_revealed",
+        by=by,
+        payload={"buyer": order.buyer.platform_buyer_id, "fields": ["phone", "receiver"]},
+    )
+    return BuyerContact(
+        buyer_phone=order.buyer.phone,
+        receiver_name=order.receiver_name,
+        receiver_phone=order.receiver_phone,
+        receiver_address=order.receiver_address,
+    )
+
+
+@transaction.atomic
+def add_note(*, case: Case, text: str, by: Actor) -> Case:
+    """An internal note on the case: for the team, never sent to the buyer."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput(_("The note is empty."))
+    if len(text) > NOTE_MAX_LENGTH:
+        raise InvalidInput(_("A note is at most %(max)d characters."), max=NOTE_MAX_LENGTH)
+    case = case_services.lock_case(case)
+    record_event(
+        shop_id=case.shop_id, case_id=case.pk, type="note_added", by=by, payload={"text": text}
+    )
+    return case
+
+
+@transaction.atomic
+def send_buyer_message(*, case: Case, text: str, by: Actor, template: str = "") -> Case:
+    """Record a message to the buyer (R3.5). It counts as the merchant's first response, so
+    the first-response clock stops. Delivery through the platform comes with its adapter."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput(_("The message is empty."))
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise InvalidInput(_("A message is at most %(max)d characters."), max=MESSAGE_MAX_LENGTH)
+    case = case_services.lock_case(case)
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="buyer_message_sent",
+        by=by,
+        payload={"text": text, "template": template},
+    )
+    on_case_event(case=case, event_type="buyer_message_sent", previous_status=case.status, by=by)
+    return case
+
+
+@transaction.atomic
+def reject_with_evidence(
+    *,
+    case: Case,
+    reason_code: str,
+    note: str,
+    by: Actor,
+    evidence_ids: Sequence[int] = (),
+    uploads: Sequence[case_services.Upload] = (),
+) -> Case:
+    """Upload the merchant's evidence and reject in one transaction: a refused rejection
+    leaves no evidence attached (only, at worst, an unreferenced file on disk)."""
+    attached = [
+        case_services.attach_evidence(
+            case=case, upload=upload, source=EvidenceSource.MERCHANT, by=by
+        ).pk
+        for upload in uploads
+    ]
+    return case_services.reject_case(
+        case=case,
+        reason_code=reason_code,
+        note=note,
+        evidence_ids=[*evidence_ids, *attached],
+        by=by,
+    )
+
+
+@transaction.atomic
+def inspect_with_photos(
+    *,
+    case: Case,
+    result: str,
+    condition: str,
+    by: Actor,
+    notes: str = "",
+    package_intact: bool | None = None,
+    uploads: Sequence[case_services.Upload] = (),
+) -> Inspection:
+    """Upload the inspection photos and record the inspection in one transaction."""
+    photos = [
+        case_services.attach_evidence(
+            case=case, upload=upload, source=EvidenceSource.INSPECTION, by=by
+        ).pk
+        for upload in uploads
+    ]
+    return case_services.inspect_return(
+        case=case,
+        result=result,
+        condition=condition,
+        notes=notes,
+        package_intact=package_intact,
+        photo_ids=photos,
+        by=by,
+    )
