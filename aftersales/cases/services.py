@@ -986,9 +986,16 @@ def close_case(*, case: Case, note: str, by: Actor) -> Case:
 
 @transaction.atomic
 def reopen_case(*, case: Case, by: Actor, note: str = "") -> Case:
-    """The buyer changed a rejected request and applied again (platform 27 → 6)."""
+    """The buyer changed a request rejected at stage 1 and applied again (platform 27 → 6).
+
+    A stage-2 rejection (29: the goods are already back) cannot be re-applied; the buyer's
+    way forward there is the platform's intervention.
+    """
     case = lock_case(case)
-    if case.status != CaseStatus.REJECTED:
+    if case.status != CaseStatus.REJECTED or case.return_status in {
+        ReturnStatus.RECEIVED,
+        ReturnStatus.INSPECTED,
+    }:
         raise IllegalTransition(from_status=case.status, event="case_reopened")
     return change_case(
         case,

@@ -34,7 +34,9 @@ class Actor:
 
     @classmethod
     def buyer(cls, label: str) -> Actor:
-        return cls(kind="buyer", label=label, is_unscoped=True)
+        """A buyer acting on their own case. Scoped to nothing: buyer-facing code must
+        resolve the buyer's own case first and never list cases with this actor."""
+        return cls(kind="buyer", label=label)
 
     @property
     def user_id(self) -> int | None:

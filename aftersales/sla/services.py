@@ -255,7 +255,7 @@ def fire_warning(clock_id: int, now: datetime | None = None) -> int:
     if claimed != 1:
         return 0  # not due, or another worker got there first
     clock = SlaClock.objects.select_related("case").get(pk=clock_id)
-    recipients = [clock.case.assignee_id] if clock.case.assignee_id else _supervisors(clock)
+    recipients = _supervisors(clock)
     _notify(clock, Notification.Kind.AT_RISK, recipients, now)
     record_event(
         shop_id=clock.shop_id,

@@ -104,6 +104,18 @@ def duration(seconds: int | None) -> str:
     return ngettext("%(m)d min", "%(m)d min", minutes) % {"m": minutes}
 
 
+def clock_text(seconds: int | None) -> str:
+    """A countdown as countdown.js writes it: "2 d 03:04:05", "03:04:05", "overdue 00:12:00"."""
+    if seconds is None:
+        return ""
+    prefix = f"{_('overdue')} " if seconds < 0 else ""
+    days, rest = divmod(abs(seconds), 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    day_part = (_("%(days)d d") % {"days": days} + " ") if days else ""
+    return f"{prefix}{day_part}{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
 def event_details(event: AuditEvent) -> list[tuple[str, str]]:
     """The few facts of an event worth a line on the timeline, as (label, value)."""
     details: list[tuple[str, str]] = []

@@ -312,7 +312,12 @@ class ExtendForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        live = self.case.clocks.exclude(state=ClockState.STOPPED).filter(is_buyer_clock=False)
+        live = self.case.clocks.filter(
+            state__in=[ClockState.RUNNING, ClockState.PAUSED],
+            is_buyer_clock=False,
+            breached_at__isnull=True,
+            due_at__gt=timezone.now(),
+        ).order_by("due_at")
         self.fields["clock"].choices = [(c.kind, c.get_kind_display()) for c in live]
 
 

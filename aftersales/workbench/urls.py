@@ -4,7 +4,10 @@ from aftersales.workbench import views
 
 app_name = "workbench"
 urlpatterns = [
-    path("", views.queue, name="queue"),
+    path("", views.queue_page, name="queue"),
+    path("cases/<int:pk>/", views.case_page, name="case"),
+    path("cases/<int:pk>/do/<slug:name>/", views.case_action, name="case_action"),
+    path("cases/<int:pk>/reveal/", views.reveal_contact, name="reveal"),
     path("login/", views.LoginView.as_view(), name="login"),
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,15 +1,55 @@
-"""Workbench views: server-rendered pages for agents, supervisors, admins and auditors."""
+"""Workbench pages: the queue, the case page and its actions, login and logout.
+
+Every case is reached through `get_case_for_actor`: another shop's case is a 404, and an
+auditor's attempt to change one is a 403. Views check form shapes and call services; a
+service's refusal (`DomainError`) is shown as a message and nothing is changed.
+"""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
+
+from aftersales.audit.models import AuditEvent
+from aftersales.cases.fetch import get_case_for_actor
+from aftersales.cases.models import Case, RefundExecution
+from aftersales.cases.money import item_cap, shipping_refundable_fen
+from aftersales.core.actors import Actor
+from aftersales.core.errors import DomainError, NotFound, PermissionDenied
+from aftersales.core.money import fen_to_yuan
+from aftersales.policy.services import latest_decision
+from aftersales.shops.choices import WRITE_ROLES
+from aftersales.shops.models import Shop
+from aftersales.shops.services import actor_for_user
+from aftersales.sla.models import ClockState
+from aftersales.sla.services import time_left
+
+from . import display, queue
+from .actions import ACTIONS_BY_NAME, Action, available_actions
+from .buyer_messages import filled_templates
+from .forms import ActionForm, LoginForm, QueueFilterForm
+from .services import BuyerContact, can_reveal, reveal_buyer_contact
+
+# --- Access ----------------------------------------------------------------------------------
 
 
 class LoginView(auth_views.LoginView):
     template_name = "workbench/login.html"
+    authentication_form = LoginForm
     redirect_authenticated_user = True
 
 
@@ -17,6 +57,259 @@ class LogoutView(auth_views.LogoutView):
     pass
 
 
-@login_required
-def queue(request: HttpRequest) -> HttpResponse:
-    return render(request, "workbench/queue.html", {"nav": "queue"})
+def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged-in users only; the request gets its actor. Domain refusals of access become
+    Django's 404 and 403. An htmx request whose session ended reloads the login page whole
+    instead of swapping it into a table."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            if getattr(request, "htmx", False):
+                return HttpResponseClientRedirect(reverse("workbench:login"))
+            return redirect_to_login(request.get_full_path())
+        request.actor = actor_for_user(request.user)  # type: ignore[attr-defined]
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.render("en")) from exc
+        except PermissionDenied as exc:
+            raise DjangoPermissionDenied(exc.render("en")) from exc
+
+    return wrapper
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return request.actor  # type: ignore[attr-defined,no-any-return]
+
+
+def language() -> str:
+    return translation.get_language() or "zh-hans"
+
+
+# --- The queue -------------------------------------------------------------------------------
+
+
+@require_GET
+@staff_view
+def queue_page(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    now = timezone.now()
+    shops = list(
+        Shop.objects.filter(pk__in=list(actor.shop_roles)).order_by("name").values_list("pk", "name")
+    )
+    form = QueueFilterForm(request.GET, shops=shops)
+    filters = form.filters()
+    base = queue.filtered(actor, filters)
+    counts = queue.bucket_counts(base, actor, now)
+    cases = queue.most_urgent_first(queue.in_buckets(base, actor, filters, now))
+    paginator = Paginator(cases, queue.PAGE_SIZE)
+    page = paginator.get_page(filters.get("page") or 1)
+    rows = queue.rows_for(list(page.object_list), now)
+    query = request.GET.copy()
+    query.pop("page", None)
+    bucket_links = _bucket_links(request, filters, counts)
+    context = {
+        "nav": "queue",
+        "form": form,
+        "rows": rows,
+        "page": page,
+        "counts": counts,
+        "bucket_links": bucket_links,
+        "query": query.urlencode(),
+        "refresh_url": request.get_full_path(),
+        "show_shop": len(shops) > 1,
+    }
+    if getattr(request, "htmx", False):
+        return render(request, "workbench/_queue_rows.html", context)
+    return render(request, "workbench/queue.html", context)
+
+
+def _bucket_links(
+    request: HttpRequest, filters: dict[str, Any], counts: dict[str, int]
+) -> list[dict[str, Any]]:
+    """The bucket tabs: each keeps the other filters and sets its own pair."""
+    buckets = [
+        ("all", _("All open"), {"assignee": "", "sla": ""}),
+        ("mine", _("Mine"), {"assignee": "mine", "sla": ""}),
+        ("unassigned", _("Unassigned"), {"assignee": "unassigned", "sla": ""}),
+        ("at_risk", _("At risk"), {"assignee": "", "sla": "at_risk"}),
+        ("breached", _("Breached"), {"assignee": "", "sla": "breached"}),
+    ]
+    links = []
+    for key, label, values in buckets:
+        query = request.GET.copy()
+        query.pop("page", None)
+        for name, value in values.items():
+            if value:
+                query[name] = value
+            else:
+                query.pop(name, None)
+        current = all((filters.get(n) or "") == v for n, v in values.items())
+        links.append(
+            {
+                "key": key,
+                "label": label,
+                "count": counts[key],
+                "url": "?" + query.urlencode(),
+                "current": current,
+            }
+        )
+    return links
+
+
+# --- The case page ---------------------------------------------------------------------------
+
+
+@require_GET
+@staff_view
+def case_page(request: HttpRequest, pk: int) -> HttpResponse:
+    case = get_case_for_actor(actor_of(request), pk)
+    return render(request, "workbench/case.html", case_context(request, case))
+
+
+def case_context(
+    request: HttpRequest, case: Case, *, contact: BuyerContact | None = None
+) -> dict[str, Any]:
+    actor = actor_of(request)
+    now = timezone.now()
+    writable = actor.role_in(case.shop_id) in WRITE_ROLES
+    items = list(case.items.select_related("order_item__sku__product").order_by("pk"))
+    refundable_fen = sum(item_cap(ci.order_item, ci.quantity).cap_fen for ci in items)
+    decision = latest_decision(case)
+    execution = (
+        RefundExecution.objects.select_related("decision").filter(decision__case=case).first()
+    )
+    clocks = []
+    for clock in case.clocks.order_by("started_at", "pk"):
+        left = time_left(clock, now)
+        clocks.append(
+            {
+                "clock": clock,
+                "seconds_left": None if left is None else int(left.total_seconds()),
+                "left_text": display.duration(None if left is None else int(left.total_seconds())),
+                "at_risk": clock.state == ClockState.RUNNING and clock.at_risk_at <= now,
+                "breached": clock.breached_at is not None
+                or (clock.state == ClockState.RUNNING and clock.due_at <= now),
+            }
+        )
+    events = list(
+        AuditEvent.objects.filter(case=case).order_by("-seq").only(
+            "seq", "type", "actor_label", "before", "after", "payload", "created_at", "case_id"
+        )
+    )
+    timeline = [
+        {
+            "event": e,
+            "label": display.event_label(e.type),
+            "details": display.event_details(e),
+            "kind": e.type,
+        }
+        for e in events
+    ]
+    conversation = [t for t in timeline if t["kind"] in {"buyer_message_sent", "note_added"}]
+    evidence = [
+        {"evidence": e, "url": reverse("api-v1:evidence_file", args=[case.pk, e.pk])}
+        for e in case.evidence.order_by("pk")
+    ]
+    actions: list[tuple[Action, ActionForm]] = []
+    if writable:
+        for action in available_actions(case, actor):
+            actions.append((action, _action_form(action, case, decision)))
+    trace_language = "zh" if language().startswith("zh") else "en"
+    return {
+        "nav": "queue",
+        "case": case,
+        "order": case.order,
+        "buyer": case.order.buyer,
+        "contact": contact,
+        "can_reveal": can_reveal(actor, case),
+        "items": items,
+        "refundable": fen_to_yuan(refundable_fen),
+        "shipping_refundable": fen_to_yuan(shipping_refundable_fen(case.order)),
+        "decision": decision,
+        "recommendation": display.RECOMMENDATIONS.get(decision.recommendation, "")
+        if decision
+        else "",
+        "complexity": display.COMPLEXITY.get(decision.complexity, "") if decision else "",
+        "trace": [
+            {"rule": hit["rule"], "requirement": hit["requirement"], "text": hit[trace_language]}
+            for hit in (decision.payload.get("trace", []) if decision else [])
+        ],
+        "return_payer": display.PAYERS.get(decision.payload.get("return_shipping_payer", ""), "")
+        if decision
+        else "",
+        "missing_evidence": [
+            display.EVIDENCE_KINDS.get(k, k)
+            for k in (decision.payload.get("missing_evidence", []) if decision else [])
+        ],
+        "execution": execution,
+        "clocks": clocks,
+        "timeline": timeline,
+        "conversation": conversation,
+        "evidence": evidence,
+        "inspections": list(case.inspections.order_by("pk").prefetch_related("photos")),
+        "quality_checks": list(case.quality_checks.order_by("pk")),
+        "costs": list(case.costs.order_by("pk")),
+        "shipments": list(case.shipments.order_by("pk")),
+        "writable": writable,
+        "lifecycle_actions": [(a, f) for a, f in actions if a.group == "lifecycle"],
+        "record_actions": [(a, f) for a, f in actions if a.group == "record"],
+        "conversation_actions": {a.name: f for a, f in actions if a.group == "conversation"},
+        "message_templates": filled_templates(case) if writable else [],
+    }
+
+
+def _action_form(action: Action, case: Case, decision: Any) -> ActionForm:
+    initial: dict[str, Any] = {}
+    if action.name == "refund":
+        items = case.items.select_related("order_item")
+        initial["goods_amount"] = fen_to_yuan(
+            sum(item_cap(ci.order_item, ci.quantity).cap_fen for ci in items)
+        )
+        suggested = decision.payload.get("shipping_refund_fen", 0) if decision else 0
+        initial["shipping_amount"] = fen_to_yuan(
+            min(suggested, shipping_refundable_fen(case.order))
+        )
+    return action.form_class(case=case, action=action.name, initial=initial)
+
+
+@require_POST
+@staff_view
+def case_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    action = ACTIONS_BY_NAME.get(name)
+    if action is None:
+        raise Http404("unknown action")
+    actor = actor_of(request)
+    case = get_case_for_actor(actor, pk, write=True)
+    page = reverse("workbench:case", args=[case.pk])
+    form = action.form_class(request.POST, request.FILES, case=case, action=action.name)
+    if not form.is_valid():
+        for field_name, errors in form.errors.items():
+            label = form.fields[field_name].label if field_name in form.fields else ""
+            for error in errors:
+                messages.error(request, f"{label}: {error}" if label else error)
+        return redirect(page + "#actions")
+    if action not in available_actions(case, actor):
+        messages.error(request, _("This action is not possible for the case as it is now."))
+        return redirect(page + "#actions")
+    files = [f for key in request.FILES for f in request.FILES.getlist(key)]
+    try:
+        action.perform(case, actor, form.cleaned_data, files)
+    except DomainError as exc:
+        messages.error(request, exc.render(language()))
+        return redirect(page + "#actions")
+    messages.success(request, str(action.done))
+    return redirect(page)
+
+
+@require_POST
+@staff_view
+def reveal_contact(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show the buyer's phone and address to a supervisor or admin, on the record (R6.5)."""
+    case = get_case_for_actor(actor_of(request), pk)
+    contact = reveal_buyer_contact(case=case, by=actor_of(request))
+    context = case_context(request, case, contact=contact)
+    if getattr(request, "htmx", False):
+        return render(request, "workbench/_buyer.html", context)
+    return render(request, "workbench/case.html", context)

@@ -974,3 +974,18 @@ def test_the_full_return_path_leaves_one_execution_and_a_complete_trail_r1_3_r6_
         "refund_decided",
         "refund_executed",
     ]
+
+
+def test_a_case_rejected_at_the_second_review_cannot_be_reopened_r1_3(shop_a, by):
+    case = steps.case_in(shop_a, S.PENDING_FINAL_REVIEW, T.RETURN_REFUND)
+    services.reject_case(
+        case=case, reason_code="agreed_other_solution", note="已与买家协商换货", by=by
+    )
+    events_before = len(steps.events_of(case))
+
+    with pytest.raises(IllegalTransition):
+        services.reopen_case(case=case, note="买家想重新申请", by=by)
+
+    case.refresh_from_db()
+    assert case.status == S.REJECTED
+    assert len(steps.events_of(case)) == events_before

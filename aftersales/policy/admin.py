@@ -1,0 +1,59 @@
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils import translation
+
+from aftersales.core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin
+from aftersales.core.errors import DomainError
+from aftersales.shops.services import actor_for_user
+
+from .document import parse_document, validate_override
+from .models import PolicyDecision, PolicyVersion
+from .services import publish_policy_version
+
+
+class PolicyVersionForm(forms.ModelForm):
+    class Meta:
+        model = PolicyVersion
+        fields = ["shop", "effective_from", "document", "note"]
+        widgets = {"document": forms.Textarea(attrs={"rows": 20, "cols": 100})}
+
+    def clean_document(self) -> str:
+        text = self.cleaned_data["document"]
+        try:
+            validate_override(parse_document(text))
+        except DomainError as exc:
+            raise forms.ValidationError(exc.render(translation.get_language() or "zh-hans"))
+        return text
+
+
+@admin.register(PolicyVersion)
+class PolicyVersionAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
+    """Shops' policy versions. New versions go through `publish_policy_version` (validated,
+    audited); a version cannot be edited here — publish a new one instead (R6.3)."""
+
+    form = PolicyVersionForm
+    list_display = ["shop", "number", "effective_from", "note", "created_by", "created_at"]
+    list_filter = ["shop"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: PolicyVersion, form, change: bool) -> None:
+        version = publish_policy_version(
+            shop=obj.shop,
+            document=obj.document,
+            effective_from=obj.effective_from,
+            note=obj.note,
+            by=actor_for_user(request.user),
+        )
+        obj.pk = version.pk
+
+
+@admin.register(PolicyDecision)
+class PolicyDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["case", "recommendation", "complexity", "auto_approve", "policy_version"]
+    list_filter = ["recommendation", "complexity", "policy_version"]
+    search_fields = ["case__platform_case_id"]
