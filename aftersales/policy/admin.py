@@ -25,7 +25,8 @@ class PolicyVersionForm(forms.ModelForm):
         try:
             validate_override(parse_document(text))
         except DomainError as exc:
-            raise forms.ValidationError(exc.render(translation.get_language() or "zh-hans"))
+            message = exc.render(translation.get_language() or "zh-hans")
+            raise forms.ValidationError(message) from exc
         return text
 
 
