@@ -87,8 +87,9 @@ def _check(override: dict[str, Any], base: dict[str, Any], *, path: str) -> None
             )
         elif isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
             raise InvalidInput(_("“%(key)s” cannot be negative."), key=where)
-        elif _is_evidence_list(where) and not all(
-            isinstance(v, str) and v in EVIDENCE_KINDS for v in value
+        elif _is_evidence_list(where) and not (
+            isinstance(value, list)
+            and all(isinstance(v, str) and v in EVIDENCE_KINDS for v in value)
         ):
             raise InvalidInput(_("“%(key)s” may list only photo and video."), key=where)
 

@@ -73,7 +73,7 @@ def revoke_api_key(*, key: ApiKey, by: Actor) -> ApiKey:
 
 def actor_for_user(user: AbstractBaseUser) -> Actor:
     """The actor for a logged-in person, scoped to the shops they belong to."""
-    roles = dict(Membership.objects.filter(user=user).values_list("shop_id", "role"))
+    roles = dict(Membership.objects.filter(user_id=user.pk).values_list("shop_id", "role"))
     return Actor(kind="user", label=user.get_username(), user=user, shop_roles=roles)
 
 

@@ -8,6 +8,7 @@ and breaches; a conditional update makes each fire exactly once, however many wo
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -30,6 +31,15 @@ logger = logging.getLogger(__name__)
 
 FOOD_CATEGORIES = {"food", "fresh"}
 
+# The policy setting that gives each plain hour-based clock its limit.
+HOURS_SETTING: dict[str, str] = {
+    ClockKind.FIRST_RESPONSE: "first_response_hours",
+    ClockKind.PLAN: "plan_hours",
+    ClockKind.FINAL_REVIEW: "final_review_hours",
+    ClockKind.REFUND: "refund_hours",
+    ClockKind.REPLACEMENT_SHIPMENT: "replacement_shipment_hours",
+}
+
 
 def on_case_event(
     *, case: Case, event_type: str, previous_status: str, by: Actor, at: datetime | None = None
@@ -42,18 +52,19 @@ def on_case_event(
     now = at or timezone.now()
     live = {c.kind: c for c in SlaClock.objects.filter(case=case).exclude(state=ClockState.STOPPED)}
     if event_type in TERMINAL_EVENTS:
-        for clock in live.values():
-            _stop(clock, now)
+        for running in live.values():
+            _stop(running, now)
         return
     for rule in CLOCK_RULES.values():
         clock = live.get(rule.kind)
-        if clock is not None:
-            if event_type in rule.stop_events:
-                _stop(clock, now)
-                clock = None
-            elif event_type in rule.pause_events and clock.state == ClockState.RUNNING:
+        if clock is not None and event_type in rule.stop_events:
+            _stop(clock, now)
+            clock = None
+        elif clock is not None and event_type in rule.pause_events:
+            if clock.state == ClockState.RUNNING:
                 _pause(clock, now)
-            elif event_type in rule.resume_events and clock.state == ClockState.PAUSED:
+        elif clock is not None and event_type in rule.resume_events:
+            if clock.state == ClockState.PAUSED:
                 _resume(clock, now)
         entered = case.status != previous_status and case.status in rule.start_statuses
         if clock is None and (event_type in rule.start_events or entered):
@@ -74,15 +85,7 @@ def clock_duration(case: Case, kind: str, policy: Policy, start: datetime) -> tu
         food = bool(categories & FOOD_CATEGORIES)
         hours = sla["inspection_hours_food" if food else "inspection_hours"]
     else:
-        hours = sla[
-            {
-                ClockKind.FIRST_RESPONSE: "first_response_hours",
-                ClockKind.PLAN: "plan_hours",
-                ClockKind.FINAL_REVIEW: "final_review_hours",
-                ClockKind.REFUND: "refund_hours",
-                ClockKind.REPLACEMENT_SHIPMENT: "replacement_shipment_hours",
-            }[kind]
-        ]
+        hours = sla[HOURS_SETTING[kind]]
     if not rule.buyer_clock and case.order.buyer.vip_level > 0:
         hours = hours * sla["vip_factor"]  # R2.8: tighter internal targets for VIP buyers
     return now + timedelta(hours=hours), rule.buyer_clock
@@ -255,7 +258,7 @@ def fire_warning(clock_id: int, now: datetime | None = None) -> int:
     if claimed != 1:
         return 0  # not due, or another worker got there first
     clock = SlaClock.objects.select_related("case").get(pk=clock_id)
-    recipients = _supervisors(clock)
+    recipients = [clock.case.assignee_id] if clock.case.assignee_id else _supervisors(clock)
     _notify(clock, Notification.Kind.AT_RISK, recipients, now)
     record_event(
         shop_id=clock.shop_id,
@@ -338,7 +341,7 @@ def _supervisors(clock: SlaClock) -> list[int]:
     )
 
 
-def _notify(clock: SlaClock, kind: str, recipients: list[int | None], now: datetime) -> None:
+def _notify(clock: SlaClock, kind: str, recipients: Sequence[int | None], now: datetime) -> None:
     Notification.objects.bulk_create(
         [
             Notification(
