@@ -63,9 +63,12 @@ def on_case_event(
         elif clock is not None and event_type in rule.pause_events:
             if clock.state == ClockState.RUNNING:
                 _pause(clock, now)
-        elif clock is not None and event_type in rule.resume_events:
-            if clock.state == ClockState.PAUSED:
-                _resume(clock, now)
+        elif (
+            clock is not None
+            and event_type in rule.resume_events
+            and clock.state == ClockState.PAUSED
+        ):
+            _resume(clock, now)
         entered = case.status != previous_status and case.status in rule.start_statuses
         if clock is None and (event_type in rule.start_events or entered):
             _start(case, rule.kind, now, by)

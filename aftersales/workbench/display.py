@@ -120,10 +120,11 @@ def event_details(event: AuditEvent) -> list[tuple[str, str]]:
     """The few facts of an event worth a line on the timeline, as (label, value)."""
     details: list[tuple[str, str]] = []
     for axis, labels in AXIS_LABELS.items():
-        if axis in event.after:
+        # Opening sets every axis; only the status is worth a line then.
+        if axis in event.after and (axis in event.before or axis == "status"):
             before = labels.get(event.before.get(axis, ""), event.before.get(axis, ""))
             after = labels.get(event.after[axis], event.after[axis])
-            details.append((str(_("Change")), f"{before} → {after}" if before else str(after)))
+            details.append((str(_("Status change")), f"{before} → {after}" if before else str(after)))
     p = event.payload or {}
     text_keys = {
         "note": _("Note"),
@@ -140,6 +141,8 @@ def event_details(event: AuditEvent) -> list[tuple[str, str]]:
         details.append((str(_("Reject reason")), str(REJECT_REASONS[p["reject_reason"]].label)))
     if event.type == "case_opened" and p.get("reason") in REASONS:
         details.append((str(_("Reason")), str(REASONS[p["reason"]].label)))
+    if event.type == "case_opened":
+        text_keys.pop("reason")  # a code there, shown above as its label
     for key, label in text_keys.items():
         value = p.get(key)
         if isinstance(value, str) and value.strip():

@@ -172,6 +172,7 @@ class ActionForm(forms.Form):
 
     def __init__(self, *args: Any, case: Case, action: str, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{action}-%s")
+        kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.case = case
 

@@ -256,7 +256,9 @@ def case_context(
         "lifecycle_actions": [(a, f) for a, f in actions if a.group == "lifecycle"],
         "record_actions": [(a, f) for a, f in actions if a.group == "record"],
         "conversation_actions": {a.name: f for a, f in actions if a.group == "conversation"},
-        "message_templates": filled_templates(case) if writable else [],
+        "message_template_texts": (
+            {t.code: text for t, text in filled_templates(case)} if writable else {}
+        ),
     }
 
 

@@ -196,9 +196,7 @@ def test_r2_7_the_clocks_are_read_by_the_cases_shop(shop_a, alice_client, clock)
     assert all(c["policy_version"] == DEFAULT for c in clocks.values())
 
 
-def test_r2_7_a_paused_clock_shows_its_frozen_time_and_is_not_at_risk(
-    shop_a, alice_client, clock
-):
+def test_r2_7_a_paused_clock_shows_its_frozen_time_and_is_not_at_risk(shop_a, alice_client, clock):
     case = pending_case(shop_a)
     clock.move_to(T0 + 10 * H)
     services.request_evidence(case=case, note="请上传照片", by=SYSTEM)
@@ -216,9 +214,7 @@ def test_r2_7_a_paused_clock_shows_its_frozen_time_and_is_not_at_risk(
 
 
 @pytest.mark.parametrize("path", ["decision", "clocks"])
-def test_another_shops_case_is_not_found_like_a_missing_one(
-    shop_a, carol, carol_client, path
-):
+def test_another_shops_case_is_not_found_like_a_missing_one(shop_a, carol, carol_client, path):
     case = pending_case(shop_a)
     foreign = carol_client.get(f"{API}/cases/{case.pk}/{path}")
     missing = carol_client.get(f"{API}/cases/{MISSING_ID}/{path}")
@@ -262,7 +258,11 @@ def test_deciding_another_shops_case_is_not_found(shop_a, carol_client, anon_cli
 
 # --- POST /cases/{id}/clocks/{kind}/extend (R2.6) ----------------------------------------------
 
-EXTENSION = {"hours": 12, "reason": "等待供应商检测报告", "message_to_buyer": "您好，需要额外 12 小时核实"}
+EXTENSION = {
+    "hours": 12,
+    "reason": "等待供应商检测报告",
+    "message_to_buyer": "您好，需要额外 12 小时核实",
+}
 
 
 def test_r2_6_an_agent_extends_a_running_deadline(shop_a, alice, alice_client, clock):
@@ -348,9 +348,7 @@ def test_extending_another_shops_deadline_is_not_found(shop_a, carol_client, ano
 # --- GET /calendar/warnings (R2.4) --------------------------------------------------------------
 
 
-def test_r2_4_calendar_warnings_name_next_year_when_nobody_has_its_schedule(
-    alice_client, tmp_path
-):
+def test_r2_4_calendar_warnings_name_next_year_when_nobody_has_its_schedule(alice_client, tmp_path):
     from django.core.management import call_command
 
     with time_machine.travel(datetime(2026, 11, 28, 10, 0, tzinfo=SH), tick=False):

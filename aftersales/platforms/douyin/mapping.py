@@ -231,6 +231,8 @@ OPERATE_TYPES: dict[int, OperateType] = {
         OperateType(502, "拒绝补寄", frozenset({27})),
         OperateType(601, "同意维修", frozenset({7, 11, 13, 14})),
         OperateType(603, "拒绝维修", frozenset({27})),
+        OperateType(611, "维修完成并寄回", frozenset({13, 14})),
+        OperateType(612, "维修二次审核拒绝", frozenset({29})),
     ]
 }
 
@@ -251,9 +253,17 @@ REJECT_TYPE: dict[str, int] = {
     CaseType.RESEND: 502,
     CaseType.REPAIR: 603,
 }
-SECOND_REJECT_TYPE: dict[str, int] = {CaseType.RETURN_REFUND: 112, CaseType.EXCHANGE: 312}
+SECOND_REJECT_TYPE: dict[str, int] = {
+    CaseType.RETURN_REFUND: 112,
+    CaseType.EXCHANGE: 312,
+    CaseType.REPAIR: 612,
+}
 SECOND_REVIEW_REFUND_TYPE = 111  # return received: confirm and refund
-SECOND_REVIEW_RESHIP_TYPE = 311  # exchange: agree and ship the replacement
+# The second review that ships goods back to the buyer, with the parcel's logistics.
+SECOND_REVIEW_SHIP_TYPE: dict[str, int] = {
+    CaseType.EXCHANGE: 311,  # agree and ship the replacement
+    CaseType.REPAIR: 611,  # repaired and sent back [ours, per the reference]
+}
 EXCHANGE_TO_REFUND_TYPE = 321
 
 # returnGoodsToWareHouseSuccess moves 7 → 11; any later status shows it was done.

@@ -129,7 +129,11 @@ def test_r2_7_at_risk_notifies_the_assignee_once(shop_a, staff, clock, other_sho
     assert sla.sweep(FIRST_AT_RISK) == (1, 0)
     assert notified(Notification.Kind.AT_RISK) == ["alice"]
     note = Notification.objects.get()
-    assert (note.case_id, note.clock_id, note.shop_id) == (case.pk, first_response(case).pk, shop_a.pk)
+    assert (note.case_id, note.clock_id, note.shop_id) == (
+        case.pk,
+        first_response(case).pk,
+        shop_a.pk,
+    )
     assert note.created_at == FIRST_AT_RISK
     assert first_response(case).at_risk_notified_at == FIRST_AT_RISK
     [event] = events(case, "sla_at_risk")

@@ -61,7 +61,9 @@ def evidence_arrives(case) -> None:
     services.record_buyer_evidence(case=case, uploads=[steps.png_upload()], by=BY)
 
 
-def extend(clock_row: SlaClock, hours: int = 6, reason: str = "仓库盘点", message: str = "抱歉，处理将延后") -> SlaClock:
+def extend(
+    clock_row: SlaClock, hours: int = 6, reason: str = "仓库盘点", message: str = "抱歉，处理将延后"
+) -> SlaClock:
     return extend_deadline(
         clock=clock_row, hours=hours, reason=reason, message_to_buyer=message, by=BY
     )
@@ -251,7 +253,9 @@ def test_r2_6_an_extension_needs_a_reason_and_a_message(case, clock, reason, mes
     assert not extension_events(case).exists()
 
 
-@pytest.mark.parametrize("hours", [0, -1, 361], ids=["R2.6-zero", "R2.6-negative", "R2.6-over-15-days"])
+@pytest.mark.parametrize(
+    "hours", [0, -1, 361], ids=["R2.6-zero", "R2.6-negative", "R2.6-over-15-days"]
+)
 def test_r2_6_an_extension_is_between_1_hour_and_15_days(case, clock, hours):
     before = snapshot(case)
     with pytest.raises(InvalidInput):

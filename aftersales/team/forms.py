@@ -1,0 +1,75 @@
+"""Forms of the team pages: they validate shapes; the services apply the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model, password_validation
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.catalog.choices import Category
+from aftersales.shops.choices import Role
+
+
+class AddMemberForm(forms.Form):
+    """Add an existing login to the shop, or change a member's role."""
+
+    username = forms.CharField(label=_("Username"), max_length=150)
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+    def clean_username(self) -> Any:
+        username = self.cleaned_data["username"].strip()
+        user = get_user_model().objects.filter(username=username, is_active=True).first()
+        if user is None:
+            raise forms.ValidationError(_("No active user has that username."))
+        self.user = user
+        return username
+
+
+class CreateMemberForm(forms.Form):
+    """Create a new login and add it to the shop."""
+
+    username = forms.CharField(label=_("Username"), max_length=150)
+    password1 = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+    password2 = forms.CharField(
+        label=_("Password again"), strip=False, widget=forms.PasswordInput(render_value=False)
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
+
+    def clean_username(self) -> Any:
+        username = self.cleaned_data["username"].strip()
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError(_("That username is taken."))
+        return username
+
+    def clean(self) -> Any:
+        cleaned = super().clean()
+        first, second = cleaned.get("password1"), cleaned.get("password2")
+        if first and second and first != second:
+            self.add_error("password2", _("The two passwords differ."))
+        elif first:
+            try:
+                password_validation.validate_password(first)
+            except forms.ValidationError as error:
+                self.add_error("password1", error)
+        return cleaned
+
+
+class SkillsForm(forms.Form):
+    skills = forms.MultipleChoiceField(
+        label=_("Skills"),
+        choices=Category.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    is_senior = forms.BooleanField(label=_("Senior"), required=False)
+
+
+class ApiKeyForm(forms.Form):
+    name = forms.CharField(
+        label=_("Name"), max_length=100, help_text=_("Who uses it, e.g. “ERP” or “BI”.")
+    )
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AUDITOR)

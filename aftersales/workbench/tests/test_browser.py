@@ -1,0 +1,275 @@
+"""The workbench in a real browser: Debian's Chromium driven by Playwright against a live server.
+
+Log in; the queue's order and a filter; a delivered return case worked from review through
+inspection to the refund; another shop's case URL is a 404; keyboard use and labels.
+Screenshots of the queue and of a case page are written to docs/screenshots/.
+
+Skipped when /usr/bin/chromium is missing. Playwright's sync API runs an event loop in this
+thread, so Django's async-safety check is relaxed for this module only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.test import override_settings
+from django.utils import timezone
+
+from aftersales import testing
+from aftersales.cases.choices import CaseStatus, RefundStatus
+from aftersales.cases.models import Case
+from aftersales.catalog.choices import Category
+from aftersales.shops.choices import Role
+from aftersales.sla.models import SlaClock
+
+from aftersales.cases.tests.steps import png_bytes
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's Chromium"),
+    pytest.mark.django_db(transaction=True),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 860}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.base_url = live_server.url  # type: ignore[attr-defined]
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def chinese_catalogue():
+    """The project's catalogue plus the workbench's pending translations, compiled into a
+    temporary folder, so the screenshots show the Chinese screens users see. Without msgfmt
+    the screens stay in English (the test does not depend on the language)."""
+    msgfmt = shutil.which("msgfmt")
+    folder = Path(tempfile.mkdtemp(prefix="workbench-locale-"))
+    if msgfmt is None:
+        yield None
+        return
+    po = Path(settings.BASE_DIR) / "aftersales/locale/zh_Hans/LC_MESSAGES/django.po"
+    pending = Path(settings.BASE_DIR) / "aftersales/workbench/TRANSLATIONS.txt"
+    text = po.read_text(encoding="utf-8") if po.exists() else ""
+    extra = []
+    if pending.exists():
+        for line in pending.read_text(encoding="utf-8").splitlines():
+            if "\t" not in line or line.startswith("#"):
+                continue
+            msgid, msgstr = line.split("\t", 1)
+            quoted = msgid.replace("\\", "\\\\").replace('"', '\\"')
+            if f'msgid "{quoted}"' in text:
+                continue
+            extra.append(f'msgid "{quoted}"\nmsgstr "{msgstr.replace(chr(34), chr(92) + chr(34))}"\n')
+    target = folder / "zh_Hans" / "LC_MESSAGES"
+    target.mkdir(parents=True)
+    (target / "django.po").write_text(text + "\n\n" + "\n".join(extra), encoding="utf-8")
+    result = subprocess.run(
+        [msgfmt, "-o", str(target / "django.mo"), str(target / "django.po")],
+        capture_output=True,
+        check=False,
+    )
+    yield folder if result.returncode == 0 else None
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def go(page, path: str) -> None:
+    page.goto(page.base_url + path)
+
+
+def log_in(page, username: str) -> None:
+    go(page, "/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", "pw-" + username)
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+
+
+def queue_case_ids(page) -> list[int]:
+    return [int(x) for x in page.locator("#queue-rows tr[data-case]").evaluate_all(
+        "rows => rows.map(r => r.dataset.case)"
+    )]
+
+
+def set_due(case: Case, *, hours: float) -> None:
+    """Move a case's running clocks so its nearest deadline is `hours` away (setup only)."""
+    due = timezone.now() + timedelta(hours=hours)
+    SlaClock.objects.filter(case=case, state="running").update(
+        due_at=due, at_risk_at=due - timedelta(hours=1)
+    )
+
+
+def test_log_in_see_the_queue_most_urgent_first_and_filter_it(page, chinese_catalogue):
+    shop = testing.make_shop("A店·服饰旗舰店")
+    testing.make_user("alice", shop, Role.AGENT)
+    later = testing.make_case(testing.make_order(shop), reason="wrong_size")
+    urgent = testing.make_case(
+        testing.make_order(shop, lines=[testing.Line(category=Category.ELECTRONICS, name="蓝牙耳机")]),
+        type="exchange",
+        reason="quality_issue",
+    )
+    middle = testing.make_case(testing.make_order(shop, vip_level=2), reason="no_reason")
+    set_due(later, hours=20)
+    set_due(urgent, hours=-0.5)  # already late
+    set_due(middle, hours=0.5)  # at risk
+
+    with override_settings(
+        LOCALE_PATHS=[chinese_catalogue, *settings.LOCALE_PATHS]
+        if chinese_catalogue
+        else settings.LOCALE_PATHS
+    ):
+        log_in(page, "alice")
+        assert queue_case_ids(page) == [urgent.pk, middle.pk, later.pk]
+        assert page.locator("[data-bucket=breached]").inner_text() == "1"
+        assert page.locator("[data-bucket=at_risk]").inner_text() == "1"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / "queue.png"))
+
+        page.select_option("#id_type", "exchange")
+        page.click(".filters button[type=submit]")
+        page.wait_for_url(re.compile(r"type=exchange"))
+        assert queue_case_ids(page) == [urgent.pk]
+
+
+def test_work_a_delivered_return_from_review_through_inspection_to_refund(
+    page, chinese_catalogue, tmp_path
+):
+    shop = testing.make_shop("A店·服饰旗舰店")
+    testing.make_user("alice", shop, Role.AGENT)
+    order = testing.make_order(
+        shop,
+        lines=[testing.Line(quantity=2, list_price_fen=15900, paid_amount_fen=25800, name="纯棉卫衣")],
+    )
+    case = testing.make_case(order, reason="wrong_size", buyer_statement="尺码偏小,想退货")
+    photo = tmp_path / "inspection.png"
+    photo.write_bytes(png_bytes(width=64, height=48, rgb=(30, 120, 200)))
+    page.on("dialog", lambda dialog: dialog.accept())  # the confirm before the refund
+
+    log_in(page, "alice")
+    go(page, f"/cases/{case.pk}/")
+
+    def act(name: str, fill: dict[str, str] | None = None) -> None:
+        box = page.locator(f"[data-action='{name}']")
+        if box.evaluate("el => el.tagName") == "DETAILS":
+            box.locator("summary").click()
+        for selector, value in (fill or {}).items():
+            page.fill(selector, value)
+        box.locator("button[type=submit]").click()
+        page.wait_for_load_state()
+        assert page.locator(".message-error").count() == 0, page.locator(".messages").inner_text()
+
+    act("approve", {"#approve-note": "同意退货"})
+    act("return-shipment", {"#return-shipment-carrier": "顺丰", "#return-shipment-tracking_number": "SF1234567890"})
+    act("receive-return")
+    box = page.locator("[data-action='inspect']")
+    box.locator("summary").click()
+    page.check("#inspect-result_0")  # pass
+    page.select_option("#inspect-condition", "good")
+    page.select_option("#inspect-package_intact", "yes")
+    page.fill("#inspect-notes", "吊牌完好,未穿着")
+    page.set_input_files("#inspect-photos", str(photo))
+    box.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert page.locator(".gallery img").count() == 1
+
+    with override_settings(
+        LOCALE_PATHS=[chinese_catalogue, *settings.LOCALE_PATHS]
+        if chinese_catalogue
+        else settings.LOCALE_PATHS
+    ):
+        go(page, f"/cases/{case.pk}/")
+        page.screenshot(path=str(SCREENSHOTS / "case.png"))
+
+    act("approve-final")
+    refund_box = page.locator("[data-action='refund']")
+    refund_box.locator("summary").click()
+    assert page.input_value("#refund-goods_amount") == "258.00"
+    act("refund")
+
+    case.refresh_from_db()
+    assert case.status == CaseStatus.COMPLETED
+    assert case.refund_status == RefundStatus.REFUNDED
+    assert case.refund_decision.goods_amount_fen == 25800
+    assert page.locator(".status-completed").count() >= 1
+
+
+def test_a_shop_b_user_opening_a_shop_a_case_gets_404(page):
+    shop_a = testing.make_shop("A店")
+    shop_b = testing.make_shop("B店")
+    testing.make_user("carol", shop_b, Role.AGENT)
+    case = testing.make_case(testing.make_order(shop_a))
+
+    log_in(page, "carol")
+    response = page.goto(page.base_url + f"/cases/{case.pk}/")
+    assert response.status == 404
+    assert "A店" not in page.content()
+
+
+def test_keyboard_reaches_the_search_box_and_the_first_action_and_every_input_has_a_label(page):
+    shop = testing.make_shop("A店")
+    testing.make_user("alice", shop, Role.AGENT)
+    case = testing.make_case(testing.make_order(shop))
+    log_in(page, "alice")
+
+    def tab_until(predicate: str, limit: int = 40) -> bool:
+        for _ in range(limit):
+            page.keyboard.press("Tab")
+            if page.evaluate(predicate):
+                return True
+        return False
+
+    page.locator("body").focus()
+    assert tab_until("document.activeElement.id === 'id_q'")
+    page.keyboard.type(str(case.pk))
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"q="))
+    assert queue_case_ids(page) == [case.pk]
+
+    go(page, f"/cases/{case.pk}/")
+    page.locator("body").focus()
+    first_action = "document.activeElement.closest('#actions') !== null"
+    assert tab_until(first_action, limit=60)
+    page.keyboard.press("Enter")  # opens the first action's form
+    assert page.locator("#actions details[open]").count() == 1
+
+    for path in ("/", f"/cases/{case.pk}/"):
+        go(page, path)
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea')]
+                .filter(el => el.type !== 'hidden' && el.type !== 'submit')
+                .filter(el => !(el.id && document.querySelector(`label[for="${el.id}"]`))
+                              && !el.closest('label') && !el.getAttribute('aria-label'))
+                .map(el => el.name || el.id)"""
+        )
+        assert unlabelled == [], (path, unlabelled)
