@@ -7,15 +7,17 @@
 (a) cases opened per second through `open_case`, against raw SQL inserts of the same rows
     (case, case item, audit event, chain head);
 (b) cases refunded per second through `approve_case` + `refund_case` + `execute_refund`,
-    against raw SQL of the same row writes (case updates, decision, line, item total,
-    execution, task row, three audit events);
+    against raw SQL of the case core's row writes (case updates, decision, line, item
+    total, execution and its task row, three audit events, chain head);
 (c) latency of GET /api/v1/cases?limit=50 with filters, 100,000 cases in the database,
     against the same count + page SQL executed directly.
 
 Both baselines are given twice: all rows with `executemany` in one transaction (the floor
 for writing those rows at all), and one transaction per case with one statement per row
 (the same transaction shape as the service). The baselines compute the same audit hashes,
-so the chain still verifies at the end; the script checks that.
+so the chain still verifies at the end; the script checks that. The baselines write the
+case core's rows only; what the services write besides (SLA clocks and their timer tasks,
+policy reads) is printed as statements per case, so the difference is visible.
 
 For PostgreSQL, DATABASE_URL names the server; the script creates the database `--db-name`
 (default helper_c_bench), works only in it, and drops it at the end (unless --keep-db).
@@ -56,6 +58,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--db-name", default="helper_c_bench", help="PostgreSQL database")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--profile", action="store_true", help="also print where open_case and refunds spend time"
+    )
     return parser.parse_args()
 
 
@@ -442,9 +447,11 @@ class Writer:
         self.per_case = per_case
         self.case: list[tuple[str, tuple[Any, ...]]] = []
         self.batches: dict[str, list[tuple[Any, ...]]] = {}
+        self.kinds: Counter[str] = Counter()  # rows written, by statement kind
 
     def add(self, statement: str, row: tuple[Any, ...]) -> None:
         self.case.append((statement, row))
+        self.kinds[statement.split(None, 1)[0]] += 1
 
     def end_case(self) -> None:
         from django.db import connection, transaction
@@ -546,7 +553,9 @@ def snapshot_of(order: Any) -> dict[str, Any]:
     }
 
 
-def open_with_raw_sql(fixture: Fixture, orders: list[Any], *, per_case: bool) -> float:
+def open_with_raw_sql(
+    fixture: Fixture, orders: list[Any], *, per_case: bool
+) -> tuple[float, Counter[str]]:
     """The rows `open_case` writes: the case, its item, the audit event, the chain head."""
     from django.utils import timezone
 
@@ -642,7 +651,7 @@ def open_with_raw_sql(fixture: Fixture, orders: list[Any], *, per_case: bool) ->
     writer.finish()
     elapsed = time.perf_counter() - started
     reset_sequences(Case, CaseItem, AuditEvent)
-    return elapsed
+    return elapsed, writer.kinds
 
 
 # --- (b) Refunding cases ---
@@ -682,7 +691,9 @@ DONE_SQL = (
 )
 
 
-def refund_with_raw_sql(fixture: Fixture, cases: list[Any], *, per_case: bool) -> float:
+def refund_with_raw_sql(
+    fixture: Fixture, cases: list[Any], *, per_case: bool
+) -> tuple[float, Counter[str]]:
     """The row writes of approve_case + refund_case + execute_refund, in the same order."""
     import uuid
 
@@ -867,7 +878,7 @@ def refund_with_raw_sql(fixture: Fixture, cases: list[Any], *, per_case: bool) -
     writer.finish()
     elapsed = time.perf_counter() - started
     reset_sequences(RefundDecision, RefundLine, RefundExecution, AuditEvent)
-    return elapsed
+    return elapsed, writer.kinds
 
 
 # --- (c) The case list ---
@@ -1035,7 +1046,8 @@ def measure_list(fixture: Fixture, requests: int) -> dict[str, Any]:
 
 def search_rewritten_sql(fixture: Fixture, term: str) -> tuple[list[str], int]:
     """The `q` search of the list with each alternative resolved by its own index: the order
-    and the buyer are looked up first, so no OR spans a join. Returns the count and page SQL."""
+    and the buyer are looked up first, so no OR spans a join. Returns all its SQL (lookups,
+    count, page) and the count."""
     from django.db import connection
     from django.db.models import Q
     from django.test.utils import CaptureQueriesContext
@@ -1046,14 +1058,25 @@ def search_rewritten_sql(fixture: Fixture, term: str) -> tuple[list[str], int]:
 
     actor = actor_for_api_key(fixture.api_key)
     shops = list(actor.shop_roles)
-    by_order = Order.objects.filter(shop_id__in=shops, platform_order_id=term).values("pk")
-    buyers = Buyer.objects.filter(shop_id__in=shops, platform_buyer_id=term).values("pk")
-    by_buyer = Order.objects.filter(shop_id__in=shops, buyer_id__in=buyers).values("pk")
-    match = Q(platform_case_id=term) | Q(order_id__in=by_order) | Q(order_id__in=by_buyer)
-    if term.isdigit():
-        match |= Q(pk=int(term))
-    qs = cases_for_actor(actor).filter(match)
     with CaptureQueriesContext(connection) as captured:
+        # Each lookup uses its own unique index: (shop, platform_order_id), (shop,
+        # platform_buyer_id), then the orders' buyer index.
+        order_ids = list(
+            Order.objects.filter(shop_id__in=shops, platform_order_id=term).values_list(
+                "pk", flat=True
+            )
+        )
+        buyer_ids = list(
+            Buyer.objects.filter(shop_id__in=shops, platform_buyer_id=term).values_list(
+                "pk", flat=True
+            )
+        )
+        if buyer_ids:
+            order_ids += Order.objects.filter(buyer_id__in=buyer_ids).values_list("pk", flat=True)
+        match = Q(platform_case_id=term) | Q(order_id__in=order_ids)
+        if term.isdigit():
+            match |= Q(pk=int(term))
+        qs = cases_for_actor(actor).filter(match)
         count = qs.count()
         list(qs.select_related("order", "order__buyer").order_by("-applied_at", "-pk")[:50])
     return [q["sql"] for q in captured.captured_queries], count
@@ -1139,6 +1162,26 @@ def serialisation_times(fixture: Fixture, rounds: int) -> tuple[list[float], lis
 # --- Running it all ---
 
 
+def where_time_goes(label: str, run: Callable[[], None]) -> None:
+    """The project's own functions by cumulative time under cProfile (shares, not speeds:
+    the profiler slows Python code more than database waits)."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.runcall(run)
+    stats = pstats.Stats(profiler)
+    total = max(value[3] for value in stats.stats.values())  # type: ignore[attr-defined]
+    rows = [
+        (value[3], f"{Path(file).relative_to(ROOT)}:{line} {name}")
+        for (file, line, name), value in stats.stats.items()  # type: ignore[attr-defined]
+        if file.startswith(str(ROOT / "aftersales"))
+    ]
+    print(f"\nwhere {label} spends its time (cProfile, cumulative share):")
+    for seconds, where in sorted(rows, reverse=True)[:12]:
+        print(f"  {100 * seconds / total:5.1f}%  {where}")
+
+
 def profile(run: Callable[[], None], n: int) -> str:
     """Statements per case and the share of time spent executing them."""
     with counting_statements() as (counts, spent):
@@ -1191,8 +1234,8 @@ def report(args: argparse.Namespace) -> None:
     sample = fixture.orders(100)
     profile_a = profile(lambda: open_through_services(fixture, sample), len(sample))
     a_service = open_through_services(fixture, orders["service"])
-    a_per_case = open_with_raw_sql(fixture, orders["per_case"], per_case=True)
-    a_bulk = open_with_raw_sql(fixture, orders["bulk"], per_case=False)
+    a_per_case, a_rows = open_with_raw_sql(fixture, orders["per_case"], per_case=True)
+    a_bulk, _rows = open_with_raw_sql(fixture, orders["bulk"], per_case=False)
 
     # (b) Refunding.
     m = args.refunds
@@ -1200,8 +1243,8 @@ def report(args: argparse.Namespace) -> None:
     sample_b = fixture.pending_refund_cases(100)
     profile_b = profile(lambda: refund_through_services(fixture, sample_b), len(sample_b))
     b_service = refund_through_services(fixture, pending["service"])
-    b_per_case = refund_with_raw_sql(fixture, pending["per_case"], per_case=True)
-    b_bulk = refund_with_raw_sql(fixture, pending["bulk"], per_case=False)
+    b_per_case, b_rows = refund_with_raw_sql(fixture, pending["per_case"], per_case=True)
+    b_bulk, _rows = refund_with_raw_sql(fixture, pending["bulk"], per_case=False)
 
     # The baselines wrote equivalent rows: the audit chain verifies through all of them, every
     # case is where the service would have left it, no item is refunded above what was paid.
@@ -1268,14 +1311,27 @@ def report(args: argparse.Namespace) -> None:
         ms = [1000 * t for t in times]
         print(f"| {name} | " + " | ".join(f"{percentile(ms, p):.2f}" for p in (50, 95, 99)) + " |")
     print()
+
+    def per_case(kinds: Counter[str], count: int) -> str:
+        return ", ".join(f"{kind} {value / count:.1f}" for kind, value in sorted(kinds.items()))
+
     print(f"- statements per case, open_case: {profile_a}")
+    print(f"- statements per case, its raw-SQL baseline: {per_case(a_rows, n)}")
     print(f"- statements per case, approve + refund + execute: {profile_b}")
+    print(f"- statements per case, their raw-SQL baseline: {per_case(b_rows, m)}")
     print(f"- {total_cases:,} cases for (c); the bulk insert of them took {fill_seconds:.1f} s")
     print("- median by query string: API ms / raw SQL ms (matching cases):")
     for query, times in listing["by_query"].items():
         median = 1000 * statistics.median(times)
         direct = 1000 * statistics.median(listing["raw_by_query"][query])
         print(f"  - `{query}`: {median:.2f} / {direct:.2f} ({listing['counts'][query]:,})")
+    if args.profile:
+        more = fixture.orders(100)
+        where_time_goes("open_case", lambda: open_through_services(fixture, more))
+        cases = fixture.pending_refund_cases(100)
+        where_time_goes(
+            "approve + refund + execute", lambda: refund_through_services(fixture, cases)
+        )
     if os.environ.get("BENCH_SHOW_SQL"):
         for query, statements in listing["raw_sql"].items():
             print(f"\n{query}\n" + "\n".join(statements))

@@ -115,9 +115,7 @@ class RejectReason:
 
 REJECT_REASONS = (
     RejectReason(1, "买家未提供有效凭证", False, "", True, False),
-    RejectReason(
-        2, "商品已使用，影响二次销售", True, "请上传体现商品已使用的实物照片", True, True
-    ),
+    RejectReason(2, "商品已使用，影响二次销售", True, "请上传体现商品已使用的实物照片", True, True),
     RejectReason(3, "超过七天无理由退货期限", False, "", True, False),
     RejectReason(4, "经核实非质量问题", True, "请上传商品质检报告或实物照片", True, False),
     RejectReason(5, "商品不支持七天无理由退货", False, "", True, False),
@@ -218,3 +216,4 @@ TAG_ARB_EVIDENCE_REQUESTED = "213"
 TAG_ARB_EVIDENCE_SUBMITTED = "214"
 TAG_ARB_CANCELLED = "215"
 TAG_ARB_AUDITED = "216"
+TAG_RESEND_SHIPPED = "226"  # ResendFillLogistics

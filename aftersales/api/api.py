@@ -27,6 +27,7 @@ from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from aftersales.orders.models import Order, OrderItem
+from aftersales.platforms.douyin.api import router as douyin_router
 from aftersales.policy.services import decide_case, triage_case
 from aftersales.shops.choices import WRITE_ROLES
 from aftersales.team.services import assign_automatically
@@ -589,3 +590,4 @@ def technical_support(
 api.add_router("/cases", cases)
 api.add_router("/codes", codes)
 api.add_router("", policy_router)
+api.add_router("", douyin_router)

@@ -12,6 +12,7 @@ from aftersales.audit.chain import record_event
 from aftersales.core.actors import Actor
 from aftersales.core.errors import IllegalTransition
 
+from aftersales.platforms.douyin.outbox import enqueue_operations_for_event
 from aftersales.sla.services import on_case_event
 
 from .choices import CaseStatus as S
@@ -98,6 +99,7 @@ def change_case(
         payload=event_payload,
     )
     on_case_event(case=case, event_type=event_type, previous_status=before["status"], by=by)
+    enqueue_operations_for_event(case, event_type, event_payload, by=by)
     return case
 
 

@@ -46,7 +46,7 @@ class CreateMemberForm(forms.Form):
         return username
 
     def clean(self) -> Any:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         first, second = cleaned.get("password1"), cleaned.get("password2")
         if first and second and first != second:
             self.add_error("password2", _("The two passwords differ."))

@@ -196,9 +196,7 @@ def agent_numbers(*, shop: Shop, start: datetime, end: datetime) -> list[AgentNu
 
     responses = first_responses(shop, start, end)
     for user_id, count in (
-        responses.values("actor_user_id")
-        .annotate(n=Count("pk"))
-        .values_list("actor_user_id", "n")
+        responses.values("actor_user_id").annotate(n=Count("pk")).values_list("actor_user_id", "n")
     ):
         if user_id in numbers:
             numbers[user_id].first_response_count = count

@@ -112,9 +112,7 @@ def set_skills(
     unknown = [s for s in wanted if s not in Category.values]
     if unknown:
         raise InvalidInput(_("Unknown skill: %(skill)s."), skill=", ".join(unknown))
-    profile, _created = StaffProfile.objects.select_for_update(no_key=True).get_or_create(
-        user=user
-    )
+    profile, _created = StaffProfile.objects.select_for_update(no_key=True).get_or_create(user=user)
     before = {"skills": list(profile.skills), "is_senior": profile.is_senior}
     profile.skills = wanted
     if is_senior is not None:
@@ -273,7 +271,7 @@ def reassign(*, case: Case, to_user: Any, by: Actor) -> Case:
     _check_lead(by, case.shop_id)
     duty = (
         Duty.objects.select_for_update(no_key=True)
-        .filter(shop_id=case.shop_id, user_id=getattr(to_user, "pk", None))
+        .filter(shop_id=case.shop_id, user_id=to_user.pk)
         .first()
     )
     case = assign_case(case=case, assignee=to_user, by=by)
@@ -306,9 +304,7 @@ def send_templated_message(*, case: Case, template: str, by: Actor) -> AuditEven
         by=by,
         payload={"template": template, "text": text},
     )
-    on_case_event(
-        case=case, event_type="buyer_message_sent", previous_status=case.status, by=by
-    )
+    on_case_event(case=case, event_type="buyer_message_sent", previous_status=case.status, by=by)
     return event
 
 

@@ -25,11 +25,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -73,12 +74,12 @@ def _shop_for(request: HttpRequest, roles: frozenset[str]) -> tuple[Shop, Actor]
     A shop the user is not a member of is 404; one where their role is not enough is 403.
     Without `shop`, the first (lowest id) shop where the role is enough.
     """
-    actor = actor_for_user(request.user)
+    actor = _actor(request)
     raw = request.POST.get("shop") or request.GET.get("shop")
     if raw:
-        if not raw.isdigit():
+        shop_id = _int_or_none(raw)
+        if shop_id is None:
             raise Http404
-        shop_id = int(raw)
         role = actor.role_in(shop_id)
         if role is None:
             raise Http404
@@ -90,6 +91,11 @@ def _shop_for(request: HttpRequest, roles: frozenset[str]) -> tuple[Shop, Actor]
             raise DjangoPermissionDenied
         shop_id = allowed[0]
     return Shop.objects.get(pk=shop_id), actor
+
+
+def _actor(request: HttpRequest) -> Actor:
+    """The logged-in user as an actor, scoped to their shops (views are login_required)."""
+    return actor_for_user(cast(AbstractBaseUser, request.user))
 
 
 def _shops_with(actor: Actor, roles: frozenset[str]) -> list[Shop]:
@@ -107,7 +113,9 @@ def _next_url(request: HttpRequest, default: str) -> str:
 
 
 def _int_or_none(raw: str | None) -> int | None:
-    if raw is None or not raw.strip().isdigit():
+    """A positive whole number in ASCII digits, or None ("²" is a digit to Python)."""
+    raw = (raw or "").strip()
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
         return None
     return int(raw)
 
@@ -189,10 +197,7 @@ def _urgent_clocks(shop: Shop, now: Any) -> list[dict[str, Any]]:
     clocks = (
         SlaClock.objects.filter(shop=shop, is_buyer_clock=False)
         .exclude(state=ClockState.STOPPED)
-        .filter(
-            Q(breached_at__isnull=False)
-            | Q(state=ClockState.RUNNING, at_risk_at__lte=now)
-        )
+        .filter(Q(breached_at__isnull=False) | Q(state=ClockState.RUNNING, at_risk_at__lte=now))
         .select_related("case", "case__assignee")
         .order_by("due_at", "pk")[:200]
     )
@@ -248,8 +253,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def duty(request: HttpRequest) -> HttpResponse:
     """Your own on-duty switch in each shop where you take cases; POST also lets a
     supervisor or admin switch anyone in their shop (fields `shop`, `user`, `on_duty`)."""
-    actor = actor_for_user(request.user)
+    actor = _actor(request)
     if request.method == "POST":
+        if not request.POST.get("shop"):
+            return HttpResponseBadRequest(_("Say which shop."))
         shop, actor = _shop_for(request, frozenset(Role.values))
         target_id = _int_or_none(request.POST.get("user")) or request.user.pk
         if target_id != request.user.pk and actor.role_in(shop.pk) not in services.LEAD_ROLES:
@@ -278,10 +285,12 @@ def duty(request: HttpRequest) -> HttpResponse:
     shops = _shops_with(actor, services.ASSIGNABLE_ROLES)
     if not shops:
         raise DjangoPermissionDenied
-    on_duty = dict(
-        Duty.objects.filter(user=request.user, shop__in=shops).values_list("shop_id", "on_duty")
+    duties = dict(
+        Duty.objects.filter(user_id=actor.user_id or 0, shop__in=shops).values_list(
+            "shop_id", "on_duty"
+        )
     )
-    rows = [{"shop": s, "on_duty": on_duty.get(s.pk, False)} for s in shops]
+    rows = [{"shop": s, "on_duty": duties.get(s.pk, False)} for s in shops]
     return render(request, "team/duty.html", {"nav": "team", "rows": rows})
 
 
@@ -296,7 +305,7 @@ def _current_language() -> str:
 @require_POST
 def reassign(request: HttpRequest) -> HttpResponse:
     """Give one case to someone else in its shop (fields `case_id`, `assignee_id`)."""
-    actor = actor_for_user(request.user)
+    actor = _actor(request)
     case_id = _int_or_none(request.POST.get("case_id"))
     if case_id is None:
         return HttpResponseBadRequest(_("Give the case number."))
@@ -353,9 +362,7 @@ def approvable_by_policy(case: Case) -> bool:
         return False
     if decision.recommendation == APPROVE_REFUND:
         return True
-    return decision.recommendation == NEEDS_REVIEW and not decision.payload.get(
-        "missing_evidence"
-    )
+    return decision.recommendation == NEEDS_REVIEW and not decision.payload.get("missing_evidence")
 
 
 @login_required
@@ -376,7 +383,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     latest policy decision supports it (`approvable_by_policy`). Malformed input is a 400
     and changes nothing. The page lists what was done and what was skipped, and why.
     """
-    actor = actor_for_user(request.user)
+    actor = _actor(request)
     if not any(role in WRITE_ROLES for role in actor.shop_roles.values()):
         raise DjangoPermissionDenied
     action = request.POST.get("action", "")
@@ -403,30 +410,28 @@ def bulk(request: HttpRequest) -> HttpResponse:
     if problem is None and action == "message" and template not in MESSAGE_TEMPLATES:
         problem = _("Choose a message template.")
     if problem is not None:
-        return render(request, "team/bulk_result.html", {"nav": "team", "problem": problem}, status=400)
+        return render(
+            request, "team/bulk_result.html", {"nav": "team", "problem": problem}, status=400
+        )
 
     done: list[int] = []
-    skipped: dict[str, list[int]] = defaultdict(list)
-    refusals: dict[int, str] = {}
+    skipped: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for case_id in dict.fromkeys(pk for pk in case_ids if pk is not None):
         outcome, detail = _bulk_one(actor, case_id, action, assignee, template)
         if outcome == "done":
             done.append(case_id)
         else:
-            skipped[outcome].append(case_id)
-            if detail:
-                refusals[case_id] = detail
+            skipped[outcome].append({"pk": case_id, "detail": detail})
     context = {
         "nav": "team",
         "action": action,
         "action_label": BULK_ACTIONS[action],
         "done": done,
         "skipped": [
-            {"reason": SKIP_REASONS[reason], "case_ids": ids, "code": reason}
-            for reason, ids in skipped.items()
+            {"reason": SKIP_REASONS[code], "code": code, "cases": cases}
+            for code, cases in skipped.items()
         ],
-        "skipped_count": sum(len(ids) for ids in skipped.values()),
-        "refusals": refusals,
+        "skipped_count": sum(len(cases) for cases in skipped.values()),
         "next": _next_url(request, "/"),
     }
     return render(request, "team/bulk_result.html", context)
@@ -599,7 +604,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def revoke_key(request: HttpRequest, key_id: int) -> HttpResponse:
-    actor = actor_for_user(request.user)
+    actor = _actor(request)
     key = ApiKey.objects.filter(pk=key_id).first()
     if key is None or actor.role_in(key.shop_id) is None:
         raise Http404

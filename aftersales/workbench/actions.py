@@ -193,8 +193,9 @@ ACTIONS: list[Action] = [
         lambda c, by, d, f: services.record_return_shipment(
             case=c, carrier=d["carrier"], tracking_number=d["tracking_number"], by=by
         ),
-        lambda c, x: c.status == S.AWAITING_RETURN
-        and c.return_status == ReturnStatus.AWAITING_SHIPMENT,
+        lambda c, x: (
+            c.status == S.AWAITING_RETURN and c.return_status == ReturnStatus.AWAITING_SHIPMENT
+        ),
         done=_("Return shipment recorded."),
     ),
     Action(
@@ -425,14 +426,12 @@ ACTIONS_BY_NAME = {a.name: a for a in ACTIONS}
 
 def facts_for(case: Case, actor: Actor) -> Facts:
     latest = case.quality_checks.order_by("-checked_at", "-pk").first()
-    extendable = (
-        case.clocks.filter(
-            state__in=[ClockState.RUNNING, ClockState.PAUSED],
-            is_buyer_clock=False,
-            breached_at__isnull=True,
-            due_at__gt=timezone.now(),
-        ).exists()
-    )
+    extendable = case.clocks.filter(
+        state__in=[ClockState.RUNNING, ClockState.PAUSED],
+        is_buyer_clock=False,
+        breached_at__isnull=True,
+        due_at__gt=timezone.now(),
+    ).exists()
     return Facts(
         quality_check_passed=latest is not None and latest.passed,
         extendable_clocks=extendable,

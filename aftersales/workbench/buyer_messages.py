@@ -66,12 +66,8 @@ def template_variables(case: Case, now: datetime | None = None) -> dict[str, Any
             item_cap(ci.order_item, ci.quantity).cap_fen
             for ci in case.items.select_related("order_item")
         )
-    clock = (
-        case.clocks.filter(state=ClockState.RUNNING, due_at__gt=now).order_by("due_at").first()
-    )
-    deadline = (
-        timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M") if clock else "尽快"
-    )
+    clock = case.clocks.filter(state=ClockState.RUNNING, due_at__gt=now).order_by("due_at").first()
+    deadline = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M") if clock else "尽快"
     return {
         "case_id": case.pk,
         "order_id": case.order.platform_order_id,

@@ -124,7 +124,9 @@ def event_details(event: AuditEvent) -> list[tuple[str, str]]:
         if axis in event.after and (axis in event.before or axis == "status"):
             before = labels.get(event.before.get(axis, ""), event.before.get(axis, ""))
             after = labels.get(event.after[axis], event.after[axis])
-            details.append((str(_("Status change")), f"{before} → {after}" if before else str(after)))
+            details.append(
+                (str(_("Status change")), f"{before} → {after}" if before else str(after))
+            )
     p = event.payload or {}
     text_keys = {
         "note": _("Note"),
@@ -167,10 +169,8 @@ def event_details(event: AuditEvent) -> list[tuple[str, str]]:
     if event.type == "deadline_extended" and p.get("hours"):
         details.append((str(_("Extended by")), _("%(h)d h") % {"h": p["hours"]}))
     if event.type == "policy_decided" and p.get("recommendation") in RECOMMENDATIONS:
-        details.append(
-            (str(_("Recommendation")), str(RECOMMENDATIONS[p["recommendation"]]))
-        )
-    if event.type == "return_inspected":
-        if p.get("result"):
-            details.append((str(_("Result")), str(_("Pass") if p["result"] == "pass" else _("Fail"))))
+        details.append((str(_("Recommendation")), str(RECOMMENDATIONS[p["recommendation"]])))
+    if event.type == "return_inspected" and p.get("result"):
+        passed = p["result"] == "pass"
+        details.append((str(_("Result")), str(_("Pass") if passed else _("Fail"))))
     return details

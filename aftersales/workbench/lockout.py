@@ -29,7 +29,9 @@ def normalise(username: str) -> str:
     return username.strip().lower()[:150]
 
 
-def locked_until(username: str, ip_address: str | None, now: datetime | None = None) -> datetime | None:
+def locked_until(
+    username: str, ip_address: str | None, now: datetime | None = None
+) -> datetime | None:
     """When the lock on this username and address ends, or None if it may try now."""
     now = now or timezone.now()
     attempts = LoginAttempt.objects.filter(

@@ -17,34 +17,41 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, FilteredRelation, Min, OuterRef, Q, QuerySet
 
-from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus
+from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus, CaseType
 from aftersales.cases.fetch import cases_for_actor
 from aftersales.cases.models import Case, CaseItem
+from aftersales.cases.reasons import REASONS
 from aftersales.core.actors import Actor
-from aftersales.orders.models import Order
-from aftersales.sla.models import ClockState, SlaClock
+from aftersales.orders.models import Buyer, Order
+from aftersales.sla.models import ClockKind, ClockState, SlaClock
 
 from .forms import ALL, OPEN
 
 PAGE_SIZE = 50
+MAX_BUYER_ORDERS = 500  # a buyer id finds the cases of at most this many of their orders
 OPEN_STATUSES = [s for s in CaseStatus.values if s not in TERMINAL_STATUSES]
 
 
-def running_clocks() -> QuerySet[SlaClock]:
-    """The running merchant clocks of the case in the outer query."""
-    return SlaClock.objects.filter(
-        case=OuterRef("pk"), state=ClockState.RUNNING, is_buyer_clock=False
+def running_clocks(actor: Actor) -> QuerySet[SlaClock]:
+    """The running merchant clocks of the actor's shops."""
+    clocks = SlaClock.objects.filter(state=ClockState.RUNNING, is_buyer_clock=False)
+    if not actor.is_unscoped:
+        clocks = clocks.filter(shop_id__in=list(actor.shop_roles))
+    return clocks
+
+
+def at_risk_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock]:
+    return running_clocks(actor).filter(at_risk_at__lte=now, due_at__gt=now).values("case_id")
+
+
+def breached_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock]:
+    return (
+        running_clocks(actor)
+        .filter(Q(due_at__lte=now) | Q(breached_at__isnull=False))
+        .values("case_id")
     )
-
-
-def at_risk_clocks(now: datetime) -> QuerySet[SlaClock]:
-    return running_clocks().filter(at_risk_at__lte=now, due_at__gt=now)
-
-
-def breached_clocks(now: datetime) -> QuerySet[SlaClock]:
-    return running_clocks().filter(Q(due_at__lte=now) | Q(breached_at__isnull=False))
 
 
 def filtered(actor: Actor, filters: dict[str, Any]) -> QuerySet[Case]:
@@ -74,49 +81,114 @@ def filtered(actor: Actor, filters: dict[str, Any]) -> QuerySet[Case]:
         )
     term = (filters.get("q") or "").strip()
     if term:
-        # Each id through its own index: the order (or the buyer's orders) first, then
-        # their cases; an OR across joined tables would scan them all.
-        orders = Order.objects.filter(
-            Q(platform_order_id=term) | Q(buyer__platform_buyer_id=term),
-            shop_id__in=list(actor.shop_roles),
-        )
-        match = Q(platform_case_id=term) | Q(order_id__in=orders.values("pk"))
-        if term.isdigit() and len(term) < 19:
-            match |= Q(pk=int(term))
-        qs = qs.filter(match)
+        qs = qs.filter(_search(actor, term))
     return qs
 
 
-def in_buckets(qs: QuerySet[Case], actor: Actor, filters: dict[str, Any], now: datetime):
+def _search(actor: Actor, term: str) -> Q:
+    """A case id, a platform case id, an order id or a buyer id. The orders are looked up
+    first, each id through its own unique index, so the case query gets plain ids: an OR
+    across joined tables would make the database read them all."""
+    shops = list(actor.shop_roles)
+    orders = Order.objects.filter(shop_id__in=shops)
+    order_ids = list(orders.filter(platform_order_id=term).values_list("pk", flat=True)[:10])
+    buyers = Buyer.objects.filter(shop_id__in=shops, platform_buyer_id=term)
+    order_ids += orders.filter(buyer__in=buyers).values_list("pk", flat=True)[:MAX_BUYER_ORDERS]
+    match = Q(platform_case_id=term) | Q(order_id__in=order_ids)
+    if term.isdigit() and len(term) < 19:
+        match |= Q(pk=int(term))
+    return match
+
+
+def in_buckets(
+    qs: QuerySet[Case], actor: Actor, filters: dict[str, Any], now: datetime
+) -> QuerySet[Case]:
     if filters.get("assignee") == "mine":
         qs = qs.filter(assignee_id=actor.user_id)
     elif filters.get("assignee") == "unassigned":
         qs = qs.filter(assignee__isnull=True)
     if filters.get("sla") == "at_risk":
-        qs = qs.filter(Exists(at_risk_clocks(now)))
+        qs = qs.filter(pk__in=at_risk_case_ids(actor, now))
     elif filters.get("sla") == "breached":
-        qs = qs.filter(Exists(breached_clocks(now)))
+        qs = qs.filter(pk__in=breached_case_ids(actor, now))
     return qs
 
 
-def bucket_counts(qs: QuerySet[Case], actor: Actor, now: datetime) -> dict[str, int]:
-    """How many cases each bucket holds, under the other filters: one pass over the rows."""
+def bucket_counts(
+    qs: QuerySet[Case], actor: Actor, now: datetime, *, few: bool = False
+) -> dict[str, int]:
+    """How many cases each bucket holds, under the other filters: one pass over the rows.
+
+    At risk and breached test membership in the running clocks' case ids, hashed once,
+    rather than looking up each case's clocks one by one. For a handful of cases (`few`: a
+    search) looking up their clocks is cheaper than hashing all running clocks."""
+    if few:
+        at_risk = Q(Exists(at_risk_case_ids(actor, now).filter(case_id=OuterRef("pk"))))
+        breached = Q(Exists(breached_case_ids(actor, now).filter(case_id=OuterRef("pk"))))
+    else:
+        at_risk = Q(pk__in=at_risk_case_ids(actor, now))
+        breached = Q(pk__in=breached_case_ids(actor, now))
     return qs.aggregate(
         all=Count("pk"),
         mine=Count("pk", filter=Q(assignee_id=actor.user_id)),
         unassigned=Count("pk", filter=Q(assignee__isnull=True)),
-        at_risk=Count("pk", filter=Q(Exists(at_risk_clocks(now)))),
-        breached=Count("pk", filter=Q(Exists(breached_clocks(now)))),
+        at_risk=Count("pk", filter=at_risk),
+        breached=Count("pk", filter=breached),
     )
 
 
 def most_urgent_first(qs: QuerySet[Case]) -> QuerySet[Case]:
-    nearest = running_clocks().order_by("due_at").values("due_at")[:1]
-    return (
-        qs.annotate(next_due_at=Subquery(nearest))
-        .order_by(F("next_due_at").asc(nulls_last=True), "applied_at", "pk")
-        .select_related("order__buyer", "shop", "assignee")
+    """Ordered by the nearest running merchant deadline, as ids only: the join to the
+    running clocks and the grouping are done once for all matching cases, then sorted."""
+    running = FilteredRelation(
+        "clocks",
+        condition=Q(clocks__state=ClockState.RUNNING, clocks__is_buyer_clock=False),
     )
+    return (
+        qs.annotate(running_clock=running)
+        .annotate(next_due_at=Min("running_clock__due_at"))
+        .order_by(F("next_due_at").asc(nulls_last=True), "applied_at", "pk")
+        .values_list("pk", flat=True)
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of the queue; the names are those of Django's paginator, for the template."""
+
+    number: int
+    count: int
+    cases: list[Case]
+
+    @property
+    def num_pages(self) -> int:
+        return max(1, -(-self.count // PAGE_SIZE))
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.number < self.num_pages
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+
+def page_of(qs: QuerySet[Case], number: int, count: int) -> Page:
+    """One page: the ordered ids first (no joins while sorting), then those 50 cases with
+    their order, buyer, shop and assignee in one query."""
+    number = min(max(1, number), max(1, -(-count // PAGE_SIZE)))
+    start = (number - 1) * PAGE_SIZE
+    ids = list(most_urgent_first(qs)[start : start + PAGE_SIZE]) if count else []
+    by_id = Case.objects.select_related("order__buyer", "shop", "assignee").in_bulk(ids)
+    return Page(number=number, count=count, cases=[by_id[pk] for pk in ids if pk in by_id])
 
 
 @dataclass
@@ -129,31 +201,43 @@ class Row:
     at_risk: bool
     breached: bool
     seconds_left: int | None
+    status_label: str = ""
+    type_label: str = ""
+    reason_label: str = ""
 
 
 def rows_for(cases: list[Case], now: datetime) -> list[Row]:
-    """The page's rows with the nearest clock of each: one query for the whole page."""
+    """The page's rows with the nearest clock of each: one query for the whole page.
+
+    The labels are looked up in dictionaries made once per page: `get_status_display`
+    translates every choice of the field on each call, which for 50 rows and three fields
+    cost more than all the queries."""
     nearest: dict[int, SlaClock] = {}
     clocks = SlaClock.objects.filter(
         case_id__in=[c.pk for c in cases], state=ClockState.RUNNING, is_buyer_clock=False
     ).order_by("case_id", "due_at")
     for clock in clocks:
         nearest.setdefault(clock.case_id, clock)
+    statuses = {value: str(label) for value, label in CaseStatus.choices}
+    types = {value: str(label) for value, label in CaseType.choices}
+    reasons = {code: str(reason.label) for code, reason in REASONS.items()}
+    kinds = {value: str(label) for value, label in ClockKind.choices}
     rows = []
     for case in cases:
         clock = nearest.get(case.pk)
-        if clock is None:
-            rows.append(Row(case, None, "", False, False, None))
-            continue
-        left: timedelta = clock.due_at - now
-        rows.append(
-            Row(
+        row = Row(case, None, "", False, False, None)
+        if clock is not None:
+            left: timedelta = clock.due_at - now
+            row = Row(
                 case=case,
                 due_at=clock.due_at,
-                clock_label=str(clock.get_kind_display()),
+                clock_label=kinds.get(clock.kind, clock.kind),
                 at_risk=clock.at_risk_at <= now < clock.due_at,
                 breached=clock.due_at <= now or clock.breached_at is not None,
                 seconds_left=int(left.total_seconds()),
             )
-        )
+        row.status_label = statuses.get(case.status, case.status)
+        row.type_label = types.get(case.type, case.type)
+        row.reason_label = reasons.get(case.reason, case.reason)
+        rows.append(row)
     return rows

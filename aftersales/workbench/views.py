@@ -15,7 +15,6 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -96,16 +95,19 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     now = timezone.now()
     shops = list(
-        Shop.objects.filter(pk__in=list(actor.shop_roles)).order_by("name").values_list("pk", "name")
+        Shop.objects.filter(pk__in=list(actor.shop_roles))
+        .order_by("name")
+        .values_list("pk", "name")
     )
     form = QueueFilterForm(request.GET, shops=shops)
     filters = form.filters()
     base = queue.filtered(actor, filters)
-    counts = queue.bucket_counts(base, actor, now)
-    cases = queue.most_urgent_first(queue.in_buckets(base, actor, filters, now))
-    paginator = Paginator(cases, queue.PAGE_SIZE)
-    page = paginator.get_page(filters.get("page") or 1)
-    rows = queue.rows_for(list(page.object_list), now)
+    counts = queue.bucket_counts(base, actor, now, few=bool((filters.get("q") or "").strip()))
+    bucketed = queue.in_buckets(base, actor, filters, now)
+    bucket = _single_bucket(filters)
+    count = counts[bucket] if bucket else bucketed.count()
+    page = queue.page_of(bucketed, filters.get("page") or 1, count)
+    rows = queue.rows_for(page.cases, now)
     query = request.GET.copy()
     query.pop("page", None)
     bucket_links = _bucket_links(request, filters, counts)
@@ -123,6 +125,14 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     if getattr(request, "htmx", False):
         return render(request, "workbench/_queue_rows.html", context)
     return render(request, "workbench/queue.html", context)
+
+
+def _single_bucket(filters: dict[str, Any]) -> str | None:
+    """The bucket whose count is already known, when the buckets chosen are just that one."""
+    assignee, sla = filters.get("assignee") or "", filters.get("sla") or ""
+    if assignee and sla:
+        return None
+    return assignee or sla or "all"
 
 
 def _bucket_links(
@@ -194,9 +204,9 @@ def case_context(
             }
         )
     events = list(
-        AuditEvent.objects.filter(case=case).order_by("-seq").only(
-            "seq", "type", "actor_label", "before", "after", "payload", "created_at", "case_id"
-        )
+        AuditEvent.objects.filter(case=case)
+        .order_by("-seq")
+        .only("seq", "type", "actor_label", "before", "after", "payload", "created_at", "case_id")
     )
     timeline = [
         {

@@ -32,6 +32,7 @@ from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, RefundStatus, ReturnStatus
 from aftersales.cases.models import Case, RefundDecision, RefundExecution
 from aftersales.orders.models import Order
+from aftersales.platforms.douyin.tests import factories as douyin_factories
 
 from .support import (
     API,
@@ -458,6 +459,13 @@ ENDPOINTS += [
         check=lambda c, b: (
             b["kind"] == "review" and c.clocks.get(kind="review").extensions.count() == 1
         ),
+    ),
+    Endpoint(
+        "sync-retry",
+        "/{id}/sync/retry",
+        douyin_factories.sync_failed,
+        event="platform_sync_retried",
+        check=lambda c, b: b["state"] == "pending" and b["operations"][0]["status"] == "pending",
     ),
 ]
 

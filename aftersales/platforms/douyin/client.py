@@ -147,12 +147,11 @@ class DouyinClient:
         if not setting("DOUYIN_USE_ENVIRONMENT_PROXY", False):
             handlers.append(urllib.request.ProxyHandler({}))
         self._opener = urllib.request.build_opener(*handlers)
+        self.last_log_id = ""
 
     # -- public calls ----------------------------------------------------------------------
 
-    def call(
-        self, path: str, params: dict[str, Any], *, retry_ambiguous: bool = True
-    ) -> Response:
+    def call(self, path: str, params: dict[str, Any], *, retry_ambiguous: bool = True) -> Response:
         """Call an API method with a valid token; see the module docstring for retries."""
         self.ensure_token()
         refreshed = False
@@ -161,11 +160,12 @@ class DouyinClient:
             tries += 1
             token = self.link.access_token
             try:
-                return self._send(path, params, access_token=token, attempt=tries)
+                response = self._send(path, params, access_token=token, attempt=tries)
             except TransportError as exc:
                 if (exc.ambiguous and not retry_ambiguous) or tries >= self.max_tries:
                     raise
                 self.backoff.wait(tries)
+                continue
             except ApiError as exc:
                 if exc.is_token_expired and not refreshed:
                     # Refresh, then retry once; the retry does not count as a transport try.
@@ -177,6 +177,8 @@ class DouyinClient:
                     self.backoff.wait(tries)
                     continue
                 raise
+            self.last_log_id = response.log_id
+            return response
 
     def operate(
         self, operate_type: int, items: Sequence[dict[str, Any]], **kwargs: Any
@@ -198,8 +200,10 @@ class DouyinClient:
 
     def ensure_token(self) -> None:
         link = self.link
-        if link.access_token and link.token_expires_at and (
-            link.token_expires_at - TOKEN_MARGIN > timezone.now()
+        if (
+            link.access_token
+            and link.token_expires_at
+            and (link.token_expires_at - TOKEN_MARGIN > timezone.now())
         ):
             return
         if link.refresh_token:
@@ -316,7 +320,7 @@ class DouyinClient:
             failure = TransportError(
                 f"HTTP {exc.code}", http_status=exc.code, ambiguous=exc.code >= 500
             )
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             failure = TransportError(f"timeout after {self.timeout}s ({exc})")
         except urllib.error.URLError as exc:
             reason = exc.reason

@@ -183,7 +183,7 @@ PLATFORM_ORDER_STATUS: dict[int, str] = {
     5: OrderStatus.COMPLETED,  # 已完成
     4: OrderStatus.CANCELLED,  # 已取消
 }
-ORDER_STATUS_RANK = {
+ORDER_STATUS_RANK: dict[str, int] = {
     OrderStatus.UNSHIPPED: 0,
     OrderStatus.SHIPPED: 1,
     OrderStatus.DELIVERED: 2,
@@ -193,8 +193,11 @@ ORDER_STATUS_RANK = {
 
 
 def order_status_for(order_status: int, signed_for: bool) -> str:
+    """An order whose parcel was signed for is `delivered` for the product, whether the
+    platform still says 已发货 or already 已完成: the 7-day window and the triage (R3.1, R6.1)
+    turn on the signature, and the product's `completed` adds nothing the case needs."""
     status = PLATFORM_ORDER_STATUS.get(int(order_status), OrderStatus.UNSHIPPED)
-    if status == OrderStatus.SHIPPED and signed_for:
+    if status in (OrderStatus.SHIPPED, OrderStatus.COMPLETED) and signed_for:
         return OrderStatus.DELIVERED
     return status
 

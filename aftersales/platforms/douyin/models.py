@@ -120,6 +120,9 @@ class DouyinAftersale(models.Model):
     aftersale_id = models.CharField(_("after-sale id"), max_length=64)
     order_id = models.CharField(_("order id"), max_length=64)
     platform_status = models.IntegerField(_("platform status"))
+    # The status before the last change we saw: tells a buyer re-applying after a refusal
+    # (27 → 6) from a refusal that never reached the platform.
+    previous_status = models.IntegerField(_("previous platform status"), null=True, blank=True)
     refund_status = models.IntegerField(_("platform refund status"), null=True, blank=True)
     arbitrate_status = models.IntegerField(_("arbitration status"), null=True, blank=True)
     update_time = models.BigIntegerField(_("platform update time (unix)"))

@@ -1,4 +1,6 @@
 from django.urls import path
 
+from . import views
+
 app_name = "douyin"
-urlpatterns: list = []
+urlpatterns = [path("", views.push, name="push")]

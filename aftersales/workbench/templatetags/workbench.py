@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import template
+from django.utils.translation import gettext
 
 from aftersales.core.money import fen_to_yuan
 from aftersales.workbench.display import clock_text, duration
@@ -25,3 +26,9 @@ def time_left(seconds: int | None) -> str:
 def countdown(seconds: int | None) -> str:
     """What the live countdown shows before its script takes over (countdown.js)."""
     return clock_text(seconds)
+
+
+@register.simple_tag
+def day_format() -> str:
+    """The days part of a countdown, for countdown.js (the same words as clock_text)."""
+    return gettext("%(days)d d")

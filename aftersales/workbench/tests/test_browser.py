@@ -26,11 +26,11 @@ from django.utils import timezone
 from aftersales import testing
 from aftersales.cases.choices import CaseStatus, RefundStatus
 from aftersales.cases.models import Case
+from aftersales.cases.tests.steps import png_bytes
 from aftersales.catalog.choices import Category
+from aftersales.policy.services import decide_case
 from aftersales.shops.choices import Role
 from aftersales.sla.models import SlaClock
-
-from aftersales.cases.tests.steps import png_bytes
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
@@ -71,30 +71,28 @@ def page(browser, live_server):
 
 @pytest.fixture(scope="module")
 def chinese_catalogue():
-    """The project's catalogue plus the workbench's pending translations, compiled into a
-    temporary folder, so the screenshots show the Chinese screens users see. Without msgfmt
-    the screens stay in English (the test does not depend on the language)."""
+    """The workbench's translations (TRANSLATIONS.txt) compiled into a temporary folder that
+    comes first in LOCALE_PATHS, so the screenshots show the Chinese screens before the
+    project catalogue has them; once it does, it is used as it is. Without msgfmt the
+    screens stay as they are (no test depends on the language)."""
     msgfmt = shutil.which("msgfmt")
-    folder = Path(tempfile.mkdtemp(prefix="workbench-locale-"))
-    if msgfmt is None:
+    pending = Path(settings.BASE_DIR) / "aftersales/workbench/TRANSLATIONS.txt"
+    if msgfmt is None or not pending.exists():
         yield None
         return
-    po = Path(settings.BASE_DIR) / "aftersales/locale/zh_Hans/LC_MESSAGES/django.po"
-    pending = Path(settings.BASE_DIR) / "aftersales/workbench/TRANSLATIONS.txt"
-    text = po.read_text(encoding="utf-8") if po.exists() else ""
-    extra = []
-    if pending.exists():
-        for line in pending.read_text(encoding="utf-8").splitlines():
-            if "\t" not in line or line.startswith("#"):
-                continue
-            msgid, msgstr = line.split("\t", 1)
-            quoted = msgid.replace("\\", "\\\\").replace('"', '\\"')
-            if f'msgid "{quoted}"' in text:
-                continue
-            extra.append(f'msgid "{quoted}"\nmsgstr "{msgstr.replace(chr(34), chr(92) + chr(34))}"\n')
+    folder = Path(tempfile.mkdtemp(prefix="workbench-locale-"))
     target = folder / "zh_Hans" / "LC_MESSAGES"
     target.mkdir(parents=True)
-    (target / "django.po").write_text(text + "\n\n" + "\n".join(extra), encoding="utf-8")
+
+    def quote(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    entries = ['msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n']
+    for line in pending.read_text(encoding="utf-8").splitlines():
+        if "\t" in line and not line.startswith("#"):
+            msgid, msgstr = line.split("\t", 1)
+            entries.append(f"msgid {quote(msgid)}\nmsgstr {quote(msgstr)}\n")
+    (target / "django.po").write_text("\n".join(entries), encoding="utf-8")
     result = subprocess.run(
         [msgfmt, "-o", str(target / "django.mo"), str(target / "django.po")],
         capture_output=True,
@@ -117,9 +115,12 @@ def log_in(page, username: str) -> None:
 
 
 def queue_case_ids(page) -> list[int]:
-    return [int(x) for x in page.locator("#queue-rows tr[data-case]").evaluate_all(
-        "rows => rows.map(r => r.dataset.case)"
-    )]
+    return [
+        int(x)
+        for x in page.locator("#queue-rows tr[data-case]").evaluate_all(
+            "rows => rows.map(r => r.dataset.case)"
+        )
+    ]
 
 
 def set_due(case: Case, *, hours: float) -> None:
@@ -135,7 +136,9 @@ def test_log_in_see_the_queue_most_urgent_first_and_filter_it(page, chinese_cata
     testing.make_user("alice", shop, Role.AGENT)
     later = testing.make_case(testing.make_order(shop), reason="wrong_size")
     urgent = testing.make_case(
-        testing.make_order(shop, lines=[testing.Line(category=Category.ELECTRONICS, name="蓝牙耳机")]),
+        testing.make_order(
+            shop, lines=[testing.Line(category=Category.ELECTRONICS, name="蓝牙耳机")]
+        ),
         type="exchange",
         reason="quality_issue",
     )
@@ -169,9 +172,12 @@ def test_work_a_delivered_return_from_review_through_inspection_to_refund(
     testing.make_user("alice", shop, Role.AGENT)
     order = testing.make_order(
         shop,
-        lines=[testing.Line(quantity=2, list_price_fen=15900, paid_amount_fen=25800, name="纯棉卫衣")],
+        lines=[
+            testing.Line(quantity=2, list_price_fen=15900, paid_amount_fen=25800, name="纯棉卫衣")
+        ],
     )
     case = testing.make_case(order, reason="wrong_size", buyer_statement="尺码偏小,想退货")
+    decide_case(case=case, by=testing.SYSTEM)  # the policy's advice, as the API's triage does
     photo = tmp_path / "inspection.png"
     photo.write_bytes(png_bytes(width=64, height=48, rgb=(30, 120, 200)))
     page.on("dialog", lambda dialog: dialog.accept())  # the confirm before the refund
@@ -181,7 +187,7 @@ def test_work_a_delivered_return_from_review_through_inspection_to_refund(
 
     def act(name: str, fill: dict[str, str] | None = None) -> None:
         box = page.locator(f"[data-action='{name}']")
-        if box.evaluate("el => el.tagName") == "DETAILS":
+        if box.evaluate("el => el.tagName === 'DETAILS' && !el.open"):
             box.locator("summary").click()
         for selector, value in (fill or {}).items():
             page.fill(selector, value)
@@ -190,7 +196,10 @@ def test_work_a_delivered_return_from_review_through_inspection_to_refund(
         assert page.locator(".message-error").count() == 0, page.locator(".messages").inner_text()
 
     act("approve", {"#approve-note": "同意退货"})
-    act("return-shipment", {"#return-shipment-carrier": "顺丰", "#return-shipment-tracking_number": "SF1234567890"})
+    act(
+        "return-shipment",
+        {"#return-shipment-carrier": "顺丰", "#return-shipment-tracking_number": "SF1234567890"},
+    )
     act("receive-return")
     box = page.locator("[data-action='inspect']")
     box.locator("summary").click()

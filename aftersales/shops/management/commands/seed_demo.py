@@ -42,9 +42,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["orders_per_shop"] < 1:
             raise CommandError("--orders-per-shop must be at least 1.")
+        now = options["now"]
+        if isinstance(now, str):  # from call_command(), which skips the argument's type
+            now = _aware_datetime(now)
         started = time.perf_counter()
         result = demo.seed_demo(
-            orders_per_shop=options["orders_per_shop"], seed=options["seed"], now=options["now"]
+            orders_per_shop=options["orders_per_shop"], seed=options["seed"], now=now
         )
         elapsed = time.perf_counter() - started
         out = self.stdout
@@ -68,9 +71,9 @@ class Command(BaseCommand):
         out.write("店铺: " + "、".join(f"{s.name} (#{s.pk})" for s in result.shops))
         out.write("")
         rows = [("角色", "用户名", "密码", "说明")]
-        for user, _is_new in result.users:
+        for user, is_new in result.users:
             note = user.note
-            if result.created and not _is_new:
+            if result.created and not is_new:
                 note = "用户已存在,密码未修改"
             rows.append((user.role_label, user.username, demo.DEMO_PASSWORD, note))
         widths = [max(_width(row[i]) for row in rows) for i in range(4)]

@@ -1,0 +1,803 @@
+"""What comes from the platform: pushes stored before they are answered, then applied.
+
+A push is only a hint that an after-sale changed. Processing reads `afterSale/Detail` (the
+truth), keeps it beside the case (`DouyinAftersale`, ordered by the platform's update_time so
+an older Detail never overwrites a newer one), opens the case the first time (after
+`order/orderDetail` when the order is new) and lets the policy triage it, then moves the local
+case forward through the case services until it agrees with the platform (`converge`).
+Redeliveries, duplicates and pushes out of order are therefore harmless: they all lead to the
+same Detail and the same services, which refuse what was already done.
+
+Changes applied here are made by the platform actor, so nothing is echoed back to the
+platform (see `outbox.enqueue_operations_for_event`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from aftersales.cases.choices import (
+    TERMINAL_STATUSES,
+    CaseStatus,
+    CaseType,
+    ExecutionStatus,
+    RefundStatus,
+    ReturnStatus,
+)
+from aftersales.cases.models import Case, RefundExecution
+from aftersales.catalog.models import Product, Sku
+from aftersales.core.actors import Actor
+from aftersales.core.errors import DomainError
+from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
+from aftersales.orders.models import Buyer, Order, OrderItem
+
+from .choices import MessageStatus
+from .client import DouyinClient
+from .mapping import (
+    ORDER_STATUS_RANK,
+    PLATFORM_REFUNDED,
+    PLATFORM_REFUNDING,
+    PLATFORM_SIDE_REJECT_REASON,
+    PLATFORM_TYPE_TO_CASE_TYPE,
+    STATUS_LABELS,
+    PlatformStatus,
+    category_for,
+    dispute_status_for,
+    from_unix,
+    is_aftersale_tag,
+    order_status_for,
+    reason_for,
+)
+from .models import DouyinAftersale, DouyinShopLink, InboundMessage
+from .outbox import (
+    has_operations_in_flight,
+    notify_buyer,
+    quiet_notifications,
+    request_interception,
+)
+from .queueing import enqueue_with_the_change
+from .signing import push_signature_valid
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = Actor.platform("douyin")
+KEPT_HEADERS = ("app-id", "event-sign", "content-type", "content-length", "user-agent")
+
+
+def setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+# --- Receiving -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PushMessage:
+    tag: str
+    msg_id: str
+    data: dict[str, Any]
+    raw: str
+
+
+class MalformedPush(ValueError):
+    pass
+
+
+def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
+    """Verify, store and acknowledge one push POST (the webhook view's whole job).
+
+    Bad or unknown signature → 401, kept as `bad_signature`, nothing applied. Unreadable →
+    400, kept as `malformed`. Otherwise every message is stored (a `msg_id` seen before is
+    counted, not stored or processed again) in one transaction, and only then answered;
+    processing is queued with that transaction (`queueing`).
+    """
+    now = timezone.now()
+    app_key = headers.get("app-id", "").strip()
+    signature = headers.get("event-sign", "")
+    kept = {name: headers.get(name, "")[:512] for name in KEPT_HEADERS if headers.get(name)}
+    text = body.decode("utf-8", errors="replace")
+    links = list(DouyinShopLink.objects.filter(app_key=app_key, is_active=True)) if app_key else []
+    verified = [
+        link
+        for link in links
+        if push_signature_valid(
+            app_key=app_key, body=body, secret=link.secret(), signature=signature
+        )
+    ]
+    if not verified:
+        reason = "signature does not match" if links else "unknown app-id"
+        InboundMessage.objects.create(
+            app_key=app_key[:64],
+            body=text,
+            headers=kept,
+            status=MessageStatus.BAD_SIGNATURE,
+            error=reason,
+            received_at=now,
+        )
+        logger.warning("douyin push refused (401): %s; app-id=%r", reason, app_key[:64])
+        return PushAnswer(401, {"code": 40003, "msg": "invalid signature"})
+    try:
+        messages = parse_push(body)
+    except MalformedPush as exc:
+        InboundMessage.objects.create(
+            link=verified[0] if len(verified) == 1 else None,
+            app_key=app_key,
+            body=text,
+            headers=kept,
+            status=MessageStatus.MALFORMED,
+            error=str(exc)[:2000],
+            received_at=now,
+        )
+        logger.warning("douyin push refused (400): %s", exc)
+        return PushAnswer(400, {"code": 40004, "msg": f"malformed push: {exc}"})
+
+    with transaction.atomic():
+        for message in messages:
+            link = _link_for_message(verified, message)
+            try:
+                with transaction.atomic():
+                    stored = InboundMessage.objects.create(
+                        link=link,
+                        app_key=app_key,
+                        msg_id=message.msg_id,
+                        tag=message.tag,
+                        body=message.raw,
+                        headers=kept,
+                        data=message.data,
+                        aftersale_id=str(message.data.get("aftersale_id", ""))[:64],
+                        received_at=now,
+                    )
+            except IntegrityError:
+                # A redelivery: acknowledged again, never applied again.
+                InboundMessage.objects.filter(app_key=app_key, msg_id=message.msg_id).update(
+                    deliveries=F("deliveries") + 1
+                )
+                continue
+            queue_processing(stored.pk)
+    return PushAnswer(200, {"code": 0, "msg": "success"})
+
+
+def parse_push(body: bytes) -> list[PushMessage]:
+    """`[{"tag": "200", "msg_id": "…", "data": "<JSON string>"}, …]`, all or nothing."""
+    try:
+        envelope = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedPush(f"not JSON: {exc}") from exc
+    if not isinstance(envelope, list) or not envelope:
+        raise MalformedPush("expected a non-empty JSON array of messages")
+    messages = []
+    for index, item in enumerate(envelope):
+        if not isinstance(item, dict):
+            raise MalformedPush(f"message {index} is not an object")
+        tag, msg_id, data = item.get("tag"), item.get("msg_id"), item.get("data")
+        if not isinstance(tag, str | int) or str(tag) == "":
+            raise MalformedPush(f"message {index} has no tag")
+        if not isinstance(msg_id, str | int) or not str(msg_id) or len(str(msg_id)) > 128:
+            raise MalformedPush(f"message {index} has no valid msg_id")
+        if isinstance(data, str):
+            try:
+                data = json.loads(data)
+            except ValueError as exc:
+                raise MalformedPush(f"message {index}: data is not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise MalformedPush(f"message {index}: data is not a JSON object")
+        raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+        messages.append(PushMessage(str(tag), str(msg_id), data, raw))
+    return messages
+
+
+def _link_for_message(links: list[DouyinShopLink], message: PushMessage) -> DouyinShopLink:
+    shop_id = str(message.data.get("shop_id", ""))
+    for link in links:
+        if link.platform_shop_id == shop_id:
+            return link
+    return links[0]
+
+
+def queue_processing(message_id: int, run_after: datetime | None = None) -> None:
+    """Queue the message's processing with the transaction that stored it (see queueing)."""
+    from .tasks import process_message_task
+
+    enqueue_with_the_change(process_message_task, message_id, run_after=run_after)
+
+
+def enqueue_processing(message_id: int, run_after: datetime | None = None) -> None:
+    """Queue processing now (outside a transaction: retries, the sweep)."""
+    from .tasks import process_message_task
+
+    task = process_message_task
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            return  # the sweep picks it up
+        task = task.using(run_after=run_after)
+    task.enqueue(message_id)
+
+
+# --- Processing ------------------------------------------------------------------------------
+
+
+def process_message(message_id: int) -> InboundMessage:
+    """Apply one stored message. Claimed first, so two workers never apply it together."""
+    now = timezone.now()
+    claimed = InboundMessage.objects.filter(
+        pk=message_id, status__in=[MessageStatus.RECEIVED, MessageStatus.FAILED]
+    ).update(status=MessageStatus.PROCESSING, attempts=F("attempts") + 1, claimed_at=now)
+    message = InboundMessage.objects.get(pk=message_id)
+    if claimed != 1:
+        return message
+    try:
+        link = message.link or DouyinShopLink.objects.get(app_key=message.app_key)
+        if message.aftersale_id and is_aftersale_tag(message.tag):
+            sync_aftersale(link, message.aftersale_id, hint=message.data)
+    except Exception as exc:
+        error = f"{type(exc).__name__}: {exc}"
+        retry_at = now + timedelta(seconds=min(600, 5 * 2 ** min(message.attempts, 7)))
+        InboundMessage.objects.filter(pk=message.pk).update(
+            status=MessageStatus.FAILED, error=error[:2000]
+        )
+        logger.warning("douyin message %s (tag %s) failed: %s", message.msg_id, message.tag, error)
+        if message.attempts < int(setting("DOUYIN_INBOUND_MAX_ATTEMPTS", 10)):
+            enqueue_processing(message.pk, run_after=retry_at)
+    else:
+        InboundMessage.objects.filter(pk=message.pk).update(
+            status=MessageStatus.PROCESSED, error="", processed_at=timezone.now()
+        )
+    message.refresh_from_db()
+    return message
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The parts of a Detail the product uses."""
+
+    aftersale_id: str
+    order_id: str
+    status: int
+    type: int
+    refund_status: int
+    refund_amount: int
+    refund_post_amount: int
+    reason_code: int
+    buyer_statement: str
+    apply_time: datetime | None
+    update_time: int
+    status_deadline: datetime | None
+    arbitrate_status: int | None
+    arbitrate_conclusion: int | None
+    return_parcel: dict[str, Any]
+    outgoing_parcel: dict[str, Any]
+    items: list[dict[str, Any]]
+
+    @classmethod
+    def from_detail(cls, detail: dict[str, Any]) -> Snapshot:
+        process = detail.get("process_info") or {}
+        info = process.get("after_sale_info") or {}
+        arbitrate = process.get("arbitrate_info") or {}
+        logistics = process.get("logistics_info") or {}
+        order = detail.get("order_info") or {}
+        outgoing = logistics.get("exchange") or logistics.get("resend") or {}
+        return cls(
+            aftersale_id=str(info["after_sale_id"]),
+            order_id=str(order.get("order_id", "")),
+            status=int(info["after_sale_status"]),
+            type=int(info.get("after_sale_type", 0)),
+            refund_status=int(info.get("refund_status") or 0),
+            refund_amount=int(info.get("refund_amount") or 0),
+            refund_post_amount=int(info.get("refund_post_amount") or 0),
+            reason_code=int(info.get("reason_code") or 99),
+            buyer_statement=str(info.get("buyer_statement") or ""),
+            apply_time=from_unix(info.get("apply_time")),
+            update_time=int(info.get("update_time") or 0),
+            status_deadline=from_unix(info.get("status_deadline")),
+            arbitrate_status=_optional_int(arbitrate.get("arbitrate_status")),
+            arbitrate_conclusion=_optional_int(arbitrate.get("arbitrate_conclusion")),
+            return_parcel=logistics.get("return") or {},
+            outgoing_parcel=outgoing if isinstance(outgoing, dict) else {},
+            items=list(order.get("sku_order_infos") or []),
+        )
+
+
+def _optional_int(value: Any) -> int | None:
+    if value in (None, ""):
+        return None
+    return int(value)
+
+
+def sync_aftersale(
+    link: DouyinShopLink,
+    aftersale_id: str,
+    *,
+    detail: dict[str, Any] | None = None,
+    hint: dict[str, Any] | None = None,
+    client: DouyinClient | None = None,
+) -> Case | None:
+    """Bring one after-sale's case in line with the platform: the heart of ingestion.
+
+    `detail` is given by the list-based sync (List items have Detail's shape); otherwise
+    Detail is read. `hint` is the push's data, used only for what Detail does not carry
+    (the arbitration conclusion of tag 216).
+    """
+    client = client or DouyinClient(link)
+    if detail is None:
+        detail = client.call("afterSale/Detail", {"after_sale_id": str(aftersale_id)}).data
+    record = store_snapshot(link, detail, hint=hint)
+    snapshot = Snapshot.from_detail(record.detail)
+    max_age = int(setting("DOUYIN_NOTIFY_MAX_AGE_SECONDS", 86400))
+    if snapshot.update_time and snapshot.update_time < time.time() - max_age:
+        with quiet_notifications():
+            return _apply(link, client, record, snapshot)
+    return _apply(link, client, record, snapshot)
+
+
+def _apply(
+    link: DouyinShopLink, client: DouyinClient, record: DouyinAftersale, snapshot: Snapshot
+) -> Case:
+    case = Case.objects.filter(shop_id=link.shop_id, platform_case_id=record.aftersale_id).first()
+    if case is None:
+        case = open_from_platform(link, client, snapshot)
+    elif record.case_id is None:
+        DouyinAftersale.objects.filter(pk=record.pk).update(case=case)
+    _ensure_triaged(case, snapshot)
+    converge(case)
+    case.refresh_from_db()
+    return case
+
+
+def store_snapshot(
+    link: DouyinShopLink, detail: dict[str, Any], *, hint: dict[str, Any] | None = None
+) -> DouyinAftersale:
+    """Keep the newest Detail per after-sale; an older one (an out-of-order read) is ignored."""
+    snapshot = Snapshot.from_detail(detail)
+    if hint and hint.get("arbitrate_conclusion") not in (None, ""):
+        detail = json.loads(json.dumps(detail))
+        arbitrate = detail.setdefault("process_info", {}).setdefault("arbitrate_info", {})
+        arbitrate.setdefault("arbitrate_conclusion", int(hint["arbitrate_conclusion"]))
+        snapshot = Snapshot.from_detail(detail)
+    fields = {
+        "order_id": snapshot.order_id,
+        "platform_status": snapshot.status,
+        "refund_status": snapshot.refund_status,
+        "arbitrate_status": snapshot.arbitrate_status,
+        "update_time": snapshot.update_time,
+        "status_deadline": snapshot.status_deadline,
+        "detail": detail,
+        "synced_at": timezone.now(),
+    }
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                record = (
+                    DouyinAftersale.objects.select_for_update()
+                    .filter(link=link, aftersale_id=snapshot.aftersale_id)
+                    .first()
+                )
+                if record is None:
+                    return DouyinAftersale.objects.create(
+                        link=link, aftersale_id=snapshot.aftersale_id, **fields
+                    )
+                if snapshot.update_time < record.update_time:
+                    return record
+                if record.platform_status != snapshot.status:
+                    fields["previous_status"] = record.platform_status
+                for name, value in fields.items():
+                    setattr(record, name, value)
+                record.save(update_fields=list(fields))
+                return record
+        except IntegrityError:
+            continue  # created by a concurrent processor: read it under the lock
+    raise RuntimeError(f"could not store after-sale {snapshot.aftersale_id}")
+
+
+def open_from_platform(link: DouyinShopLink, client: DouyinClient, snapshot: Snapshot) -> Case:
+    """Open the case for a new after-sale: the order first (orderDetail), then `open_case`."""
+    from aftersales.cases.services import open_case
+
+    order_detail = client.call("order/orderDetail", {"shop_order_id": snapshot.order_id}).data
+    order = upsert_order(link, order_detail.get("shop_order_detail") or order_detail)
+    items = _requested_items(order, snapshot)
+    case_type = PLATFORM_TYPE_TO_CASE_TYPE[snapshot.type]
+    requested = snapshot.refund_amount if case_type in _REFUND_CASE_TYPES else None
+    try:
+        with transaction.atomic():
+            try:
+                with transaction.atomic():
+                    case = open_case(
+                        order=order,
+                        type=case_type,
+                        reason=reason_for(snapshot.reason_code),
+                        items=items,
+                        by=PLATFORM,
+                        buyer_statement=snapshot.buyer_statement,
+                        requested_amount_fen=requested,
+                        platform_case_id=snapshot.aftersale_id,
+                        applied_at=snapshot.apply_time,
+                    )
+            except DomainError:
+                if requested is None:
+                    raise
+                # The platform's amount includes what our rules would not refund (a second
+                # shipping fee): open with the refundable amount; the decision is ours anyway.
+                case = open_case(
+                    order=order,
+                    type=case_type,
+                    reason=reason_for(snapshot.reason_code),
+                    items=items,
+                    by=PLATFORM,
+                    buyer_statement=snapshot.buyer_statement,
+                    platform_case_id=snapshot.aftersale_id,
+                    applied_at=snapshot.apply_time,
+                )
+            DouyinAftersale.objects.filter(link=link, aftersale_id=snapshot.aftersale_id).update(
+                case=case
+            )
+            notify_buyer(case, "case_opened")
+    except IntegrityError:
+        # Another worker opened it a moment ago (the same push, delivered twice).
+        return Case.objects.get(shop_id=link.shop_id, platform_case_id=snapshot.aftersale_id)
+    logger.info("douyin after-sale %s opened as case %s", snapshot.aftersale_id, case.pk)
+    return case
+
+
+_REFUND_CASE_TYPES = frozenset(
+    {CaseType.REFUND_UNSHIPPED, CaseType.REFUND_SHIPPED, CaseType.RETURN_REFUND}
+)
+
+
+def _requested_items(order: Order, snapshot: Snapshot) -> list[Any]:
+    from aftersales.cases.services import RequestedItem
+
+    by_platform_id = {item.platform_item_id: item for item in order.items.all()}
+    requested = []
+    for line in snapshot.items:
+        item = by_platform_id.get(str(line.get("sku_order_id", "")))
+        quantity = int(line.get("aftersale_item_num") or 0)
+        if item is not None and quantity > 0:
+            requested.append(RequestedItem(order_item=item, quantity=min(quantity, item.quantity)))
+    if not requested:
+        requested = [
+            RequestedItem(order_item=item, quantity=item.quantity)
+            for item in by_platform_id.values()
+        ]
+    return requested
+
+
+def _ensure_triaged(case: Case, snapshot: Snapshot) -> None:
+    """A new case awaiting the merchant gets the policy's decision, once; the automatic part
+    (approve and refund) runs as the policy's actor, so it is sent to the platform."""
+    from aftersales.policy.engine import INTERCEPT_FIRST
+    from aftersales.policy.services import triage_case
+
+    if snapshot.status != PlatformStatus.AWAITING_MERCHANT:
+        return
+    if case.status != CaseStatus.PENDING_REVIEW or case.policy_decisions.exists():
+        return
+    decision = triage_case(case=case, by=PLATFORM)
+    if decision.recommendation == INTERCEPT_FIRST:
+        try:
+            request_interception(case=case, by=Actor.system(f"policy:{decision.policy_version}"))
+        except DomainError as exc:
+            logger.warning("case %s: interception not requested: %s", case.pk, exc)
+
+
+def upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
+    """Create or update the order, its buyer, products, SKUs and items from orderDetail.
+
+    Paid amounts are the platform's, in fen; an existing item's amounts are never rewritten
+    (refunds were computed against them). The order's status only moves forward.
+    """
+    for _ in range(2):
+        try:
+            with transaction.atomic():
+                return _upsert_order(link, detail)
+        except IntegrityError:
+            continue  # a concurrent upsert created a row first; read it this time
+    raise RuntimeError(f"could not store order {detail.get('order_id')}")
+
+
+def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
+    from aftersales.orders.services import create_shipment, update_shipment_status
+
+    shop_id = link.shop_id
+    buyer_info = detail.get("buyer") or {}
+    buyer, created = Buyer.objects.get_or_create(
+        shop_id=shop_id,
+        platform_buyer_id=str(buyer_info.get("open_id") or f"order-{detail['order_id']}"),
+        defaults={
+            "nickname": str(buyer_info.get("nickname", ""))[:100],
+            "phone": str(buyer_info.get("mobile_masked", ""))[:32],
+            "vip_level": int(buyer_info.get("vip_level") or 0),
+        },
+    )
+    vip_level = int(buyer_info.get("vip_level") or 0)
+    if not created and buyer.vip_level != vip_level:
+        Buyer.objects.filter(pk=buyer.pk).update(vip_level=vip_level)
+
+    parcels = list(detail.get("logistics_info") or [])
+    signed = [when for p in parcels if (when := from_unix(p.get("sign_time"))) is not None]
+    signed_at = max(signed, default=None)
+    status = order_status_for(int(detail.get("order_status", 2)), signed_at is not None)
+    values = {
+        "shipped_at": from_unix(detail.get("ship_time")),
+        "delivered_at": signed_at,
+        "completed_at": from_unix(detail.get("finish_time")),
+    }
+    order = (
+        Order.objects.select_for_update()
+        .filter(shop_id=shop_id, platform_order_id=str(detail["order_id"]))
+        .first()
+    )
+    if order is None:
+        order = Order.objects.create(
+            shop_id=shop_id,
+            buyer=buyer,
+            platform_order_id=str(detail["order_id"]),
+            status=status,
+            paid_at=from_unix(detail.get("pay_time")) or timezone.now(),
+            shipping_fee_paid_fen=int(detail.get("post_amount") or 0),
+            has_shipping_insurance=bool(detail.get("has_insurance", False)),
+            cancelled_at=timezone.now() if status == OrderStatus.CANCELLED else None,
+            **values,
+        )
+    elif ORDER_STATUS_RANK[status] > ORDER_STATUS_RANK[order.status]:
+        changed = {"status": status} | {k: v for k, v in values.items() if v is not None}
+        for name, value in changed.items():
+            setattr(order, name, value)
+        order.save(update_fields=list(changed))
+
+    for line in detail.get("sku_order_list") or []:
+        product, _ = Product.objects.get_or_create(
+            shop_id=shop_id,
+            platform_product_id=str(line["product_id"]),
+            defaults={
+                "name": str(line.get("product_name", ""))[:200] or str(line["product_id"]),
+                "category": category_for(line.get("category")),
+            },
+        )
+        quantity = max(int(line.get("item_num") or 1), 1)
+        list_price = int(line.get("origin_amount") or line.get("pay_amount") or 0) // quantity
+        sku, _ = Sku.objects.get_or_create(
+            shop_id=shop_id,
+            platform_sku_id=str(line["sku_id"]),
+            defaults={
+                "product": product,
+                "spec": str(line.get("sku_spec", ""))[:100],
+                "list_price_fen": list_price,
+            },
+        )
+        OrderItem.objects.get_or_create(
+            shop_id=shop_id,
+            platform_item_id=str(line["sku_order_id"]),
+            defaults={
+                "order": order,
+                "sku": sku,
+                "quantity": quantity,
+                "list_price_fen": list_price,
+                "paid_amount_fen": int(line.get("pay_amount") or 0),
+            },
+        )
+
+    known = set(
+        order.shipments.filter(kind=ShipmentKind.OUTBOUND).values_list("tracking_number", flat=True)
+    )
+    for parcel in parcels:
+        tracking = str(parcel.get("tracking_no", ""))
+        if not tracking:
+            continue
+        if tracking not in known:
+            create_shipment(
+                order=order,
+                kind=ShipmentKind.OUTBOUND,
+                carrier=str(parcel.get("company_code", "")),
+                tracking_number=tracking,
+                status=ShipmentStatus.DELIVERED
+                if parcel.get("sign_time")
+                else ShipmentStatus.IN_TRANSIT,
+            )
+        elif parcel.get("sign_time"):
+            shipment = (
+                order.shipments.filter(kind=ShipmentKind.OUTBOUND, tracking_number=tracking)
+                .exclude(status=ShipmentStatus.DELIVERED)
+                .first()
+            )
+            if shipment is not None:
+                update_shipment_status(shipment=shipment, status=ShipmentStatus.DELIVERED)
+    return order
+
+
+# --- Converging ------------------------------------------------------------------------------
+
+
+def converge(case: Case, *, max_steps: int = 12) -> list[str]:
+    """Move the case forward, one service at a time, until it agrees with the platform.
+
+    Only forward moves the platform has already made are applied, as the platform actor;
+    nothing moves while a decision of ours is still on its way to the platform (the product
+    is ahead, not behind). Returns the names of the steps taken.
+    """
+    taken: list[str] = []
+    for _ in range(max_steps):
+        case = Case.objects.get(pk=case.pk)
+        record = (
+            DouyinAftersale.objects.filter(case=case).first()
+            or DouyinAftersale.objects.filter(
+                link__shop_id=case.shop_id, aftersale_id=case.platform_case_id
+            ).first()
+        )
+        if record is None:
+            break
+        step = next_step(case, record)
+        if step is None:
+            break
+        name, action = step
+        before = _fingerprint(case)
+        try:
+            action()
+        except DomainError as exc:
+            logger.info("case %s: platform step %s refused: %s", case.pk, name, exc)
+            break
+        taken.append(name)
+        if _fingerprint(Case.objects.get(pk=case.pk)) == before:
+            break  # nothing changed (a refund still executing elsewhere): stop here
+    return taken
+
+
+def _fingerprint(case: Case) -> tuple[Any, ...]:
+    execution = RefundExecution.objects.filter(decision__case=case).values_list("status", flat=True)
+    return (*case.axes().values(), tuple(execution))
+
+
+def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], Any]] | None:
+    """The one service call that brings the case a step closer to the platform, or None."""
+    from aftersales.cases import services as cs
+
+    snapshot = Snapshot.from_detail(record.detail)
+    status = record.platform_status
+    dispute = dispute_status_for(snapshot.arbitrate_status, snapshot.arbitrate_conclusion)
+    if snapshot.arbitrate_status not in (None, 0) and dispute != case.dispute_status:
+        return "dispute", lambda: record_platform_dispute(case=case, dispute_status=dispute)
+    if case.status in TERMINAL_STATUSES:
+        return None
+    if has_operations_in_flight(case):
+        return None
+    local = case.status
+    label = STATUS_LABELS.get(status, str(status))
+    if status == PlatformStatus.CLOSED:
+        if case.refund_status == RefundStatus.NONE and local in {
+            CaseStatus.PENDING_REVIEW,
+            CaseStatus.AWAITING_EVIDENCE,
+            CaseStatus.AWAITING_RETURN,
+            CaseStatus.REJECTED,
+        }:
+            return "withdraw", lambda: cs.withdraw_case(case=case, by=PLATFORM)
+        if case.refund_status != RefundStatus.PENDING and local == CaseStatus.REJECTED:
+            return "close", lambda: cs.close_case(
+                case=case, note=f"平台售后单已关闭（{label}）", by=PLATFORM
+            )
+        return None
+    if status in (PlatformStatus.FIRST_REJECTED, PlatformStatus.SECOND_REJECTED):
+        if local in {
+            CaseStatus.PENDING_REVIEW,
+            CaseStatus.AWAITING_EVIDENCE,
+            CaseStatus.PENDING_FINAL_REVIEW,
+        }:
+            return "reject", lambda: cs.reject_case(
+                case=case,
+                reason_code=PLATFORM_SIDE_REJECT_REASON,
+                note=f"商家已在抖店平台拒绝（{label}）",
+                by=PLATFORM,
+            )
+        return None
+    if status == PlatformStatus.AWAITING_MERCHANT:
+        if local == CaseStatus.REJECTED and record.previous_status in (
+            PlatformStatus.FIRST_REJECTED,
+            PlatformStatus.SECOND_REJECTED,
+        ):
+            return "reopen", lambda: cs.reopen_case(
+                case=case, note="买家修改后重新申请", by=PLATFORM
+            )
+        return None
+    # From here the platform has agreed (7, 8, 11, 12, 13, 14).
+    if local == CaseStatus.PENDING_REVIEW:
+        return "approve", lambda: cs.approve_case(
+            case=case, note=f"平台已同意（{label}）", by=PLATFORM
+        )
+    if local == CaseStatus.AWAITING_RETURN:
+        parcel = snapshot.return_parcel
+        if parcel.get("tracking_no") and case.return_status == ReturnStatus.AWAITING_SHIPMENT:
+            return "return_shipped", lambda: cs.record_return_shipment(
+                case=case,
+                carrier=str(parcel.get("company_code") or "unknown"),
+                tracking_number=str(parcel["tracking_no"]),
+                by=PLATFORM,
+            )
+        if status not in (
+            PlatformStatus.AWAITING_BUYER_RETURN,
+            PlatformStatus.AWAITING_MERCHANT_SHIPMENT,
+        ):
+            return "return_received", lambda: cs.receive_return(case=case, by=PLATFORM)
+        return None
+    if local == CaseStatus.AWAITING_REFUND and status == PlatformStatus.SUCCEEDED:
+        execution = RefundExecution.objects.filter(decision__case=case).first()
+        if execution is None:
+            return "refund", lambda: _refund_as_platform(case, snapshot)
+        if execution.status in (ExecutionStatus.PENDING, ExecutionStatus.FAILED) and (
+            snapshot.refund_status in (PLATFORM_REFUNDING, PLATFORM_REFUNDED)
+        ):
+            return "refund_executed", lambda: cs.execute_refund(execution=execution, by=PLATFORM)
+        return None
+    if (
+        local == CaseStatus.AWAITING_SHIPMENT
+        and case.type == CaseType.RESEND
+        and status
+        in (
+            PlatformStatus.AWAITING_BUYER_RECEIPT,
+            PlatformStatus.GOODS_SUCCEEDED,
+        )
+    ):
+        parcel = snapshot.outgoing_parcel
+        if parcel.get("tracking_no"):
+            return "resent", lambda: cs.resend_items(
+                case=case,
+                carrier=str(parcel.get("company_code") or "unknown"),
+                tracking_number=str(parcel["tracking_no"]),
+                by=PLATFORM,
+            )
+        return None
+    if local == CaseStatus.AWAITING_BUYER_RECEIPT and status == PlatformStatus.GOODS_SUCCEEDED:
+        return "buyer_received", lambda: cs.confirm_buyer_receipt(case=case, by=PLATFORM)
+    return None
+
+
+def _refund_as_platform(case: Case, snapshot: Snapshot) -> None:
+    """The platform refunded (a back-office agreement, a timeout, a ruling): record the
+    decision with the platform's amounts where our rules allow them."""
+    from aftersales.cases import services as cs
+    from aftersales.cases.money import shipping_refundable_fen
+
+    shipping = min(snapshot.refund_post_amount, shipping_refundable_fen(case.order))
+    goods = max(snapshot.refund_amount - snapshot.refund_post_amount, 0)
+    try:
+        cs.refund_case(
+            case=case,
+            by=PLATFORM,
+            goods_amount_fen=goods,
+            shipping_amount_fen=shipping,
+            reason="按抖店平台的退款金额",
+        )
+    except DomainError:
+        cs.refund_case(case=case, by=PLATFORM)
+
+
+@transaction.atomic
+def record_platform_dispute(*, case: Case, dispute_status: str) -> Case:
+    """Follow the platform's intervention (平台介入) on the case's dispute axis (R5.2)."""
+    from aftersales.cases.services import lock_case
+    from aftersales.cases.transitions import change_case
+
+    case = lock_case(case)
+    if case.dispute_status == dispute_status:
+        return case
+    return change_case(
+        case,
+        by=PLATFORM,
+        event_type="dispute_status_changed",
+        dispute_status=dispute_status,
+        payload={"source": "douyin"},
+    )

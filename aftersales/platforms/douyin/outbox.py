@@ -1,0 +1,804 @@
+"""Everything the product tells the platform goes through this outbox (R13.1, R3.4).
+
+Writing: `enqueue_operations_for_event` is called by `cases.transitions.change_case` inside
+the transaction of every case change, so an `OutboxOperation` exists exactly when the
+decision committed. Changes made by the platform itself (a push applied by `ingest`) are not
+echoed back; the buyer is still told of the step (R3.5).
+
+Delivering: a worker task claims one operation with a conditional update (pending →
+sending; one caller wins), calls the gateway outside any transaction, and records the
+attempt and its outcome in a short transaction. The effect happens once:
+- a claim is exclusive, and an operation already synced is never sent again;
+- after an ambiguous failure (5xx, timeout, a worker that died mid-call) the next attempt
+  first re-reads Detail, and an after-sale already in the operation's target status counts
+  as done ("already done"), as does the platform's "wrong status" answer when Detail shows
+  the target was reached;
+- operations of one case go out in the order they were decided, so a second review never
+  overtakes the agreement it follows. Messages to the buyer wait for the operations decided
+  before them (the buyer is not told "approved" before the platform knows) but hold nothing up.
+
+Failures: transport failures and rate limits retry with exponential backoff and jitter
+(inline a few times, then scheduled); a business refusal fails the operation at once with the
+platform's reason, visible on the case and retryable (`retry_failed_operations`, the API
+`POST /api/v1/cases/{id}/sync/retry`).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from aftersales.audit.chain import record_event
+from aftersales.cases.choices import RETURNING_TYPES, CaseType
+from aftersales.cases.models import Case
+from aftersales.core.actors import Actor
+from aftersales.core.errors import Conflict, InvalidInput
+from aftersales.orders.choices import ShipmentKind
+
+from .choices import AttemptOutcome, NotificationEvent, OperationKind, OperationStatus
+from .client import ApiError, DouyinClient, TransportError
+from .mapping import (
+    AGREE_TYPE,
+    EXCHANGE_TO_REFUND_TYPE,
+    OPERATE_TYPES,
+    RECEIPT_REACHED,
+    REJECT_REASON_WORDING,
+    REJECT_TYPE,
+    SECOND_REJECT_TYPE,
+    SECOND_REVIEW_REFUND_TYPE,
+    SECOND_REVIEW_SHIP_TYPE,
+)
+from .models import DouyinShopLink, OutboxAttempt, OutboxOperation
+from .notifications import message_for
+from .queueing import enqueue_with_the_change
+
+logger = logging.getLogger(__name__)
+
+WORKER = Actor.system("douyin-outbox")
+
+# Kinds whose effect shows in the after-sale's status, so Detail can tell whether they were
+# applied. The others (a message, a remark, an interception, an extension) are sent again
+# after an ambiguous failure: at least once, which for them is harmless or visible.
+STATUS_KINDS = frozenset(
+    {
+        OperationKind.AGREE,
+        OperationKind.REJECT,
+        OperationKind.SECOND_REVIEW,
+        OperationKind.RESHIP,
+        OperationKind.CONFIRM_RECEIPT,
+    }
+)
+
+
+def setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+class OperationRefused(Exception):
+    """The operation cannot be sent as it stands (missing data); a person must act."""
+
+
+def link_for_shop(shop_id: int) -> DouyinShopLink | None:
+    return DouyinShopLink.objects.filter(shop_id=shop_id, is_active=True).first()
+
+
+# --- Writing ---------------------------------------------------------------------------------
+
+
+def enqueue_operations_for_event(
+    case: Case, event_type: str, payload: dict[str, Any] | None, *, by: Actor
+) -> list[OutboxOperation]:
+    """Queue what the platform must be told about this case event, in its transaction.
+
+    Called by `change_case` for every event; returns at once for cases that did not come
+    from a linked Douyin shop.
+    """
+    if not case.platform_case_id:
+        return []
+    link = link_for_shop(case.shop_id)
+    if link is None:
+        return []
+    payload = payload or {}
+    planned: list[tuple[str, dict[str, Any]]] = []
+    if by.kind != "platform":
+        planned.extend(plan_operations(case, event_type, payload, link))
+    if not (by.kind == "platform" and event_type == "case_rejected"):
+        # A refusal made on the platform's side carries no reason we could tell the buyer.
+        planned.extend(plan_notification(case, event_type, payload))
+    return [add_operation(case, kind, params, cause=event_type) for kind, params in planned]
+
+
+def plan_operations(
+    case: Case, event_type: str, payload: dict[str, Any], link: DouyinShopLink
+) -> list[tuple[str, dict[str, Any]]]:
+    """The platform operations a product decision implies (mapping in `mapping.py`)."""
+    kind = case.type
+    if event_type == "case_approved":
+        # A refund-only agreement is the refund instruction: it goes with the refund decision.
+        if kind in RETURNING_TYPES or kind == CaseType.RESEND:
+            params: dict[str, Any] = {"operate_type": AGREE_TYPE[kind]}
+            if kind == CaseType.RETURN_REFUND:
+                params["receiver_address_id"] = link.receiver_address_id
+            return [(OperationKind.AGREE, params)]
+        return []
+    if event_type == "case_rejected":
+        stage = int(payload.get("stage", 1))
+        operate_type = (SECOND_REJECT_TYPE if stage == 2 else REJECT_TYPE).get(kind)
+        if operate_type is None:
+            # 未发货仅退款 has no refusal in the API: the merchant refuses by shipping.
+            logger.warning("case %s: no platform refusal for %s", case.pk, kind)
+            return []
+        return [
+            (
+                OperationKind.REJECT,
+                {
+                    "operate_type": operate_type,
+                    "reject_reason": case.reject_reason,
+                    "note": case.reject_note,
+                    "evidence": list(payload.get("evidence", [])),
+                },
+            )
+        ]
+    if event_type == "return_received":
+        shipment = case.shipments.filter(kind=ShipmentKind.RETURN).order_by("-pk").first()
+        return [
+            (
+                OperationKind.CONFIRM_RECEIPT,
+                {
+                    "op_time": int(time.time()),
+                    "tracking_no": shipment.tracking_number if shipment else "",
+                    "logistics_company_code": shipment.carrier if shipment else "",
+                },
+            )
+        ]
+    if event_type == "refund_decided":
+        if kind in (CaseType.REFUND_UNSHIPPED, CaseType.REFUND_SHIPPED):
+            return [(OperationKind.AGREE, {"operate_type": AGREE_TYPE[kind], "refund": True})]
+        if kind == CaseType.RETURN_REFUND:
+            return [
+                (
+                    OperationKind.SECOND_REVIEW,
+                    {"operate_type": SECOND_REVIEW_REFUND_TYPE, "refund": True},
+                )
+            ]
+        if kind == CaseType.EXCHANGE:
+            return [
+                (OperationKind.AGREE, {"operate_type": EXCHANGE_TO_REFUND_TYPE, "refund": True})
+            ]
+        return []
+    if event_type in ("replacement_shipped", "repaired_goods_shipped"):
+        return [
+            (
+                OperationKind.RESHIP,
+                {
+                    "operate_type": SECOND_REVIEW_SHIP_TYPE[kind],
+                    "company_code": payload.get("carrier", ""),
+                    "logistics_code": payload.get("tracking_number", ""),
+                },
+            )
+        ]
+    # A resend (补寄) is shipped in the Douyin back-office; the open platform has no call for
+    # it, so `items_resent` tells the buyer (below) and nothing else.
+    return []
+
+
+_quiet: ContextVar[bool] = ContextVar("douyin_quiet_notifications", default=False)
+
+
+@contextmanager
+def quiet_notifications() -> Iterator[None]:
+    """Tell the buyer nothing while catching up on old history (a backfill, a first sync):
+    those steps are not news to anyone."""
+    token = _quiet.set(True)
+    try:
+        yield
+    finally:
+        _quiet.reset(token)
+
+
+def plan_notification(
+    case: Case, event_type: str, payload: dict[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    if _quiet.get() or event_type not in NotificationEvent.values:
+        return []
+    content = message_for(case, event_type, payload)
+    if not content:
+        return []
+    return [(OperationKind.NOTIFY_BUYER, {"content": content, "step": event_type})]
+
+
+def add_operation(case: Case, kind: str, params: dict[str, Any], *, cause: str) -> OutboxOperation:
+    """Write one operation in the caller's transaction (the case row is locked by the caller);
+    the worker is told after commit."""
+    number = OutboxOperation.objects.filter(case_id=case.pk).count() + 1
+    now = timezone.now()
+    operation = OutboxOperation.objects.create(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        kind=kind,
+        params=params,
+        idempotency_key=f"douyin-case{case.pk}-{number}-{kind}",
+        cause=cause,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    queue_delivery(operation.pk)
+    return operation
+
+
+@transaction.atomic
+def request_interception(*, case: Case, by: Actor) -> OutboxOperation:
+    """Ask the carrier, through the platform, to stop the outbound parcel (R3.1: shipped, not
+    delivered → intercept first, refund once stopped)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require_link(case)
+    parcel = case.order.shipments.filter(kind=ShipmentKind.OUTBOUND).order_by("-pk").first()
+    if parcel is None:
+        raise InvalidInput(_("The order has no outbound parcel to intercept."))
+    params = {"company_code": parcel.carrier, "tracking_no": parcel.tracking_number}
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="interception_requested",
+        by=by,
+        payload=params,
+    )
+    return add_operation(case, OperationKind.INTERCEPT, params, cause="interception_requested")
+
+
+@transaction.atomic
+def request_platform_extension(*, case: Case, by: Actor) -> OutboxOperation:
+    """Ask the platform for 48 more hours on the current step (afterSale/timeExtend)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require_link(case)
+    record_event(shop_id=case.shop_id, case_id=case.pk, type="platform_extension_requested", by=by)
+    return add_operation(case, OperationKind.EXTEND, {}, cause="platform_extension_requested")
+
+
+@transaction.atomic
+def add_platform_remark(*, case: Case, remark: str, by: Actor) -> OutboxOperation:
+    """Write a merchant remark on the platform's order (afterSale/addOrderRemark)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require_link(case)
+    if not remark.strip():
+        raise InvalidInput(_("The remark is empty."))
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="platform_remark_added",
+        by=by,
+        payload={"remark": remark},
+    )
+    return add_operation(case, OperationKind.REMARK, {"remark": remark}, cause="remark")
+
+
+def notify_buyer(case: Case, event: str, payload: dict[str, Any] | None = None) -> None:
+    """Queue the buyer's message for a step the product did not take through change_case
+    (a case opened from a push). Runs in the caller's transaction."""
+    if not case.platform_case_id or link_for_shop(case.shop_id) is None:
+        return
+    for kind, params in plan_notification(case, event, payload or {}):
+        add_operation(case, kind, params, cause=event)
+
+
+def _require_link(case: Case) -> DouyinShopLink:
+    link = link_for_shop(case.shop_id)
+    if link is None or not case.platform_case_id:
+        raise InvalidInput(_("This case is not connected to a Douyin after-sale."))
+    return link
+
+
+# --- Delivering ------------------------------------------------------------------------------
+
+
+def queue_delivery(operation_id: int, run_after: datetime | None = None) -> None:
+    """Queue delivery with the transaction that wrote the operation (see `queueing`)."""
+    from .tasks import deliver_operation_task
+
+    enqueue_with_the_change(deliver_operation_task, operation_id, run_after=run_after)
+
+
+def enqueue_delivery(operation_id: int, run_after: datetime | None = None) -> None:
+    from .tasks import deliver_operation_task
+
+    task = deliver_operation_task
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            return  # picked up by `deliver_due_operations` (the sweep)
+        task = task.using(run_after=run_after)
+    task.enqueue(operation_id)
+
+
+def deliver_operation(operation_id: int, *, force: bool = False) -> OutboxOperation:
+    """Deliver one operation if it is pending, due and not waiting for an earlier one.
+
+    Transient failures are retried a few times here, with backoff, before the operation
+    goes back to the queue with a later `next_attempt_at`.
+    """
+    inline_tries = max(1, int(setting("DOUYIN_OUTBOX_INLINE_TRIES", 3)))
+    operation = OutboxOperation.objects.get(pk=operation_id)
+    for inline in range(inline_tries):
+        operation, outcome = _deliver_once(operation_id, force=force or inline > 0)
+        if outcome != AttemptOutcome.TRANSIENT_ERROR or operation.status != OperationStatus.PENDING:
+            break
+        if inline + 1 < inline_tries:
+            time.sleep(_inline_wait(inline + 1))
+    return operation
+
+
+def _deliver_once(operation_id: int, *, force: bool) -> tuple[OutboxOperation, str | None]:
+    now = timezone.now()
+    operation = OutboxOperation.objects.get(pk=operation_id)
+    if operation.status != OperationStatus.PENDING:
+        return operation, None
+    if not force and operation.next_attempt_at and operation.next_attempt_at > now:
+        return operation, None
+    if waiting_for(operation) is not None:
+        return operation, None
+    claimed = OutboxOperation.objects.filter(
+        pk=operation.pk, status=OperationStatus.PENDING
+    ).update(status=OperationStatus.SENDING, attempts=F("attempts") + 1, claimed_at=now)
+    if claimed != 1:
+        # Another worker got there first.
+        operation.refresh_from_db()
+        return operation, None
+    operation.refresh_from_db()
+    attempt = OutboxAttempt.objects.create(
+        operation=operation, number=operation.attempts, started_at=now
+    )
+    outcome, error, log_id, result = _perform_safely(operation)
+    return _finish(operation, attempt, outcome=outcome, error=error, log_id=log_id, result=result)
+
+
+def waiting_for(operation: OutboxOperation) -> OutboxOperation | None:
+    """The earliest operation of the same case decided before this one and not yet synced
+    (messages to the buyer never hold anything up)."""
+    return (
+        OutboxOperation.objects.filter(case_id=operation.case_id, pk__lt=operation.pk)
+        .exclude(kind=OperationKind.NOTIFY_BUYER)
+        .exclude(status=OperationStatus.SYNCED)
+        .order_by("pk")
+        .first()
+    )
+
+
+def _perform_safely(operation: OutboxOperation) -> tuple[str, str, str, dict[str, Any]]:
+    link = link_for_shop(operation.shop_id)
+    if link is None:
+        return AttemptOutcome.BUSINESS_ERROR, "the shop is no longer linked to Douyin", "", {}
+    client = DouyinClient(link)
+    try:
+        outcome, log_id, result = _perform(operation, client)
+    except TransportError as exc:
+        return AttemptOutcome.TRANSIENT_ERROR, str(exc), exc.log_id, {}
+    except ApiError as exc:
+        outcome = (
+            AttemptOutcome.TRANSIENT_ERROR if exc.is_transient else AttemptOutcome.BUSINESS_ERROR
+        )
+        return outcome, str(exc), exc.log_id, {}
+    except OperationRefused as exc:
+        return AttemptOutcome.BUSINESS_ERROR, str(exc), "", {}
+    except Exception as exc:  # a bug or an outage of our own: retry later, keep the reason
+        logger.exception("douyin operation %s crashed", operation.idempotency_key)
+        return AttemptOutcome.TRANSIENT_ERROR, f"{type(exc).__name__}: {exc}", "", {}
+    return outcome, "", log_id, result
+
+
+def _perform(operation: OutboxOperation, client: DouyinClient) -> tuple[str, str, dict[str, Any]]:
+    """Send the operation. Returns (outcome, log_id, result)."""
+    case = Case.objects.select_related("order").get(pk=operation.case_id)
+    aftersale_id = case.platform_case_id or ""
+    params = operation.params
+    if operation.kind in STATUS_KINDS:
+        reached = _reached_statuses(operation)
+        if operation.attempts > 1 and _platform_status(client, aftersale_id) in reached:
+            return AttemptOutcome.ALREADY_DONE, "", {}
+        try:
+            log_id, result = _send_status_operation(operation, client, case)
+        except ApiError as exc:
+            if exc.is_wrong_status and _platform_status(client, aftersale_id) in reached:
+                return AttemptOutcome.ALREADY_DONE, exc.log_id, {}
+            raise
+        except TransportError as exc:
+            if exc.ambiguous and _platform_status(client, aftersale_id, quiet=True) in reached:
+                return AttemptOutcome.ALREADY_DONE, "", {}
+            raise
+        return AttemptOutcome.SUCCEEDED, log_id, result
+    if operation.kind == OperationKind.NOTIFY_BUYER:
+        method = setting("DOUYIN_BUYER_MESSAGE_METHOD", "im/sendMessage")
+        response = client.call(
+            method,
+            {
+                "order_id": case.order.platform_order_id,
+                "aftersale_id": aftersale_id,
+                "content": params["content"],
+            },
+            retry_ambiguous=False,
+        )
+        return AttemptOutcome.SUCCEEDED, response.log_id, response.data
+    if operation.kind == OperationKind.INTERCEPT:
+        response = client.call(
+            "afterSale/applyLogisticsIntercept",
+            {
+                "after_sale_id": aftersale_id,
+                "op_from": 1,
+                "intercept_targets": [
+                    {"company_code": params["company_code"], "tracking_no": params["tracking_no"]}
+                ],
+            },
+            retry_ambiguous=False,
+        )
+        data = response.data
+        if int(data.get("failed_count", 0)) and not int(data.get("success_count", 0)):
+            reasons = "; ".join(
+                str(r.get("reason", "")) for r in data.get("intercept_results", []) if r
+            )
+            raise OperationRefused(f"interception refused: {reasons or 'no reason given'}")
+        return AttemptOutcome.SUCCEEDED, response.log_id, data
+    if operation.kind == OperationKind.EXTEND:
+        response = client.call(
+            "afterSale/timeExtend", {"aftersale_id": aftersale_id}, retry_ambiguous=False
+        )
+        return AttemptOutcome.SUCCEEDED, response.log_id, response.data
+    if operation.kind == OperationKind.REMARK:
+        response = client.call(
+            "afterSale/addOrderRemark",
+            {"aftersale_id": aftersale_id, "remark": params["remark"]},
+            retry_ambiguous=False,
+        )
+        return AttemptOutcome.SUCCEEDED, response.log_id, response.data
+    raise OperationRefused(f"unknown operation kind {operation.kind}")
+
+
+def _reached_statuses(operation: OutboxOperation) -> frozenset[int]:
+    if operation.kind == OperationKind.CONFIRM_RECEIPT:
+        return RECEIPT_REACHED
+    return OPERATE_TYPES[int(operation.params["operate_type"])].reached
+
+
+def _platform_status(client: DouyinClient, aftersale_id: str, *, quiet: bool = False) -> int | None:
+    try:
+        data = client.call("afterSale/Detail", {"after_sale_id": str(aftersale_id)}).data
+    except (TransportError, ApiError):
+        if quiet:
+            return None
+        raise
+    info = data.get("process_info", {}).get("after_sale_info", {})
+    status = info.get("after_sale_status")
+    return int(status) if status is not None else None
+
+
+def _send_status_operation(
+    operation: OutboxOperation, client: DouyinClient, case: Case
+) -> tuple[str, dict[str, Any]]:
+    params = operation.params
+    aftersale_id = case.platform_case_id or ""
+    if operation.kind == OperationKind.CONFIRM_RECEIPT:
+        response = client.call(
+            "afterSale/returnGoodsToWareHouseSuccess",
+            {
+                "aftersale_id": aftersale_id,
+                "op_time": int(params.get("op_time") or time.time()),
+                "tracking_no": params.get("tracking_no", ""),
+                "logistics_company_code": params.get("logistics_company_code", ""),
+            },
+            retry_ambiguous=False,
+        )
+        return response.log_id, response.data
+    operate_type = int(params["operate_type"])
+    item: dict[str, Any] = {"aftersale_id": aftersale_id}
+    if operation.kind == OperationKind.REJECT:
+        item.update(_reject_fields(operation, client, case))
+    if operate_type == 101:
+        if not params.get("receiver_address_id"):
+            raise OperationRefused("agreeing a return needs the shop's return address id")
+        item["logistics"] = {"receiver_address_id": params["receiver_address_id"]}
+    if operate_type in (311, 611):
+        if not params.get("company_code") or not params.get("logistics_code"):
+            raise OperationRefused("shipping goods back needs the carrier and tracking number")
+        item["logistics"] = {
+            "company_code": params["company_code"],
+            "logistics_code": params["logistics_code"],
+        }
+    results = client.operate(operate_type, [item], retry_ambiguous=False)
+    for result in results:
+        if int(result.get("status_code", 0)) != 0:
+            raise OperationRefused(str(result.get("status_msg") or "refused"))
+    return client.last_log_id, {"items": results}
+
+
+def _reject_fields(operation: OutboxOperation, client: DouyinClient, case: Case) -> dict[str, Any]:
+    """The platform's reject reason code for ours (matched by wording), with evidence."""
+    params = operation.params
+    listing = client.call(
+        "afterSale/rejectReasonCodeList", {"aftersale_id": case.platform_case_id}
+    ).data.get("items", [])
+    chosen = match_reject_reason(params.get("reject_reason", ""), listing)
+    if chosen is None:
+        raise OperationRefused("the platform offers no reject reason for this after-sale")
+    fields: dict[str, Any] = {
+        "reject_reason_code": int(chosen["reject_reason_code"]),
+        "reason": params.get("note", ""),
+        "remark": params.get("note", ""),
+    }
+    evidence = evidence_urls(case, params.get("evidence", []))
+    if evidence:
+        fields["evidence"] = [
+            {"type": 1, "url": url, "desc": params.get("note", "")[:100]} for url in evidence
+        ]
+    elif str(chosen.get("evidence_need", "N")).upper() == "Y":
+        raise OperationRefused(
+            f"the platform needs evidence for “{chosen.get('reason', '')}”: attach photos and retry"
+        )
+    return fields
+
+
+def match_reject_reason(reason_code: str, listing: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The platform's entry for our reject reason: the exact wording, then a key word, then
+    “其他”. The platform's codes may differ per after-sale; its wording does not."""
+    words = REJECT_REASON_WORDING.get(reason_code, ()) + REJECT_REASON_WORDING["other"]
+    for word in words:
+        for entry in listing:
+            if str(entry.get("reason", "")) == word:
+                return entry
+    for word in words:
+        for entry in listing:
+            if word in str(entry.get("reason", "")):
+                return entry
+    return None
+
+
+def evidence_urls(case: Case, evidence_ids: list[int]) -> list[str]:
+    """Where the platform can fetch the evidence: our API's file URL under the public base.
+
+    The real platform wants images uploaded to its own storage first; that upload is a
+    setting away (DOUYIN_EVIDENCE_BASE_URL) and is not part of the contract.
+    """
+    base = setting("DOUYIN_EVIDENCE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    ids = list(case.evidence.filter(pk__in=evidence_ids).values_list("pk", flat=True))[:4]
+    return [f"{base}/api/v1/cases/{case.pk}/evidence/{pk}/file" for pk in ids]
+
+
+def _finish(
+    operation: OutboxOperation,
+    attempt: OutboxAttempt,
+    *,
+    outcome: str,
+    error: str,
+    log_id: str,
+    result: dict[str, Any],
+) -> tuple[OutboxOperation, str]:
+    now = timezone.now()
+    with transaction.atomic():
+        OutboxAttempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now, outcome=outcome, log_id=log_id[:128], error=error[:2000]
+        )
+        if outcome in (AttemptOutcome.SUCCEEDED, AttemptOutcome.ALREADY_DONE):
+            # Success always wins, even over a recovery that presumed this worker dead.
+            synced = (
+                OutboxOperation.objects.filter(pk=operation.pk)
+                .exclude(status=OperationStatus.SYNCED)
+                .update(
+                    status=OperationStatus.SYNCED,
+                    synced_at=now,
+                    last_error="",
+                    result=result,
+                    claimed_at=None,
+                    next_attempt_at=None,
+                )
+            )
+            if synced:
+                transaction.on_commit(lambda: _after_synced(operation))
+        else:
+            max_attempts = int(setting("DOUYIN_OUTBOX_MAX_ATTEMPTS", 8))
+            retry = outcome == AttemptOutcome.TRANSIENT_ERROR and operation.attempts < max_attempts
+            next_at = (
+                now + timedelta(seconds=_scheduled_wait(operation.attempts)) if retry else None
+            )
+            changed = OutboxOperation.objects.filter(
+                pk=operation.pk, status=OperationStatus.SENDING, attempts=operation.attempts
+            ).update(
+                status=OperationStatus.PENDING if retry else OperationStatus.FAILED,
+                last_error=error[:2000],
+                claimed_at=None,
+                next_attempt_at=next_at,
+            )
+            if changed and not retry:
+                record_event(
+                    shop_id=operation.shop_id,
+                    case_id=operation.case_id,
+                    type="platform_operation_failed",
+                    by=WORKER,
+                    payload={
+                        "operation": operation.pk,
+                        "kind": operation.kind,
+                        "attempts": operation.attempts,
+                        "error": error[:500],
+                    },
+                )
+                logger.warning("douyin operation %s failed: %s", operation.idempotency_key, error)
+            if changed and retry and next_at is not None:
+                queue_delivery(operation.pk, run_after=next_at)
+    operation.refresh_from_db()
+    return operation, outcome
+
+
+def _after_synced(operation: OutboxOperation) -> None:
+    """Let the case's next operations go, and finish a refund that waited for this one."""
+    if operation.kind != OperationKind.NOTIFY_BUYER:  # a message never held anything up
+        for pk in OutboxOperation.objects.filter(
+            case_id=operation.case_id, status=OperationStatus.PENDING, pk__gt=operation.pk
+        ).values_list("pk", flat=True):
+            enqueue_delivery(pk)
+    if operation.params.get("refund"):
+        from aftersales.cases.choices import ExecutionStatus
+        from aftersales.cases.models import RefundExecution
+        from aftersales.cases.services import enqueue_refund_execution
+
+        execution = RefundExecution.objects.filter(
+            decision__case_id=operation.case_id, status=ExecutionStatus.FAILED
+        ).first()
+        if execution is not None:
+            enqueue_refund_execution(execution.pk)
+
+
+def _inline_wait(attempt: int) -> float:
+    base = float(setting("DOUYIN_BACKOFF_BASE", 0.2))
+    cap = float(setting("DOUYIN_BACKOFF_CAP", 5.0))
+    return random.random() * min(cap, base * 2 ** (attempt - 1))
+
+
+def _scheduled_wait(attempts: int) -> float:
+    """Exponential backoff with jitter between scheduled attempts: 5 s, 10 s, 20 s … ≤ 10 min."""
+    base = float(setting("DOUYIN_OUTBOX_BACKOFF_BASE", 5.0))
+    cap = float(setting("DOUYIN_OUTBOX_BACKOFF_CAP", 600.0))
+    ceiling = min(cap, base * 2 ** max(attempts - 1, 0))
+    return ceiling / 2 + random.random() * ceiling / 2
+
+
+# --- Retry, state, recovery ------------------------------------------------------------------
+
+
+@transaction.atomic
+def retry_failed_operations(*, case: Case, by: Actor) -> list[OutboxOperation]:
+    """Queue the case's failed operations again (same rows, same keys)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    failed = list(
+        OutboxOperation.objects.filter(case=case, status=OperationStatus.FAILED).order_by("pk")
+    )
+    if not failed:
+        raise Conflict(_("There is no failed platform operation to retry."))
+    now = timezone.now()
+    OutboxOperation.objects.filter(pk__in=[op.pk for op in failed]).update(
+        status=OperationStatus.PENDING, next_attempt_at=now, claimed_at=None
+    )
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="platform_sync_retried",
+        by=by,
+        payload={"operations": [op.pk for op in failed]},
+    )
+    for operation in failed:
+        queue_delivery(operation.pk)
+    for operation in failed:
+        operation.refresh_from_db()
+    return failed
+
+
+def sync_state(case: Case) -> dict[str, Any]:
+    """What the case's platform operations look like: none / pending / synced / failed."""
+    operations = list(OutboxOperation.objects.filter(case=case).order_by("pk"))
+    statuses = {op.status for op in operations}
+    if not operations:
+        state = "none"
+    elif OperationStatus.FAILED in statuses:
+        state = "failed"
+    elif statuses & {OperationStatus.PENDING, OperationStatus.SENDING}:
+        state = "pending"
+    else:
+        state = "synced"
+    failed = [op for op in operations if op.status == OperationStatus.FAILED]
+    return {
+        "state": state,
+        "reason": failed[0].last_error if failed else "",
+        "operations": [
+            {
+                "id": op.pk,
+                "kind": op.kind,
+                "status": op.status,
+                "attempts": op.attempts,
+                "last_error": op.last_error,
+                "created_at": op.created_at,
+                "synced_at": op.synced_at,
+                "next_attempt_at": op.next_attempt_at,
+            }
+            for op in operations
+        ],
+    }
+
+
+def has_operations_in_flight(case: Case) -> bool:
+    """True while a decision of ours is on its way to the platform: the product is ahead.
+
+    A failed operation is not on its way: the platform refused it (or could not be reached
+    for long), so the platform's state is what the case must follow; the failure stays
+    visible on the case.
+    """
+    return (
+        OutboxOperation.objects.filter(
+            case=case, status__in=(OperationStatus.PENDING, OperationStatus.SENDING)
+        )
+        .exclude(kind=OperationKind.NOTIFY_BUYER)
+        .exists()
+    )
+
+
+def recover_stalled_operations(now: datetime | None = None) -> tuple[int, int]:
+    """The safety net: nothing decided is lost if a worker dies or a task goes missing.
+
+    An operation claimed longer ago than the lease means its worker died mid-call: it goes
+    back to pending, its attempt marked abandoned; the next attempt re-reads Detail first,
+    so a call that did reach the platform is not applied twice. Operations pending and due
+    are queued again. Returns (recovered, queued).
+    """
+    now = now or timezone.now()
+    lease = timedelta(seconds=float(setting("DOUYIN_OUTBOX_LEASE_SECONDS", 300)))
+    due_at = min(now, timezone.now())  # due at once, even when `now` is given from ahead
+    recovered = 0
+    for pk, claimed_at in OutboxOperation.objects.filter(
+        status=OperationStatus.SENDING, claimed_at__lt=now - lease
+    ).values_list("pk", "claimed_at"):
+        with transaction.atomic():
+            changed = OutboxOperation.objects.filter(
+                pk=pk, status=OperationStatus.SENDING, claimed_at=claimed_at
+            ).update(
+                status=OperationStatus.PENDING,
+                claimed_at=None,
+                next_attempt_at=due_at,
+                last_error="the worker stopped during delivery; checking the platform and retrying",
+            )
+            if changed:
+                OutboxAttempt.objects.filter(operation_id=pk, finished_at__isnull=True).update(
+                    finished_at=now,
+                    outcome=AttemptOutcome.ABANDONED,
+                    error="worker stopped before recording the outcome",
+                )
+                recovered += 1
+    # Pending behind a failed operation: nothing to do until someone retries that one.
+    behind_a_failure = OutboxOperation.objects.filter(
+        case_id=OuterRef("case_id"), pk__lt=OuterRef("pk"), status=OperationStatus.FAILED
+    ).exclude(kind=OperationKind.NOTIFY_BUYER)
+    due = list(
+        OutboxOperation.objects.filter(status=OperationStatus.PENDING, next_attempt_at__lte=now)
+        .exclude(Exists(behind_a_failure))
+        .values_list("pk", flat=True)
+    )
+    for pk in due:
+        enqueue_delivery(pk)
+    return recovered, len(due)
+
+
+def deliver_due_operations(now: datetime | None = None, *, limit: int = 500) -> int:
+    """Deliver, in this process, every pending operation that is due (oldest first)."""
+    now = now or timezone.now()
+    pks = list(
+        OutboxOperation.objects.filter(status=OperationStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in pks:
+        deliver_operation(pk, force=True)
+    return len(pks)

@@ -1,0 +1,47 @@
+"""Background work of the Douyin adapter, run by the Django Tasks worker (`aftersales db_worker`).
+
+Every task only points at a row and is safe to run twice: the row is claimed with a
+conditional update before anything happens.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.utils import timezone
+from django_tasks import task
+
+from .ingest import process_message
+from .outbox import deliver_operation, setting
+
+
+@task()
+def process_message_task(message_id: int) -> str:
+    """Apply one stored push message (Detail → order → case → policy)."""
+    return process_message(message_id).status
+
+
+@task()
+def deliver_operation_task(operation_id: int) -> str:
+    """Deliver one outbox operation to the platform."""
+    return deliver_operation(operation_id).status
+
+
+@task()
+def sync_shops_task(reschedule: bool = False) -> str:
+    """Incremental sync of every linked shop, plus the outbox and inbox safety net.
+
+    With `reschedule`, the task queues itself again (DOUYIN_SYNC_INTERVAL seconds later) on a
+    backend that can defer: a periodic job without a separate scheduler. Start the chain once
+    with `aftersales douyin_sync --schedule`; `douyin_sync --every N` is the alternative.
+    """
+    from .sync import run_safety_net, sync_all_shops
+
+    synced = sync_all_shops()
+    recovered = run_safety_net()
+    if reschedule and sync_shops_task.get_backend().supports_defer:
+        interval = float(setting("DOUYIN_SYNC_INTERVAL", 60))
+        sync_shops_task.using(run_after=timezone.now() + timedelta(seconds=interval)).enqueue(
+            reschedule=True
+        )
+    return f"synced={synced} recovered={recovered}"

@@ -1,0 +1,204 @@
+"""R9.2 / R12.1 bulk actions from the queue: POST /team/bulk/.
+
+Proves:
+- approve approves only cases awaiting review whose latest policy decision supports it
+  (approve_refund, or needs_review with no evidence missing); the rest are skipped with the
+  reason shown, and stay as they were;
+- another shop's case id, or one that does not exist, is "not found" and never changed —
+  even mixed into a batch of the user's own cases;
+- one refused case does not undo the others (each is its own transaction);
+- assign is for supervisors and admins; an agent's bulk assignment changes nothing;
+- the templated message is recorded per case with its filled-in text, and stops the
+  first-response clock (it is a reply to the buyer);
+- malformed input is a 400 and changes nothing; an auditor gets 403.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from aftersales import testing
+from aftersales.audit.models import AuditEvent
+from aftersales.cases import services as case_services
+from aftersales.cases.choices import CaseStatus
+from aftersales.cases.models import Case
+from aftersales.orders.choices import OrderStatus
+from aftersales.policy.engine import APPROVE_REFUND, NEEDS_EVIDENCE, NEEDS_REVIEW
+from aftersales.policy.services import decide_case
+from aftersales.sla.models import ClockKind, ClockState, SlaClock
+
+from .conftest import logged_in
+from .support import new_case
+
+SYSTEM = testing.SYSTEM
+
+
+def decided(case, expected):
+    decision = decide_case(case=case, by=SYSTEM)
+    assert decision.recommendation == expected, decision.payload["trace"]
+    return case
+
+
+def statuses(*cases):
+    return {c.pk: Case.objects.get(pk=c.pk).status for c in cases}
+
+
+@pytest.fixture
+def batch(shop_a, shop_b):
+    """Shop A cases of every kind the bulk approval must tell apart, and one of shop B."""
+    review = decided(new_case(shop_a), NEEDS_REVIEW)  # delivered, no-reason return
+    unshipped = testing.make_case(
+        testing.make_order(shop_a, status=OrderStatus.UNSHIPPED),
+        type="refund_unshipped",
+        reason="changed_mind",
+    )
+    unshipped = decided(unshipped, APPROVE_REFUND)
+    quality = testing.make_case(testing.make_order(shop_a), reason="quality_issue")
+    quality = decided(quality, NEEDS_EVIDENCE)  # photos missing
+    undecided = new_case(shop_a)  # the policy never looked at it
+    approved = decided(new_case(shop_a), NEEDS_REVIEW)
+    case_services.approve_case(case=approved, by=SYSTEM)
+    other_shop = decided(new_case(shop_b), NEEDS_REVIEW)
+    return {
+        "review": review,
+        "unshipped": unshipped,
+        "quality": quality,
+        "undecided": undecided,
+        "approved": approved,
+        "other_shop": other_shop,
+    }
+
+
+def post_bulk(user, **data):
+    return logged_in(user).post("/team/bulk/", data)
+
+
+def test_r9_2_bulk_approve_only_where_the_policy_allows(batch, alice):
+    before = statuses(*batch.values())
+
+    response = post_bulk(
+        alice,
+        action="approve",
+        case_ids=[c.pk for c in batch.values()] + [987654],
+        next="/?status=pending_review",
+    )
+
+    assert response.status_code == 200
+    after = statuses(*batch.values())
+    assert after[batch["review"].pk] == CaseStatus.AWAITING_RETURN
+    assert after[batch["unshipped"].pk] == CaseStatus.AWAITING_REFUND
+    for name in ("quality", "undecided", "approved", "other_shop"):
+        assert after[batch[name].pk] == before[batch[name].pk], name
+    content = response.content.decode()
+    assert "Approved 2 cases" in content
+    assert "skipped 5" in content
+    skipped = response.context["skipped"]
+    by_reason = {group["code"]: {c["pk"] for c in group["cases"]} for group in skipped}
+    assert by_reason == {
+        "not_allowed_by_policy": {batch["quality"].pk, batch["undecided"].pk},
+        "wrong_status": {batch["approved"].pk},
+        "not_found": {batch["other_shop"].pk, 987654},
+    }
+    # The approvals are on the record under alice's name; nothing happened in shop B.
+    approvals = AuditEvent.objects.filter(type="case_approved", actor_label="alice")
+    assert set(approvals.values_list("case_id", flat=True)) == {
+        batch["review"].pk,
+        batch["unshipped"].pk,
+    }
+    assert not AuditEvent.objects.filter(case=batch["other_shop"], actor_label="alice").exists()
+    assert 'href="/?status=pending_review"' in content
+
+
+def test_r9_2_bulk_never_reaches_across_shops_even_for_a_shop_b_supervisor(batch, bert):
+    response = post_bulk(bert, action="approve", case_ids=[batch["review"].pk])
+
+    assert response.status_code == 200
+    assert response.context["done"] == []
+    assert Case.objects.get(pk=batch["review"].pk).status == CaseStatus.PENDING_REVIEW
+
+
+def test_r9_2_bulk_approve_by_an_auditor_is_refused(batch, audrey):
+    response = post_bulk(audrey, action="approve", case_ids=[batch["review"].pk])
+
+    assert response.status_code == 403
+    assert Case.objects.get(pk=batch["review"].pk).status == CaseStatus.PENDING_REVIEW
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"action": "delete", "case_ids": ["1"]},
+        {"action": "approve"},
+        {"action": "approve", "case_ids": ["1", "abc"]},
+        {"action": "approve", "case_ids": ["²"]},
+        {"action": "approve", "case_ids": ["99999999999999999999999"]},
+        {"action": "assign", "case_ids": ["1"]},
+        {"action": "message", "case_ids": ["1"], "template": "no-such-template"},
+        {"action": "approve", "case_ids": [str(n) for n in range(1, 502)]},
+    ],
+)
+def test_r9_2_malformed_bulk_input_is_a_400_and_changes_nothing(batch, alice, data):
+    events_before = AuditEvent.objects.count()
+    before = statuses(*batch.values())
+
+    response = logged_in(alice).post("/team/bulk/", data)
+
+    assert response.status_code == 400
+    assert "Nothing was changed" in response.content.decode()
+    assert AuditEvent.objects.count() == events_before
+    assert statuses(*batch.values()) == before
+
+
+def test_r9_2_bulk_assign_by_a_supervisor(shop_a, shop_b, sam, alice, carol):
+    mine, foreign = new_case(shop_a), new_case(shop_b)
+
+    response = post_bulk(sam, action="assign", assignee_id=alice.pk, case_ids=[mine.pk, foreign.pk])
+
+    assert response.status_code == 200
+    assert Case.objects.get(pk=mine.pk).assignee == alice
+    assert Case.objects.get(pk=foreign.pk).assignee is None
+    # Someone who is not a member of the case's shop is refused per case, nothing changes.
+    other = new_case(shop_a)
+    response = post_bulk(sam, action="assign", assignee_id=carol.pk, case_ids=[other.pk])
+    assert response.context["done"] == []
+    assert response.context["skipped"][0]["code"] == "refused"
+    assert Case.objects.get(pk=other.pk).assignee is None
+
+
+def test_r9_2_an_agent_cannot_bulk_assign(shop_a, alice):
+    case = new_case(shop_a)
+
+    response = post_bulk(alice, action="assign", assignee_id=alice.pk, case_ids=[case.pk])
+
+    assert response.status_code == 200
+    assert response.context["skipped"][0]["code"] == "not_permitted"
+    assert Case.objects.get(pk=case.pk).assignee is None
+
+
+def test_r12_1_bulk_templated_message_is_recorded_per_case_and_stops_the_first_response_clock(
+    shop_a, shop_b, alice
+):
+    cases = [new_case(shop_a), new_case(shop_a)]
+    foreign = new_case(shop_b)
+
+    response = post_bulk(
+        alice,
+        action="message",
+        template="delay_notice",
+        case_ids=[c.pk for c in cases] + [foreign.pk],
+    )
+
+    assert response.status_code == 200
+    assert "Sent the message on 2 cases" in response.content.decode()
+    for case in cases:
+        event = AuditEvent.objects.get(case=case, type="buyer_message_sent")
+        assert event.actor_label == "alice"
+        assert event.payload["template"] == "delay_notice"
+        assert f"售后单 {case.pk}" in event.payload["text"]
+        clock = SlaClock.objects.get(case=case, kind=ClockKind.FIRST_RESPONSE)
+        assert clock.state == ClockState.STOPPED
+    assert not AuditEvent.objects.filter(case=foreign, type="buyer_message_sent").exists()
+    assert (
+        SlaClock.objects.get(case=foreign, kind=ClockKind.FIRST_RESPONSE).state
+        == ClockState.RUNNING
+    )

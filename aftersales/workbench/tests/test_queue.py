@@ -1,0 +1,233 @@
+"""The queue: most urgent first, the filters, the counts per bucket, search, pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from aftersales import testing
+from aftersales.cases.choices import CaseStatus as S
+from aftersales.cases.models import Case
+from aftersales.cases.tests.steps import path_to
+from aftersales.catalog.choices import Category
+from aftersales.shops.choices import Role
+from aftersales.shops.services import add_member
+from aftersales.sla.models import SlaClock
+
+pytestmark = pytest.mark.django_db
+
+SYSTEM = testing.SYSTEM
+
+
+def ids(response) -> list[int]:
+    return [int(x) for x in re.findall(r'data-case="(\d+)"', response.content.decode())]
+
+
+def counts(response) -> dict[str, int]:
+    html = response.content.decode()
+    return {k: int(v) for k, v in re.findall(r'data-bucket="(\w+)">(\d+)<', html)}
+
+
+def due_in(case: Case, hours: float, *, at_risk_before: float = 1.0) -> Case:
+    """Set the case's running clocks to fall due in `hours` (test setup, not a service)."""
+    due = timezone.now() + timedelta(hours=hours)
+    SlaClock.objects.filter(case=case, state="running").update(
+        due_at=due, at_risk_at=due - timedelta(hours=at_risk_before)
+    )
+    return case
+
+
+def case_in(shop, status: str = S.PENDING_REVIEW, **kwargs) -> Case:
+    case_type = kwargs.pop("type", "return_refund")
+    reason = kwargs.pop("reason", "wrong_size")
+    case = testing.make_case(testing.make_order(shop, **kwargs), type=case_type, reason=reason)
+    for step in path_to(case_type, status):
+        step(Case.objects.get(pk=case.pk), SYSTEM)
+    return Case.objects.get(pk=case.pk)
+
+
+@pytest.fixture
+def agent(client, alice):
+    client.force_login(alice)
+    return client
+
+
+def test_the_nearest_deadline_comes_first_and_cases_without_one_last(agent, shop_a):
+    relaxed = due_in(case_in(shop_a), 30)
+    late = due_in(case_in(shop_a), -2)
+    soon = due_in(case_in(shop_a), 1)
+    waiting = case_in(shop_a, S.AWAITING_EVIDENCE)  # merchant clocks paused: the buyer's turn
+    rejected = case_in(shop_a, S.REJECTED)  # no clock at all
+    assert ids(agent.get("/")) == [late.pk, soon.pk, relaxed.pk, waiting.pk, rejected.pk]
+
+
+def test_only_the_nearest_running_clock_of_a_case_counts(agent, shop_a):
+    a = due_in(case_in(shop_a), 10)
+    b = due_in(case_in(shop_a), 20)
+    # b's first-response clock alone is due sooner than anything of a.
+    SlaClock.objects.filter(case=b, kind="first_response").update(
+        due_at=timezone.now() + timedelta(hours=5)
+    )
+    assert ids(agent.get("/")) == [b.pk, a.pk]
+
+
+def test_the_buyers_own_deadline_does_not_make_a_case_urgent(agent, shop_a):
+    """Awaiting the buyer's return: only the buyer's clock runs; it is not the team's work."""
+    returning = case_in(shop_a, S.AWAITING_RETURN)
+    SlaClock.objects.filter(case=returning).update(due_at=timezone.now() - timedelta(hours=1))
+    pending = due_in(case_in(shop_a), 40)
+    response = agent.get("/")
+    assert ids(response) == [pending.pk, returning.pk]
+    assert counts(response)["breached"] == 0
+
+
+def test_ties_and_cases_without_clocks_go_oldest_application_first(agent, shop_a):
+    first = case_in(shop_a, S.REJECTED)
+    second = case_in(shop_a, S.REJECTED)
+    Case.objects.filter(pk=second.pk).update(applied_at=first.applied_at - timedelta(days=1))
+    assert ids(agent.get("/")) == [second.pk, first.pk]
+
+
+def test_closed_and_completed_cases_leave_the_default_view(agent, shop_a):
+    open_case = case_in(shop_a)
+    closed = case_in(shop_a, S.CLOSED)
+    assert ids(agent.get("/")) == [open_case.pk]
+    assert set(ids(agent.get("/?status=all"))) == {open_case.pk, closed.pk}
+    assert ids(agent.get("/?status=closed")) == [closed.pk]
+
+
+def test_filters_by_type_reason_category_and_vip(agent, shop_a):
+    exchange = case_in(shop_a, type="exchange", reason="quality_issue")
+    electronics = case_in(
+        shop_a, lines=[testing.Line(category=Category.ELECTRONICS, name="耳机")], reason="no_reason"
+    )
+    vip = case_in(shop_a, vip_level=3)
+    assert ids(agent.get("/?type=exchange")) == [exchange.pk]
+    assert ids(agent.get("/?reason=no_reason")) == [electronics.pk]
+    assert ids(agent.get("/?category=electronics")) == [electronics.pk]
+    assert ids(agent.get("/?vip=on")) == [vip.pk]
+    assert ids(agent.get("/?type=exchange&vip=on")) == []
+
+
+def test_filters_by_shop_for_a_member_of_two_shops(client, alice, shop_a, shop_b):
+    add_member(shop=shop_b, user=alice, role=Role.AGENT, by=SYSTEM)
+    client.force_login(alice)
+    in_a = case_in(shop_a)
+    in_b = case_in(shop_b)
+    assert set(ids(client.get("/"))) == {in_a.pk, in_b.pk}
+    assert ids(client.get(f"/?shop={shop_b.pk}")) == [in_b.pk]
+    assert "B店" in client.get("/").content.decode()  # the shop column appears
+
+
+def test_mine_unassigned_at_risk_and_breached(agent, alice, shop_a):
+    mine = due_in(case_in(shop_a), 10)
+    testing_actor = testing.actor(alice)
+    from aftersales.cases.services import assign_case
+
+    assign_case(case=mine, assignee=alice, by=testing_actor)
+    at_risk = due_in(case_in(shop_a), 0.5)  # warned one hour before the deadline
+    breached = due_in(case_in(shop_a), -1)
+    assert ids(agent.get("/?assignee=mine")) == [mine.pk]
+    assert ids(agent.get("/?assignee=unassigned")) == [breached.pk, at_risk.pk]
+    assert ids(agent.get("/?sla=at_risk")) == [at_risk.pk]
+    assert ids(agent.get("/?sla=breached")) == [breached.pk]
+    assert ids(agent.get("/?assignee=mine&sla=breached")) == []
+
+
+def test_a_breach_recorded_by_the_sweep_counts_even_before_the_due_time_is_read(agent, shop_a):
+    case = due_in(case_in(shop_a), 3)
+    SlaClock.objects.filter(case=case, kind="review").update(breached_at=timezone.now())
+    assert ids(agent.get("/?sla=breached")) == [case.pk]
+
+
+def test_the_counts_per_bucket_keep_the_other_filters(agent, alice, shop_a):
+    from aftersales.cases.services import assign_case
+
+    assign_case(case=due_in(case_in(shop_a), 10), assignee=alice, by=SYSTEM)
+    due_in(case_in(shop_a), 0.5)
+    due_in(case_in(shop_a, type="exchange", reason="quality_issue"), -1)
+    case_in(shop_a, S.CLOSED)
+    assert counts(agent.get("/")) == {
+        "all": 3,
+        "mine": 1,
+        "unassigned": 2,
+        "at_risk": 1,
+        "breached": 1,
+    }
+    assert counts(agent.get("/?type=exchange")) == {
+        "all": 1,
+        "mine": 0,
+        "unassigned": 1,
+        "at_risk": 0,
+        "breached": 1,
+    }
+    # The buckets do not narrow each other's counts: "mine" still counts every bucket.
+    assert counts(agent.get("/?assignee=mine"))["all"] == 3
+
+
+@pytest.mark.parametrize("field", ["pk", "platform_case_id", "order", "buyer"])
+def test_search_by_case_platform_case_order_or_buyer_id(agent, shop_a, field):
+    target = testing.make_case(testing.make_order(shop_a), platform_case_id="7002911")
+    other = case_in(shop_a)
+    term = {
+        "pk": str(target.pk),
+        "platform_case_id": "7002911",
+        "order": target.order.platform_order_id,
+        "buyer": target.order.buyer.platform_buyer_id,
+    }[field]
+    found = ids(agent.get(f"/?q={term}"))
+    assert found == [target.pk]
+    assert other.pk not in found
+
+
+def test_search_never_finds_another_shops_case(agent, shop_b):
+    foreign = testing.make_case(testing.make_order(shop_b), platform_case_id="B-1")
+    for term in (str(foreign.pk), "B-1", foreign.order.platform_order_id):
+        assert ids(agent.get(f"/?q={term}&status=all")) == []
+
+
+def test_bad_filter_values_are_ignored(agent, shop_a):
+    case = case_in(shop_a)
+    response = agent.get("/?type=teleport&shop=abc&page=-3&sla=soon&q=" + "9" * 30)
+    assert response.status_code == 200
+    assert ids(agent.get("/?type=teleport&shop=abc&sla=soon")) == [case.pk]
+
+
+def test_fifty_cases_a_page(agent, shop_a):
+    cases = [testing.make_case(testing.make_order(shop_a)) for _ in range(51)]
+    first = agent.get("/")
+    assert len(ids(first)) == 50
+    second = agent.get("/?page=2")
+    assert len(ids(second)) == 1
+    assert set(ids(first)) | set(ids(second)) == {c.pk for c in cases}
+    assert "page=2" in first.content.decode()
+
+
+def test_time_left_and_money_in_yuan_on_each_row(agent, shop_a):
+    case = due_in(case_in(shop_a, lines=[testing.Line(paid_amount_fen=12345)]), 2)
+    html = agent.get("/").content.decode()
+    row = html[html.find(f'data-case="{case.pk}"') :]
+    assert "123.45" in row
+    assert re.search(r"0[01]:5\d:\d\d", row)  # just under two hours
+
+
+def test_the_page_takes_a_fixed_number_of_queries(agent, shop_a, django_assert_max_num_queries):
+    for _ in range(20):
+        case_in(shop_a)
+    with django_assert_max_num_queries(12):
+        agent.get("/")
+
+
+def test_the_counts_of_a_search_are_those_of_the_cases_found(agent, shop_a):
+    late = due_in(case_in(shop_a), -1)
+    due_in(case_in(shop_a), -1)  # another late case, not searched for
+    assert counts(agent.get(f"/?q={late.pk}")) == {
+        "all": 1,
+        "mine": 0,
+        "unassigned": 1,
+        "at_risk": 0,
+        "breached": 1,
+    }

@@ -1,0 +1,572 @@
+"""The queue page's server time with 100k and 1M cases on PostgreSQL, beside its raw SQL.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/queue.py
+    ... bench/queue.py --sizes 100000            # only 100k
+    ... bench/queue.py --explain                 # also print the plans of the main queries
+
+The script creates its own database (`--db-name`, default bench_queue), migrates it and fills
+it on the server with INSERT … SELECT over generate_series (no Python per row): one shop under
+test and a second shop, buyers (5 % VIP), orders with one item, cases and their SLA clocks.
+Most cases are history (completed or closed, with their stopped clocks); `--open-fraction`
+(default 5 %) are open, spread over the open statuses with their running, paused or buyer
+clocks, due from a day ago to three days ahead. For each size it times GET requests of the
+queue through Django's full stack (session, middleware, template) for a logged-in agent, and
+then the very SQL statements those requests ran (captured from the connection), executed
+directly over the same connection: the difference is Django's and the template's share.
+Audit events are not generated; the queue does not read them. The database is dropped at the
+end unless --keep-db.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, this file's folder comes first on the path, and this file would then stand
+# in for the standard library's `queue` (which psycopg and Django import): take it off.
+if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
+    sys.path.pop(0)
+sys.path.insert(0, str(ROOT))
+
+OPEN_STATUSES = [
+    "pending_review",
+    "pending_review",
+    "pending_review",
+    "awaiting_evidence",
+    "awaiting_return",
+    "awaiting_inspection",
+    "pending_final_review",
+    "awaiting_refund",
+    "awaiting_shipment",
+    "awaiting_buyer_receipt",
+    "rejected",
+]
+TYPES = ["refund_unshipped", "refund_shipped", "return_refund", "exchange", "resend", "repair"]
+REASONS = ["no_reason", "changed_mind", "wrong_size", "quality_issue", "damaged", "wrong_item"]
+CATEGORIES = ["apparel", "food", "beauty", "electronics", "home", "general"]
+
+# Which clocks a case in each status has: (kind, state, is the buyer's). Earlier clocks of
+# the case (first response, plan, review) are added stopped for every status but review.
+LIVE_CLOCKS = [
+    ("pending_review", "first_response", "running", False),
+    ("pending_review", "plan", "running", False),
+    ("pending_review", "review", "running", False),
+    ("awaiting_evidence", "plan", "paused", False),
+    ("awaiting_evidence", "review", "paused", False),
+    ("awaiting_return", "return_shipment", "running", True),
+    ("awaiting_inspection", "inspection", "running", False),
+    ("pending_final_review", "final_review", "running", False),
+    ("awaiting_refund", "refund", "running", False),
+    ("awaiting_shipment", "replacement_shipment", "running", False),
+]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100000,1000000", help="case counts, ascending")
+    parser.add_argument("--open-fraction", type=float, default=0.05)
+    parser.add_argument("--requests", type=int, default=40, help="timed requests per scenario")
+    parser.add_argument("--db-name", default="bench_queue")
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
+    parser.add_argument(
+        "--jit-off-too", action="store_true", help="measure again with SET jit = off"
+    )
+    return parser.parse_args()
+
+
+def configure(args: argparse.Namespace) -> Callable[[], None]:
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("bench/queue.py measures PostgreSQL: set DATABASE_URL=postgres://…")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "aftersales.settings"
+    os.environ["AFTERSALES_DEBUG"] = "true"  # only to pass the secret-key check
+    os.environ.setdefault("AFTERSALES_LOG_LEVEL", "WARNING")
+    os.environ["AFTERSALES_VAR_DIR"] = tempfile.mkdtemp(prefix="aftersales-bench-queue-")
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    server = urlunsplit(parts._replace(path="/postgres"))
+    name = args.db_name
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
+
+    def cleanup() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep_db:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+                )
+
+    return cleanup
+
+
+def setup_django() -> None:
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    settings.DEBUG = False  # no query log: measure what production runs
+    settings.ALLOWED_HOSTS = ["testserver"]
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+# --- Filling the database (not timed as part of the results) ------------------------------------
+
+
+class Fixture:
+    """Two shops, their staff, products, skus and buyers; the bulk rows come from SQL."""
+
+    def __init__(self) -> None:
+        from django.contrib.auth import get_user_model
+
+        from aftersales.catalog.models import Product, Sku
+        from aftersales.core.actors import Actor
+        from aftersales.shops.choices import Platform, Role
+        from aftersales.shops.services import add_member, create_shop
+
+        system = Actor.system("bench")
+        users = get_user_model().objects
+        self.shop = create_shop(
+            platform=Platform.DOUYIN, platform_shop_id="q-1", name="压测店铺", by=system
+        )
+        self.other = create_shop(
+            platform=Platform.DOUYIN, platform_shop_id="q-2", name="另一家店", by=system
+        )
+        self.agents = []
+        for i in range(10):
+            user = users.create_user(f"agent{i}", password=None)
+            add_member(shop=self.shop, user=user, role=Role.AGENT, by=system)
+            self.agents.append(user.pk)
+        self.user = users.get(pk=self.agents[0])
+        self.skus: dict[int, list[int]] = {}
+        for shop in (self.shop, self.other):
+            products = Product.objects.bulk_create(
+                Product(
+                    shop=shop,
+                    platform_product_id=f"p{i}",
+                    name=f"商品{i}",
+                    category=CATEGORIES[i % len(CATEGORIES)],
+                )
+                for i in range(60)
+            )
+            skus = Sku.objects.bulk_create(
+                Sku(
+                    shop=shop,
+                    product=p,
+                    platform_sku_id=f"s{p.pk}",
+                    spec="默认",
+                    list_price_fen=9900,
+                )
+                for p in products
+            )
+            self.skus[shop.pk] = [s.pk for s in skus]
+        self.buyers: dict[int, tuple[int, int]] = {}
+        for shop in (self.shop, self.other):
+            self.buyers[shop.pk] = self._buyers(shop.pk, 20_000)
+        self.total = 0
+
+    def _buyers(self, shop_id: int, count: int) -> tuple[int, int]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO orders_buyer (shop_id, platform_buyer_id, nickname, phone, vip_level)
+                SELECT %s, 'b' || %s || '-' || i, '买家' || i, '138' || lpad(i::text, 8, '0'),
+                       CASE WHEN i %% 20 = 0 THEN 1 + i %% 3 ELSE 0 END
+                FROM generate_series(1, %s) i
+                RETURNING id
+                """,
+                [shop_id, shop_id, count],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+        return min(ids), max(ids)
+
+    def grow(self, total: int, open_fraction: float) -> None:
+        """Add cases until the shop under test has `total` (the other shop gets a tenth)."""
+        for shop, share in ((self.shop, 1.0), (self.other, 0.1)):
+            have = int(self.total * share)
+            want = int(total * share)
+            step = 200_000
+            self._settle(shop.pk)
+            for start in range(have, want, step):
+                self._add(shop.pk, start + 1, min(want, start + step), want, open_fraction)
+        self.total = total
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")  # what autovacuum would have done by then
+
+    def _settle(self, shop_id: int) -> None:
+        """Time passes before the shop grows: the cases open so far are closed."""
+        from django.db import connection, transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE sla_slaclock SET state = 'stopped', stopped_at = now()"
+                " WHERE shop_id = %s AND state <> 'stopped'",
+                [shop_id],
+            )
+            cursor.execute(
+                "UPDATE cases_case SET status = 'closed' WHERE shop_id = %s"
+                " AND status NOT IN ('completed', 'closed')",
+                [shop_id],
+            )
+
+    def _add(self, shop_id: int, first: int, last: int, want: int, open_fraction: float) -> None:
+        from django.db import connection, transaction
+
+        low, high = self.buyers[shop_id]
+        skus = self.skus[shop_id]
+        open_pick = "(ARRAY[" + ",".join(f"'{s}'" for s in OPEN_STATUSES) + "])"
+        types = "(ARRAY[" + ",".join(f"'{t}'" for t in TYPES) + "])"
+        reasons = "(ARRAY[" + ",".join(f"'{r}'" for r in REASONS) + "])"
+        agents = "(ARRAY[" + ",".join(str(a) for a in self.agents) + "])"
+        live = ",".join(
+            f"('{status}','{kind}','{state}',{'true' if buyer else 'false'})"
+            for status, kind, state, buyer in LIVE_CLOCKS
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT coalesce(max(id), 0) FROM orders_order")
+            orders_before = cursor.fetchone()[0]
+            cursor.execute("SELECT coalesce(max(id), 0) FROM cases_case")
+            cases_before = cursor.fetchone()[0]
+            cursor.execute(
+                """
+                INSERT INTO orders_order (shop_id, buyer_id, platform_order_id, status, paid_at,
+                    shipped_at, delivered_at, shipping_fee_paid_fen, shipping_refunded_fen,
+                    has_shipping_insurance, receiver_name, receiver_phone, receiver_address)
+                SELECT %(shop)s, %(low)s + (i::bigint * 7919) %% (%(high)s - %(low)s + 1),
+                       'o' || %(shop)s || '-' || i, 'delivered',
+                       now() - interval '10 days', now() - interval '9 days',
+                       now() - interval '7 days', 1000, 0, i %% 4 = 0,
+                       '张三', '13900000000', '浙江省杭州市西湖区文三路100号'
+                FROM generate_series(%(first)s, %(last)s) i
+                ORDER BY i
+                """,
+                {"shop": shop_id, "low": low, "high": high, "first": first, "last": last},
+            )
+            cursor.execute(
+                f"""
+                INSERT INTO orders_orderitem (shop_id, order_id, sku_id, platform_item_id,
+                    quantity, list_price_fen, paid_amount_fen, refunded_amount_fen,
+                    return_exclusion_confirmed)
+                SELECT o.shop_id, o.id, (ARRAY{skus})[1 + o.id %% {len(skus)}], 'i' || o.id, 1,
+                       9900, 8800, 0, false
+                FROM orders_order o WHERE o.id > %s ORDER BY o.id
+                """,
+                [orders_before],
+            )
+            # Open cases are mostly the newest (90 %: after-sales cases are settled within
+            # days or weeks), plus 10 % lingering anywhere in the history. i is the case's
+            # number in the shop, r a fixed pseudo-random number in [0, 1) per order.
+            cursor.execute(
+                f"""
+                INSERT INTO cases_case (shop_id, order_id, platform_case_id, type, reason,
+                    buyer_statement, requested_amount_fen, order_snapshot, priority, status,
+                    refund_status, return_status, dispute_status, evidence_request_note,
+                    reject_reason, reject_note, close_note, applied_at, updated_at, assignee_id)
+                SELECT shop_id, id, 'P' || id, {types}[1 + id %% 6], {reasons}[1 + (id / 6) %% 6],
+                       '', 8800, '{{}}', 0, status,
+                       CASE WHEN status = 'completed' THEN 'refunded' ELSE 'none' END,
+                       'not_required', 'none', '', '', '', '', applied_at, applied_at,
+                       CASE WHEN id %% 3 = 0 THEN {agents}[1 + id %% {len(self.agents)}] END
+                FROM (
+                    SELECT o.id, o.shop_id,
+                           CASE WHEN newest OR lingering
+                                THEN {open_pick}[1 + o.id %% {len(OPEN_STATUSES)}]
+                                WHEN r < 0.8 THEN 'completed'
+                                ELSE 'closed' END AS status,
+                           CASE WHEN newest
+                                THEN now() - (%(want)s - i) / (%(want)s * %(open)s * 0.9)
+                                             * interval '5 days'
+                                ELSE now() - interval '6 days'
+                                     - (%(want)s - i) / %(want)s * interval '700 days'
+                           END AS applied_at
+                    FROM (
+                        SELECT o.*,
+                               i > %(want)s * (1 - %(open)s * 0.9) AS newest,
+                               r < %(open)s * 0.1 AS lingering
+                        FROM (SELECT o.*, %(first)s + (o.id - %(before)s - 1) AS i,
+                                     ((o.id * 1103515245 + 12345) %% 2147483648)
+                                     / 2147483648.0 AS r
+                              FROM orders_order o WHERE o.id > %(before)s) o
+                    ) o
+                ) picked
+                ORDER BY id
+                """,
+                {
+                    "open": open_fraction,
+                    "before": orders_before,
+                    "first": first,
+                    "want": want,
+                },
+            )
+            cursor.execute(
+                """
+                INSERT INTO cases_caseitem (case_id, order_item_id, quantity)
+                SELECT c.id, oi.id, 1 FROM cases_case c JOIN orders_orderitem oi
+                    ON oi.order_id = c.order_id WHERE c.id > %s
+                """,
+                [cases_before],
+            )
+            # History: the first three clocks of every case not still in first review.
+            cursor.execute(
+                """
+                INSERT INTO sla_slaclock (shop_id, case_id, kind, state, started_at, due_at,
+                    at_risk_at, stopped_at, breached_at, is_buyer_clock, policy_version)
+                SELECT c.shop_id, c.id, k.kind, 'stopped', c.applied_at,
+                       c.applied_at + k.hours * interval '1 hour',
+                       c.applied_at + k.hours * 0.75 * interval '1 hour',
+                       c.applied_at + interval '90 minutes',
+                       CASE WHEN c.id %% 17 = 0 THEN c.applied_at + interval '2 hours' END,
+                       false, 'default@bench'
+                FROM cases_case c
+                CROSS JOIN (VALUES ('first_response', 2), ('plan', 24), ('review', 48))
+                    AS k(kind, hours)
+                WHERE c.id > %s AND c.status <> 'pending_review'
+                """,
+                [cases_before],
+            )
+            # The live clocks: due from a day ago to three days ahead, warned six hours before.
+            cursor.execute(
+                f"""
+                INSERT INTO sla_slaclock (shop_id, case_id, kind, state, started_at, due_at,
+                    at_risk_at, paused_at, remaining_at_pause, breached_at, is_buyer_clock,
+                    policy_version)
+                SELECT shop_id, id, kind, state, applied_at, due, due - interval '6 hours',
+                       CASE WHEN state = 'paused' THEN now() END,
+                       CASE WHEN state = 'paused' THEN due - now() END,
+                       CASE WHEN state = 'running' AND NOT buyer AND due < now() THEN due END,
+                       buyer, 'default@bench'
+                FROM (
+                    SELECT c.id, c.shop_id, c.applied_at, m.kind, m.state, m.buyer,
+                           now() + ((((c.id * 31 + length(m.kind) * 7) %% 96) - 24)
+                                    * interval '1 hour') AS due
+                    FROM cases_case c JOIN (VALUES {live}) m(status, kind, state, buyer)
+                        ON m.status = c.status
+                    WHERE c.id > %s
+                ) live
+                """,
+                [cases_before],
+            )
+
+
+# --- Measuring -----------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def capture(client: Any, path: str) -> list[tuple[str, Any]]:
+    """The SQL statements one request runs, with their parameters."""
+    from django.db import connection
+
+    statements: list[tuple[str, Any]] = []
+
+    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return statements
+
+
+def time_requests(client: Any, path: str, n: int) -> list[float]:
+    for _ in range(3):
+        client.get(path)
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        response = client.get(path)
+        times.append(time.perf_counter() - start)
+        assert response.status_code == 200
+    return times
+
+
+def time_sql(statements: list[tuple[str, Any]], n: int) -> list[float]:
+    from django.db import connection
+
+    def run() -> None:
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                if cursor.description is not None:
+                    cursor.fetchall()
+
+    for _ in range(3):
+        run()
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def explain(statements: list[tuple[str, Any]]) -> None:
+    """The plans of the queue's own queries (the longest statements of the request)."""
+    from django.db import connection
+
+    queue_sql = [s for s in statements if "cases_case" in s[0]]
+    with connection.cursor() as cursor:
+        for sql, params in queue_sql:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            print("\n" + sql[:300] + ("…" if len(sql) > 300 else ""))
+            for (line,) in cursor.fetchall():
+                print("   ", line)
+
+
+def set_jit(on: bool) -> None:
+    """PostgreSQL compiles expensive plans (jit_above_cost); this turns it off for the
+    session to show what the compilation costs an OLTP page (RESET gives the server's
+    default back)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("RESET jit" if on else "SET jit = off")
+
+
+def scenarios(fixture: Fixture) -> list[tuple[str, str]]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT o.platform_order_id FROM cases_case c JOIN orders_order o ON o.id = c.order_id"
+            " WHERE c.shop_id = %s ORDER BY c.id DESC LIMIT 1",
+            [fixture.shop.pk],
+        )
+        order_id = cursor.fetchone()[0]
+    return [
+        ("all open, page 1", "/"),
+        ("page 5", "/?page=5"),
+        ("breached", "/?sla=breached"),
+        ("mine + at risk", "/?assignee=mine&sla=at_risk"),
+        ("type + category", "/?type=exchange&category=electronics"),
+        ("search an order id", f"/?q={order_id}&status=all"),
+    ]
+
+
+def machine() -> dict[str, str]:
+    import django
+    from django.db import connection
+
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        database = f"PostgreSQL {cursor.fetchone()[0]}"
+    return {
+        "CPU": f"{model}, {os.cpu_count()} logical cores",
+        "Python / Django": f"{platform.python_version()} / {django.get_version()}",
+        "database": database + " on the same machine",
+    }
+
+
+def counts(shop_id: int) -> dict[str, int]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE status NOT IN ('completed', 'closed'))"
+            " FROM cases_case WHERE shop_id = %s",
+            [shop_id],
+        )
+        total, open_ = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM sla_slaclock")
+        clocks = cursor.fetchone()[0]
+    return {"cases": total, "open": open_, "clocks (all shops)": clocks}
+
+
+def main() -> None:
+    args = parse_args()
+    cleanup = configure(args)
+    try:
+        setup_django()
+        from django.test import Client
+
+        fixture = Fixture()
+        client = Client()
+        client.force_login(fixture.user)
+        sizes = [int(s) for s in args.sizes.split(",")]
+        print("Queue page (GET /) for a logged-in agent of one shop, PostgreSQL\n")
+        for key, value in machine().items():
+            print(f"  {key}: {value}")
+        print(f"  open cases: {args.open_fraction:.0%}; {args.requests} timed requests per row\n")
+        header = (
+            f"| {'cases':>9} | {'open':>6} | {'scenario':<28} | {'page p50':>8} | {'page p95':>8} "
+            f"| {'SQL p50':>8} | {'SQL p95':>8} | {'page/SQL':>8} | {'queries':>7} |"
+        )
+        rows = []
+        for size in sizes:
+            start = time.perf_counter()
+            fixture.grow(size, args.open_fraction)
+            built = time.perf_counter() - start
+            numbers = counts(fixture.shop.pk)
+            print(
+                f"built {numbers['cases']:,} cases ({numbers['open']:,} open, "
+                f"{numbers['clocks (all shops)']:,} clocks in all) in {built:.0f} s"
+            )
+            passes = [("", False)] + ([(" (jit off)", True)] if args.jit_off_too else [])
+            for suffix, jit_off in passes:
+                set_jit(not jit_off)
+                for name, path in scenarios(fixture):
+                    statements = capture(client, path)
+                    if args.explain and not jit_off:
+                        print(f"\n--- {name} ({numbers['cases']:,} cases)")
+                        explain(statements)
+                    page = time_requests(client, path, args.requests)
+                    raw = time_sql(statements, args.requests)
+                    p50, p95 = percentile(page, 50) * 1000, percentile(page, 95) * 1000
+                    s50, s95 = percentile(raw, 50) * 1000, percentile(raw, 95) * 1000
+                    label = (name + suffix)[:28]
+                    rows.append(
+                        f"| {numbers['cases']:>9,} | {numbers['open']:>6,} | {label:<28} | "
+                        f"{p50:>6.1f}ms | {p95:>6.1f}ms | {s50:>6.1f}ms | {s95:>6.1f}ms | "
+                        f"{p50 / s50 if s50 else 0:>7.2f}x | {len(statements):>7} |"
+                    )
+                    print(rows[-1])
+            set_jit(True)
+        print("\n" + header)
+        print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
+        for row in rows:
+            print(row)
+        print(
+            "\npage: the whole request through Django (middleware, session, queries, template);"
+            "\nSQL: the statements that request ran, captured and re-run directly on the"
+            " same connection."
+        )
+    finally:
+        cleanup()
+
+
+if __name__ == "__main__":
+    main()
