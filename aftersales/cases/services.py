@@ -9,9 +9,9 @@ tasks call these; nothing else saves a case.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import IO, Any
 
 from django.core.files.base import File
@@ -28,14 +28,14 @@ from aftersales.core.money import fen_to_yuan
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Order, OrderItem, Shipment
 from aftersales.orders.services import create_shipment, update_shipment_status
-from aftersales.sla.services import on_case_event
 from aftersales.platforms.gateway import RefundGatewayError, get_refund_gateway
 from aftersales.shops.choices import WRITE_ROLES
+from aftersales.sla.services import on_case_event
 
 from .choices import (
-    TERMINAL_STATUSES,
     REFUND_TYPES,
     RETURNING_TYPES,
+    TERMINAL_STATUSES,
     CaseStatus,
     CaseType,
     CostKind,

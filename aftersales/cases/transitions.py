@@ -11,7 +11,6 @@ from typing import Any
 from aftersales.audit.chain import record_event
 from aftersales.core.actors import Actor
 from aftersales.core.errors import IllegalTransition
-
 from aftersales.platforms.douyin.outbox import enqueue_operations_for_event
 from aftersales.sla.services import on_case_event
 
