@@ -15,15 +15,30 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Migrate, seed the demo once, run the worker and the web server until Ctrl-C.
+# Migrate, seed the demo once, connect the first demo shop to the local Douyin simulator, and
+# run the simulator (with buyer traffic), the task worker, the sweeps and the web server until
+# Ctrl-C.
+SIM_PORT ?= 9100
+SIM_TRAFFIC ?= 0.05
+DEMO_SHOP ?= 7310000001
+export DOUYIN_APP_SECRET ?= demo-app-secret
+
 demo: $(STAMP)
 	$(BIN)/aftersales migrate --no-input
 	$(BIN)/aftersales seed_demo
-	@echo "Starting the task worker and the web server on http://127.0.0.1:8000 (Ctrl-C stops both)"
+	$(BIN)/aftersales douyin_link --shop $(DEMO_SHOP) --app-key demo-app-key \
+		--platform-shop-id $(DEMO_SHOP) --gateway http://127.0.0.1:$(SIM_PORT) \
+		--return-address-id demo-warehouse
+	@echo "Starting the Douyin simulator on :$(SIM_PORT), the worker, the sweeps and the web"
+	@echo "server on http://127.0.0.1:8000 (Ctrl-C stops them all)"
 	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/douyin-sim serve --port $(SIM_PORT) --state var/douyin-sim.json \
+		--shop $(DEMO_SHOP):demo-app-key:$(DOUYIN_APP_SECRET):http://127.0.0.1:8000/webhooks/douyin/ \
+		--traffic $(SIM_TRAFFIC) & \
 	$(BIN)/aftersales db_worker --interval 1 & \
 	$(BIN)/aftersales sweep --every 30 & \
-	$(BIN)/aftersales runserver 127.0.0.1:8000
+	$(BIN)/aftersales douyin_sync --every 30 & \
+	$(BIN)/aftersales runserver --noreload 127.0.0.1:8000
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)

@@ -185,6 +185,13 @@ EVIDENCE_MAX_IMAGE_BYTES = env_int("AFTERSALES_EVIDENCE_MAX_IMAGE_BYTES", 10 * 1
 EVIDENCE_MAX_VIDEO_BYTES = env_int("AFTERSALES_EVIDENCE_MAX_VIDEO_BYTES", 100 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
+# --- Refunds -------------------------------------------------------------------------------
+# Douyin shops refund through the platform (the agreement is the refund instruction); shops
+# without a Douyin link fall back to the manual gateway, so one setting serves both.
+AFTERSALES_REFUND_GATEWAY = os.environ.get(
+    "AFTERSALES_REFUND_GATEWAY", "aftersales.platforms.douyin.gateway.DouyinRefundGateway"
+)
+
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

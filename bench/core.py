@@ -1,3 +1,4 @@
+# ruff: noqa: E402  (sys.path is fixed before the standard library's `queue` is imported)
 """Core throughput and latency, each beside a raw-SQL baseline measured in the same run.
 
     .venv/bin/python bench/core.py                                   # SQLite (temp file)
@@ -27,20 +28,25 @@ switched off (production runs without it).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+# bench/ is on sys.path as the script's directory, and bench/queue.py would shadow the standard
+# library's `queue` (imported below by Django's dependencies).
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
 import argparse
 import os
 import platform
 import random
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit

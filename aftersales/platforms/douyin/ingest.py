@@ -41,6 +41,7 @@ from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem
+from aftersales.team.services import assign_automatically
 
 from .choices import MessageStatus
 from .client import DouyinClient
@@ -357,6 +358,9 @@ def _apply(
     _ensure_triaged(case, snapshot)
     converge(case)
     case.refresh_from_db()
+    if case.assignee_id is None and case.status not in TERMINAL_STATUSES:
+        # What the policy could not finish by itself goes to a person on duty (R9.2).
+        case = assign_automatically(case=case, by=Actor.system("assignment"))
     return case
 
 

@@ -311,3 +311,29 @@ def test_a_decision_the_platform_refused_does_not_stop_the_case_following_the_pl
     case.refresh_from_db()
     assert case.status == "closed"  # followed the platform; the refusal stays on record
     assert case.events.filter(type="platform_operation_failed").count() == 1
+
+
+def test_what_needs_a_person_is_assigned_on_arrival_and_what_the_policy_finished_is_not(
+    linked, platform, alice, shop_a
+):
+    """R9.2: a case from the platform goes to the agent on duty when the policy cannot finish
+    it alone; a refund the policy completed by itself is left unassigned."""
+    from aftersales.team.services import set_on_duty
+
+    set_on_duty(user=alice, shop=shop_a, on_duty=True, by=Actor.system("test"))
+    delivered = platform.add_order(status=5, shipped=True, signed=True)
+    needs_review = platform.add_aftersale(delivered, type=0, reason_code=1)
+    unshipped = platform.add_order(status=2)
+    refunded_at_once = platform.add_aftersale(unshipped, type=2, reason_code=2)
+
+    push(linked, "200", needs_review)
+    push(linked, "200", refunded_at_once)
+
+    review = Case.objects.get(platform_case_id=needs_review)
+    assert (review.status, review.assignee) == ("pending_review", alice)
+    assert AuditEvent.objects.filter(case_id=review.pk, type="case_assigned").count() == 1
+    done = Case.objects.get(platform_case_id=refunded_at_once)
+    assert (done.status, done.assignee) == ("completed", None)
+    # A redelivered push does not assign again.
+    push(linked, "200", needs_review)
+    assert AuditEvent.objects.filter(case_id=review.pk, type="case_assigned").count() == 1

@@ -11,7 +11,7 @@ class Command(BaseCommand):
     help = "Connect a shop to the Douyin open platform (or change its connection)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--shop", required=True, type=int, help="shop pk")
+        parser.add_argument("--shop", required=True, help="the shop's pk or its platform shop id")
         parser.add_argument("--app-key", required=True)
         parser.add_argument(
             "--app-secret-file", help="read the secret from this file (else DOUYIN_APP_SECRET)"
@@ -29,7 +29,9 @@ class Command(BaseCommand):
                 secret = handle.read().strip()
         else:
             secret = os.environ.get("DOUYIN_APP_SECRET", "")
-        shop = Shop.objects.filter(pk=options["shop"]).first()
+        wanted = options["shop"]
+        shop = Shop.objects.filter(pk=int(wanted)).first() if wanted.isdigit() else None
+        shop = shop or Shop.objects.filter(platform_shop_id=wanted).first()
         if shop is None:
             raise CommandError(f"no shop {options['shop']}")
         try:
