@@ -19,6 +19,7 @@ from aftersales.audit.chain import record_event
 from aftersales.cases.models import Case
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, InvalidInput
+from aftersales.platforms.douyin.outbox import send_text_to_buyer
 from aftersales.policy.document import Policy
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership
@@ -209,7 +210,10 @@ def extend_deadline(
     clock.at_risk_at += timedelta(hours=hours)
     if clock.remaining_at_pause is not None:
         clock.remaining_at_pause += timedelta(hours=hours)
-    clock.save(update_fields=["due_at", "at_risk_at", "remaining_at_pause"])
+    if clock.at_risk_notified_at is not None and clock.at_risk_at > timezone.now():
+        # The warning was for the old deadline; the assignee is warned again before the new one.
+        clock.at_risk_notified_at = None
+    clock.save(update_fields=["due_at", "at_risk_at", "remaining_at_pause", "at_risk_notified_at"])
     record_event(
         shop_id=clock.shop_id,
         case_id=clock.case_id,
@@ -224,6 +228,7 @@ def extend_deadline(
             "message": message_to_buyer,
         },
     )
+    send_text_to_buyer(clock.case, message_to_buyer, cause="deadline_extended")
     _schedule(clock)
     return clock
 

@@ -30,6 +30,7 @@ from aftersales.cases.services import assign_case, lock_case
 from aftersales.catalog.choices import Category
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput, PermissionDenied
+from aftersales.platforms.douyin.outbox import send_text_to_buyer
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership, Shop
 from aftersales.shops.services import add_member
@@ -289,8 +290,8 @@ def send_templated_message(*, case: Case, template: str, by: Actor) -> AuditEven
     """Record a templated message to the buyer with its filled-in text (R3.5, R12.1).
 
     The event `buyer_message_sent` is a merchant response: it stops the first-response
-    clock (`sla.rules.MERCHANT_RESPONSES`). Handing the text to the platform's messaging is
-    the platform integration's outbox; this records what was said, to whom, by whom.
+    clock (`sla.rules.MERCHANT_RESPONSES`). The text goes to the buyer through the platform's
+    outbox, written in the same transaction as the record of what was said, by whom.
     """
     message = MESSAGE_TEMPLATES.get(template)
     if message is None:
@@ -304,6 +305,7 @@ def send_templated_message(*, case: Case, template: str, by: Actor) -> AuditEven
         by=by,
         payload={"template": template, "text": text},
     )
+    send_text_to_buyer(case, text, cause="buyer_message_sent")
     on_case_event(case=case, event_type="buyer_message_sent", previous_status=case.status, by=by)
     return event
 

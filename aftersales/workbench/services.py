@@ -18,6 +18,7 @@ from aftersales.cases.choices import EvidenceSource
 from aftersales.cases.models import Case, Inspection
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput, PermissionDenied
+from aftersales.platforms.douyin.outbox import send_text_to_buyer
 from aftersales.shops.choices import Role
 from aftersales.sla.services import on_case_event
 
@@ -81,8 +82,8 @@ def add_note(*, case: Case, text: str, by: Actor) -> Case:
 
 @transaction.atomic
 def send_buyer_message(*, case: Case, text: str, by: Actor, template: str = "") -> Case:
-    """Record a message to the buyer (R3.5). It counts as the merchant's first response, so
-    the first-response clock stops. Delivery through the platform comes with its adapter."""
+    """Record a message to the buyer and send it through the platform (R3.5). It counts as
+    the merchant's first response, so the first-response clock stops."""
     text = text.strip()
     if not text:
         raise InvalidInput(_("The message is empty."))
@@ -96,6 +97,7 @@ def send_buyer_message(*, case: Case, text: str, by: Actor, template: str = "") 
         by=by,
         payload={"text": text, "template": template},
     )
+    send_text_to_buyer(case, text, cause="buyer_message_sent")
     on_case_event(case=case, event_type="buyer_message_sent", previous_status=case.status, by=by)
     return case
 

@@ -293,6 +293,16 @@ def notify_buyer(case: Case, event: str, payload: dict[str, Any] | None = None) 
         add_operation(case, kind, params, cause=event)
 
 
+def send_text_to_buyer(case: Case, text: str, *, cause: str) -> OutboxOperation | None:
+    """Queue a message a person wrote to the buyer (a reply, a deadline extension's reason),
+    in the caller's transaction. Cases not from a linked Douyin shop have no channel: None."""
+    if not case.platform_case_id or link_for_shop(case.shop_id) is None:
+        return None
+    return add_operation(
+        case, OperationKind.NOTIFY_BUYER, {"content": text, "step": cause}, cause=cause
+    )
+
+
 def _require_link(case: Case) -> DouyinShopLink:
     link = link_for_shop(case.shop_id)
     if link is None or not case.platform_case_id:

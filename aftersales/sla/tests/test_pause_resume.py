@@ -234,6 +234,27 @@ def test_r2_6_r2_7_an_extension_while_paused_adds_to_the_time_left(case, clock):
     assert DeadlineExtension.objects.filter(clock=resumed).count() == 1
 
 
+def test_r2_6_r2_7_after_an_extension_the_assignee_is_warned_again_before_the_new_deadline(
+    case, clock
+):
+    def warnings() -> int:
+        return AuditEvent.objects.filter(
+            case_id=case.pk, type="sla_at_risk", payload__clock="plan"
+        ).count()
+
+    clock.move_to(T0 + 19 * H)  # plan: at risk from 18 h
+    sweep()
+    assert warnings() == 1
+    extend(plan(case), hours=12)  # due at 36 h, at risk from 30 h
+    clock.move_to(T0 + 29 * H)
+    sweep()
+    assert warnings() == 1  # not yet at risk again
+    clock.move_to(T0 + 31 * H)
+    sweep()
+    sweep()
+    assert warnings() == 2  # once more, once only
+
+
 @pytest.mark.parametrize(
     "reason, message",
     [

@@ -337,3 +337,37 @@ def test_what_needs_a_person_is_assigned_on_arrival_and_what_the_policy_finished
     # A redelivered push does not assign again.
     push(linked, "200", needs_review)
     assert AuditEvent.objects.filter(case_id=review.pk, type="case_assigned").count() == 1
+
+
+def test_an_agents_reply_and_a_deadline_extension_reach_the_buyer_through_the_platform(
+    linked, platform, alice
+):
+    """R3.5, R2.6: what a person writes to the buyer is sent on the platform, once each."""
+    from aftersales.sla.models import SlaClock
+    from aftersales.sla.services import extend_deadline
+    from aftersales.workbench.services import send_buyer_message
+
+    order = platform.add_order(status=5, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=0, reason_code=1)
+    push(linked, "200", aftersale_id)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    agent = Actor(kind="user", label="alice", user=alice, shop_roles={case.shop_id: "agent"})
+    before = len(platform.messages)
+
+    send_buyer_message(case=case, text="您好，请提供商品破损处的照片。", by=agent)
+    plan = SlaClock.objects.get(case=case, kind="plan")
+    extend_deadline(
+        clock=plan,
+        hours=12,
+        reason="等待仓库核实",
+        message_to_buyer="抱歉，需多 12 小时核实。",
+        by=agent,
+    )
+
+    sent = [m["content"] for m in platform.messages[before:]]
+    assert sent == ["您好，请提供商品破损处的照片。", "抱歉，需多 12 小时核实。"]
+    assert all(m["order_id"] == order["order_id"] for m in platform.messages[before:])
+    statuses = OutboxOperation.objects.filter(
+        case=case, cause__in=["buyer_message_sent", "deadline_extended"]
+    )
+    assert sorted(statuses.values_list("status", flat=True)) == ["synced", "synced"]
