@@ -32,10 +32,12 @@ from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.core.money import fen_to_yuan
 from aftersales.policy.services import latest_decision
 from aftersales.shops.choices import WRITE_ROLES
-from aftersales.shops.models import Shop
+from aftersales.shops.models import Membership, Shop
 from aftersales.shops.services import actor_for_user
 from aftersales.sla.models import ClockState
 from aftersales.sla.services import time_left
+from aftersales.team.messages import MESSAGE_TEMPLATES
+from aftersales.team.services import ASSIGNABLE_ROLES, LEAD_ROLES
 
 from . import display, queue
 from .actions import ACTIONS_BY_NAME, Action, available_actions
@@ -121,10 +123,31 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "refresh_url": request.get_full_path(),
         "show_shop": len(shops) > 1,
+        **_bulk_context(actor),
     }
     if getattr(request, "htmx", False):
         return render(request, "workbench/_queue_rows.html", context)
     return render(request, "workbench/queue.html", context)
+
+
+def _bulk_context(actor: Actor) -> dict[str, Any]:
+    """What the queue's bulk bar offers this person: approving and messaging for anyone who
+    may change cases, assigning only for supervisors and shop admins (the bulk view checks
+    all of it again, per case)."""
+    can_bulk = any(role in WRITE_ROLES for role in actor.shop_roles.values())
+    lead_shops = [shop for shop, role in actor.shop_roles.items() if role in LEAD_ROLES]
+    assignees = (
+        Membership.objects.filter(shop_id__in=lead_shops, role__in=ASSIGNABLE_ROLES)
+        .select_related("user", "shop")
+        .order_by("shop__name", "user__username")
+        if lead_shops
+        else []
+    )
+    return {
+        "can_bulk": can_bulk,
+        "bulk_assignees": assignees,
+        "bulk_templates": list(MESSAGE_TEMPLATES.values()),
+    }
 
 
 def _single_bucket(filters: dict[str, Any]) -> str | None:

@@ -282,3 +282,46 @@ def test_keyboard_reaches_the_search_box_and_the_first_action_and_every_input_ha
                 .map(el => el.name || el.id)"""
         )
         assert unlabelled == [], (path, unlabelled)
+
+
+def test_bulk_approve_from_the_queue_approves_what_the_policy_allows_and_skips_the_rest(
+    page, chinese_catalogue
+):
+    """R9.2, R12.1: select cases on the queue, approve them in one go; a case whose policy
+    decision wants the buyer's photos first is skipped, with the reason shown."""
+    shop = testing.make_shop("A店·服饰旗舰店")
+    testing.make_user("alice", shop, Role.AGENT)
+    reviews = [testing.make_case(testing.make_order(shop), reason="wrong_size") for _ in range(2)]
+    needs_photos = testing.make_case(testing.make_order(shop), reason="quality_issue")
+    for case in [*reviews, needs_photos]:
+        decide_case(case=case, by=testing.SYSTEM)
+    page.on("dialog", lambda dialog: dialog.accept())  # "apply to every selected case?"
+
+    with override_settings(
+        LOCALE_PATHS=[chinese_catalogue, *settings.LOCALE_PATHS]
+        if chinese_catalogue
+        else settings.LOCALE_PATHS
+    ):
+        log_in(page, "alice")
+        assert page.locator("#bulk-submit").is_disabled()  # nothing selected yet
+        page.check("#bulk-all")
+        assert page.locator("#bulk-count").inner_text() == "3"
+        page.uncheck(f"input[name=case_ids][value='{reviews[1].pk}']")
+        page.check(f"input[name=case_ids][value='{reviews[1].pk}']")
+        assert page.locator("#bulk-count").inner_text() == "3"
+        page.screenshot(path=str(SCREENSHOTS / "queue-bulk.png"))
+        page.click("#bulk-submit")
+        page.wait_for_url(re.compile(r"/team/bulk/"))
+        summary = page.locator(".team-bulk-summary").inner_text()
+        page.screenshot(path=str(SCREENSHOTS / "bulk-result.png"))
+
+    assert "2" in summary
+    assert statuses(*reviews, needs_photos) == {
+        reviews[0].pk: CaseStatus.AWAITING_RETURN,
+        reviews[1].pk: CaseStatus.AWAITING_RETURN,
+        needs_photos.pk: CaseStatus.PENDING_REVIEW,
+    }
+
+
+def statuses(*cases):
+    return {c.pk: Case.objects.get(pk=c.pk).status for c in cases}

@@ -231,3 +231,27 @@ def test_the_counts_of_a_search_are_those_of_the_cases_found(agent, shop_a):
         "at_risk": 0,
         "breached": 1,
     }
+
+
+def test_r9_2_the_bulk_bar_matches_the_role_and_offers_only_the_own_shops_people(
+    client, shop_a, alice, audrey, sam, carol
+):
+    case = case_in(shop_a)
+
+    def page_for(user) -> str:
+        client.force_login(user)
+        return client.get("/").content.decode()
+
+    agent_page = page_for(alice)
+    assert 'id="bulk-form"' in agent_page
+    assert f'name="case_ids" value="{case.pk}"' in agent_page
+    assert 'value="assign"' not in agent_page  # assigning is for supervisors and admins
+
+    supervisor_page = page_for(sam)
+    assert 'value="assign"' in supervisor_page
+    options = re.findall(r'<select id="bulk-assignee".*?</select>', supervisor_page, re.S)[0]
+    assert f'value="{alice.pk}"' in options and f'value="{carol.pk}"' not in options
+    assert f'value="{audrey.pk}"' not in options  # an auditor takes no cases
+
+    auditor_page = page_for(audrey)  # reads, changes nothing
+    assert 'id="bulk-form"' not in auditor_page and 'name="case_ids"' not in auditor_page
