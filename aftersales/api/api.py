@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Q
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -21,7 +20,7 @@ from ninja.files import UploadedFile
 
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, CaseType, EvidenceSource
-from aftersales.cases.fetch import cases_for_actor, get_case_for_actor
+from aftersales.cases.fetch import cases_for_actor, get_case_for_actor, search_cases
 from aftersales.cases.models import Case
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
@@ -200,15 +199,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
             raise InvalidInput(_("assignee must be a user id, “me” or “none”."))
         qs = qs.filter(assignee_id=int(filters.assignee))
     if filters.q:
-        term = filters.q.strip()
-        match = (
-            Q(platform_case_id=term)
-            | Q(order__platform_order_id=term)
-            | Q(order__buyer__platform_buyer_id=term)
-        )
-        if term.isdigit():
-            match |= Q(pk=int(term))
-        qs = qs.filter(match)
+        qs = search_cases(qs, actor, filters.q)
     count = qs.count()
     page = qs.select_related("order", "order__buyer").order_by(*ORDERINGS[filters.order_by])[
         filters.offset : filters.offset + filters.limit

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.actors import Actor
 from aftersales.core.errors import NotFound, PermissionDenied
+from aftersales.orders.models import Buyer, Order
 from aftersales.shops.choices import WRITE_ROLES
 
 from .models import Case
+
+MAX_BUYER_ORDERS = 500  # a buyer id finds the cases of at most this many of their orders
 
 
 def cases_for_actor(actor: Actor) -> QuerySet[Case]:
@@ -33,3 +36,26 @@ def get_case_for_actor(actor: Actor, pk: int, *, write: bool = False) -> Case:
     if write and not actor.is_unscoped and actor.role_in(case.shop_id) not in WRITE_ROLES:
         raise PermissionDenied(_("Your role can read this case but not change it."))
     return case
+
+
+def search_cases(qs: QuerySet[Case], actor: Actor, term: str) -> QuerySet[Case]:
+    """Narrow `qs` to a case id, a platform case id, an order id or a buyer id.
+
+    The orders are looked up first, each id through its own unique index and only in the
+    actor's shops, so the case query gets plain ids: an OR across joined tables would make
+    the database read them all.
+    """
+    term = term.strip()
+    if not term:
+        return qs
+    orders = Order.objects.all()
+    buyers = Buyer.objects.filter(platform_buyer_id=term)
+    if not actor.is_unscoped:
+        shops = list(actor.shop_roles)
+        orders, buyers = orders.filter(shop_id__in=shops), buyers.filter(shop_id__in=shops)
+    order_ids = list(orders.filter(platform_order_id=term).values_list("pk", flat=True)[:10])
+    order_ids += orders.filter(buyer__in=buyers).values_list("pk", flat=True)[:MAX_BUYER_ORDERS]
+    match = Q(platform_case_id=term) | Q(order_id__in=order_ids)
+    if term.isdigit() and len(term) < 19:
+        match |= Q(pk=int(term))
+    return qs.filter(match)

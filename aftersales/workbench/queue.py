@@ -20,17 +20,15 @@ from typing import Any
 from django.db.models import Count, Exists, F, FilteredRelation, Min, OuterRef, Q, QuerySet
 
 from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus, CaseType
-from aftersales.cases.fetch import cases_for_actor
+from aftersales.cases.fetch import cases_for_actor, search_cases
 from aftersales.cases.models import Case, CaseItem
 from aftersales.cases.reasons import REASONS
 from aftersales.core.actors import Actor
-from aftersales.orders.models import Buyer, Order
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 
 from .forms import ALL, OPEN
 
 PAGE_SIZE = 50
-MAX_BUYER_ORDERS = 500  # a buyer id finds the cases of at most this many of their orders
 OPEN_STATUSES = [s for s in CaseStatus.values if s not in TERMINAL_STATUSES]
 
 
@@ -79,25 +77,7 @@ def filtered(actor: Actor, filters: dict[str, Any]) -> QuerySet[Case]:
                 )
             )
         )
-    term = (filters.get("q") or "").strip()
-    if term:
-        qs = qs.filter(_search(actor, term))
-    return qs
-
-
-def _search(actor: Actor, term: str) -> Q:
-    """A case id, a platform case id, an order id or a buyer id. The orders are looked up
-    first, each id through its own unique index, so the case query gets plain ids: an OR
-    across joined tables would make the database read them all."""
-    shops = list(actor.shop_roles)
-    orders = Order.objects.filter(shop_id__in=shops)
-    order_ids = list(orders.filter(platform_order_id=term).values_list("pk", flat=True)[:10])
-    buyers = Buyer.objects.filter(shop_id__in=shops, platform_buyer_id=term)
-    order_ids += orders.filter(buyer__in=buyers).values_list("pk", flat=True)[:MAX_BUYER_ORDERS]
-    match = Q(platform_case_id=term) | Q(order_id__in=order_ids)
-    if term.isdigit() and len(term) < 19:
-        match |= Q(pk=int(term))
-    return match
+    return search_cases(qs, actor, filters.get("q") or "")
 
 
 def in_buckets(
