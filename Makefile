@@ -38,6 +38,7 @@ demo: $(STAMP)
 	$(BIN)/aftersales db_worker --interval 1 & \
 	$(BIN)/aftersales sweep --every 30 & \
 	$(BIN)/aftersales douyin_sync --every 30 & \
+	while sleep 300; do $(BIN)/aftersales douyin_reconcile; done & \
 	$(BIN)/aftersales runserver --noreload 127.0.0.1:8000
 
 test: $(STAMP)

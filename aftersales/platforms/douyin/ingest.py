@@ -204,12 +204,17 @@ def parse_push(body: bytes) -> list[PushMessage]:
     return messages
 
 
-def _link_for_message(links: list[DouyinShopLink], message: PushMessage) -> DouyinShopLink:
-    shop_id = str(message.data.get("shop_id", ""))
+def _link_for_message(links: list[DouyinShopLink], message: PushMessage) -> DouyinShopLink | None:
+    """The shop the message is about. One Douyin app can serve shops this installation does
+    not know: a message naming another shop must never be applied to one of ours, so it is
+    kept without a link (visible, never applied)."""
+    shop_id = str(message.data.get("shop_id", "") or "")
     for link in links:
         if link.platform_shop_id == shop_id:
             return link
-    return links[0]
+    if not shop_id and len(links) == 1:
+        return links[0]
+    return None
 
 
 def queue_processing(message_id: int, run_after: datetime | None = None) -> None:
@@ -243,8 +248,18 @@ def process_message(message_id: int) -> InboundMessage:
     message = InboundMessage.objects.get(pk=message_id)
     if claimed != 1:
         return message
+    link = message.link
+    if link is None:
+        error = f"no linked shop for platform shop id {message.data.get('shop_id')!r}"
+        InboundMessage.objects.filter(pk=message.pk).update(
+            status=MessageStatus.FAILED, error=error
+        )
+        logger.warning(
+            "douyin message %s (tag %s) not applied: %s", message.msg_id, message.tag, error
+        )
+        message.refresh_from_db()
+        return message
     try:
-        link = message.link or DouyinShopLink.objects.get(app_key=message.app_key)
         if message.aftersale_id and is_aftersale_tag(message.tag):
             sync_aftersale(link, message.aftersale_id, hint=message.data)
     except Exception as exc:

@@ -147,3 +147,22 @@ def test_the_receiver_needs_no_csrf_token_and_only_accepts_post(link):
     client = Client(enforce_csrf_checks=True)
     assert push(client, link, message("200", "1", link.platform_shop_id)).status_code == 200
     assert client.get(PUSH_URL).status_code == 405
+
+
+def test_tenant_isolation_a_message_about_a_shop_not_linked_here_is_kept_and_never_applied(
+    link, django_capture_on_commit_callbacks
+):
+    """R13.1: the app's signature is valid, but the message names another platform shop:
+    it is acknowledged and stored for inspection, and never becomes a case of shop A."""
+    from aftersales.platforms.douyin.ingest import process_message
+
+    msg = message("200", "7009", "999000999", msg_id="m-foreign")
+    with django_capture_on_commit_callbacks(execute=False):
+        response = push(Client(), link, msg)
+    assert response.status_code == 200
+
+    stored = InboundMessage.objects.get(msg_id="m-foreign")
+    assert stored.link is None
+    processed = process_message(stored.pk)
+    assert processed.status == "failed" and "999000999" in processed.error
+    assert not Case.objects.exists()
