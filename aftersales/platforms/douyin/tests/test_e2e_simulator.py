@@ -37,6 +37,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_unshipped_refund_only_is_agreed_and_refunded_automatically(product, control, sim_link):
+    """R3.1, R3.4, R13.1, R13.2: unshipped refund-only → agreed and refunded by the policy."""
     order = new_order(control, sim_link)
 
     aftersale_id = apply(control, order, type=2)
@@ -62,6 +63,7 @@ def test_unshipped_refund_only_is_agreed_and_refunded_automatically(product, con
 
 
 def test_shipped_not_delivered_requests_interception(product, control, sim_link):
+    """R3.1, R13.1, R13.2: shipped, not delivered → interception requested first."""
     order = new_order(control, sim_link, shipped=True)
 
     aftersale_id = apply(control, order, type=1)
@@ -87,6 +89,7 @@ def test_shipped_not_delivered_requests_interception(product, control, sim_link)
 def test_delivered_return_agree_ship_receive_inspect_second_review_refund(
     product, control, sim_link
 ):
+    """R1.3, R3.4, R13.1, R13.2: the delivered return, end to end through the simulator."""
     order = new_order(control, sim_link, delivered=True)
     aftersale_id = apply(control, order, type=0, reason_code=1)
     case = product.wait_for(lambda: case_of(aftersale_id), what="the case")
@@ -127,6 +130,7 @@ def test_delivered_return_agree_ship_receive_inspect_second_review_refund(
 
 
 def test_pushes_delivered_three_times_and_out_of_order(product, control, sim_link):
+    """R3.4, R13.1: every push three times, out of order → one case, one refund, one operation."""
     control.post(
         "faults", {"push_duplicate": 3, "push_reorder_window": 3, "push_reorder_hold": 0.3}
     )
@@ -152,7 +156,7 @@ def test_pushes_delivered_three_times_and_out_of_order(product, control, sim_lin
 def test_a_failing_platform_and_an_expiring_token_change_nothing_in_the_end(
     product, control, sim_link
 ):
-    """20% of the gateway's calls fail (half 5xx, half no answer; some after the change was
+    """R13.1: 20% of the gateway's calls fail (half 5xx, half no answer; some after the change was
     applied), and the access token expires in the middle: same final state, every
     operation applied exactly once."""
     control.post(
@@ -198,6 +202,7 @@ def test_a_failing_platform_and_an_expiring_token_change_nothing_in_the_end(
 
 
 def test_a_tampered_push_is_refused_and_nothing_is_applied(product, control, sim_link):
+    """R13.1: a tampered push → 401, nothing applied."""
     order = new_order(control, sim_link)
     control.post("faults", {"push_paused": True})  # keep the simulator's own pushes back
     aftersale_id = apply(control, order, type=2)

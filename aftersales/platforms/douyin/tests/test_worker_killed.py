@@ -97,6 +97,7 @@ def workers(settings, tmp_path):
 def test_the_worker_killed_mid_delivery_delivers_once_after_a_restart(
     when, workers, product, control, sim_link
 ):
+    """R3.4, R13.1: SIGKILL while delivering the outbox → delivered once after a restart."""
     first = workers()
     order = new_order(control, sim_link, delivered=True)
     aftersale_id = apply(control, order, type=0, reason_code=1)
