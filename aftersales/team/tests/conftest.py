@@ -30,7 +30,10 @@ def bert(shop_b):
 
 
 def logged_in(user) -> Client:
+    """A client of `user` reading the pages in English, so the assertions read naturally;
+    the Chinese default is checked in `test_page_markup`."""
     client = Client()
+    client.cookies["django_language"] = "en"
     client.force_login(user)
     return client
 

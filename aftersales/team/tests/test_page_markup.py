@@ -71,3 +71,16 @@ def test_r9_every_control_is_labelled_and_no_inline_script(pages, page):
         f"team/{'api_keys' if page.startswith('api_key') else page}.html",
         "workbench/base.html",
     ]
+
+
+def test_the_team_pages_are_in_simplified_chinese_by_default_and_english_on_request(shop_a, sam):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(sam)
+    chinese = client.get("/team/").content.decode()
+    assert '<html lang="zh-hans">' in chinese
+    assert "工作量" in chinese or "团队" in chinese
+    client.cookies["django_language"] = "en"
+    english = client.get("/team/").content.decode()
+    assert '<html lang="en">' in english and "团队" not in english
