@@ -113,6 +113,10 @@ class Notification(models.Model):
     class Meta:
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
+        indexes = [
+            # The unread count shown on every page of the workbench.
+            models.Index(fields=["recipient", "read_at"], name="notification_inbox"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["clock", "kind", "recipient"], name="notification_once_per_clock"

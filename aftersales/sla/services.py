@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -339,6 +340,29 @@ def _act_on_buyer_expiry(case_id: int, policy_version: str) -> None:
                 by=by,
                 payload={"message": "请尽快寄回商品 / please ship the return"},
             )
+
+
+# --- The people's inbox --------------------------------------------------------------------
+
+
+def notifications_for(actor: Actor) -> QuerySet[Notification]:
+    """The actor's own warnings and escalations, in the shops they still belong to."""
+    if actor.user_id is None:
+        return Notification.objects.none()
+    return Notification.objects.filter(
+        recipient_id=actor.user_id, shop_id__in=list(actor.shop_roles)
+    )
+
+
+@transaction.atomic
+def mark_notifications_read(*, by: Actor, ids: Sequence[int] | None = None) -> int:
+    """Mark the actor's unread notifications (all, or those of `ids`) read. Returns how many.
+
+    Reading one's own reminders changes no case, so no audit event is written."""
+    unread = notifications_for(by).filter(read_at__isnull=True)
+    if ids is not None:
+        unread = unread.filter(pk__in=list(ids))
+    return unread.update(read_at=timezone.now())
 
 
 def _supervisors(clock: SlaClock) -> list[int]:
