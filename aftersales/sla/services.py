@@ -241,14 +241,21 @@ def sweep(now: datetime | None = None, *, limit: int = 500) -> tuple[int, int]:
     """Fire every warning and breach that is due. Safe to run anywhere, any number of times."""
     now = now or timezone.now()
     warned = breached = 0
-    due_warnings = SlaClock.objects.filter(
-        state=ClockState.RUNNING, at_risk_notified_at__isnull=True, at_risk_at__lte=now
-    ).values_list("pk", flat=True)[:limit]
+    # Oldest first: with more than `limit` due, the longest-waiting fire in this round.
+    due_warnings = (
+        SlaClock.objects.filter(
+            state=ClockState.RUNNING, at_risk_notified_at__isnull=True, at_risk_at__lte=now
+        )
+        .order_by("at_risk_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     for pk in list(due_warnings):
         warned += fire_warning(pk, now)
-    due_breaches = SlaClock.objects.filter(
-        state=ClockState.RUNNING, breached_at__isnull=True, due_at__lte=now
-    ).values_list("pk", flat=True)[:limit]
+    due_breaches = (
+        SlaClock.objects.filter(state=ClockState.RUNNING, breached_at__isnull=True, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     for pk in list(due_breaches):
         breached += fire_breach(pk, now)
     return warned, breached
