@@ -250,7 +250,8 @@ def process_message(message_id: int) -> InboundMessage:
         return message
     link = message.link
     if link is None:
-        error = f"no linked shop for platform shop id {message.data.get('shop_id')!r}"
+        shop_id = (message.data or {}).get("shop_id")
+        error = f"no linked shop for platform shop id {shop_id!r}"
         InboundMessage.objects.filter(pk=message.pk).update(
             status=MessageStatus.FAILED, error=error
         )
