@@ -35,8 +35,8 @@ from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership, Shop
 from aftersales.shops.services import add_member
 from aftersales.sla.services import on_case_event
+from aftersales.workbench import replies
 
-from .messages import MESSAGE_TEMPLATES, render_message
 from .models import Duty, StaffProfile
 
 # Who takes cases: agents and supervisors (R9.2). Shop admins and auditors do not.
@@ -292,12 +292,15 @@ def send_templated_message(*, case: Case, template: str, by: Actor) -> AuditEven
     The event `buyer_message_sent` is a merchant response: it stops the first-response
     clock (`sla.rules.MERCHANT_RESPONSES`). The text goes to the buyer through the platform's
     outbox, written in the same transaction as the record of what was said, by whom.
+
+    `template` is a code; the case's shop's own wording wins over the default, and a code
+    the shop does not offer (unknown, switched off) is refused.
     """
-    message = MESSAGE_TEMPLATES.get(template)
+    message = replies.template_for(case.shop_id, template)
     if message is None:
         raise InvalidInput(_("Unknown message template."))
     case = lock_case(case)
-    text = render_message(message, case)
+    text = replies.fill(message, case)
     event = record_event(
         shop_id=case.shop_id,
         case_id=case.pk,

@@ -53,10 +53,10 @@ from aftersales.shops.choices import WRITE_ROLES, Role
 from aftersales.shops.models import ApiKey, Membership, Shop
 from aftersales.shops.services import actor_for_user, create_api_key, revoke_api_key
 from aftersales.sla.models import ClockState, SlaClock
+from aftersales.workbench import replies
 
 from . import services
 from .forms import AddMemberForm, ApiKeyForm, CreateMemberForm, SkillsForm
-from .messages import MESSAGE_TEMPLATES
 from .metrics import agent_numbers
 from .models import Duty, StaffProfile
 
@@ -374,7 +374,8 @@ def bulk(request: HttpRequest) -> HttpResponse:
     - `case_ids`: a case id, repeated once per selected case (at most 500);
     - `action`: `approve`, `assign` or `message`;
     - `assignee_id`: the user to assign to (`assign` only);
-    - `template`: a key of `team.messages.MESSAGE_TEMPLATES` (`message` only);
+    - `template`: the code of a reply template (`workbench.replies`) one of the user's
+      shops offers (`message` only); a case whose shop does not offer it is refused;
     - `next` (optional): where the "back" link of the result page goes.
 
     Each case is fetched with `get_case_for_actor(..., write=True)` (another shop's id is
@@ -407,8 +408,10 @@ def bulk(request: HttpRequest) -> HttpResponse:
         else:
             # A missing user is refused per case like a non-member, so ids do not leak.
             assignee = get_user_model().objects.filter(pk=assignee_id).first()
-    if problem is None and action == "message" and template not in MESSAGE_TEMPLATES:
-        problem = _("Choose a message template.")
+    if problem is None and action == "message":
+        write_shops = [shop for shop, role in actor.shop_roles.items() if role in WRITE_ROLES]
+        if template not in {code for code, _name in replies.choices_for_shops(write_shops)}:
+            problem = _("Choose a message template.")
     if problem is not None:
         return render(
             request, "team/bulk_result.html", {"nav": "team", "problem": problem}, status=400

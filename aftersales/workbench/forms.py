@@ -26,8 +26,7 @@ from aftersales.catalog.choices import Category
 from aftersales.core.money import yuan_to_fen
 from aftersales.sla.models import ClockState
 
-from . import lockout
-from .buyer_messages import MESSAGE_TEMPLATES
+from . import lockout, replies
 
 # --- Logging in ------------------------------------------------------------------------------
 
@@ -368,6 +367,7 @@ class BuyerMessageForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The case's shop's templates: a code another shop offers is not a valid choice.
         self.fields["template"].choices = [("", _("No template"))] + [
-            (t.code, t.label) for t in MESSAGE_TEMPLATES
+            (t.code, t.name) for t in replies.templates_for(self.case.shop_id)
         ]

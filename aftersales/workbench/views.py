@@ -36,12 +36,10 @@ from aftersales.shops.models import Membership, Shop
 from aftersales.shops.services import actor_for_user
 from aftersales.sla.models import ClockState
 from aftersales.sla.services import time_left
-from aftersales.team.messages import MESSAGE_TEMPLATES
 from aftersales.team.services import ASSIGNABLE_ROLES, LEAD_ROLES
 
-from . import display, queue
+from . import display, queue, replies
 from .actions import ACTIONS_BY_NAME, Action, available_actions
-from .buyer_messages import filled_templates
 from .forms import ActionForm, LoginForm, QueueFilterForm
 from .services import BuyerContact, can_reveal, reveal_buyer_contact
 
@@ -133,8 +131,9 @@ def queue_page(request: HttpRequest) -> HttpResponse:
 def _bulk_context(actor: Actor) -> dict[str, Any]:
     """What the queue's bulk bar offers this person: approving and messaging for anyone who
     may change cases, assigning only for supervisors and shop admins (the bulk view checks
-    all of it again, per case)."""
-    can_bulk = any(role in WRITE_ROLES for role in actor.shop_roles.values())
+    all of it again, per case). The templates are those of the shops they may write in."""
+    write_shops = [shop for shop, role in actor.shop_roles.items() if role in WRITE_ROLES]
+    can_bulk = bool(write_shops)
     lead_shops = [shop for shop, role in actor.shop_roles.items() if role in LEAD_ROLES]
     assignees = (
         Membership.objects.filter(shop_id__in=lead_shops, role__in=ASSIGNABLE_ROLES)
@@ -146,7 +145,7 @@ def _bulk_context(actor: Actor) -> dict[str, Any]:
     return {
         "can_bulk": can_bulk,
         "bulk_assignees": assignees,
-        "bulk_templates": list(MESSAGE_TEMPLATES.values()),
+        "bulk_templates": replies.choices_for_shops(write_shops) if can_bulk else [],
     }
 
 
@@ -289,9 +288,17 @@ def case_context(
         "lifecycle_actions": [(a, f) for a, f in actions if a.group == "lifecycle"],
         "record_actions": [(a, f) for a, f in actions if a.group == "record"],
         "conversation_actions": {a.name: f for a, f in actions if a.group == "conversation"},
-        "message_template_texts": (
-            {t.code: text for t, text in filled_templates(case)} if writable else {}
-        ),
+        "message_template_texts": _message_template_texts(case) if writable else {},
+    }
+
+
+def _message_template_texts(case: Case) -> dict[str, str]:
+    """Each template's text filled in for this case, by code: choosing a template on the page
+    puts its text in the message box (case.js), where the agent may still edit it."""
+    variables = replies.variables_for(case)
+    return {
+        t.code: replies.fill(t, case, variables=variables)
+        for t in replies.templates_for(case.shop_id)
     }
 
 

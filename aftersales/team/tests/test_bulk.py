@@ -10,7 +10,10 @@ Proves:
 - assign is for supervisors and admins; an agent's bulk assignment changes nothing;
 - the templated message is recorded per case with its filled-in text, and stops the
   first-response clock (it is a reply to the buyer);
-- malformed input is a 400 and changes nothing; an auditor gets 403.
+- malformed input is a 400 and changes nothing; an auditor gets 403;
+- R3.5: each case gets its own shop's wording of the template (another shop keeps the
+  default); a template the case's shop switched off is refused for that case only; an
+  unknown code is refused; an unknown variable in an edited text is sent as written.
 """
 
 from __future__ import annotations
@@ -22,10 +25,16 @@ from aftersales.audit.models import AuditEvent
 from aftersales.cases import services as case_services
 from aftersales.cases.choices import CaseStatus
 from aftersales.cases.models import Case
+from aftersales.core.errors import InvalidInput
+from aftersales.core.money import fen_to_yuan
 from aftersales.orders.choices import OrderStatus
 from aftersales.policy.engine import APPROVE_REFUND, NEEDS_EVIDENCE, NEEDS_REVIEW
 from aftersales.policy.services import decide_case
+from aftersales.shops.choices import Role
+from aftersales.shops.services import add_member
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
+from aftersales.team.services import send_templated_message
+from aftersales.workbench.models import ReplyTemplate
 
 from .conftest import logged_in
 from .support import new_case
@@ -202,3 +211,83 @@ def test_r12_1_bulk_templated_message_is_recorded_per_case_and_stops_the_first_r
         SlaClock.objects.get(case=foreign, kind=ClockKind.FIRST_RESPONSE).state
         == ClockState.RUNNING
     )
+
+
+# --- R3.5 the templates are the shops' own (workbench.ReplyTemplate) -------------------------
+
+
+def shop_template(shop, code, **fields):
+    """The shop's own row for a default template, as an admin adds it."""
+    default = ReplyTemplate.objects.get(shop=None, code=code)
+    values = {"name": default.name, "text": default.text, "position": default.position}
+    return ReplyTemplate.objects.create(shop=shop, code=code, **{**values, **fields})
+
+
+def sent_text(case):
+    return AuditEvent.objects.get(case=case, type="buyer_message_sent").payload["text"]
+
+
+def test_r3_5_bulk_message_sends_the_shops_own_wording_and_other_shops_keep_the_default(
+    shop_a, shop_b, alice, carol
+):
+    shop_template(shop_a, "delay_notice", text="A店：售后单 {case_id} 稍有延迟，请见谅。")
+    case_a, case_b = new_case(shop_a), new_case(shop_b)
+
+    response = post_bulk(alice, action="message", template="delay_notice", case_ids=[case_a.pk])
+    post_bulk(carol, action="message", template="delay_notice", case_ids=[case_b.pk])
+
+    assert response.context["done"] == [case_a.pk]
+    assert sent_text(case_a) == f"A店：售后单 {case_a.pk} 稍有延迟，请见谅。"
+    assert sent_text(case_b).startswith("亲，非常抱歉") and "A店" not in sent_text(case_b)
+
+
+def test_r3_5_a_template_the_cases_shop_switched_off_is_refused_for_that_case_only(
+    shop_a, shop_b, alice
+):
+    add_member(shop=shop_b, user=alice, role=Role.AGENT, by=SYSTEM)  # alice works in both
+    shop_template(shop_b, "incident_apology", is_active=False)
+    case_a, case_b = new_case(shop_a), new_case(shop_b)
+
+    response = post_bulk(
+        alice, action="message", template="incident_apology", case_ids=[case_a.pk, case_b.pk]
+    )
+
+    assert response.context["done"] == [case_a.pk]
+    assert response.context["skipped"][0]["code"] == "refused"
+    assert "Unknown message template" in response.context["skipped"][0]["cases"][0]["detail"]
+    assert not AuditEvent.objects.filter(case=case_b, type="buyer_message_sent").exists()
+
+
+def test_r3_5_a_template_none_of_the_users_shops_offers_is_a_400(shop_a, alice):
+    ReplyTemplate.objects.filter(shop=None, code="incident_apology").update(is_active=False)
+    case = new_case(shop_a)
+
+    response = post_bulk(alice, action="message", template="incident_apology", case_ids=[case.pk])
+
+    assert response.status_code == 400
+    assert not AuditEvent.objects.filter(case=case, type="buyer_message_sent").exists()
+
+
+def test_r3_5_unknown_template_code_is_refused_by_the_service(shop_a, alice):
+    case = new_case(shop_a)
+    with pytest.raises(InvalidInput):
+        send_templated_message(case=case, template="no-such-template", by=testing.actor(alice))
+    assert not AuditEvent.objects.filter(case=case, type="buyer_message_sent").exists()
+
+
+def test_r3_5_the_refund_progress_message_names_the_amount_the_buyer_asked_for(shop_a, alice):
+    case = new_case(shop_a)
+
+    send_templated_message(case=case, template="refund_progress", by=testing.actor(alice))
+
+    assert f"申请退款 {fen_to_yuan(case.requested_amount_fen)} 元" in sent_text(case)
+
+
+def test_r3_5_an_unknown_variable_in_an_edited_template_is_sent_as_written(shop_a, alice):
+    shop_template(shop_a, "in_progress", text="{buyer_name} 您好，售后单 {case_id} 处理中。")
+    case = new_case(shop_a)
+
+    response = post_bulk(alice, action="message", template="in_progress", case_ids=[case.pk])
+
+    assert response.context["done"] == [case.pk]
+    assert sent_text(case) == f"{{buyer_name}} 您好，售后单 {case.pk} 处理中。"

@@ -1,5 +1,5 @@
 // The case page: choosing a message template fills the message box with the template's
-// text, its variables already filled in on the server (see buyer_messages.py).
+// text, its variables already filled in on the server (see replies.py).
 (function () {
   "use strict";
   var data = document.getElementById("message-templates");
