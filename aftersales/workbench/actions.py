@@ -30,6 +30,8 @@ from aftersales.cases.models import Case
 from aftersales.cases.transitions import ALLOWED_TRANSITIONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput
+from aftersales.platforms.douyin.models import DouyinShopLink
+from aftersales.platforms.douyin.outbox import add_platform_remark, request_platform_extension
 from aftersales.policy.services import decide_case
 from aftersales.sla.models import ClockState
 from aftersales.sla.services import extend_deadline
@@ -45,6 +47,7 @@ class Facts:
     quality_check_passed: bool = False
     extendable_clocks: bool = False  # a merchant deadline still running and not yet passed
     user_id: int | None = None  # who is looking
+    douyin_linked: bool = False  # an after-sale of a shop connected to Douyin (see below)
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ class Action:
     applies: Callable[[Case, Facts], bool]
     target: Callable[[Case], str] | None = None
     confirm: Any = None  # a question asked before the form is sent
-    group: str = "lifecycle"  # lifecycle | record | conversation
+    group: str = "lifecycle"  # lifecycle | record | conversation | platform
     done: Any = field(default=_("Done."))
 
     def is_available(self, case: Case, facts: Facts) -> bool:
@@ -399,6 +402,29 @@ ACTIONS: list[Action] = [
         group="record",
         done=_("Evidence attached."),
     ),
+    # --- Told to the platform (cases from a connected Douyin shop) ------------------------
+    Action(
+        "platform-extension",
+        _("Request a time extension from the platform"),
+        forms.EmptyForm,
+        lambda c, by, d, f: request_platform_extension(case=c, by=by),
+        lambda c, x: _open(c) and x.douyin_linked,
+        confirm=_(
+            "Ask the platform for 48 more hours on the current step? "
+            "The platform grants this once per step."
+        ),
+        group="platform",
+        done=_("The time extension request is on its way to the platform."),
+    ),
+    Action(
+        "platform-remark",
+        _("Add a remark on the platform order"),
+        forms.PlatformRemarkForm,
+        lambda c, by, d, f: add_platform_remark(case=c, remark=d["remark"], by=by),
+        lambda c, x: x.douyin_linked,
+        group="platform",
+        done=_("The remark is on its way to the platform order."),
+    ),
     Action(
         "note",
         _("Add a note"),
@@ -424,7 +450,17 @@ ACTIONS: list[Action] = [
 ACTIONS_BY_NAME = {a.name: a for a in ACTIONS}
 
 
-def facts_for(case: Case, actor: Actor) -> Facts:
+def douyin_linked(case: Case) -> bool:
+    """The case is a Douyin after-sale of a shop still connected to Douyin: what the outbox's
+    platform operations require (`outbox._require_link`). No query for other cases, one for
+    these."""
+    if not case.platform_case_id:
+        return False
+    return DouyinShopLink.objects.filter(shop_id=case.shop_id, is_active=True).exists()
+
+
+def facts_for(case: Case, actor: Actor, *, linked: bool | None = None) -> Facts:
+    """`linked` is `douyin_linked(case)` when the caller already knows it."""
     latest = case.quality_checks.order_by("-checked_at", "-pk").first()
     extendable = case.clocks.filter(
         state__in=[ClockState.RUNNING, ClockState.PAUSED],
@@ -436,9 +472,10 @@ def facts_for(case: Case, actor: Actor) -> Facts:
         quality_check_passed=latest is not None and latest.passed,
         extendable_clocks=extendable,
         user_id=actor.user_id,
+        douyin_linked=douyin_linked(case) if linked is None else linked,
     )
 
 
-def available_actions(case: Case, actor: Actor) -> list[Action]:
-    facts = facts_for(case, actor)
+def available_actions(case: Case, actor: Actor, *, facts: Facts | None = None) -> list[Action]:
+    facts = facts if facts is not None else facts_for(case, actor)
     return [a for a in ACTIONS if a.is_available(case, facts)]

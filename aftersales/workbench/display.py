@@ -56,6 +56,19 @@ EVENT_LABELS: dict[str, Any] = {
     "note_added": _("Internal note"),
     "buyer_message_sent": _("Message to the buyer"),
     "pii_revealed": _("Buyer's personal data viewed"),
+    "platform_sync_retried": _("Platform sync retried"),
+    "platform_extension_requested": _("Time extension requested from the platform"),
+    "platform_remark_added": _("Remark added on the platform order"),
+}
+
+# The case's platform sync as a whole (`outbox.sync_state`): a failure anywhere wins, then
+# anything still on its way. Words of their own: "Pending" and "Failed" mean other things
+# elsewhere (a refund's status).
+SYNC_STATES: dict[str, Any] = {
+    "none": _("Nothing sent yet"),
+    "pending": _("Waiting to sync"),
+    "synced": _("Synced"),
+    "failed": _("Sync failed"),
 }
 
 RECOMMENDATIONS: dict[str, Any] = {
@@ -138,6 +151,7 @@ def event_details(event: AuditEvent) -> list[tuple[str, str]]:
         "message": _("Message to the buyer"),
         "reason": _("Reason"),
         "error": _("Error"),
+        "remark": _("Remark"),
     }
     if "reject_reason" in p and p["reject_reason"] in REJECT_REASONS:
         details.append((str(_("Reject reason")), str(REJECT_REASONS[p["reject_reason"]].label)))

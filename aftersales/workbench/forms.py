@@ -359,6 +359,19 @@ class InternalNoteForm(ActionForm):
     )
 
 
+# afterSale/addOrderRemark takes at most 500 characters (douyin_sim/platform.py, api_add_remark,
+# refuses longer ones): a longer remark would fail on the platform, so the form stops it.
+PLATFORM_REMARK_MAX_LENGTH = 500
+
+
+class PlatformRemarkForm(ActionForm):
+    remark = forms.CharField(
+        label=_("Remark"),
+        max_length=PLATFORM_REMARK_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
 class BuyerMessageForm(ActionForm):
     template = forms.ChoiceField(label=_("Template"), required=False)
     text = forms.CharField(

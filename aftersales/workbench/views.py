@@ -30,6 +30,8 @@ from aftersales.cases.money import item_cap, shipping_refundable_fen
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.core.money import fen_to_yuan
+from aftersales.platforms.douyin.choices import OperationKind, OperationStatus
+from aftersales.platforms.douyin.outbox import retry_failed_operations, sync_state
 from aftersales.policy.services import latest_decision
 from aftersales.shops.choices import WRITE_ROLES
 from aftersales.shops.models import Membership, Shop
@@ -39,7 +41,7 @@ from aftersales.sla.services import time_left
 from aftersales.team.services import ASSIGNABLE_ROLES, LEAD_ROLES
 
 from . import display, queue, replies
-from .actions import ACTIONS_BY_NAME, Action, available_actions
+from .actions import ACTIONS_BY_NAME, Action, available_actions, douyin_linked, facts_for
 from .forms import ActionForm, LoginForm, QueueFilterForm
 from .services import BuyerContact, can_reveal, reveal_buyer_contact
 
@@ -244,9 +246,11 @@ def case_context(
         {"evidence": e, "url": reverse("api-v1:evidence_file", args=[case.pk, e.pk])}
         for e in case.evidence.order_by("pk")
     ]
+    linked = douyin_linked(case)
     actions: list[tuple[Action, ActionForm]] = []
     if writable:
-        for action in available_actions(case, actor):
+        facts = facts_for(case, actor, linked=linked)
+        for action in available_actions(case, actor, facts=facts):
             actions.append((action, _action_form(action, case, decision)))
     trace_language = "zh" if language().startswith("zh") else "en"
     return {
@@ -288,7 +292,40 @@ def case_context(
         "lifecycle_actions": [(a, f) for a, f in actions if a.group == "lifecycle"],
         "record_actions": [(a, f) for a, f in actions if a.group == "record"],
         "conversation_actions": {a.name: f for a, f in actions if a.group == "conversation"},
+        "platform_linked": linked,
+        "platform_sync": _platform_sync(case),
+        "platform_actions": [(a, f) for a, f in actions if a.group == "platform"],
         "message_template_texts": _message_template_texts(case) if writable else {},
+    }
+
+
+def _platform_sync(case: Case) -> dict[str, Any] | None:
+    """What the platform has been told about the case (`outbox.sync_state`, one query), with
+    words for its states and kinds. None for a case that did not come from the platform: it
+    has no platform operations (the outbox writes none without a platform case id)."""
+    if not case.platform_case_id:
+        return None
+    state = sync_state(case)
+    kinds = dict(OperationKind.choices)
+    statuses = dict(OperationStatus.choices)
+    return {
+        "state": state["state"],
+        "label": display.SYNC_STATES.get(state["state"], state["state"]),
+        "reason": state["reason"],
+        # A failed operation holds up the case's later ones (`outbox.waiting_for`), unless it
+        # is a message to the buyer.
+        "holds_up": any(
+            op["status"] == OperationStatus.FAILED and op["kind"] != OperationKind.NOTIFY_BUYER
+            for op in state["operations"]
+        ),
+        "operations": [
+            {
+                **op,
+                "kind_label": kinds.get(op["kind"], op["kind"]),
+                "status_label": statuses.get(op["status"], op["status"]),
+            }
+            for op in state["operations"]
+        ],
     }
 
 
@@ -326,22 +363,40 @@ def case_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     case = get_case_for_actor(actor, pk, write=True)
     page = reverse("workbench:case", args=[case.pk])
     form = action.form_class(request.POST, request.FILES, case=case, action=action.name)
+    anchor = "#platform-sync" if action.group == "platform" else "#actions"
     if not form.is_valid():
         for field_name, errors in form.errors.items():
             label = form.fields[field_name].label if field_name in form.fields else ""
             for error in errors:
                 messages.error(request, f"{label}: {error}" if label else error)
-        return redirect(page + "#actions")
+        return redirect(page + anchor)
     if action not in available_actions(case, actor):
         messages.error(request, _("This action is not possible for the case as it is now."))
-        return redirect(page + "#actions")
+        return redirect(page + anchor)
     files = [f for key in request.FILES for f in request.FILES.getlist(key)]
     try:
         action.perform(case, actor, form.cleaned_data, files)
     except DomainError as exc:
         messages.error(request, exc.render(language()))
-        return redirect(page + "#actions")
+        return redirect(page + anchor)
     messages.success(request, str(action.done))
+    return redirect(page)
+
+
+@require_POST
+@staff_view
+def retry_platform_sync(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue the case's failed platform operations again (R13.1), as the API's
+    `POST /api/v1/cases/{id}/sync/retry`: writers only, nothing failed is a message."""
+    actor = actor_of(request)
+    case = get_case_for_actor(actor, pk, write=True)
+    page = reverse("workbench:case", args=[case.pk]) + "#platform-sync"
+    try:
+        retry_failed_operations(case=case, by=actor)
+    except DomainError as exc:
+        messages.error(request, exc.render(language()))
+        return redirect(page)
+    messages.success(request, _("The failed platform operations are queued again."))
     return redirect(page)
 
 

@@ -391,6 +391,8 @@ VALID_DATA = {
     "assign": {"assignee": ""},
     "cost": {"kind": "return_shipping", "amount": "5.00", "payer": "merchant"},
     "evidence": {"note": ""},
+    "platform-extension": {},
+    "platform-remark": {"remark": "已电话联系买家"},
     "note": {"text": "备注"},
     "message": {"text": "您好"},
 }
