@@ -9,12 +9,26 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftersales.audit.models import AuditEvent
+from aftersales.cases.choices import CaseStatus, CaseType
 from aftersales.cases.models import Case, RefundExecution
 from aftersales.cases.money import item_cap
+from aftersales.cases.reasons import REASONS
 from aftersales.core.money import fen_to_yuan
 from aftersales.policy.services import latest_decision
 from aftersales.sla.models import SlaClock
 from aftersales.sla.services import is_at_risk, time_left
+
+
+def _label(labels: dict[str, Any], code: str) -> str:
+    """The translated label of one code. `get_FOO_display()` rebuilds and translates the
+    field's whole choice list on every call, most of a list page's time (docs/benchmarks.md)."""
+    label = labels.get(code)
+    return str(label) if label is not None else code
+
+
+_TYPE_LABELS = {t.value: t.label for t in CaseType}
+_STATUS_LABELS = {s.value: s.label for s in CaseStatus}
+_REASON_LABELS = {code: r.label for code, r in REASONS.items()}
 
 
 def case_summary(case: Case) -> dict[str, Any]:
@@ -25,11 +39,11 @@ def case_summary(case: Case) -> dict[str, Any]:
         "platform_case_id": case.platform_case_id,
         "order_id": case.order.platform_order_id,
         "type": case.type,
-        "type_label": str(case.get_type_display()),
+        "type_label": _label(_TYPE_LABELS, case.type),
         "reason": case.reason,
-        "reason_label": str(case.get_reason_display()),
+        "reason_label": _label(_REASON_LABELS, case.reason),
         "status": case.status,
-        "status_label": str(case.get_status_display()),
+        "status_label": _label(_STATUS_LABELS, case.status),
         "refund_status": case.refund_status,
         "return_status": case.return_status,
         "dispute_status": case.dispute_status,

@@ -220,6 +220,25 @@ def test_list_rows_mask_the_buyer_phone_r6_5(queue, alice_client):
     assert "13812345678" not in response.content.decode()
 
 
+def test_list_labels_follow_the_requested_language(queue, alice_client):
+    """Chinese by default, English on request; an integrator reads the codes either way."""
+    alice_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "zh-CN,zh;q=0.9"
+    zh = {c["id"]: c for c in alice_client.get(f"{API}/cases").json()["results"]}
+    alice_client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    en = {c["id"]: c for c in alice_client.get(f"{API}/cases").json()["results"]}
+    refund = queue["refund"].pk
+    assert (zh[refund]["type"], en[refund]["type"]) == ("refund_unshipped", "refund_unshipped")
+    assert zh[refund]["reason_label"] != en[refund]["reason_label"]
+    exchange = queue["exchange"].pk
+    assert (zh[exchange]["type_label"], zh[exchange]["status_label"]) == ("换货", "已关闭")
+    assert (en[exchange]["type_label"], en[exchange]["status_label"]) == (
+        "Exchange",
+        "Closed",
+    )
+    assert en[exchange]["reason_label"] == "Size or fit not suitable"
+    assert zh[exchange]["reason_label"] == "尺码或版型不合适"
+
+
 # --- The detail ------------------------------------------------------------------------------
 
 
