@@ -53,4 +53,4 @@ class SessionActorAuth(APIKeyCookie):
     def authenticate(self, request: HttpRequest, key: str | None) -> Actor | None:
         if key is None:
             return None
-        return actor_for_user(request.user)  # type: ignore[arg-type]
+        return actor_for_user(request.user)

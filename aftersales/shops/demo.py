@@ -356,7 +356,7 @@ OPEN_AFTER_DELIVERY_DAYS: dict[str, tuple[float, float]] = {
     "missing_item": (0.1, 2.0),
 }
 # Partial refunds for refund-only requests (协商部分退款), by category.
-PARTIAL_REFUND_RATE = {
+PARTIAL_REFUND_RATE: dict[str, float] = {
     Category.FRESH: 0.5,
     Category.FOOD: 0.3,
     Category.BOOKS: 0.5,
@@ -566,7 +566,7 @@ class _Builder:
         free_from = yuan_to_fen(spec.free_shipping_from_yuan)
         base_fee = yuan_to_fen(spec.shipping_fee_yuan)
 
-        paid_times = []
+        paid_times: list[datetime] = []
         while len(paid_times) < n_orders:
             day = rng.choices(days, weights=day_weights)[0]
             hour = rng.choices(range(24), weights=HOUR_WEIGHTS)[0]
@@ -756,7 +756,7 @@ class _Builder:
             assert plan.obj is not None
             for name, value in plan.state_at(self.now).items():
                 setattr(plan.obj, name, value)
-        Order.objects.bulk_update([p.obj for p in plans], fields, batch_size=500)
+        Order.objects.bulk_update([p.obj for p in plans if p.obj], fields, batch_size=500)
 
     # Case plans --------------------------------------------------------------------------------
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
 from aftersales.audit.models import AuditChainHead
 from aftersales.core.actors import Actor
+from aftersales.core.errors import PermissionDenied
 
 from .choices import Role
 from .models import ApiKey, Membership, Shop
@@ -71,8 +73,11 @@ def revoke_api_key(*, key: ApiKey, by: Actor) -> ApiKey:
     return key
 
 
-def actor_for_user(user: AbstractBaseUser) -> Actor:
+def actor_for_user(user: AbstractBaseUser | AnonymousUser) -> Actor:
     """The actor for a logged-in person, scoped to the shops they belong to."""
+    if not user.is_authenticated:
+        # Views reach here only behind a login; an anonymous actor would read as "no shops".
+        raise PermissionDenied(_("Log in or send a valid API key."))
     roles = dict(Membership.objects.filter(user_id=user.pk).values_list("shop_id", "role"))
     return Actor(kind="user", label=user.get_username(), user=user, shop_roles=roles)
 

@@ -98,9 +98,9 @@ class OutboxOperationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.action(description=_("Retry the failed operations of these cases"))
     def retry_failed(self, request: HttpRequest, queryset: QuerySet[OutboxOperation]) -> None:
         # The admin is the installation operator's tool and is not scoped by shop.
-        actor = Actor(
-            kind="user", label=request.user.get_username(), user=request.user, is_unscoped=True
-        )
+        user = request.user
+        assert user.is_authenticated  # the admin site lets no one in otherwise
+        actor = Actor(kind="user", label=user.get_username(), user=user, is_unscoped=True)
         cases = {op.case for op in queryset.filter(status=OperationStatus.FAILED)}
         for case in cases:
             try:

@@ -1,6 +1,8 @@
 import json
+from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
@@ -46,7 +48,7 @@ class Command(BaseCommand):
         out(f"Decisions changed: {data['decisions_changed']}")
         for change, n in data["changes"].items():
             out(f"  {change}: {n}")
-        rows = [
+        rows: list[tuple[str, str, Callable[[Any], str]]] = [
             ("auto-approvals", "auto_approvals", str),
             ("goods refunds (yuan)", "goods_refund_fen", fen_to_yuan),
             ("shipping refunds (yuan)", "shipping_refund_fen", fen_to_yuan),
