@@ -11,7 +11,7 @@ Proves:
   (`buyer_return_expiry_action = "close"`) and only reminds the buyer under a shop policy
   that says "remind"; neither notifies the supervisors of a breach;
 - the timer task run early does nothing; starting a clock queues its two timers;
-- `aftersales sla_sweep` prints what it fired;
+- `aftersales sweep` (what `make demo` runs every 30 s) prints what it fired;
 - on PostgreSQL, 2 and 8 workers firing the same due clocks at once write one event and one
   notification per supervisor per clock.
 """
@@ -380,23 +380,30 @@ def keep_signal_handlers():
         signal.signal(sig, handler)
 
 
-def test_r2_7_the_sla_sweep_command_prints_what_it_fired(
-    shop_a, staff, clock, keep_signal_handlers
-):
+def test_r2_7_the_sweep_command_prints_what_it_fired(shop_a, staff, clock, keep_signal_handlers):
     new_case(shop_a)
     out = io.StringIO()
-    call_command("sla_sweep", stdout=out)
-    assert out.getvalue().strip() == "sla sweep: 0 warned, 0 breached"
+    call_command("sweep", stdout=out)
+    assert (
+        out.getvalue().strip()
+        == "sweep: 0 at risk, 0 breached, 0 stalled refunds failed, 0 refunds re-queued"
+    )
 
     clock.move_to(FIRST_DUE)
     out = io.StringIO()
-    call_command("sla_sweep", stdout=out)
-    assert out.getvalue().strip() == "sla sweep: 1 warned, 1 breached"
+    call_command("sweep", stdout=out)
+    assert (
+        out.getvalue().strip()
+        == "sweep: 1 at risk, 1 breached, 0 stalled refunds failed, 0 refunds re-queued"
+    )
     assert notified(Notification.Kind.BREACHED) == ["ada", "sam"]
 
     out = io.StringIO()
-    call_command("sla_sweep", stdout=out)
-    assert out.getvalue().strip() == "sla sweep: 0 warned, 0 breached"
+    call_command("sweep", stdout=out)
+    assert (
+        out.getvalue().strip()
+        == "sweep: 0 at risk, 0 breached, 0 stalled refunds failed, 0 refunds re-queued"
+    )
 
 
 # --- Exactly once under concurrency (PostgreSQL) -----------------------------------------------
