@@ -60,8 +60,12 @@ def record_event(
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("record_event must run inside the transaction of the change")
-    head, _ = AuditChainHead.objects.get_or_create(shop_id=shop_id)
-    head = AuditChainHead.objects.select_for_update().get(pk=head.pk)
+    head = AuditChainHead.objects.select_for_update().filter(shop_id=shop_id).first()
+    if head is None:
+        # `create_shop` makes the head with the shop; a shop made another way gets it here
+        # (get_or_create copes with a concurrent first append).
+        AuditChainHead.objects.get_or_create(shop_id=shop_id)
+        head = AuditChainHead.objects.select_for_update().get(shop_id=shop_id)
     event = AuditEvent(
         shop_id=shop_id,
         seq=head.last_seq + 1,
