@@ -8,7 +8,6 @@ import json
 import logging
 import signal
 import sys
-import threading
 from typing import Any
 
 from .client import ControlClient, ControlError
@@ -115,15 +114,23 @@ def _serve(args: argparse.Namespace) -> int:
                 "follow_up": [low, high],
             }
         )
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=sim.stop).start())
-    print(f"douyin-sim: serving on {sim.url} (control API: {sim.url}/_sim/)", flush=True)
     try:
+        signal.signal(signal.SIGTERM, _interrupt_once)
+        print(f"douyin-sim: serving on {sim.url} (control API: {sim.url}/_sim/)", flush=True)
         sim.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         sim.stop()
     return 0
+
+
+def _interrupt_once(signum: int, frame: Any) -> None:
+    """SIGTERM stops `serve` as Ctrl-C does: the main thread unwinds and stops the simulator.
+    Further signals are ignored while it stops; a handler that started a thread per signal
+    deadlocked once the interpreter was shutting down (`make demo`'s `kill 0` sends several)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise KeyboardInterrupt
 
 
 # --- ctl --------------------------------------------------------------------------------

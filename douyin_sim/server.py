@@ -126,6 +126,7 @@ class Simulator:
         self.host, self.port = self.httpd.server_address[:2]
         self.pusher = Pusher(self.platform, self.stop_event)
         self._threads: list[threading.Thread] = []
+        self._server_thread: threading.Thread | None = None
         self._traffic: Traffic | None = None
         self._traffic_thread: threading.Thread | None = None
         self._traffic_lock = threading.Lock()
@@ -154,13 +155,14 @@ class Simulator:
             target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
         server.start()
+        self._server_thread = server
         self._threads.append(server)
         return self
 
     def serve_forever(self) -> None:
         """Serve in this thread until interrupted (the CLI)."""
-        self._start_workers()
         try:
+            self._start_workers()
             self.httpd.serve_forever(poll_interval=0.2)
         finally:
             self.stop()
@@ -172,7 +174,10 @@ class Simulator:
         self.stop_traffic()
         with self.platform.lock:
             self.platform.cond.notify_all()
-        self.httpd.shutdown()
+        if self._server_thread is not None:
+            # Only a loop in another thread needs asking to stop; `shutdown` waits for a loop
+            # that never started forever (a signal before `serve_forever` began its loop).
+            self.httpd.shutdown()
         self.httpd.server_close()
         for thread in self._threads:
             if thread is not threading.current_thread():

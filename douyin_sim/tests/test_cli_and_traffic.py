@@ -110,3 +110,31 @@ def test_in_server_traffic_starts_and_stops(sim, ctl, shop):
     stopped = ctl.post("traffic/stop")
     assert stopped == {"running": False}
     assert len(ctl.get("aftersales")) >= 2
+
+
+def test_serve_stops_on_sigterm_even_when_several_arrive(tmp_path):
+    """`make demo` stops its processes with `kill 0` on Ctrl-C and again on exit: the
+    simulator must release its port whatever number of SIGTERMs it receives."""
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "douyin_sim", "serve", "--port", str(port)]
+        + ["--state", str(tmp_path / "state.json"), "--traffic", "1"]
+        + ["--shop", f"{SHOP_ID}:{APP_KEY}:{APP_SECRET}:http://127.0.0.1:9/"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "serving on" in server.stdout.readline()  # up: its threads are running
+        for _ in range(3):
+            server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+    finally:
+        server.kill()
+        server.stdout.close()
