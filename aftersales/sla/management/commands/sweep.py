@@ -1,9 +1,7 @@
-import signal
-import time
-
 from django.core.management.base import BaseCommand
 
 from aftersales.cases.services import recover_stalled_refunds
+from aftersales.core.periodic import run_every
 from aftersales.sla.services import sweep
 
 
@@ -17,15 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--every", type=float, default=0, help="repeat every N seconds")
 
     def handle(self, *args, every: float, **options):
-        stopping = False
-
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        while not stopping:
+        def sweep_once() -> None:
             warned, breached = sweep()
             failed, requeued = recover_stalled_refunds()
             if warned or breached or failed or requeued or not every:
@@ -33,6 +23,5 @@ class Command(BaseCommand):
                     f"sweep: {warned} at risk, {breached} breached, "
                     f"{failed} stalled refunds failed, {requeued} refunds re-queued"
                 )
-            if not every:
-                return
-            time.sleep(every)  # the interval between sweeps, not a stand-in for synchronisation
+
+        run_every(every, sweep_once)

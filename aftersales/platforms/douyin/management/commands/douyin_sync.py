@@ -1,8 +1,6 @@
-import signal
-import time
-
 from django.core.management.base import BaseCommand
 
+from aftersales.core.periodic import run_every
 from aftersales.platforms.douyin.client import DouyinError
 from aftersales.platforms.douyin.sync import run_safety_net, sync_shop
 from aftersales.platforms.douyin.tasks import sync_shops_task
@@ -31,30 +29,21 @@ class Command(BaseCommand):
             sync_shops_task.enqueue(reschedule=True)
             self.stdout.write("periodic Douyin sync task queued")
             return
-        stopping = False
+        run_every(every, lambda: self.sync(shop))
 
-        def stop(signum, frame):
-            nonlocal stopping
-            stopping = True
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        while not stopping:
-            for link in links(shop):
-                try:
-                    report = sync_shop(link)
-                except DouyinError as exc:
-                    self.stderr.write(f"{link.shop}: stopped: {exc}")
-                    continue
-                self.stdout.write(
-                    f"{link.shop}: {report.windows} windows, {report.items} after-sales, "
-                    f"{len(report.errors)} errors"
-                )
-                for error in report.errors:
-                    self.stderr.write(f"  {error}")
-            requeued = run_safety_net()
-            if requeued:
-                self.stdout.write(f"safety net: {requeued} messages/operations queued again")
-            if not every:
-                return
-            time.sleep(every)  # the interval between runs, not a stand-in for synchronisation
+    def sync(self, shop: str | None) -> None:
+        for link in links(shop):
+            try:
+                report = sync_shop(link)
+            except DouyinError as exc:
+                self.stderr.write(f"{link.shop}: stopped: {exc}")
+                continue
+            self.stdout.write(
+                f"{link.shop}: {report.windows} windows, {report.items} after-sales, "
+                f"{len(report.errors)} errors"
+            )
+            for error in report.errors:
+                self.stderr.write(f"  {error}")
+        requeued = run_safety_net()
+        if requeued:
+            self.stdout.write(f"safety net: {requeued} messages/operations queued again")
