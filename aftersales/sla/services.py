@@ -51,7 +51,10 @@ def on_case_event(
     `at` is when the event happened; opening a case passes the buyer's application time,
     because the platform's clock starts when the buyer applies, not when we hear of it.
     """
+    from aftersales.policy.services import policy_for
+
     now = at or timezone.now()
+    policy: Policy | None = None  # read once, and only if a clock starts
     live = {c.kind: c for c in SlaClock.objects.filter(case=case).exclude(state=ClockState.STOPPED)}
     if event_type in TERMINAL_EVENTS:
         for running in live.values():
@@ -73,7 +76,8 @@ def on_case_event(
             _resume(clock, now)
         entered = case.status != previous_status and case.status in rule.start_statuses
         if clock is None and (event_type in rule.start_events or entered):
-            _start(case, rule.kind, now, by)
+            policy = policy or policy_for(case.shop_id, now)
+            _start(case, rule.kind, now, policy)
 
 
 def clock_duration(case: Case, kind: str, policy: Policy, start: datetime) -> tuple[datetime, bool]:
@@ -84,7 +88,7 @@ def clock_duration(case: Case, kind: str, policy: Policy, start: datetime) -> tu
     if kind == ClockKind.RETURN_SHIPMENT:
         return get_calendar().add_working_days(now, sla["return_shipment_working_days"]), True
     if kind == ClockKind.REVIEW:
-        hours = sla["review_complex_hours" if _is_complex(case) else "review_simple_hours"]
+        hours = sla["review_complex_hours" if _is_complex(case, policy) else "review_simple_hours"]
     elif kind == ClockKind.INSPECTION:
         categories = set(case.items.values_list("order_item__sku__product__category", flat=True))
         food = bool(categories & FOOD_CATEGORIES)
@@ -96,7 +100,7 @@ def clock_duration(case: Case, kind: str, policy: Policy, start: datetime) -> tu
     return now + timedelta(hours=hours), rule.buyer_clock
 
 
-def _is_complex(case: Case) -> bool:
+def _is_complex(case: Case, policy: Policy) -> bool:
     from aftersales.policy.services import latest_decision
 
     decision = latest_decision(case)
@@ -104,15 +108,11 @@ def _is_complex(case: Case) -> bool:
         return decision.complexity == "complex"
     from aftersales.policy.engine import decide
     from aftersales.policy.facts import facts_for_case
-    from aftersales.policy.services import policy_for
 
-    return decide(facts_for_case(case), policy_for(case.shop_id)).complexity == "complex"
+    return decide(facts_for_case(case), policy).complexity == "complex"
 
 
-def _start(case: Case, kind: str, now: datetime, by: Actor) -> SlaClock:
-    from aftersales.policy.services import policy_for
-
-    policy = policy_for(case.shop_id, now)
+def _start(case: Case, kind: str, now: datetime, policy: Policy) -> SlaClock:
     due_at, buyer_clock = clock_duration(case, kind, policy, now)
     warn_before = (due_at - now) * policy.sla["at_risk_fraction"]
     clock = SlaClock.objects.create(
