@@ -320,6 +320,11 @@ def request_evidence(request: HttpRequest, case_id: int, payload: RequiredNoteIn
     return _detail(services.request_evidence(case=case, note=payload.note, by=actor))
 
 
+def _upload(file: UploadedFile) -> services.Upload:
+    assert file.file is not None  # an uploaded file always has its stream
+    return services.Upload(stream=file.file, name=file.name or "")
+
+
 @cases.post(
     "/{case_id}/buyer-evidence",
     response={200: CaseDetailOut, **ERRORS},
@@ -332,7 +337,7 @@ def buyer_evidence(
     note: Form[str] = "",
 ) -> dict[str, Any]:
     case, actor = _writable_case(request, case_id)
-    uploads = [services.Upload(stream=f.file, name=f.name or "") for f in files]
+    uploads = [_upload(f) for f in files]
     services.record_buyer_evidence(case=case, uploads=uploads, by=actor, note=note)
     decide_case(case=case, by=Actor.system("policy"))  # the evidence may change the advice
     return _detail(case)
@@ -355,7 +360,7 @@ def attach_evidence(
         raise InvalidInput(_("source must be merchant or inspection."))
     services.attach_evidence(
         case=case,
-        upload=services.Upload(stream=file.file, name=file.name or ""),
+        upload=_upload(file),
         source=source,
         note=note,
         by=actor,

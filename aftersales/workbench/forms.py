@@ -71,6 +71,13 @@ class LoginForm(AuthenticationForm):
         return cleaned
 
 
+def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
+    """A choice field of the form, to give it choices known only per request."""
+    field = form.fields[name]
+    assert isinstance(field, forms.ChoiceField)
+    return field
+
+
 # --- The queue -------------------------------------------------------------------------------
 
 OPEN = ""
@@ -120,7 +127,7 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args: Any, shops: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["shop"].choices = [("", _("All shops")), *shops]
+        _choice_field(self, "shop").choices = [("", _("All shops")), *shops]
 
     def filters(self) -> dict[str, Any]:
         """The valid values; an invalid field counts as not given."""
@@ -229,15 +236,16 @@ class RejectForm(ActionForm):
         coerce=int,
         widget=forms.CheckboxSelectMultiple,
     )
-    files = MultipleFileField(label=_("Upload evidence"), required=False)
+    uploads = MultipleFileField(label=_("Upload evidence"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["evidence"].choices = [
+        evidence = _choice_field(self, "evidence")
+        evidence.choices = [
             (e.pk, f"#{e.pk} {e.get_source_display()} · {e.original_name or e.get_kind_display()}")
             for e in self.case.evidence.order_by("pk")
         ]
-        if not self.fields["evidence"].choices:
+        if not evidence.choices:
             del self.fields["evidence"]
 
 
@@ -318,7 +326,7 @@ class ExtendForm(ActionForm):
             breached_at__isnull=True,
             due_at__gt=timezone.now(),
         ).order_by("due_at")
-        self.fields["clock"].choices = [(c.kind, c.get_kind_display()) for c in live]
+        _choice_field(self, "clock").choices = [(c.kind, c.get_kind_display()) for c in live]
 
 
 class CostForm(ActionForm):
@@ -329,7 +337,7 @@ class CostForm(ActionForm):
 
 
 class EvidenceForm(ActionForm):
-    files = MultipleFileField(label=_("Photos or videos"))
+    uploads = MultipleFileField(label=_("Photos or videos"))
     note = forms.CharField(label=_("Note"), required=False, max_length=255)
 
 
@@ -348,7 +356,7 @@ class AssignForm(ActionForm):
             .select_related("user")
             .order_by("user__username")
         )
-        self.fields["assignee"].choices = [("", _("Nobody"))] + [
+        _choice_field(self, "assignee").choices = [("", _("Nobody"))] + [
             (m.user_id, m.user.get_full_name() or m.user.get_username()) for m in members
         ]
 
@@ -381,6 +389,6 @@ class BuyerMessageForm(ActionForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The case's shop's templates: a code another shop offers is not a valid choice.
-        self.fields["template"].choices = [("", _("No template"))] + [
+        _choice_field(self, "template").choices = [("", _("No template"))] + [
             (t.code, t.name) for t in replies.templates_for(self.case.shop_id)
         ]

@@ -40,11 +40,11 @@ def running_clocks(actor: Actor) -> QuerySet[SlaClock]:
     return clocks
 
 
-def at_risk_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock]:
+def at_risk_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock, Any]:
     return running_clocks(actor).filter(at_risk_at__lte=now, due_at__gt=now).values("case_id")
 
 
-def breached_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock]:
+def breached_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock, Any]:
     return (
         running_clocks(actor)
         .filter(Q(due_at__lte=now) | Q(breached_at__isnull=False))
@@ -117,7 +117,7 @@ def bucket_counts(
     )
 
 
-def most_urgent_first(qs: QuerySet[Case]) -> QuerySet[Case]:
+def most_urgent_first(qs: QuerySet[Case]) -> QuerySet[Any, int]:
     """Ordered by the nearest running merchant deadline, as ids only: the join to the
     running clocks and the grouping are done once for all matching cases, then sorted."""
     running = FilteredRelation(
@@ -196,8 +196,8 @@ def rows_for(cases: list[Case], now: datetime) -> list[Row]:
     clocks = SlaClock.objects.filter(
         case_id__in=[c.pk for c in cases], state=ClockState.RUNNING, is_buyer_clock=False
     ).order_by("case_id", "due_at")
-    for clock in clocks:
-        nearest.setdefault(clock.case_id, clock)
+    for running in clocks:
+        nearest.setdefault(running.case_id, running)
     statuses = {value: str(label) for value, label in CaseStatus.choices}
     types = {value: str(label) for value, label in CaseType.choices}
     reasons = {code: str(reason.label) for code, reason in REASONS.items()}

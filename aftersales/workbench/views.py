@@ -368,7 +368,7 @@ def case_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
         for field_name, errors in form.errors.items():
             label = form.fields[field_name].label if field_name in form.fields else ""
             for error in errors:
-                messages.error(request, f"{label}: {error}" if label else error)
+                messages.error(request, f"{label}: {error}" if label else str(error))
         return redirect(page + anchor)
     if action not in available_actions(case, actor):
         messages.error(request, _("This action is not possible for the case as it is now."))

@@ -167,7 +167,7 @@ def test_reject_with_a_reason_code_and_uploaded_evidence(client, alice, shop_a):
             client,
             case,
             "reject",
-            {"reason_code": "goods_used", "note": "商品已使用", "files": [photo()]},
+            {"reason_code": "goods_used", "note": "商品已使用", "uploads": [photo()]},
         )
     )
     case.refresh_from_db()
@@ -179,7 +179,7 @@ def test_a_refused_rejection_keeps_no_evidence(client, alice, shop_a):
     """Upload and rejection are one transaction: the refusal takes the evidence row back."""
     client.force_login(alice)
     case = walk(new_case(shop_a), S.AWAITING_RETURN)  # not a state one can reject in
-    post(client, case, "reject", {"reason_code": "goods_used", "note": "x", "files": [photo()]})
+    post(client, case, "reject", {"reason_code": "goods_used", "note": "x", "uploads": [photo()]})
     assert not Evidence.objects.filter(case=case).exists()
 
 
@@ -189,7 +189,7 @@ def test_evidence_request_and_the_buyers_evidence(client, alice, shop_a):
     ok(post(client, case, "request-evidence", {"note": "请上传照片"}))
     case.refresh_from_db()
     assert case.status == S.AWAITING_EVIDENCE
-    ok(post(client, case, "buyer-evidence", {"files": [photo()], "note": "买家微信发来"}))
+    ok(post(client, case, "buyer-evidence", {"uploads": [photo()], "note": "买家微信发来"}))
     case.refresh_from_db()
     assert case.status == S.PENDING_REVIEW
     assert case.evidence.get().source == "buyer"
@@ -311,7 +311,7 @@ def test_take_assign_cost_and_evidence(client, alice, sam, shop_a):
         )
     )
     assert case.costs.get().amount_fen == 1250
-    ok(post(client, case, "evidence", {"files": [photo()], "note": "发货前照片"}))
+    ok(post(client, case, "evidence", {"uploads": [photo()], "note": "发货前照片"}))
     assert case.evidence.get().source == "merchant"
 
 
@@ -396,7 +396,7 @@ VALID_DATA = {
     "note": {"text": "备注"},
     "message": {"text": "您好"},
 }
-FILE_FIELDS = {"buyer-evidence": "files", "evidence": "files"}
+FILE_FIELDS = {"buyer-evidence": "uploads", "evidence": "uploads"}
 
 
 def test_every_action_has_valid_test_data():
