@@ -20,7 +20,7 @@ install: $(STAMP)
 # Ctrl-C.
 SIM_PORT ?= 9100
 SIM_TRAFFIC ?= 0.05
-DEMO_SHOP ?= 7310000001
+DEMO_SHOP ?= 7310000003
 export DOUYIN_APP_SECRET ?= demo-app-secret
 
 demo: $(STAMP)

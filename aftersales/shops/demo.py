@@ -66,6 +66,7 @@ from aftersales.core.actors import Actor
 from aftersales.core.money import yuan_to_fen
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment, ShipmentEvent
+from aftersales.team.services import set_on_duty
 
 from . import demo_data as data
 from .choices import Platform, Role
@@ -110,7 +111,8 @@ class SeedResult:
 
 
 def demo_shops() -> list[Shop]:
-    ids = [spec.platform_shop_id for spec in data.SHOPS]
+    """The seeded shops and, last, the live one (`data.LIVE_SHOP_ID`)."""
+    ids = [spec.platform_shop_id for spec in data.SHOPS] + [data.LIVE_SHOP_ID]
     return list(
         Shop.objects.filter(platform=Platform.DOUYIN, platform_shop_id__in=ids).order_by("pk")
     )
@@ -125,6 +127,11 @@ def seed_demo(
     """Create the demo unless it exists; return what is there."""
     existing = demo_shops()
     if existing:
+        if existing[-1].platform_shop_id != data.LIVE_SHOP_ID:
+            # A demo seeded before the live shop existed: add it, so `make demo` can connect it.
+            users = get_user_model().objects.filter(username__in=[u.username for u in DEMO_USERS])
+            with transaction.atomic():
+                existing.append(create_live_shop({u.get_username(): u for u in users}))
         return SeedResult(created=False, shops=existing, users=[(u, False) for u in DEMO_USERS])
     if orders_per_shop < 1:
         raise ValueError("orders_per_shop must be at least 1")
@@ -133,6 +140,25 @@ def seed_demo(
     builder = _Builder(rng=random.Random(seed), now=now)
     with builder.clock.installed(), transaction.atomic():
         return builder.build(orders_per_shop)
+
+
+def create_live_shop(users: dict[str, Any]) -> Shop:
+    """The empty shop `make demo` connects to the simulator (`data.LIVE_SHOP_ID`), with the
+    demo staff; the agent and the supervisor are on duty there, so arriving cases are assigned."""
+    shop = create_shop(
+        platform=Platform.DOUYIN,
+        platform_shop_id=data.LIVE_SHOP_ID,
+        name=data.LIVE_SHOP_NAME,
+        by=SEED_ACTOR,
+    )
+    for demo_user in DEMO_USERS:
+        user = users.get(demo_user.username)
+        if user is None:
+            continue  # removed by an admin since the seed: not recreated here
+        add_member(shop=shop, user=user, role=demo_user.role, by=SEED_ACTOR)
+        if demo_user.role in (Role.AGENT, Role.SUPERVISOR):
+            set_on_duty(user=user, shop=shop, on_duty=True, by=SEED_ACTOR)
+    return shop
 
 
 # --- The simulated clock -----------------------------------------------------------------------
@@ -440,6 +466,7 @@ class _Builder:
                 )
             shops.append(shop)
             orders.extend(self.build_shop(shop, spec, orders_per_shop))
+        shops.append(create_live_shop(self.users))
         self.actors = {name: actor_for_user(user) for name, user in self.users.items()}
         self.replay([o.case for o in orders if o.case is not None])
         self.finish_orders([o for o in orders if o.case is not None])

@@ -372,6 +372,13 @@ DIGITAL_LIFE = ShopSpec(
 
 SHOPS = (FASHION, DIGITAL_LIFE)
 
+# The shop `make demo` connects to the local Douyin simulator. It starts with no history: its
+# cases arrive as the simulator's buyers apply, as in a shop that has just connected. The
+# seeded shops' history is not on the simulator, so they stay unconnected (an operation sent
+# for one of their cases would find no such after-sale there).
+LIVE_SHOP_ID = "7310000003"
+LIVE_SHOP_NAME = "潮流服饰抖音直播店"
+
 # --- People --------------------------------------------------------------------------------
 
 NICK_HEADS = (

@@ -1,4 +1,5 @@
-"""`seed_demo`: two demo shops with staff, orders and cases built through the services, once."""
+"""`seed_demo`: two demo shops with staff, orders and cases built through the services, and an
+empty third one for `make demo` to connect to the simulator; once."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from aftersales.cases.choices import CaseStatus, RefundStatus
 from aftersales.cases.models import Case, RefundDecision, RefundExecution, RefundLine
 from aftersales.catalog.models import Product, Sku
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment
+from aftersales.shops import demo
 from aftersales.shops.demo import DEMO_PASSWORD, demo_shops
-from aftersales.shops.models import Membership
+from aftersales.shops.demo_data import LIVE_SHOP_ID
+from aftersales.shops.models import Membership, Shop
+from aftersales.team.models import Duty
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +37,11 @@ def seed(**options) -> str:
     return out.getvalue()
 
 
-def test_it_builds_two_shops_with_one_login_per_role_in_both():
+def test_it_builds_the_shops_with_one_login_per_role_in_each():
     output = seed(now=NOW)
 
     shops = demo_shops()
-    assert [s.name for s in shops] == ["潮流服饰旗舰店", "数码生活专营店"]
+    assert [s.name for s in shops] == ["潮流服饰旗舰店", "数码生活专营店", "潮流服饰抖音直播店"]
     users = get_user_model().objects
     for username in ("agent", "supervisor", "admin", "auditor"):
         user = users.get(username=username)
@@ -51,10 +55,40 @@ def test_it_builds_two_shops_with_one_login_per_role_in_both():
     assert DEMO_PASSWORD in output and "http://127.0.0.1:8000/" in output
 
 
+def test_the_shop_make_demo_connects_starts_empty_with_its_agent_and_supervisor_on_duty():
+    """Its cases come from the simulator; the seeded history is not there to act on."""
+    seed(now=NOW)
+
+    live = demo_shops()[-1]
+    assert live.platform_shop_id == LIVE_SHOP_ID
+    assert not Order.objects.filter(shop=live).exists()
+    assert not Case.objects.filter(shop=live).exists()
+    on_duty = Duty.objects.filter(shop=live, on_duty=True).values_list("user__username", flat=True)
+    assert sorted(on_duty) == ["agent", "supervisor"]
+    assert verify_chain(live.pk) is None
+
+
+def test_a_demo_seeded_before_the_live_shop_existed_gets_it_on_the_next_run(monkeypatch):
+    """Otherwise `make demo` on an older var/ database would fail to connect the shop."""
+    with monkeypatch.context() as patched:
+        patched.setattr(demo, "create_live_shop", lambda users: Shop.objects.first())
+        seed(now=NOW)
+    assert not Shop.objects.filter(platform_shop_id=LIVE_SHOP_ID).exists()
+    cases = Case.objects.count()
+
+    seed()
+
+    live = Shop.objects.get(platform_shop_id=LIVE_SHOP_ID)
+    assert demo_shops()[-1] == live
+    on_duty = Duty.objects.filter(shop=live, on_duty=True).values_list("user__username", flat=True)
+    assert sorted(on_duty) == ["agent", "supervisor"]
+    assert Case.objects.count() == cases  # nothing else written
+
+
 def test_the_catalog_and_orders_look_like_a_real_shop():
     seed(now=NOW)
 
-    shops = demo_shops()
+    shops = demo_shops()[:-1]  # the seeded two
     for shop in shops:
         assert 25 <= Product.objects.filter(shop=shop).count() <= 40
         assert Order.objects.filter(shop=shop).count() == ORDERS_PER_SHOP
