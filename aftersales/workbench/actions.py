@@ -59,6 +59,7 @@ class Action:
     applies: Callable[[Case, Facts], bool]
     target: Callable[[Case], str] | None = None
     confirm: Any = None  # a question asked before the form is sent
+    danger: bool = False  # shown in red: it ends or refuses something for the buyer
     group: str = "lifecycle"  # lifecycle | record | conversation | platform
     done: Any = field(default=_("Done."))
 
@@ -186,6 +187,7 @@ ACTIONS: list[Action] = [
         lambda c, x: True,
         target=lambda c: S.REJECTED,
         confirm=_("Reject this request? The buyer is told the reason."),
+        danger=True,
         done=_("Rejected."),
     ),
     # --- Returns and stage 2 -------------------------------------------------------------
@@ -245,6 +247,7 @@ ACTIONS: list[Action] = [
         lambda c, x: c.status == S.AWAITING_REFUND and c.refund_status == RefundStatus.NONE,
         target=lambda c: S.COMPLETED,
         confirm=_("Refund this amount to the buyer? This cannot be undone."),
+        danger=True,
         done=_("Refund decided; it is being paid."),
     ),
     Action(
@@ -352,6 +355,7 @@ ACTIONS: list[Action] = [
         lambda c, x: c.refund_status != RefundStatus.PENDING,
         target=lambda c: S.CLOSED,
         confirm=_("Close this case? It will go no further."),
+        danger=True,
         done=_("Closed."),
     ),
     # --- Recorded beside the lifecycle ---------------------------------------------------

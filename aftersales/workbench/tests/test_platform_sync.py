@@ -292,6 +292,20 @@ def test_r2_6_the_platform_extension_queues_one_operation_on_the_record(client, 
     assert event_types(linked_case).count("platform_extension_requested") == 1
 
 
+def test_only_actions_that_refuse_or_end_something_are_red(client, alice, linked_case):
+    """The extension asks first but harms nobody: a plain button. Reject and close are red."""
+    client.force_login(alice)
+    html = page(client, linked_case)
+
+    def button_of(action: str) -> str:
+        form = html[html.index(f'data-action="{action}"') :]
+        return form[form.index("<button") : form.index("</button>")]
+
+    assert 'class="button primary"' in button_of("platform-extension")
+    assert 'class="button danger"' in button_of("reject")
+    assert 'class="button danger"' in button_of("close")
+
+
 def test_a_remark_on_the_platform_order_queues_one_operation_on_the_record(
     client, alice, linked_case
 ):
