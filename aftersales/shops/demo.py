@@ -123,8 +123,10 @@ def seed_demo(
     orders_per_shop: int = DEFAULT_ORDERS_PER_SHOP,
     seed: int = DEFAULT_SEED,
     now: datetime | None = None,
+    progress: Callable[[str], None] = lambda line: None,
 ) -> SeedResult:
-    """Create the demo unless it exists; return what is there."""
+    """Create the demo unless it exists; return what is there. `progress` is told how far
+    the build is (it takes minutes on a slow PostgreSQL)."""
     existing = demo_shops()
     if existing:
         if existing[-1].platform_shop_id != data.LIVE_SHOP_ID:
@@ -137,7 +139,7 @@ def seed_demo(
         raise ValueError("orders_per_shop must be at least 1")
     # In UTC, as timezone.now() gives it: the audit hash covers created_at's isoformat().
     now = (now or timezone.now()).astimezone(UTC).replace(second=0, microsecond=0)
-    builder = _Builder(rng=random.Random(seed), now=now)
+    builder = _Builder(rng=random.Random(seed), now=now, progress=progress)
     with builder.clock.installed(), transaction.atomic():
         return builder.build(orders_per_shop)
 
@@ -405,8 +407,11 @@ HOUR_WEIGHTS = (
 
 
 class _Builder:
-    def __init__(self, *, rng: random.Random, now: datetime) -> None:
+    def __init__(
+        self, *, rng: random.Random, now: datetime, progress: Callable[[str], None]
+    ) -> None:
         self.rng = rng
+        self.progress = progress
         self.now = now
         self.start = now - timedelta(days=DAYS)
         self.clock = SimClock(self.start - timedelta(days=5))
@@ -446,6 +451,7 @@ class _Builder:
     # The whole build ----------------------------------------------------------------------
 
     def build(self, orders_per_shop: int) -> SeedResult:
+        self.progress(f"正在生成演示数据: {len(data.SHOPS)} 个店铺, 约 {DAYS} 天的订单与售后单……")
         self.clock.advance_to(self.start - timedelta(days=3))
         users = self.create_users()
         shops = []
@@ -466,6 +472,7 @@ class _Builder:
                 )
             shops.append(shop)
             orders.extend(self.build_shop(shop, spec, orders_per_shop))
+            self.progress(f"  {spec.name}: 商品与 {orders_per_shop} 个订单已创建")
         shops.append(create_live_shop(self.users))
         self.actors = {name: actor_for_user(user) for name, user in self.users.items()}
         self.replay([o.case for o in orders if o.case is not None])
@@ -1065,7 +1072,13 @@ class _Builder:
             for step_index, step in enumerate(plan.steps)
             if step.at <= self.now
         )
-        for at, plan_index, step_index in timeline:
+        total = len(timeline)
+        tenth = max(1, total // 10)
+        for done, (at, plan_index, step_index) in enumerate(timeline):
+            if done % tenth == 0:
+                self.progress(
+                    f"  售后单按时间重放 {round(100 * done / total)}% ({done}/{total} 步)"
+                )
             plan = plans[plan_index]
             step = plan.steps[step_index]
             self.clock.advance_to(at)

@@ -46,8 +46,16 @@ class Command(BaseCommand):
         if isinstance(now, str):  # from call_command(), which skips the argument's type
             now = _aware_datetime(now)
         started = time.perf_counter()
+
+        def progress(line: str) -> None:
+            self.stdout.write(line)
+            self.stdout.flush()
+
         result = demo.seed_demo(
-            orders_per_shop=options["orders_per_shop"], seed=options["seed"], now=now
+            orders_per_shop=options["orders_per_shop"],
+            seed=options["seed"],
+            now=now,
+            progress=progress,
         )
         elapsed = time.perf_counter() - started
         out = self.stdout
