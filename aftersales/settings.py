@@ -210,4 +210,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("AFTERSALES_LOG_LEVEL", "INFO")},
+    # django_tasks logs two INFO lines for every task; after `seed_demo` that is ~20,000 lines
+    # of SLA timers finding their clock stopped. A failed task is still logged, as an error.
+    "loggers": {
+        "django_tasks": {"level": os.environ.get("AFTERSALES_TASKS_LOG_LEVEL", "WARNING")}
+    },
 }
