@@ -208,11 +208,20 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("AFTERSALES_LOG_LEVEL", "INFO")},
-    # django_tasks logs two INFO lines for every task; after `seed_demo` that is ~20,000 lines
-    # of SLA timers finding their clock stopped. A failed task is still logged, as an error.
-    "loggers": {
-        "django_tasks": {"level": os.environ.get("AFTERSALES_TASKS_LOG_LEVEL", "WARNING")}
+    "filters": {
+        # The worker's two lines per task (after `seed_demo`, ~20,000 lines of SLA timers
+        # finding their clock stopped) only at this level; failures always.
+        "task_lines": {
+            "()": "aftersales.core.log_filters.TaskLinesFilter",
+            "level": os.environ.get("AFTERSALES_TASKS_LOG_LEVEL", "WARNING"),
+        }
     },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["task_lines"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": os.environ.get("AFTERSALES_LOG_LEVEL", "INFO")},
 }
