@@ -144,21 +144,25 @@ def seed_demo(
         return builder.build(orders_per_shop)
 
 
-def create_live_shop(users: dict[str, Any]) -> Shop:
-    """The empty shop `make demo` connects to the simulator (`data.LIVE_SHOP_ID`), with the
-    demo staff; the agent and the supervisor are on duty there, so arriving cases are assigned."""
+def create_demo_shop(platform_shop_id: str, name: str, users: dict[str, Any]) -> Shop:
+    """A Douyin shop with each demo user (by username) a member in their role."""
     shop = create_shop(
-        platform=Platform.DOUYIN,
-        platform_shop_id=data.LIVE_SHOP_ID,
-        name=data.LIVE_SHOP_NAME,
-        by=SEED_ACTOR,
+        platform=Platform.DOUYIN, platform_shop_id=platform_shop_id, name=name, by=SEED_ACTOR
     )
     for demo_user in DEMO_USERS:
         user = users.get(demo_user.username)
-        if user is None:
-            continue  # removed by an admin since the seed: not recreated here
-        add_member(shop=shop, user=user, role=demo_user.role, by=SEED_ACTOR)
-        if demo_user.role in (Role.AGENT, Role.SUPERVISOR):
+        if user is not None:  # an admin may have removed one since an earlier seed
+            add_member(shop=shop, user=user, role=demo_user.role, by=SEED_ACTOR)
+    return shop
+
+
+def create_live_shop(users: dict[str, Any]) -> Shop:
+    """The empty shop `make demo` connects to the simulator (`data.LIVE_SHOP_ID`), with the
+    demo staff; the agent and the supervisor are on duty there, so arriving cases are assigned."""
+    shop = create_demo_shop(data.LIVE_SHOP_ID, data.LIVE_SHOP_NAME, users)
+    for demo_user in DEMO_USERS:
+        if demo_user.role in (Role.AGENT, Role.SUPERVISOR) and demo_user.username in users:
+            user = users[demo_user.username]
             set_on_duty(user=user, shop=shop, on_duty=True, by=SEED_ACTOR)
     return shop
 
@@ -457,19 +461,7 @@ class _Builder:
         shops = []
         orders: list[OrderPlan] = []
         for spec in data.SHOPS:
-            shop = create_shop(
-                platform=Platform.DOUYIN,
-                platform_shop_id=spec.platform_shop_id,
-                name=spec.name,
-                by=SEED_ACTOR,
-            )
-            for demo_user in DEMO_USERS:
-                add_member(
-                    shop=shop,
-                    user=self.users[demo_user.username],
-                    role=demo_user.role,
-                    by=SEED_ACTOR,
-                )
+            shop = create_demo_shop(spec.platform_shop_id, spec.name, self.users)
             shops.append(shop)
             orders.extend(self.build_shop(shop, spec, orders_per_shop))
             self.progress(f"  {spec.name}: 商品与 {orders_per_shop} 个订单已创建")
