@@ -114,18 +114,10 @@ def test_the_panel_shows_a_failed_operation_with_its_error_and_the_retry_button(
 
 def test_a_failed_decision_says_that_later_operations_wait(client, alice, linked_case):
     """R13.1: a refused agreement holds up what the case decided after it."""
-    now = timezone.now()
-    for number, status in enumerate([OperationStatus.FAILED, OperationStatus.PENDING]):
-        OutboxOperation.objects.create(
-            shop=linked_case.shop,
-            case=linked_case,
-            kind=OperationKind.AGREE,
-            params={},
-            idempotency_key=f"test-{linked_case.pk}-agree-{number}",
-            status=status,
-            last_error="地址不存在" if status == OperationStatus.FAILED else "",
-            created_at=now,
-        )
+    factories.operation(
+        linked_case, OperationKind.AGREE, OperationStatus.FAILED, key="-0", last_error="地址不存在"
+    )
+    factories.operation(linked_case, OperationKind.AGREE, OperationStatus.PENDING, key="-1")
     client.force_login(alice)
     html = panel(page(client, linked_case))
     assert 'data-sync-state="failed"' in html and "地址不存在" in html
@@ -136,13 +128,10 @@ def test_a_linked_case_with_everything_sent_shows_synced_and_no_retry(client, al
     """R13.1: operations the platform has taken show as synced; nothing to retry."""
     OutboxOperation.objects.filter(case=linked_case).delete()
     now = timezone.now()
-    OutboxOperation.objects.create(
-        shop=linked_case.shop,
-        case=linked_case,
-        kind=OperationKind.AGREE,
-        params={},
-        idempotency_key=f"test-{linked_case.pk}-agree",
-        status=OperationStatus.SYNCED,
+    factories.operation(
+        linked_case,
+        OperationKind.AGREE,
+        OperationStatus.SYNCED,
         attempts=1,
         created_at=now,
         synced_at=now,

@@ -56,6 +56,20 @@ def platform_case(shop: Shop, *, type: str = "return_refund", reason: str = "no_
     )
 
 
+def operation(case: Case, kind: str, status: str, *, key: str = "", **fields) -> OutboxOperation:
+    """An outbox operation of `case` written as it stands, without delivery."""
+    return OutboxOperation.objects.create(
+        shop=case.shop,
+        case=case,
+        kind=kind,
+        params=fields.pop("params", {}),
+        idempotency_key=f"test-{case.pk}-{kind}{key}",
+        status=status,
+        created_at=fields.pop("created_at", timezone.now()),
+        **fields,
+    )
+
+
 def sync_failed(shop: Shop) -> Case:
     """A case of a linked shop with one message to the buyer that failed to go out.
 
@@ -64,15 +78,12 @@ def sync_failed(shop: Shop) -> Case:
     if not DouyinShopLink.objects.filter(shop=shop).exists():
         link(shop)
     case = platform_case(shop)
-    OutboxOperation.objects.create(
-        shop=shop,
-        case=case,
-        kind=OperationKind.NOTIFY_BUYER,
+    operation(
+        case,
+        OperationKind.NOTIFY_BUYER,
+        OperationStatus.FAILED,
         params={"content": "您好", "step": "case_opened"},
-        idempotency_key=f"test-{case.pk}-notify",
-        status=OperationStatus.FAILED,
         attempts=1,
         last_error="HTTP 503",
-        created_at=timezone.now(),
     )
     return case
