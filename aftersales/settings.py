@@ -81,7 +81,9 @@ INSTALLED_APPS = [
     "aftersales.policy",
     "aftersales.sla",
     "aftersales.team",
+    "aftersales.platforms",
     "aftersales.platforms.douyin",
+    "aftersales.intake",
     "aftersales.workbench",
     "aftersales.api",
 ]
@@ -189,11 +191,26 @@ EVIDENCE_MAX_IMAGE_BYTES = env_int("AFTERSALES_EVIDENCE_MAX_IMAGE_BYTES", 10 * 1
 EVIDENCE_MAX_VIDEO_BYTES = env_int("AFTERSALES_EVIDENCE_MAX_VIDEO_BYTES", 100 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# --- Refunds -------------------------------------------------------------------------------
-# Douyin shops refund through the platform (the agreement is the refund instruction); shops
-# without a Douyin link fall back to the manual gateway, so one setting serves both.
+# --- How the case core reaches the rest (aftersales/cases/ports.py) --------------------------
+# What happens in the transaction of every case event, in this order: the SLA clocks start,
+# stop and pause; the policy decides again when the buyer's evidence or troubleshooting comes
+# in; the case's platform queues what it must be told and the buyer's messages. A new
+# capability that reacts to case events adds itself here.
+AFTERSALES_CASE_REACTIONS = [
+    "aftersales.sla.services.apply_case_event",
+    "aftersales.policy.services.redecide_on_new_facts",
+    "aftersales.platforms.adapter.tell_platform",
+]
+# Each shop's platform and the adapter that serves its connected shops: a callable taking a
+# shop id and returning the adapter, or None when the shop is not connected (the plain adapter
+# serves it then: messages kept for the staff, refunds made by hand).
+AFTERSALES_PLATFORM_ADAPTERS = {
+    "douyin": "aftersales.platforms.douyin.adapter.adapter_for_shop",
+}
+# Refunds go through the case's platform (on Douyin the agreement is the refund instruction);
+# `aftersales.platforms.gateway.ManualRefundGateway` makes every refund a manual one.
 AFTERSALES_REFUND_GATEWAY = os.environ.get(
-    "AFTERSALES_REFUND_GATEWAY", "aftersales.platforms.douyin.gateway.DouyinRefundGateway"
+    "AFTERSALES_REFUND_GATEWAY", "aftersales.platforms.gateway.PlatformRefundGateway"
 )
 
 # --- Security -------------------------------------------------------------------------------

@@ -25,11 +25,9 @@ from aftersales.cases.models import Case
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from aftersales.intake.services import receive_case
 from aftersales.orders.models import Order, OrderItem
-from aftersales.platforms.douyin.api import router as douyin_router
-from aftersales.policy.services import decide_case, triage_case
 from aftersales.shops.choices import WRITE_ROLES
-from aftersales.team.services import assign_automatically
 
 from .auth import ApiKeyAuth, SessionActorAuth
 from .policy import router as policy_router
@@ -55,6 +53,7 @@ from .schemas import (
     TechnicalSupportIn,
 )
 from .serializers import case_detail, case_summary
+from .sync import router as sync_router
 
 logger = logging.getLogger(__name__)
 
@@ -264,7 +263,9 @@ def open_case(request: HttpRequest, payload: OpenCaseIn) -> tuple[int, dict[str,
         if item is None:
             raise InvalidInput(_("An item does not belong to this order."))
         requested.append(services.RequestedItem(order_item=item, quantity=line.quantity))
-    case = services.open_case(
+    # Opened, decided by the policy (which does what it allows without a person, R3.1) and
+    # given to a person on duty for the rest (R9.2).
+    case = receive_case(
         order=order,
         type=payload.type,
         reason=payload.reason,
@@ -274,9 +275,6 @@ def open_case(request: HttpRequest, payload: OpenCaseIn) -> tuple[int, dict[str,
         requested_amount_fen=payload.requested_amount_fen,
         platform_case_id=payload.platform_case_id,
     )
-    # The policy decides every new case and does what it allows without a person (R3.1).
-    triage_case(case=case, by=Actor.system("policy"))
-    assign_automatically(case=case, by=Actor.system("assignment"))
     return 201, _detail(case)
 
 
@@ -339,7 +337,6 @@ def buyer_evidence(
     case, actor = _writable_case(request, case_id)
     uploads = [_upload(f) for f in files]
     services.record_buyer_evidence(case=case, uploads=uploads, by=actor, note=note)
-    decide_case(case=case, by=Actor.system("policy"))  # the evidence may change the advice
     return _detail(case)
 
 
@@ -579,11 +576,10 @@ def technical_support(
     services.record_technical_support(
         case=case, notes=payload.notes, resolved=payload.resolved, by=actor
     )
-    decide_case(case=case, by=Actor.system("policy"))
     return _detail(case)
 
 
 api.add_router("/cases", cases)
 api.add_router("/codes", codes)
 api.add_router("", policy_router)
-api.add_router("", douyin_router)
+api.add_router("", sync_router)

@@ -5,8 +5,8 @@ event); refunds, evidence and inspections are records kept at least 3 years (R6.
 admin shows them and changes none of them. The one thing it can add is a cost, and that goes
 through `add_cost`, which audits it.
 
-The reason codes (`cases.reasons`) are code, not rows: a read-only page lists them for the
-operator, linked from the admin index.
+The reason codes (`cases.reasons`) are code, not rows: a read-only page in the Douyin admin
+lists them with the platform's codes, linked from the admin index.
 """
 
 from __future__ import annotations
@@ -18,16 +18,13 @@ from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
+from django.http import HttpRequest
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ReadOnlyInline, yuan
 from aftersales.core.money import yuan_to_fen
-from aftersales.platforms.douyin.mapping import PLATFORM_REASON_TO_REASON, REJECT_REASON_WORDING
-from aftersales.policy.document import default_document
 from aftersales.shops.services import actor_for_user
 
 from .models import (
@@ -41,14 +38,11 @@ from .models import (
     RefundExecution,
     RefundLine,
 )
-from .reasons import REASONS, REJECT_REASONS
 from .services import add_cost
 
 # The admin index links to the reason codes page (CaseAdmin.reason_codes_view). The default
 # site's documented hook for its index page; the template extends Django's own.
 admin.site.index_template = "admin/cases/site_index.html"
-
-EVIDENCE_KINDS = {"photo": _("Photo"), "video": _("Video")}
 
 
 class CaseItemInline(ReadOnlyInline):
@@ -161,55 +155,6 @@ class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             return "-"
         url = reverse("admin:cases_refunddecision_change", args=[decision.pk])
         return format_html('<a href="{}">{}</a>', url, _("refund decision"))
-
-    def get_urls(self) -> list[URLPattern]:
-        # Before the model's own URLs: "<path:object_id>/" would take "reason-codes/".
-        reason_codes = path(
-            "reason-codes/",
-            self.admin_site.admin_view(self.reason_codes_view),
-            name="cases_reason_codes",
-        )
-        return [reason_codes, *super().get_urls()]
-
-    def reason_codes_view(self, request: HttpRequest) -> HttpResponse:
-        """The buyer's reasons and the merchant's reject reasons, read-only: what each code
-        means, who is responsible, the evidence the default policy asks for, and the
-        platform's code or wording it maps to. For any staff user (they are not shop data)."""
-        evidence = default_document().get("evidence", {})
-        douyin_codes: dict[str, list[int]] = {}
-        for number, code in PLATFORM_REASON_TO_REASON.items():
-            douyin_codes.setdefault(code, []).append(number)
-        reasons = [
-            {
-                "code": reason.code,
-                "label": reason.label,
-                "platform_label": reason.platform_label,
-                "douyin_codes": ", ".join(str(n) for n in douyin_codes.get(reason.code, [])),
-                "responsible": reason.responsible.label,
-                "needs_evidence": reason.needs_evidence,
-                "policy_evidence": [
-                    EVIDENCE_KINDS.get(kind, kind) for kind in evidence.get(reason.code, [])
-                ],
-            }
-            for reason in REASONS.values()
-        ]
-        reject_reasons = [
-            {
-                "code": reason.code,
-                "label": reason.label,
-                "douyin_wording": REJECT_REASON_WORDING.get(reason.code, ("",))[0],
-                "needs_evidence": reason.needs_evidence,
-            }
-            for reason in REJECT_REASONS.values()
-        ]
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Reason codes"),
-            "opts": self.model._meta,
-            "reasons": reasons,
-            "reject_reasons": reject_reasons,
-        }
-        return TemplateResponse(request, "admin/cases/reason_codes.html", context)
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Case], search_term: str

@@ -28,9 +28,7 @@ from aftersales.core.money import fen_to_yuan
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Order, OrderItem, Shipment
 from aftersales.orders.services import create_shipment, update_shipment_status
-from aftersales.platforms.gateway import RefundGatewayError, get_refund_gateway
 from aftersales.shops.choices import WRITE_ROLES
-from aftersales.sla.services import on_case_event
 
 from .choices import (
     REFUND_TYPES,
@@ -46,6 +44,7 @@ from .choices import (
     RefundStatus,
     ReturnStatus,
 )
+from .events import CaseEvent
 from .evidence import check_upload
 from .models import (
     Case,
@@ -59,8 +58,16 @@ from .models import (
     RefundLine,
 )
 from .money import allocate, item_cap, shipping_refundable_fen
+from .ports import RefundGatewayError, get_refund_gateway
 from .reasons import REASONS, REJECT_REASONS
-from .transitions import change_case
+from .transitions import (
+    can_approve,
+    can_reject,
+    can_reopen,
+    can_withdraw,
+    change_case,
+    record_case_event,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -166,11 +173,11 @@ def open_case(
     CaseItem.objects.bulk_create(
         [CaseItem(case=case, order_item=r.order_item, quantity=r.quantity) for r in items]
     )
-    record_event(
-        shop_id=case.shop_id,
-        case_id=case.pk,
-        type="case_opened",
+    record_case_event(
+        case,
+        event=CaseEvent.CASE_OPENED,
         by=by,
+        previous_status="",
         after=case.axes(),
         payload={
             "type": type,
@@ -178,9 +185,7 @@ def open_case(
             "requested_amount_fen": requested_amount_fen,
             "items": {str(r.order_item.pk): r.quantity for r in items},
         },
-    )
-    on_case_event(
-        case=case, event_type="case_opened", previous_status="", by=by, at=case.applied_at
+        at=case.applied_at,
     )
     return case
 
@@ -220,8 +225,8 @@ def _snapshot(order: Order) -> dict[str, Any]:
 def approve_case(*, case: Case, by: Actor, note: str = "") -> Case:
     """Stage 1: agree to the request. Returns wait for the goods; refunds await execution."""
     case = lock_case(case)
-    if case.status != CaseStatus.PENDING_REVIEW:
-        raise IllegalTransition(from_status=case.status, event="case_approved")
+    if not can_approve(case):
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_APPROVED)
     axes: dict[str, str] = {}
     if case.type in RETURNING_TYPES:
         target = CaseStatus.AWAITING_RETURN
@@ -233,7 +238,7 @@ def approve_case(*, case: Case, by: Actor, note: str = "") -> Case:
     return change_case(
         case,
         by=by,
-        event_type="case_approved",
+        event_type=CaseEvent.CASE_APPROVED,
         status=target,
         payload={"note": note} if note else None,
         fields={"approved_at": timezone.now()},
@@ -261,17 +266,13 @@ def reject_case(
     evidence = _evidence_of_case(case, evidence_ids)
     if reject_reason.needs_evidence and not evidence:
         raise InvalidInput(_("This reject reason needs evidence attached."))
-    if case.status not in {
-        CaseStatus.PENDING_REVIEW,
-        CaseStatus.AWAITING_EVIDENCE,
-        CaseStatus.PENDING_FINAL_REVIEW,
-    }:
-        raise IllegalTransition(from_status=case.status, event="case_rejected")
+    if not can_reject(case):
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_REJECTED)
     stage = 2 if case.status == CaseStatus.PENDING_FINAL_REVIEW else 1
     return change_case(
         case,
         by=by,
-        event_type="case_rejected",
+        event_type=CaseEvent.CASE_REJECTED,
         status=CaseStatus.REJECTED,
         payload={"stage": stage, "evidence": [e.pk for e in evidence]},
         fields={"reject_reason": reason_code, "reject_note": note},
@@ -287,7 +288,7 @@ def request_evidence(*, case: Case, note: str, by: Actor) -> Case:
     return change_case(
         case,
         by=by,
-        event_type="evidence_requested",
+        event_type=CaseEvent.EVIDENCE_REQUESTED,
         status=CaseStatus.AWAITING_EVIDENCE,
         fields={"evidence_request_note": note},
     )
@@ -302,7 +303,7 @@ def record_buyer_evidence(
     if not uploads:
         raise InvalidInput(_("Attach at least one photo or video."))
     if case.status in {CaseStatus.COMPLETED, CaseStatus.CLOSED}:
-        raise IllegalTransition(from_status=case.status, event="buyer_evidence_recorded")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.BUYER_EVIDENCE_RECORDED)
     stored = [
         _store_evidence(case=case, upload=u, source=EvidenceSource.BUYER, by=by, note=note)
         for u in uploads
@@ -311,7 +312,7 @@ def record_buyer_evidence(
     return change_case(
         case,
         by=by,
-        event_type="buyer_evidence_recorded",
+        event_type=CaseEvent.BUYER_EVIDENCE_RECORDED,
         status=next_status,
         payload={"evidence": [e.pk for e in stored]},
     )
@@ -329,7 +330,7 @@ def attach_evidence(
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="evidence_attached",
+        type=CaseEvent.EVIDENCE_ATTACHED,
         by=by,
         payload={"evidence": evidence.pk, "sha256": evidence.sha256, "source": source},
     )
@@ -374,7 +375,7 @@ def record_return_shipment(*, case: Case, carrier: str, tracking_number: str, by
     """The buyer has sent the goods back; keep the tracking number."""
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_RETURN:
-        raise IllegalTransition(from_status=case.status, event="return_shipped")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.RETURN_SHIPPED)
     if not carrier.strip() or not tracking_number.strip():
         raise InvalidInput(_("Carrier and tracking number are required."))
     shipment = create_shipment(
@@ -387,7 +388,7 @@ def record_return_shipment(*, case: Case, carrier: str, tracking_number: str, by
     return change_case(
         case,
         by=by,
-        event_type="return_shipped",
+        event_type=CaseEvent.RETURN_SHIPPED,
         return_status=ReturnStatus.IN_TRANSIT,
         payload={"shipment": shipment.pk, "carrier": carrier, "tracking_number": tracking_number},
     )
@@ -398,14 +399,14 @@ def receive_return(*, case: Case, by: Actor) -> Case:
     """The returned parcel arrived at the warehouse: the inspection clock starts (R4.2)."""
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_RETURN:
-        raise IllegalTransition(from_status=case.status, event="return_received")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.RETURN_RECEIVED)
     shipment = _latest_shipment(case, ShipmentKind.RETURN)
     if shipment is not None:
         update_shipment_status(shipment=shipment, status=ShipmentStatus.DELIVERED)
     return change_case(
         case,
         by=by,
-        event_type="return_received",
+        event_type=CaseEvent.RETURN_RECEIVED,
         status=CaseStatus.AWAITING_INSPECTION,
         return_status=ReturnStatus.RECEIVED,
     )
@@ -426,7 +427,7 @@ def inspect_return(
     seals are intact (decides opened beauty goods, R7.2), notes and photos (R4.2)."""
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_INSPECTION:
-        raise IllegalTransition(from_status=case.status, event="return_inspected")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.RETURN_INSPECTED)
     if result not in {"pass", "fail"}:
         raise InvalidInput(_("The result must be pass or fail."))
     if condition not in {"good", "damaged", "not_sent_item"}:
@@ -451,7 +452,7 @@ def inspect_return(
     change_case(
         case,
         by=by,
-        event_type="return_inspected",
+        event_type=CaseEvent.RETURN_INSPECTED,
         status=CaseStatus.PENDING_FINAL_REVIEW,
         return_status=ReturnStatus.INSPECTED,
         payload={
@@ -471,14 +472,14 @@ def approve_after_inspection(*, case: Case, by: Actor, note: str = "") -> Case:
     and repairs await the merchant's shipment."""
     case = lock_case(case)
     if case.status != CaseStatus.PENDING_FINAL_REVIEW:
-        raise IllegalTransition(from_status=case.status, event="case_final_approved")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_FINAL_APPROVED)
     target = (
         CaseStatus.AWAITING_REFUND if case.type in REFUND_TYPES else CaseStatus.AWAITING_SHIPMENT
     )
     return change_case(
         case,
         by=by,
-        event_type="case_final_approved",
+        event_type=CaseEvent.CASE_FINAL_APPROVED,
         status=target,
         payload={"note": note} if note else None,
         fields={"final_approved_at": timezone.now()},
@@ -508,7 +509,7 @@ def refund_case(
     """
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_REFUND:
-        raise IllegalTransition(from_status=case.status, event="refund_decided")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.REFUND_DECIDED)
     if RefundDecision.objects.filter(case=case).exists():
         raise Conflict(_("This case already has a refund."))
 
@@ -583,7 +584,7 @@ def refund_case(
     change_case(
         case,
         by=by,
-        event_type="refund_decided",
+        event_type=CaseEvent.REFUND_DECIDED,
         refund_status=RefundStatus.PENDING,
         payload={
             "decision": decision.pk,
@@ -705,7 +706,7 @@ def _record_refund_success(
     change_case(
         case,
         by=by,
-        event_type="refund_executed",
+        event_type=CaseEvent.REFUND_EXECUTED,
         status=CaseStatus.COMPLETED,
         refund_status=RefundStatus.REFUNDED,
         payload={
@@ -728,7 +729,7 @@ def _record_refund_failure(*, execution: RefundExecution, error: str, by: Actor)
     change_case(
         case,
         by=by,
-        event_type="refund_failed",
+        event_type=CaseEvent.REFUND_FAILED,
         refund_status=RefundStatus.FAILED,
         payload={"execution": execution.pk, "attempt": execution.attempts, "error": error[:500]},
     )
@@ -745,7 +746,7 @@ def retry_refund(*, case: Case, by: Actor) -> RefundExecution:
     change_case(
         case,
         by=by,
-        event_type="refund_retried",
+        event_type=CaseEvent.REFUND_RETRIED,
         refund_status=RefundStatus.PENDING,
         payload={"execution": execution.pk},
     )
@@ -762,18 +763,39 @@ def record_technical_support(*, case: Case, notes: str, resolved: bool, by: Acto
     goods correctly before a functional fault is treated as a quality problem."""
     case = lock_case(case)
     if case.status in TERMINAL_STATUSES:
-        raise IllegalTransition(from_status=case.status, event="technical_support_recorded")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.TECHNICAL_SUPPORT_RECORDED)
     if not notes.strip():
         raise InvalidInput(_("Record what was tried with the buyer."))
-    record_event(
-        shop_id=case.shop_id,
-        case_id=case.pk,
-        type="technical_support_recorded",
+    record_case_event(
+        case,
+        event=CaseEvent.TECHNICAL_SUPPORT_RECORDED,
         by=by,
         payload={"notes": notes, "resolved": resolved},
     )
-    on_case_event(
-        case=case, event_type="technical_support_recorded", previous_status=case.status, by=by
+    return case
+
+
+# --- The conversation ------------------------------------------------------------------------
+
+MESSAGE_MAX_LENGTH = 1000
+
+
+@transaction.atomic
+def message_buyer(*, case: Case, text: str, by: Actor, template: str = "") -> Case:
+    """Say something to the buyer (R3.5): on the record with who said it, and delivered by
+    the case's platform (its reaction to `buyer_message_sent`). It counts as the merchant's
+    first response, so the first-response clock stops."""
+    text = text.strip()
+    if not text:
+        raise InvalidInput(_("The message is empty."))
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise InvalidInput(_("A message is at most %(max)d characters."), max=MESSAGE_MAX_LENGTH)
+    case = lock_case(case)
+    record_case_event(
+        case,
+        event=CaseEvent.BUYER_MESSAGE_SENT,
+        by=by,
+        payload={"text": text, "template": template},
     )
     return case
 
@@ -788,7 +810,7 @@ def record_quality_check(
     """Check the replacement before it leaves (R4.3): quality and intact packaging."""
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_SHIPMENT or case.type != CaseType.EXCHANGE:
-        raise IllegalTransition(from_status=case.status, event="quality_checked")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.QUALITY_CHECKED)
     check = QualityCheck.objects.create(
         case=case,
         quality_ok=quality_ok,
@@ -800,7 +822,7 @@ def record_quality_check(
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="quality_checked",
+        type=CaseEvent.QUALITY_CHECKED,
         by=by,
         payload={
             "quality_check": check.pk,
@@ -817,7 +839,7 @@ def ship_replacement(*, case: Case, carrier: str, tracking_number: str, by: Acto
     """Ship the exchange replacement; only after a passed quality check (R4.3)."""
     case = lock_case(case)
     if case.type != CaseType.EXCHANGE or case.status != CaseStatus.AWAITING_SHIPMENT:
-        raise IllegalTransition(from_status=case.status, event="replacement_shipped")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.REPLACEMENT_SHIPPED)
     latest_check = case.quality_checks.order_by("-checked_at", "-pk").first()
     if latest_check is None or not latest_check.passed:
         raise Conflict(_("The replacement must pass a quality check before it ships."))
@@ -827,7 +849,7 @@ def ship_replacement(*, case: Case, carrier: str, tracking_number: str, by: Acto
         carrier=carrier,
         tracking_number=tracking_number,
         by=by,
-        event_type="replacement_shipped",
+        event_type=CaseEvent.REPLACEMENT_SHIPPED,
     )
 
 
@@ -836,14 +858,14 @@ def resend_items(*, case: Case, carrier: str, tracking_number: str, by: Actor) -
     """Send the missing items (补寄)."""
     case = lock_case(case)
     if case.type != CaseType.RESEND:
-        raise IllegalTransition(from_status=case.status, event="items_resent")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.ITEMS_RESENT)
     return _ship_to_buyer(
         case=case,
         kind=ShipmentKind.RESEND,
         carrier=carrier,
         tracking_number=tracking_number,
         by=by,
-        event_type="items_resent",
+        event_type=CaseEvent.ITEMS_RESENT,
     )
 
 
@@ -854,7 +876,7 @@ def return_repaired(
     """Send the repaired goods back to the buyer, with what was repaired."""
     case = lock_case(case)
     if case.type != CaseType.REPAIR:
-        raise IllegalTransition(from_status=case.status, event="repaired_goods_shipped")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.REPAIRED_GOODS_SHIPPED)
     if not repair_notes.strip():
         raise InvalidInput(_("Record what was repaired."))
     return _ship_to_buyer(
@@ -863,7 +885,7 @@ def return_repaired(
         carrier=carrier,
         tracking_number=tracking_number,
         by=by,
-        event_type="repaired_goods_shipped",
+        event_type=CaseEvent.REPAIRED_GOODS_SHIPPED,
         extra={"repair_notes": repair_notes},
     )
 
@@ -904,14 +926,14 @@ def confirm_buyer_receipt(*, case: Case, by: Actor) -> Case:
     """The buyer received the replacement, resend or repaired goods: the case is done."""
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_BUYER_RECEIPT:
-        raise IllegalTransition(from_status=case.status, event="buyer_received")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.BUYER_RECEIVED)
     shipment = _latest_shipment(case, None)
     if shipment is not None:
         update_shipment_status(shipment=shipment, status=ShipmentStatus.DELIVERED)
     return change_case(
         case,
         by=by,
-        event_type="buyer_received",
+        event_type=CaseEvent.BUYER_RECEIVED,
         status=CaseStatus.COMPLETED,
         fields={"resolved_at": timezone.now()},
     )
@@ -922,13 +944,13 @@ def convert_to_refund(*, case: Case, by: Actor, note: str) -> Case:
     """An exchange that cannot be fulfilled (out of stock) becomes a refund."""
     case = lock_case(case)
     if case.type != CaseType.EXCHANGE or case.status != CaseStatus.AWAITING_SHIPMENT:
-        raise IllegalTransition(from_status=case.status, event="converted_to_refund")
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.CONVERTED_TO_REFUND)
     if not note.strip():
         raise InvalidInput(_("Say why the exchange becomes a refund."))
     return change_case(
         case,
         by=by,
-        event_type="converted_to_refund",
+        event_type=CaseEvent.CONVERTED_TO_REFUND,
         status=CaseStatus.AWAITING_REFUND,
         payload={"note": note},
     )
@@ -948,19 +970,12 @@ def _latest_shipment(case: Case, kind: str | None) -> Shipment | None:
 def withdraw_case(*, case: Case, by: Actor) -> Case:
     """The buyer cancels the request. Not possible once a refund has been decided."""
     case = lock_case(case)
-    if case.refund_status != RefundStatus.NONE:
-        raise IllegalTransition(from_status=case.status, event="case_withdrawn")
-    if case.status not in {
-        CaseStatus.PENDING_REVIEW,
-        CaseStatus.AWAITING_EVIDENCE,
-        CaseStatus.AWAITING_RETURN,
-        CaseStatus.REJECTED,
-    }:
-        raise IllegalTransition(from_status=case.status, event="case_withdrawn")
+    if not can_withdraw(case):
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_WITHDRAWN)
     return change_case(
         case,
         by=by,
-        event_type="case_withdrawn",
+        event_type=CaseEvent.CASE_WITHDRAWN,
         status=CaseStatus.CLOSED,
         fields={"resolved_at": timezone.now()},
     )
@@ -978,7 +993,7 @@ def close_case(*, case: Case, note: str, by: Actor) -> Case:
     return change_case(
         case,
         by=by,
-        event_type="case_closed",
+        event_type=CaseEvent.CASE_CLOSED,
         status=CaseStatus.CLOSED,
         fields={"close_note": note, "resolved_at": timezone.now()},
     )
@@ -992,15 +1007,12 @@ def reopen_case(*, case: Case, by: Actor, note: str = "") -> Case:
     way forward there is the platform's intervention.
     """
     case = lock_case(case)
-    if case.status != CaseStatus.REJECTED or case.return_status in {
-        ReturnStatus.RECEIVED,
-        ReturnStatus.INSPECTED,
-    }:
-        raise IllegalTransition(from_status=case.status, event="case_reopened")
+    if not can_reopen(case):
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_REOPENED)
     return change_case(
         case,
         by=by,
-        event_type="case_reopened",
+        event_type=CaseEvent.CASE_REOPENED,
         status=CaseStatus.PENDING_REVIEW,
         payload={"note": note} if note else None,
         fields={"reject_reason": "", "reject_note": ""},
@@ -1035,7 +1047,7 @@ def add_cost(
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="cost_recorded",
+        type=CaseEvent.COST_RECORDED,
         by=by,
         payload={"cost": cost.pk, "kind": kind, "amount_fen": amount_fen, "payer": payer},
     )
@@ -1055,7 +1067,7 @@ def assign_case(*, case: Case, assignee: Any, by: Actor) -> Case:
     return change_case(
         case,
         by=by,
-        event_type="case_assigned",
+        event_type=CaseEvent.CASE_ASSIGNED,
         payload={"assignee": getattr(assignee, "pk", None)},
         fields={"assignee": assignee},
     )

@@ -1,21 +1,26 @@
-"""The case state machine: one table of allowed moves and one function that makes them (R1.2).
+"""The case state machine: one table of allowed moves, the guards the services and the edges
+read, and one function that makes a move (R1.2).
 
 The other axes (refund, return logistics, dispute) change beside the status, in the same
-function, so every change of any axis is one audit event with its before and after.
+function, so every change of any axis is one audit event with its before and after. Every
+event is then handed to the declared reactions (`ports.react_to`): the SLA clocks, the
+policy, the platform; this module knows none of them.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aftersales.audit.chain import record_event
+from aftersales.audit.models import AuditEvent
 from aftersales.core.actors import Actor
 from aftersales.core.errors import IllegalTransition
-from aftersales.platforms.douyin.outbox import enqueue_operations_for_event
-from aftersales.sla.services import on_case_event
 
 from .choices import CaseStatus as S
+from .choices import RefundStatus, ReturnStatus
 from .models import Case
+from .ports import CaseChange, react_to
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     # Stage 1 (R1.3): the merchant agrees, rejects, or asks the buyer for evidence (R4.1).
@@ -51,6 +56,48 @@ def can_transition(case: Case, to: str) -> bool:
     return to in ALLOWED_TRANSITIONS[case.status]
 
 
+# --- Guards: beyond the table, which cases each decision applies to --------------------------
+# Read by the services (which refuse otherwise), the workbench (which offers only what
+# applies) and the platform ingest (which follows the platform only where we may).
+
+# Stage 1 and 2 reviews: rejecting is a decision of either review, or while evidence is due.
+REJECTABLE_STATUSES = frozenset({S.PENDING_REVIEW, S.AWAITING_EVIDENCE, S.PENDING_FINAL_REVIEW})
+# The buyer may withdraw until the goods are on their way back to them or the money is decided.
+WITHDRAWABLE_STATUSES = frozenset(
+    {S.PENDING_REVIEW, S.AWAITING_EVIDENCE, S.AWAITING_RETURN, S.REJECTED}
+)
+
+
+def can_approve(case: Case) -> bool:
+    """Stage 1: agree to the request."""
+    return case.status == S.PENDING_REVIEW
+
+
+def can_reject(case: Case) -> bool:
+    return case.status in REJECTABLE_STATUSES
+
+
+def can_withdraw(case: Case) -> bool:
+    """Once a refund is decided the buyer cannot take the request back: the money is moving."""
+    return case.refund_status == RefundStatus.NONE and case.status in WITHDRAWABLE_STATUSES
+
+
+def can_close(case: Case) -> bool:
+    """A case can be closed from wherever the table allows, except while money is moving."""
+    return S.CLOSED in ALLOWED_TRANSITIONS[case.status] and case.refund_status != (
+        RefundStatus.PENDING
+    )
+
+
+def can_reopen(case: Case) -> bool:
+    """A stage-1 rejection can be re-applied for; after stage 2 the goods are already back and
+    the buyer's way forward is the platform's intervention."""
+    return case.status == S.REJECTED and case.return_status not in {
+        ReturnStatus.RECEIVED,
+        ReturnStatus.INSPECTED,
+    }
+
+
 def change_case(
     case: Case,
     *,
@@ -61,7 +108,8 @@ def change_case(
     fields: dict[str, Any] | None = None,
     **axes: str,
 ) -> Case:
-    """Apply a change to a locked case: check the edge, set the axes and fields, save, audit.
+    """Apply a change to a locked case: check the edge, set the axes and fields, save, audit,
+    react.
 
     `status` moves the main state machine and must be an allowed edge (staying put is not
     one: pass `status=None` for a change that keeps the status). `axes` sets the
@@ -88,18 +136,52 @@ def change_case(
 
     event_payload = dict(payload or {})
     event_payload.update({k: _jsonable(v) for k, v in changed_fields.items()})
-    record_event(
-        shop_id=case.shop_id,
-        case_id=case.pk,
-        type=event_type,
+    record_case_event(
+        case,
         by=by,
+        event=event_type,
+        previous_status=before["status"],
         before={k: v for k, v in before.items() if before[k] != after[k]},
         after={k: v for k, v in after.items() if before[k] != after[k]},
         payload=event_payload,
     )
-    on_case_event(case=case, event_type=event_type, previous_status=before["status"], by=by)
-    enqueue_operations_for_event(case, event_type, event_payload, by=by)
     return case
+
+
+def record_case_event(
+    case: Case,
+    *,
+    by: Actor,
+    event: str,
+    payload: dict[str, Any] | None = None,
+    previous_status: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Put one case event on the audit trail and hand it to the reactions, in the caller's
+    transaction. `change_case` uses it for moves; services use it directly for events that
+    move no axis (a message to the buyer, technical support, a deadline extended)."""
+    recorded = record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type=event,
+        by=by,
+        before=before,
+        after=after,
+        payload=payload,
+    )
+    react_to(
+        CaseChange(
+            case=case,
+            event=event,
+            by=by,
+            previous_status=case.status if previous_status is None else previous_status,
+            payload=payload or {},
+            at=at,
+        )
+    )
+    return recorded
 
 
 def _jsonable(value: Any) -> Any:

@@ -1,48 +1,30 @@
-"""How a refund decision reaches the money.
+"""How a refund decision reaches the money: through the case's platform (`cases.ports`).
 
-The core decides refunds; a gateway carries them out. Which gateway runs is configuration
-(`AFTERSALES_REFUND_GATEWAY`), so the Douyin adapter can replace the manual one without the
-core changing.
+On a connected platform the platform pays back along the original route; elsewhere the staff
+refund by hand in the back-office and the product records it (the plain adapter).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from django.conf import settings
-from django.utils.module_loading import import_string
+from aftersales.cases.ports import RefundReceipt
+
+from .adapter import PLAIN, adapter_for_case
 
 if TYPE_CHECKING:
     from aftersales.cases.models import RefundExecution
 
 
-class RefundGatewayError(Exception):
-    """The refund was not carried out; the message says why and is shown on the case."""
+class PlatformRefundGateway:
+    """The default gateway (`AFTERSALES_REFUND_GATEWAY`): the case's own platform adapter."""
 
-
-@dataclass(frozen=True)
-class RefundReceipt:
-    reference: str
-
-
-class RefundGateway(Protocol):
-    def refund(self, execution: RefundExecution) -> RefundReceipt: ...
+    def refund(self, execution: RefundExecution) -> RefundReceipt:
+        return adapter_for_case(execution.decision.case).refund(execution)
 
 
 class ManualRefundGateway:
-    """For shops without API access: staff refund in the platform back-office (原路退回).
-
-    Recording the execution here is the shop's statement that the refund was made; the
-    idempotency key is the reference they can quote.
-    """
+    """Every refund by hand, whatever the platform (an installation without API access)."""
 
     def refund(self, execution: RefundExecution) -> RefundReceipt:
-        return RefundReceipt(reference=f"manual:{execution.idempotency_key}")
-
-
-def get_refund_gateway() -> RefundGateway:
-    path = getattr(
-        settings, "AFTERSALES_REFUND_GATEWAY", "aftersales.platforms.gateway.ManualRefundGateway"
-    )
-    return import_string(path)()
+        return PLAIN.refund(execution)

@@ -11,7 +11,9 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
 from aftersales.cases import services as case_services
+from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
+from aftersales.cases.ports import CaseChange
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput
 from aftersales.shops.models import Shop
@@ -24,7 +26,7 @@ from .document import (
     parse_document,
     validate_override,
 )
-from .engine import APPROVE_REFUND, decide
+from .engine import APPROVE_REFUND, NEEDS_REVIEW, decide
 from .facts import facts_for_case
 from .models import PolicyDecision, PolicyVersion
 
@@ -105,7 +107,7 @@ def decide_case(*, case: Case, by: Actor) -> PolicyDecision:
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="policy_decided",
+        type=CaseEvent.POLICY_DECIDED,
         by=by,
         payload={
             "decision": stored.pk,
@@ -116,6 +118,9 @@ def decide_case(*, case: Case, by: Actor) -> PolicyDecision:
         },
     )
     return stored
+
+
+POLICY = Actor.system("policy")
 
 
 def triage_case(*, case: Case, by: Actor) -> PolicyDecision:
@@ -140,11 +145,25 @@ def triage_case(*, case: Case, by: Actor) -> PolicyDecision:
             record_event(
                 shop_id=case.shop_id,
                 case_id=case.pk,
-                type="automation_refused",
+                type=CaseEvent.AUTOMATION_REFUSED,
                 by=policy_actor,
                 payload={"code": exc.code, "message": exc.render("en")},
             )
     return stored
+
+
+# The facts a buyer or an agent adds that may change the policy's advice (R4.1, R7.3).
+NEW_FACT_EVENTS = frozenset(
+    {CaseEvent.BUYER_EVIDENCE_RECORDED, CaseEvent.TECHNICAL_SUPPORT_RECORDED}
+)
+
+
+def redecide_on_new_facts(change: CaseChange) -> None:
+    """The policy's reaction to a case event (`settings.AFTERSALES_CASE_REACTIONS`): the
+    buyer's evidence or the troubleshooting may change the advice, so decide again, in the
+    event's transaction, whoever recorded it (an agent, the API, the platform)."""
+    if change.event in NEW_FACT_EVENTS:
+        decide_case(case=change.case, by=POLICY)
 
 
 def _automatic_reason(stored: PolicyDecision) -> str:
@@ -153,3 +172,15 @@ def _automatic_reason(stored: PolicyDecision) -> str:
 
 def latest_decision(case: Case) -> PolicyDecision | None:
     return case.policy_decisions.order_by("-decided_at", "-pk").first()
+
+
+def approvable_by_policy(case: Case) -> bool:
+    """Approval without reading the case (the bulk bar) is for what the policy already
+    supports: its latest decision recommends a refund, or a review with no evidence missing
+    (R4.1)."""
+    decision = latest_decision(case)
+    if decision is None:
+        return False
+    if decision.recommendation == APPROVE_REFUND:
+        return True
+    return decision.recommendation == NEEDS_REVIEW and not decision.payload.get("missing_evidence")

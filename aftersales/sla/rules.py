@@ -1,26 +1,29 @@
 """When each clock starts, stops, pauses and resumes: the one place that says so (R2.7).
 
 docs/sla.md explains the same table in prose; tests/test_clock_rules.py checks both agree.
-Events are the case's audit event types; statuses are the case status after the event.
+Events are `CaseEvent`s; statuses are the case status after the event.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from aftersales.cases.choices import CaseStatus as S
+from aftersales.cases.events import CaseEvent as E
+
 from .models import ClockKind
 
 # Any of these ends every running clock of the case.
-TERMINAL_EVENTS = frozenset({"case_closed", "case_withdrawn", "refund_executed", "buyer_received"})
+TERMINAL_EVENTS = frozenset({E.CASE_CLOSED, E.CASE_WITHDRAWN, E.REFUND_EXECUTED, E.BUYER_RECEIVED})
 
 # The merchant's first reply in any form ends the first-response clock.
 MERCHANT_RESPONSES = frozenset(
     {
-        "case_approved",
-        "case_rejected",
-        "evidence_requested",
-        "technical_support_recorded",
-        "buyer_message_sent",
+        E.CASE_APPROVED,
+        E.CASE_REJECTED,
+        E.EVIDENCE_REQUESTED,
+        E.TECHNICAL_SUPPORT_RECORDED,
+        E.BUYER_MESSAGE_SENT,
     }
 )
 
@@ -41,56 +44,66 @@ CLOCK_RULES: dict[str, ClockRule] = {
     for rule in [
         ClockRule(
             ClockKind.FIRST_RESPONSE,
-            start_events=frozenset({"case_opened", "case_reopened"}),
+            start_events=frozenset({E.CASE_OPENED, E.CASE_REOPENED}),
             stop_events=MERCHANT_RESPONSES,
         ),
         ClockRule(
             ClockKind.PLAN,
-            start_events=frozenset({"case_opened", "case_reopened"}),
-            stop_events=frozenset({"case_approved", "case_rejected"}),
+            start_events=frozenset({E.CASE_OPENED, E.CASE_REOPENED}),
+            stop_events=frozenset({E.CASE_APPROVED, E.CASE_REJECTED}),
             # Waiting for the buyer's evidence is the buyer's time, not the merchant's.
-            pause_events=frozenset({"evidence_requested"}),
-            resume_events=frozenset({"buyer_evidence_recorded"}),
+            pause_events=frozenset({E.EVIDENCE_REQUESTED}),
+            resume_events=frozenset({E.BUYER_EVIDENCE_RECORDED}),
         ),
         ClockRule(
             ClockKind.REVIEW,
-            start_events=frozenset({"case_opened", "case_reopened"}),
-            stop_events=frozenset({"case_approved", "case_rejected"}),
-            pause_events=frozenset({"evidence_requested"}),
-            resume_events=frozenset({"buyer_evidence_recorded"}),
+            start_events=frozenset({E.CASE_OPENED, E.CASE_REOPENED}),
+            stop_events=frozenset({E.CASE_APPROVED, E.CASE_REJECTED}),
+            pause_events=frozenset({E.EVIDENCE_REQUESTED}),
+            resume_events=frozenset({E.BUYER_EVIDENCE_RECORDED}),
         ),
         ClockRule(
             ClockKind.RETURN_SHIPMENT,
-            start_statuses=frozenset({"awaiting_return"}),
-            stop_events=frozenset({"return_shipped", "return_received"}),
+            start_statuses=frozenset({S.AWAITING_RETURN}),
+            stop_events=frozenset({E.RETURN_SHIPPED, E.RETURN_RECEIVED}),
             buyer_clock=True,
         ),
         ClockRule(
             ClockKind.INSPECTION,
-            start_statuses=frozenset({"awaiting_inspection"}),
-            stop_events=frozenset({"return_inspected"}),
+            start_statuses=frozenset({S.AWAITING_INSPECTION}),
+            stop_events=frozenset({E.RETURN_INSPECTED}),
         ),
         ClockRule(
             ClockKind.FINAL_REVIEW,
-            start_statuses=frozenset({"pending_final_review"}),
-            stop_events=frozenset({"case_final_approved", "case_rejected"}),
+            start_statuses=frozenset({S.PENDING_FINAL_REVIEW}),
+            stop_events=frozenset({E.CASE_FINAL_APPROVED, E.CASE_REJECTED}),
         ),
         ClockRule(
             ClockKind.REFUND,
-            start_statuses=frozenset({"awaiting_refund"}),
-            stop_events=frozenset({"refund_executed"}),
+            start_statuses=frozenset({S.AWAITING_REFUND}),
+            stop_events=frozenset({E.REFUND_EXECUTED}),
         ),
         ClockRule(
             ClockKind.REPLACEMENT_SHIPMENT,
-            start_statuses=frozenset({"awaiting_shipment"}),
+            start_statuses=frozenset({S.AWAITING_SHIPMENT}),
             stop_events=frozenset(
                 {
-                    "replacement_shipped",
-                    "items_resent",
-                    "repaired_goods_shipped",
-                    "converted_to_refund",
+                    E.REPLACEMENT_SHIPPED,
+                    E.ITEMS_RESENT,
+                    E.REPAIRED_GOODS_SHIPPED,
+                    E.CONVERTED_TO_REFUND,
                 }
             ),
         ),
     ]
 }
+
+# Every event some clock acts on, and every status some clock starts in: any other event
+# leaves the clocks alone, so the SLA reaction returns before reading them.
+CLOCK_EVENTS = TERMINAL_EVENTS | frozenset().union(
+    *(
+        rule.start_events | rule.stop_events | rule.pause_events | rule.resume_events
+        for rule in CLOCK_RULES.values()
+    )
+)
+CLOCK_START_STATUSES = frozenset().union(*(rule.start_statuses for rule in CLOCK_RULES.values()))

@@ -17,21 +17,29 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
+from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
+from aftersales.cases.ports import CaseChange
+from aftersales.cases.services import close_case
+from aftersales.cases.transitions import record_case_event
 from aftersales.core.actors import Actor
-from aftersales.core.errors import Conflict, InvalidInput
-from aftersales.platforms.douyin.outbox import send_text_to_buyer
+from aftersales.core.errors import Conflict, DomainError, InvalidInput
 from aftersales.policy.document import Policy
+from aftersales.policy.services import policy_for
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership
 
 from .models import ClockKind, ClockState, DeadlineExtension, Notification, SlaClock
-from .rules import CLOCK_RULES, TERMINAL_EVENTS
+from .rules import CLOCK_EVENTS, CLOCK_RULES, CLOCK_START_STATUSES, TERMINAL_EVENTS
 from .workdays import get_calendar
 
 logger = logging.getLogger(__name__)
 
 FOOD_CATEGORIES = {"food", "fresh"}
+
+# What the buyer reads when the return deadline passed and the policy reminds rather than
+# closes (`buyer_return_expiry_action = "remind"`).
+BUYER_RETURN_REMINDER = "您的退货寄回期限已到，请尽快寄回商品并填写退货物流单号，以免影响售后处理。"
 
 # The policy setting that gives each plain hour-based clock its limit.
 HOURS_SETTING: dict[str, str] = {
@@ -43,17 +51,19 @@ HOURS_SETTING: dict[str, str] = {
 }
 
 
-def on_case_event(
-    *, case: Case, event_type: str, previous_status: str, by: Actor, at: datetime | None = None
-) -> None:
-    """Apply one case event to the case's clocks. Runs inside the event's transaction.
+def apply_case_event(change: CaseChange) -> None:
+    """The SLA reaction to a case event (`settings.AFTERSALES_CASE_REACTIONS`): start, stop,
+    pause and resume the case's clocks by the table in `rules.py`, in the event's transaction.
 
-    `at` is when the event happened; opening a case passes the buyer's application time,
-    because the platform's clock starts when the buyer applies, not when we hear of it.
+    `change.at` is when the event happened; opening a case passes the buyer's application
+    time, because the platform's clock starts when the buyer applies, not when we hear of it.
     """
-    from aftersales.policy.services import policy_for
-
-    now = at or timezone.now()
+    case, event_type = change.case, change.event
+    if event_type not in CLOCK_EVENTS and not (
+        change.status_changed and case.status in CLOCK_START_STATUSES
+    ):
+        return  # no clock cares: not even the query for the live ones
+    now = change.at or timezone.now()
     policy: Policy | None = None  # read once, and only if a clock starts
     live = {c.kind: c for c in SlaClock.objects.filter(case=case).exclude(state=ClockState.STOPPED)}
     if event_type in TERMINAL_EVENTS:
@@ -74,7 +84,7 @@ def on_case_event(
             and clock.state == ClockState.PAUSED
         ):
             _resume(clock, now)
-        entered = case.status != previous_status and case.status in rule.start_statuses
+        entered = change.status_changed and case.status in rule.start_statuses
         if clock is None and (event_type in rule.start_events or entered):
             policy = policy or policy_for(case.shop_id, now)
             _start(case, rule.kind, now, policy)
@@ -215,10 +225,10 @@ def extend_deadline(
         # The warning was for the old deadline; the assignee is warned again before the new one.
         clock.at_risk_notified_at = None
     clock.save(update_fields=["due_at", "at_risk_at", "remaining_at_pause", "at_risk_notified_at"])
-    record_event(
-        shop_id=clock.shop_id,
-        case_id=clock.case_id,
-        type="deadline_extended",
+    # The message goes to the buyer through the case's platform (its reaction to the event).
+    record_case_event(
+        clock.case,
+        event=CaseEvent.DEADLINE_EXTENDED,
         by=by,
         before={"due_at": before.isoformat()},
         after={"due_at": clock.due_at.isoformat()},
@@ -229,7 +239,6 @@ def extend_deadline(
             "message": message_to_buyer,
         },
     )
-    send_text_to_buyer(clock.case, message_to_buyer, cause="deadline_extended")
     _schedule(clock)
     return clock
 
@@ -279,7 +288,7 @@ def fire_warning(clock_id: int, now: datetime | None = None) -> int:
     record_event(
         shop_id=clock.shop_id,
         case_id=clock.case_id,
-        type="sla_at_risk",
+        type=CaseEvent.SLA_AT_RISK,
         by=Actor.system("sla"),
         payload={"clock": clock.kind, "due_at": clock.due_at.isoformat()},
     )
@@ -302,7 +311,7 @@ def fire_breach(clock_id: int, now: datetime | None = None) -> int:
         record_event(
             shop_id=clock.shop_id,
             case_id=case.pk,
-            type="buyer_deadline_expired",
+            type=CaseEvent.BUYER_DEADLINE_EXPIRED,
             by=Actor.system("sla"),
             payload={"clock": clock.kind, "due_at": clock.due_at.isoformat()},
         )
@@ -312,7 +321,7 @@ def fire_breach(clock_id: int, now: datetime | None = None) -> int:
     record_event(
         shop_id=clock.shop_id,
         case_id=case.pk,
-        type="sla_breached",
+        type=CaseEvent.SLA_BREACHED,
         by=Actor.system("sla"),
         payload={"clock": clock.kind, "due_at": clock.due_at.isoformat()},
     )
@@ -322,10 +331,6 @@ def fire_breach(clock_id: int, now: datetime | None = None) -> int:
 
 def _act_on_buyer_expiry(case_id: int, policy_version: str) -> None:
     """The buyer did not ship the return in time: close the case or remind, per policy."""
-    from aftersales.cases.services import close_case
-    from aftersales.core.errors import DomainError
-    from aftersales.policy.services import policy_for
-
     case = Case.objects.get(pk=case_id)
     action = policy_for(case.shop_id).sla["buyer_return_expiry_action"]
     by = Actor.system(f"sla:{policy_version}")
@@ -340,12 +345,13 @@ def _act_on_buyer_expiry(case_id: int, policy_version: str) -> None:
             logger.info("case %s changed before the buyer's expiry could close it", case_id)
     else:
         with transaction.atomic():
-            record_event(
-                shop_id=case.shop_id,
-                case_id=case.pk,
-                type="buyer_reminded",
+            # Told to the buyer through the case's platform (its reaction to the event), in
+            # Chinese like every text the buyer reads.
+            record_case_event(
+                Case.objects.select_for_update().get(pk=case_id),
+                event=CaseEvent.BUYER_REMINDED,
                 by=by,
-                payload={"message": "请尽快寄回商品 / please ship the return"},
+                payload={"message": BUYER_RETURN_REMINDER},
             )
 
 

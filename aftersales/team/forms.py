@@ -12,6 +12,49 @@ from aftersales.catalog.choices import Category
 from aftersales.shops.choices import Role
 
 
+class BulkForm(forms.Form):
+    """The queue's bulk bar: one action on many cases. It checks the shape of the request;
+    each case is then checked and handled by the services on its own (`views.bulk`)."""
+
+    MAX_CASES = 500
+    ACTIONS = ("approve", "assign", "message")
+
+    action = forms.CharField()
+    case_ids = forms.CharField(required=False)  # read with getlist in `clean`
+    assignee_id = forms.IntegerField(required=False)
+    template = forms.CharField(required=False, max_length=50)
+
+    def __init__(self, data: Any, *, template_codes: set[str]) -> None:
+        super().__init__(data)
+        self.raw_case_ids: list[str] = data.getlist("case_ids")
+        self.template_codes = template_codes
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        # The first problem is the one shown: the page says one thing to fix.
+        action = cleaned.get("action")
+        if action not in self.ACTIONS:
+            raise forms.ValidationError(_("Choose an action: approve, assign or send a message."))
+        if not self.raw_case_ids:
+            raise forms.ValidationError(_("Select at least one case."))
+        try:
+            case_ids = list(dict.fromkeys(int(raw) for raw in self.raw_case_ids))
+        except ValueError:
+            case_ids = []
+        if not case_ids or not all(0 < pk < 2**63 for pk in case_ids):
+            raise forms.ValidationError(_("Case numbers must be whole numbers."))
+        if len(case_ids) > self.MAX_CASES:
+            raise forms.ValidationError(
+                _("Select at most %(max)s cases at a time.") % {"max": self.MAX_CASES}
+            )
+        cleaned["case_ids"] = case_ids
+        if action == "assign" and cleaned.get("assignee_id") is None:
+            raise forms.ValidationError(_("Choose who gets the cases."))
+        if action == "message" and cleaned.get("template") not in self.template_codes:
+            raise forms.ValidationError(_("Choose a message template."))
+        return cleaned
+
+
 class AddMemberForm(forms.Form):
     """Add an existing login to the shop, or change a member's role."""
 

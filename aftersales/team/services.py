@@ -23,19 +23,16 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
-from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import TERMINAL_STATUSES
 from aftersales.cases.models import Case
-from aftersales.cases.services import assign_case, lock_case
+from aftersales.cases.services import assign_case, lock_case, message_buyer
 from aftersales.catalog.choices import Category
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput, PermissionDenied
-from aftersales.platforms.douyin.outbox import send_text_to_buyer
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership, Shop
 from aftersales.shops.services import add_member
-from aftersales.sla.services import on_case_event
-from aftersales.workbench import replies
+from aftersales.team import replies
 
 from .models import Duty, StaffProfile
 
@@ -286,12 +283,9 @@ def reassign(*, case: Case, to_user: Any, by: Actor) -> Case:
 
 
 @transaction.atomic
-def send_templated_message(*, case: Case, template: str, by: Actor) -> AuditEvent:
-    """Record a templated message to the buyer with its filled-in text (R3.5, R12.1).
-
-    The event `buyer_message_sent` is a merchant response: it stops the first-response
-    clock (`sla.rules.MERCHANT_RESPONSES`). The text goes to the buyer through the platform's
-    outbox, written in the same transaction as the record of what was said, by whom.
+def send_templated_message(*, case: Case, template: str, by: Actor) -> Case:
+    """Send a templated message to the buyer with its filled-in text (R3.5, R12.1), through
+    the one message service (`cases.services.message_buyer`).
 
     `template` is a code; the case's shop's own wording wins over the default, and a code
     the shop does not offer (unknown, switched off) is refused.
@@ -300,17 +294,7 @@ def send_templated_message(*, case: Case, template: str, by: Actor) -> AuditEven
     if message is None:
         raise InvalidInput(_("Unknown message template."))
     case = lock_case(case)
-    text = replies.fill(message, case)
-    event = record_event(
-        shop_id=case.shop_id,
-        case_id=case.pk,
-        type="buyer_message_sent",
-        by=by,
-        payload={"template": template, "text": text},
-    )
-    send_text_to_buyer(case, text, cause="buyer_message_sent")
-    on_case_event(case=case, event_type="buyer_message_sent", previous_status=case.status, by=by)
-    return event
+    return message_buyer(case=case, text=replies.fill(message, case), template=template, by=by)
 
 
 # --- Staff -----------------------------------------------------------------------------------

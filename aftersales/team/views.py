@@ -42,27 +42,26 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from aftersales.cases import services as case_services
-from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus
+from aftersales.cases.choices import TERMINAL_STATUSES
 from aftersales.cases.fetch import get_case_for_actor
 from aftersales.cases.models import Case
+from aftersales.cases.transitions import can_approve
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
-from aftersales.policy.engine import APPROVE_REFUND, NEEDS_REVIEW
-from aftersales.policy.services import latest_decision
+from aftersales.policy.services import approvable_by_policy
 from aftersales.shops.choices import WRITE_ROLES, Role
 from aftersales.shops.models import ApiKey, Membership, Shop
 from aftersales.shops.services import actor_for_user, create_api_key, revoke_api_key
 from aftersales.sla.models import ClockState, SlaClock
-from aftersales.workbench import replies
+from aftersales.team import replies
 
 from . import services
-from .forms import AddMemberForm, ApiKeyForm, CreateMemberForm, SkillsForm
+from .forms import AddMemberForm, ApiKeyForm, BulkForm, CreateMemberForm, SkillsForm
 from .metrics import agent_numbers
 from .models import Duty, StaffProfile
 
 ADMIN_ROLES = frozenset({Role.ADMIN})
 PERIODS = (7, 30)
-MAX_BULK = 500
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -354,17 +353,6 @@ BULK_ACTIONS = {
 }
 
 
-def approvable_by_policy(case: Case) -> bool:
-    """Bulk approval is for what the policy already supports: its latest decision
-    recommends a refund, or a review with no evidence missing (R4.1)."""
-    decision = latest_decision(case)
-    if decision is None:
-        return False
-    if decision.recommendation == APPROVE_REFUND:
-        return True
-    return decision.recommendation == NEEDS_REVIEW and not decision.payload.get("missing_evidence")
-
-
 @login_required
 @require_POST
 def bulk(request: HttpRequest) -> HttpResponse:
@@ -374,7 +362,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     - `case_ids`: a case id, repeated once per selected case (at most 500);
     - `action`: `approve`, `assign` or `message`;
     - `assignee_id`: the user to assign to (`assign` only);
-    - `template`: the code of a reply template (`workbench.replies`) one of the user's
+    - `template`: the code of a reply template (`team.replies`) one of the user's
       shops offers (`message` only); a case whose shop does not offer it is refused;
     - `next` (optional): where the "back" link of the result page goes.
 
@@ -387,39 +375,26 @@ def bulk(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     if not any(role in WRITE_ROLES for role in actor.shop_roles.values()):
         raise DjangoPermissionDenied
-    action = request.POST.get("action", "")
-    raw_ids = request.POST.getlist("case_ids")
-    case_ids = [_int_or_none(raw) for raw in raw_ids]
-    problem = None
-    if action not in BULK_ACTIONS:
-        problem = _("Choose an action: approve, assign or send a message.")
-    elif not raw_ids:
-        problem = _("Select at least one case.")
-    elif any(pk is None for pk in case_ids):
-        problem = _("Case numbers must be whole numbers.")
-    elif len(set(case_ids)) > MAX_BULK:
-        problem = _("Select at most %(max)s cases at a time.") % {"max": MAX_BULK}
-    assignee = None
-    template = request.POST.get("template", "")
-    if problem is None and action == "assign":
-        assignee_id = _int_or_none(request.POST.get("assignee_id"))
-        if assignee_id is None:
-            problem = _("Choose who gets the cases.")
-        else:
-            # A missing user is refused per case like a non-member, so ids do not leak.
-            assignee = get_user_model().objects.filter(pk=assignee_id).first()
-    if problem is None and action == "message":
-        write_shops = [shop for shop, role in actor.shop_roles.items() if role in WRITE_ROLES]
-        if template not in {code for code, _name in replies.choices_for_shops(write_shops)}:
-            problem = _("Choose a message template.")
-    if problem is not None:
+    write_shops = [shop for shop, role in actor.shop_roles.items() if role in WRITE_ROLES]
+    form = BulkForm(
+        request.POST,
+        template_codes={code for code, _name in replies.choices_for_shops(write_shops)},
+    )
+    if not form.is_valid():
+        problem = form.non_field_errors()[0] if form.non_field_errors() else _("Invalid request.")
         return render(
             request, "team/bulk_result.html", {"nav": "team", "problem": problem}, status=400
         )
+    action = form.cleaned_data["action"]
+    template = form.cleaned_data.get("template") or ""
+    assignee = None
+    if action == "assign":
+        # A missing user is refused per case like a non-member, so ids do not leak.
+        assignee = get_user_model().objects.filter(pk=form.cleaned_data["assignee_id"]).first()
 
     done: list[int] = []
     skipped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for case_id in dict.fromkeys(pk for pk in case_ids if pk is not None):
+    for case_id in form.cleaned_data["case_ids"]:
         outcome, detail = _bulk_one(actor, case_id, action, assignee, template)
         if outcome == "done":
             done.append(case_id)
@@ -452,7 +427,7 @@ def _bulk_one(
         return "read_only", ""
     try:
         if action == "approve":
-            if case.status != CaseStatus.PENDING_REVIEW:
+            if not can_approve(case):
                 return "wrong_status", ""
             if not approvable_by_policy(case):
                 return "not_allowed_by_policy", ""

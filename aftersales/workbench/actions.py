@@ -27,12 +27,16 @@ from aftersales.cases.choices import (
 )
 from aftersales.cases.choices import CaseStatus as S
 from aftersales.cases.models import Case
-from aftersales.cases.transitions import ALLOWED_TRANSITIONS
+from aftersales.cases.transitions import (
+    ALLOWED_TRANSITIONS,
+    can_approve,
+    can_close,
+    can_reject,
+    can_reopen,
+)
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput
-from aftersales.platforms.douyin.models import DouyinShopLink
-from aftersales.platforms.douyin.outbox import add_platform_remark, request_platform_extension
-from aftersales.policy.services import decide_case
+from aftersales.platforms.adapter import adapter_for_case
 from aftersales.sla.models import ClockState
 from aftersales.sla.services import extend_deadline
 
@@ -47,7 +51,7 @@ class Facts:
     quality_check_passed: bool = False
     extendable_clocks: bool = False  # a merchant deadline still running and not yet passed
     user_id: int | None = None  # who is looking
-    douyin_linked: bool = False  # an after-sale of a shop connected to Douyin (see below)
+    platform_linked: bool = False  # an after-sale of a shop connected to its platform
 
 
 @dataclass(frozen=True)
@@ -98,16 +102,14 @@ def _refund(case: Case, by: Actor, data: dict[str, Any], files: list[Any]) -> An
 
 
 def _technical_support(case: Case, by: Actor, data: dict[str, Any], files: list[Any]) -> Any:
+    # The policy decides again by itself (R7.3: the troubleshooting may change the advice).
     services.record_technical_support(
         case=case, notes=data["notes"], resolved=data["resolved"], by=by
     )
-    # The troubleshooting may change the advice (R7.3), as the API does.
-    decide_case(case=case, by=Actor.system("policy"))
 
 
 def _buyer_evidence(case: Case, by: Actor, data: dict[str, Any], files: list[Any]) -> Any:
     services.record_buyer_evidence(case=case, uploads=_uploads(files), note=data["note"], by=by)
-    decide_case(case=case, by=Actor.system("policy"))
 
 
 def _merchant_evidence(case: Case, by: Actor, data: dict[str, Any], files: list[Any]) -> Any:
@@ -150,7 +152,7 @@ ACTIONS: list[Action] = [
         _("Approve"),
         forms.NoteForm,
         lambda c, by, d, f: services.approve_case(case=c, note=d["note"], by=by),
-        lambda c, x: c.status == S.PENDING_REVIEW,
+        lambda c, x: can_approve(c),
         target=_approve_target,
         done=_("Approved."),
     ),
@@ -184,7 +186,7 @@ ACTIONS: list[Action] = [
             uploads=_uploads(f),
             by=by,
         ),
-        lambda c, x: True,
+        lambda c, x: can_reject(c),
         target=lambda c: S.REJECTED,
         confirm=_("Reject this request? The buyer is told the reason."),
         danger=True,
@@ -343,7 +345,7 @@ ACTIONS: list[Action] = [
         _("Reopen"),
         forms.NoteForm,
         lambda c, by, d, f: services.reopen_case(case=c, note=d["note"], by=by),
-        lambda c, x: c.status == S.REJECTED,
+        lambda c, x: can_reopen(c),
         target=lambda c: S.PENDING_REVIEW,
         done=_("Reopened."),
     ),
@@ -352,7 +354,7 @@ ACTIONS: list[Action] = [
         _("Close"),
         forms.CloseForm,
         lambda c, by, d, f: services.close_case(case=c, note=d["note"], by=by),
-        lambda c, x: c.refund_status != RefundStatus.PENDING,
+        lambda c, x: can_close(c),
         target=lambda c: S.CLOSED,
         confirm=_("Close this case? It will go no further."),
         danger=True,
@@ -406,13 +408,13 @@ ACTIONS: list[Action] = [
         group="record",
         done=_("Evidence attached."),
     ),
-    # --- Told to the platform (cases from a connected Douyin shop) ------------------------
+    # --- Told to the platform (cases from a shop connected to its platform) ---------------
     Action(
         "platform-extension",
         _("Request a time extension from the platform"),
         forms.EmptyForm,
-        lambda c, by, d, f: request_platform_extension(case=c, by=by),
-        lambda c, x: _open(c) and x.douyin_linked,
+        lambda c, by, d, f: adapter_for_case(c).request_time_extension(case=c, by=by),
+        lambda c, x: _open(c) and x.platform_linked,
         confirm=_(
             "Ask the platform for 48 more hours on the current step? "
             "The platform grants this once per step."
@@ -424,8 +426,8 @@ ACTIONS: list[Action] = [
         "platform-remark",
         _("Add a remark on the platform order"),
         forms.PlatformRemarkForm,
-        lambda c, by, d, f: add_platform_remark(case=c, remark=d["remark"], by=by),
-        lambda c, x: x.douyin_linked,
+        lambda c, by, d, f: adapter_for_case(c).add_order_remark(case=c, remark=d["remark"], by=by),
+        lambda c, x: x.platform_linked,
         group="platform",
         done=_("The remark is on its way to the platform order."),
     ),
@@ -442,7 +444,7 @@ ACTIONS: list[Action] = [
         "message",
         _("Send to the buyer"),
         forms.BuyerMessageForm,
-        lambda c, by, d, f: workbench_services.send_buyer_message(
+        lambda c, by, d, f: services.message_buyer(
             case=c, text=d["text"], template=d.get("template") or "", by=by
         ),
         lambda c, x: True,
@@ -454,17 +456,8 @@ ACTIONS: list[Action] = [
 ACTIONS_BY_NAME = {a.name: a for a in ACTIONS}
 
 
-def douyin_linked(case: Case) -> bool:
-    """The case is a Douyin after-sale of a shop still connected to Douyin: what the outbox's
-    platform operations require (`outbox._require_link`). No query for other cases, one for
-    these."""
-    if not case.platform_case_id:
-        return False
-    return DouyinShopLink.objects.filter(shop_id=case.shop_id, is_active=True).exists()
-
-
-def facts_for(case: Case, actor: Actor, *, linked: bool | None = None) -> Facts:
-    """`linked` is `douyin_linked(case)` when the caller already knows it."""
+def facts_for(case: Case, actor: Actor, *, platform_linked: bool | None = None) -> Facts:
+    """`platform_linked` is the case's adapter's `linked` when the caller already knows it."""
     latest = case.quality_checks.order_by("-checked_at", "-pk").first()
     extendable = case.clocks.filter(
         state__in=[ClockState.RUNNING, ClockState.PAUSED],
@@ -476,7 +469,9 @@ def facts_for(case: Case, actor: Actor, *, linked: bool | None = None) -> Facts:
         quality_check_passed=latest is not None and latest.passed,
         extendable_clocks=extendable,
         user_id=actor.user_id,
-        douyin_linked=douyin_linked(case) if linked is None else linked,
+        platform_linked=(
+            adapter_for_case(case).linked if platform_linked is None else platform_linked
+        ),
     )
 
 

@@ -15,53 +15,15 @@ from aftersales.cases.choices import (
     RefundStatus,
     ReturnStatus,
 )
+from aftersales.cases.events import CaseEvent
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.money import fen_to_yuan
 from aftersales.sla.models import ClockKind
 
-EVENT_LABELS: dict[str, Any] = {
-    "case_opened": _("Case opened"),
-    "case_approved": _("Approved"),
-    "case_rejected": _("Rejected"),
-    "evidence_requested": _("Evidence requested from the buyer"),
-    "buyer_evidence_recorded": _("Buyer's evidence received"),
-    "evidence_attached": _("Evidence attached"),
-    "return_shipped": _("Buyer shipped the return"),
-    "return_received": _("Returned goods received"),
-    "return_inspected": _("Returned goods inspected"),
-    "case_final_approved": _("Approved after inspection"),
-    "refund_decided": _("Refund decided"),
-    "refund_executed": _("Refund paid"),
-    "refund_failed": _("Refund failed"),
-    "refund_retried": _("Refund retried"),
-    "technical_support_recorded": _("Technical support recorded"),
-    "quality_checked": _("Replacement quality-checked"),
-    "replacement_shipped": _("Replacement shipped"),
-    "items_resent": _("Missing items resent"),
-    "repaired_goods_shipped": _("Repaired goods shipped"),
-    "buyer_received": _("Buyer received the goods"),
-    "converted_to_refund": _("Exchange converted to a refund"),
-    "case_withdrawn": _("Buyer withdrew the request"),
-    "case_closed": _("Closed"),
-    "case_reopened": _("Reopened"),
-    "cost_recorded": _("Cost recorded"),
-    "case_assigned": _("Assigned"),
-    "policy_decided": _("Policy decision"),
-    "automation_refused": _("Automatic handling refused"),
-    "sla_at_risk": _("Deadline at risk"),
-    "sla_breached": _("Deadline breached"),
-    "buyer_deadline_expired": _("Buyer's deadline expired"),
-    "buyer_reminded": _("Buyer reminded"),
-    "deadline_extended": _("Deadline extended"),
-    "note_added": _("Internal note"),
-    "buyer_message_sent": _("Message to the buyer"),
-    "pii_revealed": _("Buyer's personal data viewed"),
-    "platform_sync_retried": _("Platform sync retried"),
-    "platform_extension_requested": _("Time extension requested from the platform"),
-    "platform_remark_added": _("Remark added on the platform order"),
-}
+# Every case event's words (`cases.events.CaseEvent`), for the timeline.
+EVENT_LABELS: dict[str, Any] = dict(CaseEvent.choices)
 
-# The case's platform sync as a whole (`outbox.sync_state`): a failure anywhere wins, then
+# The case's platform sync as a whole (`platforms.adapter.SyncState`): a failure anywhere wins, then
 # anything still on its way. Words of their own: "Pending" and "Failed" mean other things
 # elsewhere (a refund's status).
 SYNC_STATES: dict[str, Any] = {

@@ -25,8 +25,9 @@ from aftersales.cases.reasons import REASON_CHOICES, REJECT_REASON_CHOICES
 from aftersales.catalog.choices import Category
 from aftersales.core.money import yuan_to_fen
 from aftersales.sla.models import ClockState
+from aftersales.team import replies
 
-from . import lockout, replies
+from . import lockout
 
 # --- Logging in ------------------------------------------------------------------------------
 
@@ -367,8 +368,8 @@ class InternalNoteForm(ActionForm):
     )
 
 
-# afterSale/addOrderRemark takes at most 500 characters (douyin_sim/platform.py, api_add_remark,
-# refuses longer ones): a longer remark would fail on the platform, so the form stops it.
+# A platform's order remark takes at most 500 characters (the platform refuses longer ones):
+# a longer remark would fail on the platform, so the form stops it.
 PLATFORM_REMARK_MAX_LENGTH = 500
 
 

@@ -1,5 +1,5 @@
-"""The workbench's own small services: revealing personal data, notes, messages to the buyer,
-and the two actions that upload files and act in one transaction.
+"""The workbench's own small services: revealing personal data, notes, and the two actions
+that upload files and act in one transaction.
 
 Like every service: keyword-only, an actor always, one transaction, an audit event in it.
 """
@@ -15,18 +15,16 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.audit.chain import record_event
 from aftersales.cases import services as case_services
 from aftersales.cases.choices import EvidenceSource
+from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, Inspection
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput, PermissionDenied
-from aftersales.platforms.douyin.outbox import send_text_to_buyer
 from aftersales.shops.choices import Role
-from aftersales.sla.services import on_case_event
 
 # Who may see a buyer's phone number and address unmasked (R6.5, 个人信息保护法).
 REVEAL_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 NOTE_MAX_LENGTH = 2000
-MESSAGE_MAX_LENGTH = 1000
 
 
 def can_reveal(actor: Actor, case: Case) -> bool:
@@ -53,7 +51,7 @@ def reveal_buyer_contact(*, case: Case, by: Actor) -> BuyerContact:
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="pii_revealed",
+        type=CaseEvent.PII_REVEALED,
         by=by,
         payload={"buyer": order.buyer.platform_buyer_id, "fields": ["phone", "receiver"]},
     )
@@ -75,30 +73,12 @@ def add_note(*, case: Case, text: str, by: Actor) -> Case:
         raise InvalidInput(_("A note is at most %(max)d characters."), max=NOTE_MAX_LENGTH)
     case = case_services.lock_case(case)
     record_event(
-        shop_id=case.shop_id, case_id=case.pk, type="note_added", by=by, payload={"text": text}
-    )
-    return case
-
-
-@transaction.atomic
-def send_buyer_message(*, case: Case, text: str, by: Actor, template: str = "") -> Case:
-    """Record a message to the buyer and send it through the platform (R3.5). It counts as
-    the merchant's first response, so the first-response clock stops."""
-    text = text.strip()
-    if not text:
-        raise InvalidInput(_("The message is empty."))
-    if len(text) > MESSAGE_MAX_LENGTH:
-        raise InvalidInput(_("A message is at most %(max)d characters."), max=MESSAGE_MAX_LENGTH)
-    case = case_services.lock_case(case)
-    record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="buyer_message_sent",
+        type=CaseEvent.NOTE_ADDED,
         by=by,
-        payload={"text": text, "template": template},
+        payload={"text": text},
     )
-    send_text_to_buyer(case, text, cause="buyer_message_sent")
-    on_case_event(case=case, event_type="buyer_message_sent", previous_status=case.status, by=by)
     return case
 
 

@@ -30,18 +30,18 @@ from aftersales.cases.money import item_cap, shipping_refundable_fen
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.core.money import fen_to_yuan
-from aftersales.platforms.douyin.choices import OperationKind, OperationStatus
-from aftersales.platforms.douyin.outbox import retry_failed_operations, sync_state
+from aftersales.platforms.adapter import PlatformAdapter, adapter_for_case
 from aftersales.policy.services import latest_decision
 from aftersales.shops.choices import WRITE_ROLES
 from aftersales.shops.models import Membership, Shop
 from aftersales.shops.services import actor_for_user
 from aftersales.sla.models import ClockState
 from aftersales.sla.services import time_left
+from aftersales.team import replies
 from aftersales.team.services import ASSIGNABLE_ROLES, LEAD_ROLES
 
-from . import display, queue, replies
-from .actions import ACTIONS_BY_NAME, Action, available_actions, douyin_linked, facts_for
+from . import display, queue
+from .actions import ACTIONS_BY_NAME, Action, available_actions, facts_for
 from .forms import ActionForm, LoginForm, QueueFilterForm
 from .services import BuyerContact, can_reveal, reveal_buyer_contact
 
@@ -246,10 +246,10 @@ def case_context(
         {"evidence": e, "url": reverse("api-v1:evidence_file", args=[case.pk, e.pk])}
         for e in case.evidence.order_by("pk")
     ]
-    linked = douyin_linked(case)
+    platform = adapter_for_case(case)
     actions: list[tuple[Action, ActionForm]] = []
     if writable:
-        facts = facts_for(case, actor, linked=linked)
+        facts = facts_for(case, actor, platform_linked=platform.linked)
         for action in available_actions(case, actor, facts=facts):
             actions.append((action, _action_form(action, case, decision)))
     trace_language = "zh" if language().startswith("zh") else "en"
@@ -292,40 +292,25 @@ def case_context(
         "lifecycle_actions": [(a, f) for a, f in actions if a.group == "lifecycle"],
         "record_actions": [(a, f) for a, f in actions if a.group == "record"],
         "conversation_actions": {a.name: f for a, f in actions if a.group == "conversation"},
-        "platform_linked": linked,
-        "platform_sync": _platform_sync(case),
+        "platform_linked": platform.linked,
+        "platform_sync": _platform_sync(case, platform),
         "platform_actions": [(a, f) for a, f in actions if a.group == "platform"],
         "message_template_texts": _message_template_texts(case) if writable else {},
     }
 
 
-def _platform_sync(case: Case) -> dict[str, Any] | None:
-    """What the platform has been told about the case (`outbox.sync_state`, one query), with
-    words for its states and kinds. None for a case that did not come from the platform: it
-    has no platform operations (the outbox writes none without a platform case id)."""
+def _platform_sync(case: Case, platform: PlatformAdapter) -> dict[str, Any] | None:
+    """What the platform has been told about the case (the adapter's `sync_state`), with
+    words for its state. None for a case that did not come from a platform."""
     if not case.platform_case_id:
         return None
-    state = sync_state(case)
-    kinds = dict(OperationKind.choices)
-    statuses = dict(OperationStatus.choices)
+    state = platform.sync_state(case)
     return {
-        "state": state["state"],
-        "label": display.SYNC_STATES.get(state["state"], state["state"]),
-        "reason": state["reason"],
-        # A failed operation holds up the case's later ones (`outbox.waiting_for`), unless it
-        # is a message to the buyer.
-        "holds_up": any(
-            op["status"] == OperationStatus.FAILED and op["kind"] != OperationKind.NOTIFY_BUYER
-            for op in state["operations"]
-        ),
-        "operations": [
-            {
-                **op,
-                "kind_label": kinds.get(op["kind"], op["kind"]),
-                "status_label": statuses.get(op["status"], op["status"]),
-            }
-            for op in state["operations"]
-        ],
+        "state": state.state,
+        "label": display.SYNC_STATES.get(state.state, state.state),
+        "reason": state.reason,
+        "holds_up": state.holds_up,
+        "operations": state.operations,
     }
 
 
@@ -392,7 +377,7 @@ def retry_platform_sync(request: HttpRequest, pk: int) -> HttpResponse:
     case = get_case_for_actor(actor, pk, write=True)
     page = reverse("workbench:case", args=[case.pk]) + "#platform-sync"
     try:
-        retry_failed_operations(case=case, by=actor)
+        adapter_for_case(case).retry_failed(case=case, by=actor)
     except DomainError as exc:
         messages.error(request, exc.render(language()))
         return redirect(page)

@@ -23,8 +23,8 @@ from aftersales.cases.models import (
     RefundDecision,
     RefundExecution,
 )
+from aftersales.cases.ports import RefundGatewayError, RefundReceipt
 from aftersales.orders.models import Order, OrderItem, Shipment
-from aftersales.platforms.gateway import RefundGatewayError, RefundReceipt
 
 API = "/api/v1"
 CJK = re.compile(r"[\u4e00-\u9fff]")

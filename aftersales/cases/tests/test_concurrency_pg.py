@@ -22,11 +22,11 @@ from aftersales.audit.models import AuditEvent
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, CaseType, ExecutionStatus, RefundStatus
 from aftersales.cases.models import RefundDecision, RefundExecution, RefundLine
+from aftersales.cases.ports import RefundReceipt
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
 from aftersales.orders.choices import OrderStatus
 from aftersales.orders.models import OrderItem
-from aftersales.platforms.gateway import RefundReceipt
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

@@ -361,7 +361,9 @@ def test_the_buyer_s_evidence_is_stored_with_its_hash_and_the_case_returns_to_re
     assert "IMG_0001" not in evidence.file.name  # stored under a generated name
     with default_storage.open(evidence.file.name, "rb") as stored:
         assert stored.read() == content
-    event = only_new_event(case, seen)
+    # The evidence is recorded, and the policy decides again by itself (its reaction).
+    event, redecided = new_events(case, seen)
+    assert redecided.type == "policy_decided" and redecided.actor_kind == "system"
     assert event.type == "buyer_evidence_recorded"
     assert (event.before, event.after) == (
         {"status": S.AWAITING_EVIDENCE},
@@ -377,8 +379,9 @@ def test_evidence_sent_while_under_review_keeps_the_status_r4_1(shop_a, by):
     services.record_buyer_evidence(case=case, uploads=[steps.png_upload()], by=by)
     case.refresh_from_db()
     assert case.status == S.PENDING_REVIEW
-    event = only_new_event(case, seen)
+    event, redecided = new_events(case, seen)
     assert (event.type, event.before, event.after) == ("buyer_evidence_recorded", {}, {})
+    assert redecided.type == "policy_decided"  # the policy weighs the evidence by itself
 
 
 @pytest.mark.parametrize(

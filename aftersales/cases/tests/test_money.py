@@ -26,6 +26,7 @@ from aftersales.cases.choices import CaseStatus as S
 from aftersales.cases.choices import CaseType as T
 from aftersales.cases.choices import ExecutionStatus, RefundStatus
 from aftersales.cases.models import RefundDecision, RefundExecution, RefundLine
+from aftersales.cases.ports import RefundGatewayError, RefundReceipt
 from aftersales.cases.tasks import execute_refund_task
 from aftersales.core.actors import Actor
 from aftersales.core.errors import (
@@ -37,7 +38,6 @@ from aftersales.core.errors import (
 from aftersales.core.money import fen_to_yuan, share_of, yuan_to_fen
 from aftersales.orders.choices import OrderStatus
 from aftersales.orders.models import Order, OrderItem
-from aftersales.platforms.gateway import RefundGatewayError, RefundReceipt
 
 from . import steps
 

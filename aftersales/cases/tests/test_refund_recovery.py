@@ -24,7 +24,7 @@ class RecordingGateway:
     calls: list[str] = []
 
     def refund(self, execution):
-        from aftersales.platforms.gateway import RefundReceipt
+        from aftersales.cases.ports import RefundReceipt
 
         RecordingGateway.calls.append(execution.idempotency_key)
         return RefundReceipt(reference="ref-" + execution.idempotency_key)

@@ -37,13 +37,13 @@ from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus as S
 from aftersales.cases.choices import CaseType, ExecutionStatus, RefundStatus
 from aftersales.cases.models import Case, RefundDecision, RefundExecution, RefundLine
+from aftersales.cases.ports import RefundGatewayError, RefundReceipt
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.cases.transitions import ALLOWED_TRANSITIONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
 from aftersales.orders.choices import OrderStatus
 from aftersales.orders.models import Order, OrderItem
-from aftersales.platforms.gateway import RefundGatewayError, RefundReceipt
 from aftersales.shops.choices import Role
 
 from . import steps

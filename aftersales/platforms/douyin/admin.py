@@ -12,14 +12,19 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ReadOnlyInline
 from aftersales.core.errors import DomainError
+from aftersales.policy.document import default_document
 
 from .choices import OperationStatus
+from .mapping import PLATFORM_REASON_TO_REASON, REJECT_REASON_WORDING
 from .models import (
     ApiCallLog,
     BuyerMessageTemplate,
@@ -52,6 +57,9 @@ class LinkForm(forms.ModelForm):
         )
 
 
+EVIDENCE_KINDS = {"photo": _("Photo"), "video": _("Video")}
+
+
 @admin.register(DouyinShopLink)
 class DouyinShopLinkAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     form = LinkForm
@@ -64,6 +72,55 @@ class DouyinShopLinkAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
         "is_active",
     )
     readonly_fields = ("token_expires_at", "created_at")
+
+    def get_urls(self) -> list[URLPattern]:
+        # Before the model's own URLs: "<path:object_id>/" would take "reason-codes/".
+        reason_codes = path(
+            "reason-codes/",
+            self.admin_site.admin_view(self.reason_codes_view),
+            name="douyin_reason_codes",
+        )
+        return [reason_codes, *super().get_urls()]
+
+    def reason_codes_view(self, request: HttpRequest) -> HttpResponse:
+        """The buyer's reasons and the merchant's reject reasons, read-only: what each code
+        means, who is responsible, the evidence the default policy asks for, and the
+        platform's code or wording it maps to. For any staff user (they are not shop data)."""
+        evidence = default_document().get("evidence", {})
+        douyin_codes: dict[str, list[int]] = {}
+        for number, code in PLATFORM_REASON_TO_REASON.items():
+            douyin_codes.setdefault(code, []).append(number)
+        reasons = [
+            {
+                "code": reason.code,
+                "label": reason.label,
+                "platform_label": reason.platform_label,
+                "douyin_codes": ", ".join(str(n) for n in douyin_codes.get(reason.code, [])),
+                "responsible": reason.responsible.label,
+                "needs_evidence": reason.needs_evidence,
+                "policy_evidence": [
+                    EVIDENCE_KINDS.get(kind, kind) for kind in evidence.get(reason.code, [])
+                ],
+            }
+            for reason in REASONS.values()
+        ]
+        reject_reasons = [
+            {
+                "code": reason.code,
+                "label": reason.label,
+                "douyin_wording": REJECT_REASON_WORDING.get(reason.code, ("",))[0],
+                "needs_evidence": reason.needs_evidence,
+            }
+            for reason in REJECT_REASONS.values()
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reason codes"),
+            "opts": self.model._meta,
+            "reasons": reasons,
+            "reject_reasons": reject_reasons,
+        }
+        return TemplateResponse(request, "admin/douyin/reason_codes.html", context)
 
 
 @admin.register(InboundMessage)

@@ -16,8 +16,7 @@ refund decision here means: make sure that instruction reached the platform, exa
 - A case with no instruction of ours (the platform agreed by itself, a back-office action,
   a platform timeout) is refunded when Detail says the platform is refunding or refunded.
 
-Shops without a Douyin link fall back to the manual gateway, so one setting serves a mixed
-installation.
+Shops without a Douyin link fall back to the plain adapter's manual refund.
 """
 
 from __future__ import annotations
@@ -25,7 +24,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from aftersales.platforms.gateway import ManualRefundGateway, RefundGatewayError, RefundReceipt
+from aftersales.cases.ports import RefundGatewayError, RefundReceipt
+from aftersales.platforms.adapter import PLAIN
 
 from .choices import OperationStatus
 from .client import DouyinClient, DouyinError
@@ -42,7 +42,7 @@ class DouyinRefundGateway:
         case = execution.decision.case
         link = link_for_shop(case.shop_id)
         if link is None or not case.platform_case_id:
-            return ManualRefundGateway().refund(execution)
+            return PLAIN.refund(execution)
         instruction = (
             OutboxOperation.objects.filter(case_id=case.pk, params__refund=True)
             .order_by("-pk")

@@ -9,7 +9,8 @@ Redeliveries, duplicates and pushes out of order are therefore harmless: they al
 same Detail and the same services, which refuse what was already done.
 
 Changes applied here are made by the platform actor, so nothing is echoed back to the
-platform (see `outbox.enqueue_operations_for_event`).
+platform (see `outbox.enqueue_operations_for_event`). A new case is settled like every
+arrival (`intake.services.settle_case`: the policy's triage, then a person on duty).
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ from aftersales.cases.choices import (
     RefundStatus,
     ReturnStatus,
 )
+from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, RefundExecution
+from aftersales.cases.transitions import can_reject, can_withdraw
 from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
+from aftersales.intake.services import settle_case
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem
-from aftersales.team.services import assign_automatically
 
 from .choices import MessageStatus
 from .client import DouyinClient
@@ -61,12 +64,7 @@ from .mapping import (
     reason_for,
 )
 from .models import DouyinAftersale, DouyinShopLink, InboundMessage
-from .outbox import (
-    has_operations_in_flight,
-    notify_buyer,
-    quiet_notifications,
-    request_interception,
-)
+from .outbox import has_operations_in_flight, quiet_notifications
 from .queueing import enqueue_with_the_change
 from .signing import push_signature_valid
 
@@ -371,13 +369,14 @@ def _apply(
         case = open_from_platform(link, client, snapshot)
     elif record.case_id is None:
         DouyinAftersale.objects.filter(pk=record.pk).update(case=case)
-    _ensure_triaged(case, snapshot)
     converge(case)
-    case.refresh_from_db()
-    if case.assignee_id is None and case.status not in TERMINAL_STATUSES:
-        # What the policy could not finish by itself goes to a person on duty (R9.2).
-        case = assign_automatically(case=case, by=Actor.system("assignment"))
-    return case
+    # The same arrival as every new case (R3.1, R9.2): the policy's decision once, while the
+    # platform waits for the merchant, then a person on duty for what it could not finish.
+    return settle_case(
+        Case.objects.get(pk=case.pk),
+        by=PLATFORM,
+        triage=snapshot.status == PlatformStatus.AWAITING_MERCHANT,
+    )
 
 
 def store_snapshot(
@@ -426,7 +425,8 @@ def store_snapshot(
 
 
 def open_from_platform(link: DouyinShopLink, client: DouyinClient, snapshot: Snapshot) -> Case:
-    """Open the case for a new after-sale: the order first (orderDetail), then `open_case`."""
+    """Open the case for a new after-sale: the order first (orderDetail), then `open_case`
+    (the buyer is told by the adapter's reaction to `case_opened`)."""
     from aftersales.cases.services import open_case
 
     order_detail = client.call("order/orderDetail", {"shop_order_id": snapshot.order_id}).data
@@ -467,7 +467,6 @@ def open_from_platform(link: DouyinShopLink, client: DouyinClient, snapshot: Sna
             DouyinAftersale.objects.filter(link=link, aftersale_id=snapshot.aftersale_id).update(
                 case=case
             )
-            notify_buyer(case, "case_opened")
     except IntegrityError:
         # Another worker opened it a moment ago (the same push, delivered twice).
         return Case.objects.get(shop_id=link.shop_id, platform_case_id=snapshot.aftersale_id)
@@ -496,24 +495,6 @@ def _requested_items(order: Order, snapshot: Snapshot) -> list[Any]:
             for item in by_platform_id.values()
         ]
     return requested
-
-
-def _ensure_triaged(case: Case, snapshot: Snapshot) -> None:
-    """A new case awaiting the merchant gets the policy's decision, once; the automatic part
-    (approve and refund) runs as the policy's actor, so it is sent to the platform."""
-    from aftersales.policy.engine import INTERCEPT_FIRST
-    from aftersales.policy.services import triage_case
-
-    if snapshot.status != PlatformStatus.AWAITING_MERCHANT:
-        return
-    if case.status != CaseStatus.PENDING_REVIEW or case.policy_decisions.exists():
-        return
-    decision = triage_case(case=case, by=PLATFORM)
-    if decision.recommendation == INTERCEPT_FIRST:
-        try:
-            request_interception(case=case, by=Actor.system(f"policy:{decision.policy_version}"))
-        except DomainError as exc:
-            logger.warning("case %s: interception not requested: %s", case.pk, exc)
 
 
 def upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
@@ -699,12 +680,7 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
     local = case.status
     label = STATUS_LABELS.get(status, str(status))
     if status == PlatformStatus.CLOSED:
-        if case.refund_status == RefundStatus.NONE and local in {
-            CaseStatus.PENDING_REVIEW,
-            CaseStatus.AWAITING_EVIDENCE,
-            CaseStatus.AWAITING_RETURN,
-            CaseStatus.REJECTED,
-        }:
+        if can_withdraw(case):
             return "withdraw", lambda: cs.withdraw_case(case=case, by=PLATFORM)
         if case.refund_status != RefundStatus.PENDING and local == CaseStatus.REJECTED:
             return "close", lambda: cs.close_case(
@@ -712,11 +688,7 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
             )
         return None
     if status in (PlatformStatus.FIRST_REJECTED, PlatformStatus.SECOND_REJECTED):
-        if local in {
-            CaseStatus.PENDING_REVIEW,
-            CaseStatus.AWAITING_EVIDENCE,
-            CaseStatus.PENDING_FINAL_REVIEW,
-        }:
+        if can_reject(case):
             return "reject", lambda: cs.reject_case(
                 case=case,
                 reason_code=PLATFORM_SIDE_REJECT_REASON,
@@ -817,7 +789,7 @@ def record_platform_dispute(*, case: Case, dispute_status: str) -> Case:
     return change_case(
         case,
         by=PLATFORM,
-        event_type="dispute_status_changed",
+        event_type=CaseEvent.DISPUTE_STATUS_CHANGED,
         dispute_status=dispute_status,
         payload={"source": "douyin"},
     )

@@ -1,9 +1,10 @@
 """Everything the product tells the platform goes through this outbox (R13.1, R3.4).
 
-Writing: `enqueue_operations_for_event` is called by `cases.transitions.change_case` inside
-the transaction of every case change, so an `OutboxOperation` exists exactly when the
-decision committed. Changes made by the platform itself (a push applied by `ingest`) are not
-echoed back; the buyer is still told of the step (R3.5).
+Writing: `enqueue_operations_for_event` is called by the Douyin adapter's reaction to every
+case event (`adapter.DouyinAdapter.react`), inside the event's transaction, so an
+`OutboxOperation` exists exactly when the decision committed. Changes made by the platform
+itself (a push applied by `ingest`) are not echoed back; the buyer is still told of the step
+(R3.5).
 
 Delivering: a worker task claims one operation with a conditional update (pending →
 sending; one caller wins), calls the gateway outside any transaction, and records the
@@ -42,6 +43,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
 from aftersales.cases.choices import RETURNING_TYPES, CaseType
+from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, InvalidInput
@@ -98,23 +100,20 @@ def link_for_shop(shop_id: int) -> DouyinShopLink | None:
 
 
 def enqueue_operations_for_event(
-    case: Case, event_type: str, payload: dict[str, Any] | None, *, by: Actor
+    case: Case,
+    event_type: str,
+    payload: dict[str, Any] | None,
+    *,
+    by: Actor,
+    link: DouyinShopLink,
 ) -> list[OutboxOperation]:
-    """Queue what the platform must be told about this case event, in its transaction.
-
-    Called by `change_case` for every event; returns at once for cases that did not come
-    from a linked Douyin shop.
-    """
-    if not case.platform_case_id:
-        return []
-    link = link_for_shop(case.shop_id)
-    if link is None:
-        return []
+    """Queue what the platform must be told about this case event, in its transaction: the
+    operations a decision of ours implies, and the buyer's step message."""
     payload = payload or {}
     planned: list[tuple[str, dict[str, Any]]] = []
     if by.kind != "platform":
         planned.extend(plan_operations(case, event_type, payload, link))
-    if not (by.kind == "platform" and event_type == "case_rejected"):
+    if not (by.kind == "platform" and event_type == CaseEvent.CASE_REJECTED):
         # A refusal made on the platform's side carries no reason we could tell the buyer.
         planned.extend(plan_notification(case, event_type, payload))
     return [add_operation(case, kind, params, cause=event_type) for kind, params in planned]
@@ -125,7 +124,7 @@ def plan_operations(
 ) -> list[tuple[str, dict[str, Any]]]:
     """The platform operations a product decision implies (mapping in `mapping.py`)."""
     kind = case.type
-    if event_type == "case_approved":
+    if event_type == CaseEvent.CASE_APPROVED:
         # A refund-only agreement is the refund instruction: it goes with the refund decision.
         if kind in RETURNING_TYPES or kind == CaseType.RESEND:
             params: dict[str, Any] = {"operate_type": AGREE_TYPE[kind]}
@@ -133,7 +132,7 @@ def plan_operations(
                 params["receiver_address_id"] = link.receiver_address_id
             return [(OperationKind.AGREE, params)]
         return []
-    if event_type == "case_rejected":
+    if event_type == CaseEvent.CASE_REJECTED:
         stage = int(payload.get("stage", 1))
         operate_type = (SECOND_REJECT_TYPE if stage == 2 else REJECT_TYPE).get(kind)
         if operate_type is None:
@@ -151,7 +150,7 @@ def plan_operations(
                 },
             )
         ]
-    if event_type == "return_received":
+    if event_type == CaseEvent.RETURN_RECEIVED:
         shipment = case.shipments.filter(kind=ShipmentKind.RETURN).order_by("-pk").first()
         return [
             (
@@ -163,7 +162,7 @@ def plan_operations(
                 },
             )
         ]
-    if event_type == "refund_decided":
+    if event_type == CaseEvent.REFUND_DECIDED:
         if kind in (CaseType.REFUND_UNSHIPPED, CaseType.REFUND_SHIPPED):
             return [(OperationKind.AGREE, {"operate_type": AGREE_TYPE[kind], "refund": True})]
         if kind == CaseType.RETURN_REFUND:
@@ -178,7 +177,7 @@ def plan_operations(
                 (OperationKind.AGREE, {"operate_type": EXCHANGE_TO_REFUND_TYPE, "refund": True})
             ]
         return []
-    if event_type in ("replacement_shipped", "repaired_goods_shipped"):
+    if event_type in (CaseEvent.REPLACEMENT_SHIPPED, CaseEvent.REPAIRED_GOODS_SHIPPED):
         return [
             (
                 OperationKind.RESHIP,
@@ -251,11 +250,13 @@ def request_interception(*, case: Case, by: Actor) -> OutboxOperation:
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="interception_requested",
+        type=CaseEvent.INTERCEPTION_REQUESTED,
         by=by,
         payload=params,
     )
-    return add_operation(case, OperationKind.INTERCEPT, params, cause="interception_requested")
+    return add_operation(
+        case, OperationKind.INTERCEPT, params, cause=CaseEvent.INTERCEPTION_REQUESTED
+    )
 
 
 @transaction.atomic
@@ -263,8 +264,12 @@ def request_platform_extension(*, case: Case, by: Actor) -> OutboxOperation:
     """Ask the platform for 48 more hours on the current step (afterSale/timeExtend)."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     _require_link(case)
-    record_event(shop_id=case.shop_id, case_id=case.pk, type="platform_extension_requested", by=by)
-    return add_operation(case, OperationKind.EXTEND, {}, cause="platform_extension_requested")
+    record_event(
+        shop_id=case.shop_id, case_id=case.pk, type=CaseEvent.PLATFORM_EXTENSION_REQUESTED, by=by
+    )
+    return add_operation(
+        case, OperationKind.EXTEND, {}, cause=CaseEvent.PLATFORM_EXTENSION_REQUESTED
+    )
 
 
 @transaction.atomic
@@ -277,30 +282,11 @@ def add_platform_remark(*, case: Case, remark: str, by: Actor) -> OutboxOperatio
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="platform_remark_added",
+        type=CaseEvent.PLATFORM_REMARK_ADDED,
         by=by,
         payload={"remark": remark},
     )
     return add_operation(case, OperationKind.REMARK, {"remark": remark}, cause="remark")
-
-
-def notify_buyer(case: Case, event: str, payload: dict[str, Any] | None = None) -> None:
-    """Queue the buyer's message for a step the product did not take through change_case
-    (a case opened from a push). Runs in the caller's transaction."""
-    if not case.platform_case_id or link_for_shop(case.shop_id) is None:
-        return
-    for kind, params in plan_notification(case, event, payload or {}):
-        add_operation(case, kind, params, cause=event)
-
-
-def send_text_to_buyer(case: Case, text: str, *, cause: str) -> OutboxOperation | None:
-    """Queue a message a person wrote to the buyer (a reply, a deadline extension's reason),
-    in the caller's transaction. Cases not from a linked Douyin shop have no channel: None."""
-    if not case.platform_case_id or link_for_shop(case.shop_id) is None:
-        return None
-    return add_operation(
-        case, OperationKind.NOTIFY_BUYER, {"content": text, "step": cause}, cause=cause
-    )
 
 
 def _require_link(case: Case) -> DouyinShopLink:
@@ -629,7 +615,7 @@ def _finish(
                 record_event(
                     shop_id=operation.shop_id,
                     case_id=operation.case_id,
-                    type="platform_operation_failed",
+                    type=CaseEvent.PLATFORM_OPERATION_FAILED,
                     by=WORKER,
                     payload={
                         "operation": operation.pk,
@@ -697,7 +683,7 @@ def retry_failed_operations(*, case: Case, by: Actor) -> list[OutboxOperation]:
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="platform_sync_retried",
+        type=CaseEvent.PLATFORM_SYNC_RETRIED,
         by=by,
         payload={"operations": [op.pk for op in failed]},
     )
@@ -706,38 +692,6 @@ def retry_failed_operations(*, case: Case, by: Actor) -> list[OutboxOperation]:
     for operation in failed:
         operation.refresh_from_db()
     return failed
-
-
-def sync_state(case: Case) -> dict[str, Any]:
-    """What the case's platform operations look like: none / pending / synced / failed."""
-    operations = list(OutboxOperation.objects.filter(case=case).order_by("pk"))
-    statuses = {op.status for op in operations}
-    if not operations:
-        state = "none"
-    elif OperationStatus.FAILED in statuses:
-        state = "failed"
-    elif statuses & {OperationStatus.PENDING, OperationStatus.SENDING}:
-        state = "pending"
-    else:
-        state = "synced"
-    failed = [op for op in operations if op.status == OperationStatus.FAILED]
-    return {
-        "state": state,
-        "reason": failed[0].last_error if failed else "",
-        "operations": [
-            {
-                "id": op.pk,
-                "kind": op.kind,
-                "status": op.status,
-                "attempts": op.attempts,
-                "last_error": op.last_error,
-                "created_at": op.created_at,
-                "synced_at": op.synced_at,
-                "next_attempt_at": op.next_attempt_at,
-            }
-            for op in operations
-        ],
-    }
 
 
 def has_operations_in_flight(case: Case) -> bool:

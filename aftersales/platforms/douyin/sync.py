@@ -22,6 +22,7 @@ from django.utils import timezone
 from aftersales.audit.chain import record_event
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import TERMINAL_STATUSES, RefundStatus
+from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, RefundDecision
 from aftersales.core.actors import Actor
 
@@ -207,7 +208,7 @@ def flag_drift(case: Case, problems: list[str]) -> bool:
     """Record the drift on the case's audit trail, unless the same drift is already there."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     last = (
-        AuditEvent.objects.filter(case_id=case.pk, type="platform_drift_detected")
+        AuditEvent.objects.filter(case_id=case.pk, type=CaseEvent.PLATFORM_DRIFT_DETECTED)
         .order_by("-seq")
         .first()
     )
@@ -216,7 +217,7 @@ def flag_drift(case: Case, problems: list[str]) -> bool:
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
-        type="platform_drift_detected",
+        type=CaseEvent.PLATFORM_DRIFT_DETECTED,
         by=RECONCILER,
         payload={"problems": problems},
     )

@@ -33,8 +33,8 @@ from aftersales.policy.services import decide_case
 from aftersales.shops.choices import Role
 from aftersales.shops.services import add_member
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
+from aftersales.team.models import ReplyTemplate
 from aftersales.team.services import send_templated_message
-from aftersales.workbench.models import ReplyTemplate
 
 from .conftest import logged_in
 from .support import new_case

@@ -12,6 +12,7 @@ from aftersales.shops.models import Shop
 
 from ..choices import OperationKind, OperationStatus
 from ..models import DouyinShopLink, OutboxOperation
+from ..outbox import quiet_notifications
 from ..services import link_shop
 
 # Nothing listens on port 1: a call there is refused at once.
@@ -48,12 +49,14 @@ def link(
 
 
 def platform_case(shop: Shop, *, type: str = "return_refund", reason: str = "no_reason", **kw):
-    """A case that came from a Douyin after-sale (it has a platform case id)."""
+    """A case that came from a Douyin after-sale (it has a platform case id), opened without
+    the buyer's "request received" message, so a test starts with no operations."""
     status = {"refund_unshipped": "unshipped", "refund_shipped": "shipped"}.get(type, "delivered")
     order = testing.make_order(shop, status=status, **kw)
-    return testing.make_case(
-        order, type=type, reason=reason, platform_case_id=testing.next_id("as")
-    )
+    with quiet_notifications():
+        return testing.make_case(
+            order, type=type, reason=reason, platform_case_id=testing.next_id("as")
+        )
 
 
 def operation(case: Case, kind: str, status: str, *, key: str = "", **fields) -> OutboxOperation:

@@ -343,9 +343,9 @@ def test_an_agents_reply_and_a_deadline_extension_reach_the_buyer_through_the_pl
     linked, platform, alice
 ):
     """R3.5, R2.6: what a person writes to the buyer is sent on the platform, once each."""
+    from aftersales.cases.services import message_buyer
     from aftersales.sla.models import SlaClock
     from aftersales.sla.services import extend_deadline
-    from aftersales.workbench.services import send_buyer_message
 
     order = platform.add_order(status=5, shipped=True, signed=True)
     aftersale_id = platform.add_aftersale(order, type=0, reason_code=1)
@@ -354,7 +354,7 @@ def test_an_agents_reply_and_a_deadline_extension_reach_the_buyer_through_the_pl
     agent = Actor(kind="user", label="alice", user=alice, shop_roles={case.shop_id: "agent"})
     before = len(platform.messages)
 
-    send_buyer_message(case=case, text="您好，请提供商品破损处的照片。", by=agent)
+    message_buyer(case=case, text="您好，请提供商品破损处的照片。", by=agent)
     plan = SlaClock.objects.get(case=case, kind="plan")
     extend_deadline(
         clock=plan,

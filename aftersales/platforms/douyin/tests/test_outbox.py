@@ -12,7 +12,9 @@ from aftersales import testing
 from aftersales.audit.models import AuditEvent
 from aftersales.cases import services
 from aftersales.cases.models import Case, RefundExecution
+from aftersales.cases.ports import get_refund_gateway
 from aftersales.core.actors import Actor
+from aftersales.platforms.douyin.adapter import sync_state_of
 from aftersales.platforms.douyin.ingest import sync_aftersale
 from aftersales.platforms.douyin.models import (
     BuyerMessageTemplate,
@@ -23,9 +25,7 @@ from aftersales.platforms.douyin.outbox import (
     deliver_operation,
     recover_stalled_operations,
     retry_failed_operations,
-    sync_state,
 )
-from aftersales.platforms.gateway import get_refund_gateway
 
 from . import factories
 from .mini_platform import MiniPlatform
@@ -165,8 +165,8 @@ def test_transient_failures_back_off_then_fail_visibly(return_case, platform, se
     assert platform.applied == []
     failed = AuditEvent.objects.get(case_id=return_case.pk, type="platform_operation_failed")
     assert failed.payload["operation"] == operation.pk
-    state = sync_state(return_case)
-    assert state["state"] == "failed" and "HTTP 503" in state["reason"]
+    state = sync_state_of(return_case)
+    assert state.state == "failed" and "HTTP 503" in state.reason
 
 
 def test_a_transient_failure_waits_with_backoff(return_case, platform, settings):
@@ -193,7 +193,7 @@ def test_a_business_refusal_fails_at_once_and_can_be_retried(
 
     assert failed.status == "failed" and failed.attempts == 1
     assert "20309541" in failed.last_error
-    assert sync_state(return_case)["state"] == "failed"
+    assert sync_state_of(return_case).state == "failed"
 
     platform.set_status(return_case.platform_case_id, 6)  # (reopened, for the test)
     with django_capture_on_commit_callbacks(execute=True):

@@ -17,7 +17,7 @@ from aftersales.cases.reasons import REASONS, REJECT_REASONS
 
 pytestmark = pytest.mark.django_db
 
-URL = "/admin/cases/case/reason-codes/"
+URL = "/admin/douyin/douyinshoplink/reason-codes/"
 
 
 def client_of(user=None, language: str = "en") -> Client:
@@ -34,7 +34,7 @@ def operator():
 
 
 def test_the_url_is_the_admins():
-    assert reverse("admin:cases_reason_codes") == URL
+    assert reverse("admin:douyin_reason_codes") == URL
 
 
 def test_a_superuser_sees_every_reason_code(operator):

@@ -24,8 +24,8 @@ from django.test import Client
 from aftersales import testing
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.models import Case
-from aftersales.workbench import replies
-from aftersales.workbench.models import REPLY_VARIABLES_HELP, ReplyTemplate
+from aftersales.team import replies
+from aftersales.team.models import REPLY_VARIABLES_HELP, ReplyTemplate
 
 pytestmark = pytest.mark.django_db
 
@@ -217,9 +217,9 @@ def operator(db) -> Client:
 def test_the_admin_lists_and_filters_templates_by_shop(operator, shop_a):
     override(shop_a, "received", name="A店专用回复")
 
-    listed = operator.get("/admin/workbench/replytemplate/")
-    only_a = operator.get(f"/admin/workbench/replytemplate/?shop__id__exact={shop_a.pk}")
-    defaults = operator.get("/admin/workbench/replytemplate/?shop__isnull=True")
+    listed = operator.get("/admin/team/replytemplate/")
+    only_a = operator.get(f"/admin/team/replytemplate/?shop__id__exact={shop_a.pk}")
+    defaults = operator.get("/admin/team/replytemplate/?shop__isnull=True")
 
     assert listed.status_code == 200
     assert "A店专用回复" in listed.content.decode() and "已收到申请" in listed.content.decode()
@@ -229,7 +229,7 @@ def test_the_admin_lists_and_filters_templates_by_shop(operator, shop_a):
 
 def test_the_admin_adds_a_shops_template(operator, shop_a):
     response = operator.post(
-        "/admin/workbench/replytemplate/add/",
+        "/admin/team/replytemplate/add/",
         {
             "shop": shop_a.pk,
             "code": "received",
@@ -259,7 +259,7 @@ def test_the_admin_adds_a_shops_template(operator, shop_a):
 def test_the_admin_refuses_what_would_break(operator, shop_a, shop, text, error):
     before = ReplyTemplate.objects.count()
     response = operator.post(
-        "/admin/workbench/replytemplate/add/",
+        "/admin/team/replytemplate/add/",
         {
             "shop": shop_a.pk if shop else "",
             "code": "received",
@@ -279,15 +279,15 @@ def test_the_admin_deletes_a_shops_template_but_not_a_default(operator, shop_a):
     own = override(shop_a, "received")
     default = ReplyTemplate.objects.get(shop=None, code="received")
 
-    assert operator.get(f"/admin/workbench/replytemplate/{default.pk}/delete/").status_code == 403
-    response = operator.post(f"/admin/workbench/replytemplate/{own.pk}/delete/", {"post": "yes"})
+    assert operator.get(f"/admin/team/replytemplate/{default.pk}/delete/").status_code == 403
+    response = operator.post(f"/admin/team/replytemplate/{own.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not ReplyTemplate.objects.filter(pk=own.pk).exists()
     assert replies.template_for(shop_a.pk, "received") == default
 
 
 def test_only_staff_reach_the_templates_admin(client, alice):
-    assert client.get("/admin/workbench/replytemplate/").status_code == 302
+    assert client.get("/admin/team/replytemplate/").status_code == 302
     client.force_login(alice)
-    response = client.get("/admin/workbench/replytemplate/")
+    response = client.get("/admin/team/replytemplate/")
     assert response.status_code == 302 and response.url.startswith("/admin/login/")

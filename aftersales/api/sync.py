@@ -1,17 +1,16 @@
-"""The platform sync state of a case, and retrying what failed (registered in api/api.py)."""
+"""The platform sync state of a case, and retrying what failed, for any platform (R13.1)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from aftersales.api.schemas import ErrorOut
 from aftersales.cases.fetch import get_case_for_actor
+from aftersales.platforms.adapter import SyncState, adapter_for_case
 
-from .outbox import retry_failed_operations, sync_state
+from .schemas import ErrorOut
 
 router = Router(tags=["platform sync"])
 
@@ -41,9 +40,9 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
     response={200: SyncStateOut, **ERRORS},
     summary="What the platform has been told about this case: pending / synced / failed",
 )
-def get_sync_state(request: HttpRequest, case_id: int) -> dict[str, Any]:
+def get_sync_state(request: HttpRequest, case_id: int) -> SyncState:
     case = get_case_for_actor(request.auth, case_id)  # type: ignore[attr-defined]
-    return sync_state(case)
+    return adapter_for_case(case).sync_state(case)
 
 
 @router.post(
@@ -51,8 +50,9 @@ def get_sync_state(request: HttpRequest, case_id: int) -> dict[str, Any]:
     response={200: SyncStateOut, **ERRORS},
     summary="Send the case's failed platform operations again",
 )
-def retry_sync(request: HttpRequest, case_id: int) -> dict[str, Any]:
+def retry_sync(request: HttpRequest, case_id: int) -> SyncState:
     actor = request.auth  # type: ignore[attr-defined]
     case = get_case_for_actor(actor, case_id, write=True)
-    retry_failed_operations(case=case, by=actor)
-    return sync_state(case)
+    adapter = adapter_for_case(case)
+    adapter.retry_failed(case=case, by=actor)
+    return adapter.sync_state(case)

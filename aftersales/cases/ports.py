@@ -1,0 +1,87 @@
+"""What the case core needs from outside it, declared here and chosen in settings.
+
+- **Reactions.** Every case event is handed, in its transaction, to the ordered list of
+  reactions in `settings.AFTERSALES_CASE_REACTIONS` (the SLA clocks, the policy's
+  re-decision, the platform sync, …). The core calls them without knowing them, so it
+  imports no app that reacts; a new capability adds its reaction to that one list.
+- **The refund gateway.** The core decides refunds; the gateway named by
+  `settings.AFTERSALES_REFUND_GATEWAY` carries them out.
+
+Loaded by path, like Django's own backends (`EMAIL_BACKEND`): plain function calls, in a
+declared order, inside the caller's transaction — not signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any, Protocol
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from aftersales.core.actors import Actor
+
+if TYPE_CHECKING:
+    from .models import Case, RefundExecution
+
+
+@dataclass(frozen=True)
+class CaseChange:
+    """One case event as the reactions see it, after it is on the audit trail."""
+
+    case: Case
+    event: str  # a `CaseEvent` value
+    by: Actor
+    previous_status: str  # the status before the event ("" for a new case)
+    payload: Mapping[str, Any] = field(default_factory=dict)
+    # When it happened, if not now: a case's clocks start when the buyer applied.
+    at: datetime | None = None
+
+    @property
+    def status_changed(self) -> bool:
+        return self.case.status != self.previous_status
+
+
+Reaction = Callable[[CaseChange], None]
+
+
+@cache
+def reactions() -> tuple[Reaction, ...]:
+    return tuple(import_string(path) for path in settings.AFTERSALES_CASE_REACTIONS)
+
+
+def react_to(change: CaseChange) -> None:
+    """Hand one event to every reaction, in the declared order, in the caller's transaction."""
+    for reaction in reactions():
+        reaction(change)
+
+
+class RefundGatewayError(Exception):
+    """The refund was not carried out; the message says why and is shown on the case."""
+
+
+@dataclass(frozen=True)
+class RefundReceipt:
+    reference: str
+
+
+class RefundGateway(Protocol):
+    def refund(self, execution: RefundExecution) -> RefundReceipt: ...
+
+
+def get_refund_gateway() -> RefundGateway:
+    gateway: RefundGateway = import_string(settings.AFTERSALES_REFUND_GATEWAY)()
+    return gateway
+
+
+def _forget_reactions(*, setting: str, **kwargs: Any) -> None:
+    if setting == "AFTERSALES_CASE_REACTIONS":
+        reactions.cache_clear()
+
+
+# Tests register a reaction with `override_settings`; the next event sees it.
+setting_changed.connect(_forget_reactions)

@@ -1,0 +1,108 @@
+"""Douyin as a platform adapter (`platforms.adapter.PlatformAdapter`), for the shops linked
+to it (`settings.AFTERSALES_PLATFORM_ADAPTERS["douyin"]`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aftersales.cases.ports import CaseChange, RefundReceipt
+from aftersales.core.actors import Actor
+from aftersales.platforms.adapter import PLAIN, PlatformOperation, SyncState, buyer_text
+
+from . import outbox
+from .choices import OperationKind, OperationStatus
+from .gateway import DouyinRefundGateway
+from .models import DouyinShopLink, OutboxOperation
+
+if TYPE_CHECKING:
+    from aftersales.cases.models import Case, RefundExecution
+
+
+class DouyinAdapter:
+    """A shop that has a Douyin link. While the link is switched off, nothing is sent: the
+    buyer's messages are kept as the plain adapter keeps them, refunds are made by hand, and
+    what was sent before stays visible (and retryable) on the case."""
+
+    name = "douyin"
+
+    def __init__(self, link: DouyinShopLink) -> None:
+        self.link = link
+        self.linked = link.is_active
+
+    def react(self, change: CaseChange) -> None:
+        if not self.linked:
+            PLAIN.react(change)
+            return
+        outbox.enqueue_operations_for_event(
+            change.case, change.event, dict(change.payload), by=change.by, link=self.link
+        )
+        text = buyer_text(change)
+        if text:
+            self.send_to_buyer(change.case, text, cause=change.event)
+
+    def send_to_buyer(self, case: Case, text: str, *, cause: str) -> None:
+        outbox.add_operation(
+            case, OperationKind.NOTIFY_BUYER, {"content": text, "step": cause}, cause=cause
+        )
+
+    def refund(self, execution: RefundExecution) -> RefundReceipt:
+        return DouyinRefundGateway().refund(execution)
+
+    def request_interception(self, *, case: Case, by: Actor) -> None:
+        outbox.request_interception(case=case, by=by)
+
+    def request_time_extension(self, *, case: Case, by: Actor) -> None:
+        outbox.request_platform_extension(case=case, by=by)
+
+    def add_order_remark(self, *, case: Case, remark: str, by: Actor) -> None:
+        outbox.add_platform_remark(case=case, remark=remark, by=by)
+
+    def sync_state(self, case: Case) -> SyncState:
+        return sync_state_of(case)
+
+    def retry_failed(self, *, case: Case, by: Actor) -> None:
+        outbox.retry_failed_operations(case=case, by=by)
+
+
+def adapter_for_shop(shop_id: int) -> DouyinAdapter | None:
+    """The shop's adapter if it was ever linked to Douyin; None otherwise (the plain one
+    serves). The active link wins over an old one."""
+    link = DouyinShopLink.objects.filter(shop_id=shop_id).order_by("-is_active", "-pk").first()
+    return DouyinAdapter(link) if link is not None else None
+
+
+def sync_state_of(case: Case) -> SyncState:
+    """What the case's platform operations look like (one query), with words for them."""
+    operations = list(OutboxOperation.objects.filter(case=case).order_by("pk"))
+    statuses = {op.status for op in operations}
+    if not operations:
+        state = "none"
+    elif OperationStatus.FAILED in statuses:
+        state = "failed"
+    elif statuses & {OperationStatus.PENDING, OperationStatus.SENDING}:
+        state = "pending"
+    else:
+        state = "synced"
+    failed = [op for op in operations if op.status == OperationStatus.FAILED]
+    kinds = dict(OperationKind.choices)
+    words = dict(OperationStatus.choices)
+    return SyncState(
+        state=state,
+        reason=failed[0].last_error if failed else "",
+        operations=[
+            PlatformOperation(
+                id=op.pk,
+                kind=op.kind,
+                kind_label=str(kinds.get(op.kind, op.kind)),
+                status=op.status,
+                status_label=str(words.get(op.status, op.status)),
+                attempts=op.attempts,
+                last_error=op.last_error,
+                created_at=op.created_at,
+                synced_at=op.synced_at,
+                next_attempt_at=op.next_attempt_at,
+                is_message=op.kind == OperationKind.NOTIFY_BUYER,
+            )
+            for op in operations
+        ],
+    )
