@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "aftersales.platforms.douyin",
     "aftersales.workbench",
     "aftersales.api",
+    "aftersales.demo",
 ]
 
 MIDDLEWARE = [

@@ -66,12 +66,12 @@ from aftersales.core.actors import Actor
 from aftersales.core.money import yuan_to_fen
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment, ShipmentEvent
+from aftersales.shops.choices import Platform, Role
+from aftersales.shops.models import Shop
+from aftersales.shops.services import actor_for_user, add_member, create_shop
 from aftersales.team.services import set_on_duty
 
-from . import demo_data as data
-from .choices import Platform, Role
-from .models import Shop
-from .services import actor_for_user, add_member, create_shop
+from . import data
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_URL = "http://127.0.0.1:8000/"
