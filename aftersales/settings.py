@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "aftersales.intake",
     "aftersales.workbench",
     "aftersales.api",
+    "aftersales.demo",
 ]
 
 MIDDLEWARE = [

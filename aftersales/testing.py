@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import itertools
+import struct
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,6 +45,43 @@ def make_user(username: str, shop: Shop | None = None, role: str = Role.AGENT):
 
 def actor(user) -> Actor:
     return actor_for_user(user)
+
+
+def png_bytes(
+    width: int = 2,
+    height: int = 2,
+    *,
+    top: tuple[int, int, int] = (200, 30, 30),
+    bottom: tuple[int, int, int] | None = None,
+    min_bytes: int = 0,
+) -> bytes:
+    """A small, real PNG (8-bit RGB) built by hand, no Pillow: one colour, `top`, or with
+    `bottom` a vertical gradient from `top` to `bottom` (the demo's buyer photos).
+
+    `min_bytes` makes a file of about that size: one row wide enough for that many bytes of
+    pixels, stored uncompressed.
+    """
+
+    def chunk(tag: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(tag + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + tag + payload + struct.pack(">I", crc)
+
+    if min_bytes:
+        width, height = max(width, min_bytes // 3 + 1), 1
+    end = top if bottom is None else bottom
+    rows = []
+    for y in range(height):
+        mix = y / max(1, height - 1)
+        pixel = bytes(round(a + (b - a) * mix) for a, b in zip(top, end, strict=True))
+        rows.append(b"\x00" + pixel * width)
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    level = 0 if min_bytes else zlib.Z_DEFAULT_COMPRESSION
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"".join(rows), level))
+        + chunk(b"IEND", b"")
+    )
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,10 @@
-"""Helpers for the API tests: real image and video bytes, clients, a snapshot of everything
+"""Helpers for the API tests: real video bytes, clients, a snapshot of everything
 a request could change (to prove a refusal changed nothing), and the error-shape check."""
 
 from __future__ import annotations
 
 import re
 import struct
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -62,36 +61,6 @@ COUNTING_GATEWAY = "aftersales.api.tests.support.CountingGateway"
 FAILING_GATEWAY = "aftersales.api.tests.support.FailingGateway"
 
 # --- Files -----------------------------------------------------------------------------------
-
-
-def png_bytes(width: int = 2, height: int = 2, *, noise: int = 0) -> bytes:
-    """A valid PNG (RGB, 8 bit) built by hand: signature, IHDR, IDAT, IEND.
-
-    `noise` adds that many bytes of incompressible pixel data, to make files of a size.
-    """
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(data))
-            + kind
-            + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-        )
-
-    if noise:
-        width = max(width, noise // 3 + 1)
-        height = 1
-    rows = b""
-    for y in range(height):
-        row = bytes((x * 37 + y * 101 + (x * x) % 251) % 256 for x in range(width * 3))
-        rows += b"\x00" + row
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", ihdr)
-        + chunk(b"IDAT", zlib.compress(rows, 0 if noise else 9))
-        + chunk(b"IEND", b"")
-    )
 
 
 def mp4_bytes() -> bytes:

@@ -27,8 +27,9 @@ from django.utils import timezone
 from aftersales import testing
 from aftersales.cases import services
 from aftersales.shops.choices import Role
+from aftersales.testing import png_bytes
 
-from .support import API, assert_error, png_bytes
+from .support import API, assert_error
 
 SYSTEM = testing.SYSTEM
 

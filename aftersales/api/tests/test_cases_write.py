@@ -33,6 +33,7 @@ from aftersales.cases.choices import CaseStatus, RefundStatus, ReturnStatus
 from aftersales.cases.models import Case, RefundDecision, RefundExecution
 from aftersales.orders.models import Order
 from aftersales.platforms.douyin.tests import factories as douyin_factories
+from aftersales.testing import png_bytes
 
 from .support import (
     API,
@@ -42,7 +43,6 @@ from .support import (
     assert_error,
     db_state,
     mp4_bytes,
-    png_bytes,
     post_json,
 )
 

@@ -24,8 +24,9 @@ from django.test import override_settings
 from aftersales import testing
 from aftersales.cases import services
 from aftersales.cases.models import Evidence
+from aftersales.testing import png_bytes
 
-from .support import API, assert_error, db_state, mp4_bytes, png_bytes, stored_files
+from .support import API, assert_error, db_state, mp4_bytes, stored_files
 
 SYSTEM = testing.SYSTEM
 
@@ -180,13 +181,13 @@ def test_a_small_image_over_a_small_limit_is_400(case, alice_client):
 
 @override_settings(EVIDENCE_MAX_IMAGE_BYTES=20_000)
 def test_an_image_over_the_limit_is_400_and_one_at_the_limit_is_accepted(case, alice_client):
-    big = png_bytes(noise=30_000)
+    big = png_bytes(min_bytes=30_000)
     assert len(big) > 20_000
     before = db_state()
     assert_error(upload(alice_client, case, "big.png", big, "image/png"), 400, "invalid_input")
     assert db_state() == before
 
-    fits = png_bytes(noise=19_000)
+    fits = png_bytes(min_bytes=19_000)
     assert len(fits) <= 20_000
     assert upload(alice_client, case, "fits.png", fits, "image/png").status_code == 201
 

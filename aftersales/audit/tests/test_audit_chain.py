@@ -148,6 +148,18 @@ def test_verify_audit_passes_clean_chains_r6_2(shop_a, shop_b, alice):
     assert f"shop {shop_b.pk} ({shop_b.name}): ok" in report
 
 
+def test_verify_audit_still_walks_a_chain_whose_head_row_is_gone(shop_a, shop_b, alice):
+    """The chains are listed from the audit tables: events without a head are not skipped."""
+    work_a_case(shop_a, testing.actor(alice))
+    tamper("DELETE FROM audit_auditchainhead WHERE shop_id = %s", [shop_a.pk])
+    out = io.StringIO()
+    call_command("verify_audit", stdout=out, stderr=io.StringIO())
+    assert out.getvalue().splitlines() == [
+        f"shop {shop_a.pk} ({shop_a.name}): ok",
+        f"shop {shop_b.pk} ({shop_b.name}): ok",
+    ]
+
+
 tampered_only_on_sqlite = pytest.mark.skipif(
     connection.vendor == "postgresql",
     reason="PostgreSQL refuses the raw UPDATE/DELETE (tested above)",

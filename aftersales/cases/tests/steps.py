@@ -1,11 +1,9 @@
-"""Shared steps for the case-core tests: small real PNG files, and walking a case to a status
-through the services (never by saving a status directly)."""
+"""Shared steps for the case-core tests: uploads of small real PNG files, and walking a case
+to a status through the services (never by saving a status directly)."""
 
 from __future__ import annotations
 
 import io
-import struct
-import zlib
 from collections.abc import Callable
 
 from aftersales import testing
@@ -21,25 +19,8 @@ from aftersales.shops.models import Shop
 SYSTEM = testing.SYSTEM
 
 
-def png_bytes(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (200, 30, 30)) -> bytes:
-    """A real, decodable PNG image built by hand (no Pillow)."""
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
-    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
-
-
 def png_upload(name: str = "photo.png", **kwargs) -> services.Upload:
-    return services.Upload(stream=io.BytesIO(png_bytes(**kwargs)), name=name)
+    return services.Upload(stream=io.BytesIO(testing.png_bytes(**kwargs)), name=name)
 
 
 def attach_photo(case: Case, *, by: Actor = SYSTEM, source: str = "merchant"):

@@ -336,7 +336,7 @@ def test_the_buyer_s_evidence_is_stored_with_its_hash_and_the_case_returns_to_re
     shop_a, by
 ):
     case = steps.case_in(shop_a, S.AWAITING_EVIDENCE, T.RETURN_REFUND)
-    content = steps.png_bytes(rgb=(1, 2, 3))
+    content = testing.png_bytes(top=(1, 2, 3))
     buyer = Actor.buyer("buyer:买家1")
     seen = event_pks(case)
 

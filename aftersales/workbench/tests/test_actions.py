@@ -17,10 +17,11 @@ from aftersales.cases.choices import CaseStatus as S
 from aftersales.cases.choices import CaseType as T
 from aftersales.cases.choices import RefundStatus
 from aftersales.cases.models import Case, Evidence, RefundDecision
-from aftersales.cases.tests.steps import path_to, png_bytes, reachable_statuses
+from aftersales.cases.tests.steps import path_to, reachable_statuses
 from aftersales.cases.transitions import ALLOWED_TRANSITIONS
 from aftersales.shops.services import actor_for_user
 from aftersales.sla.models import ClockKind, SlaClock
+from aftersales.testing import png_bytes
 from aftersales.workbench.actions import ACTIONS, available_actions
 
 pytestmark = pytest.mark.django_db

@@ -22,11 +22,11 @@ from django.utils import timezone
 from aftersales import testing
 from aftersales.cases.choices import CaseStatus, RefundStatus
 from aftersales.cases.models import Case
-from aftersales.cases.tests.steps import png_bytes
 from aftersales.catalog.choices import Category
 from aftersales.policy.services import decide_case
 from aftersales.shops.choices import Role
 from aftersales.sla.models import SlaClock
+from aftersales.testing import png_bytes
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
@@ -135,7 +135,7 @@ def test_work_a_delivered_return_from_review_through_inspection_to_refund(page, 
     case = testing.make_case(order, reason="wrong_size", buyer_statement="尺码偏小,想退货")
     decide_case(case=case, by=testing.SYSTEM)  # the policy's advice, as the API's triage does
     photo = tmp_path / "inspection.png"
-    photo.write_bytes(png_bytes(width=64, height=48, rgb=(30, 120, 200)))
+    photo.write_bytes(png_bytes(width=64, height=48, top=(30, 120, 200)))
     page.on("dialog", lambda dialog: dialog.accept())  # the confirm before the refund
 
     log_in(page, "alice")

@@ -1,6 +1,6 @@
 """The content of the demo: two shops' catalogs, names, addresses and what buyers write.
 
-Pure data, no logic; `aftersales.shops.demo` turns it into rows. Prices are yuan strings
+Pure data, no logic; `aftersales.demo.seed` turns it into rows. Prices are yuan strings
 (converted to fen with `yuan_to_fen`, never through floats).
 """
 

@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import io
 import random
-import struct
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -66,12 +64,13 @@ from aftersales.core.actors import Actor
 from aftersales.core.money import yuan_to_fen
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment, ShipmentEvent
+from aftersales.shops.choices import Platform, Role
+from aftersales.shops.models import Shop
+from aftersales.shops.services import actor_for_user, add_member, create_shop
 from aftersales.team.services import set_on_duty
+from aftersales.testing import png_bytes
 
-from . import demo_data as data
-from .choices import Platform, Role
-from .models import Shop
-from .services import actor_for_user, add_member, create_shop
+from . import data
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -422,7 +421,7 @@ class _Builder:
         self.used_ids: set[str] = set()
         self.users: dict[str, Any] = {}
         self.actors: dict[str, Actor] = {}
-        self.images = [_png(96, 72, top, bottom) for top, bottom in _IMAGE_COLOURS]
+        self.images = [png_bytes(96, 72, top=top, bottom=bottom) for top, bottom in _IMAGE_COLOURS]
 
     # Helpers ------------------------------------------------------------------------------
 
@@ -1382,24 +1381,3 @@ _IMAGE_COLOURS = (
     ((240, 230, 240), (170, 140, 170)),
     ((220, 235, 220), (100, 140, 100)),
 )
-
-
-def _png(width: int, height: int, top: tuple[int, ...], bottom: tuple[int, ...]) -> bytes:
-    """A small, real PNG (a vertical gradient) to stand in for a buyer's photo."""
-
-    def chunk(tag: bytes, payload: bytes) -> bytes:
-        crc = zlib.crc32(tag + payload) & 0xFFFFFFFF
-        return struct.pack(">I", len(payload)) + tag + payload + struct.pack(">I", crc)
-
-    rows = []
-    for y in range(height):
-        mix = y / max(1, height - 1)
-        pixel = bytes(round(a + (b - a) * mix) for a, b in zip(top, bottom, strict=True))
-        rows.append(b"\x00" + pixel * width)
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"".join(rows)))
-        + chunk(b"IEND", b"")
-    )

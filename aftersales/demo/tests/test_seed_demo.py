@@ -17,10 +17,10 @@ from aftersales.audit.models import AuditChainHead, AuditEvent
 from aftersales.cases.choices import CaseStatus, RefundStatus
 from aftersales.cases.models import Case, RefundDecision, RefundExecution, RefundLine
 from aftersales.catalog.models import Product, Sku
+from aftersales.demo import seed as demo_seed
+from aftersales.demo.data import LIVE_SHOP_ID
+from aftersales.demo.seed import DEMO_PASSWORD, demo_shops
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment
-from aftersales.shops import demo
-from aftersales.shops.demo import DEMO_PASSWORD, demo_shops
-from aftersales.shops.demo_data import LIVE_SHOP_ID
 from aftersales.shops.models import Membership, Shop
 from aftersales.team.models import Duty
 
@@ -71,7 +71,7 @@ def test_the_shop_make_demo_connects_starts_empty_with_its_agent_and_supervisor_
 def test_a_demo_seeded_before_the_live_shop_existed_gets_it_on_the_next_run(monkeypatch):
     """Otherwise `make demo` on an older var/ database would fail to connect the shop."""
     with monkeypatch.context() as patched:
-        patched.setattr(demo, "create_live_shop", lambda users: Shop.objects.first())
+        patched.setattr(demo_seed, "create_live_shop", lambda users: Shop.objects.first())
         seed(now=NOW)
     assert not Shop.objects.filter(platform_shop_id=LIVE_SHOP_ID).exists()
     cases = Case.objects.count()

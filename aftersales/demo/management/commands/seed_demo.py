@@ -1,4 +1,4 @@
-"""`aftersales seed_demo`: the demo shops, staff, orders and cases (see `aftersales.shops.demo`)."""
+"""`aftersales seed_demo`: the demo shops, staff, orders and cases (see `aftersales.demo.seed`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils.dateparse import parse_datetime
 
 from aftersales.cases.choices import CaseStatus
 from aftersales.core.money import fen_to_yuan
-from aftersales.shops import demo
+from aftersales.demo import seed
 
 
 class Command(BaseCommand):
@@ -23,13 +23,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--orders-per-shop",
             type=int,
-            default=demo.DEFAULT_ORDERS_PER_SHOP,
-            help=f"orders per shop over the 90 days (default {demo.DEFAULT_ORDERS_PER_SHOP})",
+            default=seed.DEFAULT_ORDERS_PER_SHOP,
+            help=f"orders per shop over the 90 days (default {seed.DEFAULT_ORDERS_PER_SHOP})",
         )
         parser.add_argument(
             "--seed",
             type=int,
-            default=demo.DEFAULT_SEED,
+            default=seed.DEFAULT_SEED,
             help="random seed; the same seed gives the same data",
         )
         parser.add_argument(
@@ -51,7 +51,7 @@ class Command(BaseCommand):
             self.stdout.write(line)
             self.stdout.flush()
 
-        result = demo.seed_demo(
+        result = seed.seed_demo(
             orders_per_shop=options["orders_per_shop"],
             seed=options["seed"],
             now=now,
@@ -83,14 +83,14 @@ class Command(BaseCommand):
             note = user.note
             if result.created and not is_new:
                 note = "用户已存在,密码未修改"
-            rows.append((user.role_label, user.username, demo.DEMO_PASSWORD, note))
+            rows.append((user.role_label, user.username, seed.DEMO_PASSWORD, note))
         widths = [max(_width(row[i]) for row in rows) for i in range(4)]
         for index, row in enumerate(rows):
             out.write("  " + "  ".join(_pad(cell, widths[i]) for i, cell in enumerate(row)))
             if index == 0:
                 out.write("  " + "  ".join("-" * w for w in widths))
         out.write("")
-        out.write(f"打开 {demo.DEMO_URL} (管理后台 {demo.DEMO_URL}admin/)")
+        out.write(f"打开 {seed.DEMO_URL} (管理后台 {seed.DEMO_URL}admin/)")
 
 
 def _aware_datetime(value: str) -> datetime:
