@@ -63,7 +63,7 @@ api = NinjaAPI(
     urls_namespace="api-v1",
     auth=[ApiKeyAuth(), SessionActorAuth()],
     description=(
-        "After-sales cases for Douyin shops. Authenticate with a per-shop key in the "
+        "After-sales cases of the shops. Authenticate with a per-shop key in the "
         "`X-API-Key` header, or with a browser session (CSRF token required on writes). "
         "Money is integer fen. Errors are JSON with a stable `code`."
     ),

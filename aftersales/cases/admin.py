@@ -5,8 +5,8 @@ event); refunds, evidence and inspections are records kept at least 3 years (R6.
 admin shows them and changes none of them. The one thing it can add is a cost, and that goes
 through `add_cost`, which audits it.
 
-The reason codes (`cases.reasons`) are code, not rows: a read-only page in the Douyin admin
-lists them with the platform's codes, linked from the admin index.
+The reason codes (`cases.reasons`) are code, not rows: a read-only page in the platform
+adapter's admin lists them with the platform's codes, linked from the admin index.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Commands that repeat (`sweep --every`, `douyin_sync --every`): run, wait, run again."""
+"""Commands that repeat (`sweep --every`, a platform's sync `--every`): run, wait, run again."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """A new case arrives: it is opened, the policy decides it and does what it allows without a
 person, and what is left goes to a person on duty (R3.1, R9.2).
 
-One use case for every way a case arrives: the REST API, a platform's push (the Douyin
-ingest settles the case after following the platform's own steps), the demo's replay. Each
+One use case for every way a case arrives: the REST API, a platform's push (the platform
+adapter's ingest settles the case after following the platform's own steps), the demo's replay. Each
 step is its own service and transaction, so a refusal at one step leaves the others done:
 a case whose automatic refund was refused still waits in the queue, decided and assigned.
 """

@@ -38,6 +38,7 @@ from aftersales.audit.models import AuditEvent
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus as S
 from aftersales.cases.tests import steps
+from aftersales.platforms.models import StoredBuyerMessage
 from aftersales.policy.services import publish_policy_version
 from aftersales.shops.choices import Role
 from aftersales.shops.services import add_member
@@ -304,7 +305,11 @@ def test_r2_4_r6_3_a_shop_policy_may_only_remind_the_buyer(
     assert case.status == S.AWAITING_RETURN
     [reminded] = events(case, "buyer_reminded")
     assert reminded.actor_label == f"sla:default@2025.1+{version.label}"
-    assert reminded.payload["message"]
+    # The reminder reaches the buyer through the case's channel (this case has no platform,
+    # so it is kept for the staff), in Chinese; before, it was recorded and never sent.
+    sent = StoredBuyerMessage.objects.filter(case=case, cause="buyer_reminded")
+    assert list(sent.values_list("text", flat=True)) == [reminded.payload["message"]]
+    assert "寄回" in reminded.payload["message"]
     assert len(events(case, "buyer_deadline_expired")) == 1
     assert not events(case, "case_closed")
     assert not Notification.objects.filter(kind=Notification.Kind.BREACHED).exists()
@@ -312,6 +317,7 @@ def test_r2_4_r6_3_a_shop_policy_may_only_remind_the_buyer(
     with django_capture_on_commit_callbacks(execute=True):
         assert sla.sweep(RETURN_DUE + 48 * H) == (0, 0)
     assert len(events(case, "buyer_reminded")) == 1
+    assert sent.count() == 1
     steps.ship_return(case, BY)
     case.refresh_from_db()
     assert case.return_status == "in_transit"
