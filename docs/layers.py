@@ -1,0 +1,127 @@
+"""Print the picture of the house's layers in docs/architecture.md, from the code.
+
+    .venv/bin/python docs/layers.py
+
+The layers are the import-linter contract in pyproject.toml (`make lint` enforces it); the
+arrows are the imports between apps as the code has them today (tests left out, type hints
+left out, function-local imports counted). Each arrow goes down: an app that imported one
+above it would break the contract, and the script says so instead of drawing it.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import tomllib
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def layers() -> list[list[str]]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    contract = next(c for c in config["contracts"] if c["type"] == "layers")
+    rows = []
+    for layer in contract["layers"]:
+        names = [n.strip() for part in layer.split("|") for n in part.split(":")]
+        rows.append([n for n in names if n])
+    return rows
+
+
+def owner(module: str, apps: list[str]) -> str | None:
+    """The app (layer module) a module belongs to: the longest matching prefix."""
+    matches = [app for app in apps if module == app or module.startswith(app + ".")]
+    return max(matches, key=len) if matches else None
+
+
+def is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def imports_of(path: Path, module: str) -> set[str]:
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                package = module.split(".")[: -node.level]
+                base = ".".join(package + ([node.module] if node.module else []))
+            else:
+                base = node.module or ""
+            found.add(base)
+            found.update(f"{base}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(ast.parse(path.read_text()))
+    return found
+
+
+def edges(apps: list[str]) -> dict[tuple[str, str], int]:
+    counted: dict[tuple[str, str], int] = defaultdict(int)
+    for path in (ROOT / "aftersales").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        if "tests" in parts or "migrations" in parts:
+            continue
+        module = ".".join(p for p in parts if p != "__init__")
+        source = owner(module, apps)
+        if source is None:
+            continue
+        targets = {owner(name, apps) for name in imports_of(path, module)}
+        for target in targets - {None, source}:
+            assert target is not None
+            counted[(source, target)] += 1
+    return counted
+
+
+# What each layer is, by its first app; the rest of the layers are the domain.
+ROLES = {
+    "aftersales.urls": "edge: URLs",
+    "aftersales.api": "edges: API, web UI, demo",
+    "aftersales.platforms.douyin": "platform adapter",
+    "aftersales.intake": "use case: a case arrives",
+    "aftersales.team": "team: assignment, templates, pages",
+    "aftersales.platforms.adapter": "platform protocol",
+    "aftersales.core": "core",
+}
+
+
+def short(app: str) -> str:
+    return app.removeprefix("aftersales.")
+
+
+def main() -> None:
+    rows = layers()
+    apps = [app for row in rows for app in row]
+    level = {app: i for i, row in enumerate(rows) for app in row}
+    found = edges(apps)
+    upward = [(s, t) for (s, t) in found if level[t] < level[s]]
+    if upward:
+        sys.exit("imports against the layers: " + ", ".join(f"{s} -> {t}" for s, t in upward))
+    print("```mermaid")
+    print("flowchart TB")
+    for i, row in enumerate(rows):
+        label = ROLES.get(row[0], "domain")
+        print(f'    subgraph L{i}["{label}"]')
+        for app in row:
+            print(f'        {short(app).replace(".", "_")}["{short(app)}"]')
+        print("    end")
+    for (source, target), count in sorted(found.items(), key=lambda e: (level[e[0][0]], e[0])):
+        # Only the nearest layers' arrows: the picture shows the shape, the contract the rule.
+        if level[target] - level[source] <= 2:
+            print(f"    {short(source).replace('.', '_')} --> {short(target).replace('.', '_')}")
+    print("```")
+
+
+if __name__ == "__main__":
+    main()
