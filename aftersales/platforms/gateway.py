@@ -42,7 +42,4 @@ class ManualRefundGateway:
 
 
 def get_refund_gateway() -> RefundGateway:
-    path = getattr(
-        settings, "AFTERSALES_REFUND_GATEWAY", "aftersales.platforms.gateway.ManualRefundGateway"
-    )
-    return import_string(path)()
+    return import_string(settings.AFTERSALES_REFUND_GATEWAY)()

@@ -76,10 +76,6 @@ PLATFORM = Actor.platform("douyin")
 KEPT_HEADERS = ("app-id", "event-sign", "content-type", "content-length", "user-agent")
 
 
-def setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 # --- Receiving -------------------------------------------------------------------------------
 
 
@@ -270,7 +266,7 @@ def process_message(message_id: int) -> InboundMessage:
             status=MessageStatus.FAILED, error=error[:2000]
         )
         logger.warning("douyin message %s (tag %s) failed: %s", message.msg_id, message.tag, error)
-        if message.attempts < int(setting("DOUYIN_INBOUND_MAX_ATTEMPTS", 10)):
+        if message.attempts < settings.DOUYIN_INBOUND_MAX_ATTEMPTS:
             enqueue_processing(message.pk, run_after=retry_at)
     else:
         InboundMessage.objects.filter(pk=message.pk).update(
@@ -356,7 +352,7 @@ def sync_aftersale(
         detail = client.call("afterSale/Detail", {"after_sale_id": str(aftersale_id)}).data
     record = store_snapshot(link, detail, hint=hint)
     snapshot = Snapshot.from_detail(record.detail)
-    max_age = int(setting("DOUYIN_NOTIFY_MAX_AGE_SECONDS", 86400))
+    max_age = settings.DOUYIN_NOTIFY_MAX_AGE_SECONDS
     if snapshot.update_time and snapshot.update_time < time.time() - max_age:
         with quiet_notifications():
             return _apply(link, client, record, snapshot)
