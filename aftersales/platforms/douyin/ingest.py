@@ -430,36 +430,31 @@ def open_from_platform(link: DouyinShopLink, client: DouyinClient, snapshot: Sna
     items = _requested_items(order, snapshot)
     case_type = PLATFORM_TYPE_TO_CASE_TYPE[snapshot.type]
     requested = snapshot.refund_amount if case_type in _REFUND_CASE_TYPES else None
+
+    def open_asking(requested_amount_fen: int | None) -> Case:
+        return open_case(
+            order=order,
+            type=case_type,
+            reason=reason_for(snapshot.reason_code),
+            items=items,
+            by=PLATFORM,
+            buyer_statement=snapshot.buyer_statement,
+            requested_amount_fen=requested_amount_fen,
+            platform_case_id=snapshot.aftersale_id,
+            applied_at=snapshot.apply_time,
+        )
+
     try:
         with transaction.atomic():
             try:
                 with transaction.atomic():
-                    case = open_case(
-                        order=order,
-                        type=case_type,
-                        reason=reason_for(snapshot.reason_code),
-                        items=items,
-                        by=PLATFORM,
-                        buyer_statement=snapshot.buyer_statement,
-                        requested_amount_fen=requested,
-                        platform_case_id=snapshot.aftersale_id,
-                        applied_at=snapshot.apply_time,
-                    )
+                    case = open_asking(requested)
             except DomainError:
                 if requested is None:
                     raise
                 # The platform's amount includes what our rules would not refund (a second
                 # shipping fee): open with the refundable amount; the decision is ours anyway.
-                case = open_case(
-                    order=order,
-                    type=case_type,
-                    reason=reason_for(snapshot.reason_code),
-                    items=items,
-                    by=PLATFORM,
-                    buyer_statement=snapshot.buyer_statement,
-                    platform_case_id=snapshot.aftersale_id,
-                    applied_at=snapshot.apply_time,
-                )
+                case = open_asking(None)
             DouyinAftersale.objects.filter(link=link, aftersale_id=snapshot.aftersale_id).update(
                 case=case
             )
