@@ -223,18 +223,23 @@ AFTERSALES_REFUND_GATEWAY = env_str(
 )
 
 # --- Douyin open platform (aftersales/platforms/douyin; docs/douyin.md) ----------------------
-# The client: seconds per HTTP call, tries per call, and its backoff (base·2ⁿ, capped, jitter).
+# Seconds the client waits for one HTTP call to the platform.
 DOUYIN_HTTP_TIMEOUT = env_float("DOUYIN_HTTP_TIMEOUT", 10.0, minimum=0)
+# Tries of one call after transport failures and rate limiting (never business errors).
 DOUYIN_MAX_TRIES = env_int("DOUYIN_MAX_TRIES", 4, minimum=1)
+# Seconds: the client waits up to base·2ⁿ (full jitter) between its tries...
 DOUYIN_BACKOFF_BASE = env_float("DOUYIN_BACKOFF_BASE", 0.2, minimum=0)
+# ...and never longer than this.
 DOUYIN_BACKOFF_CAP = env_float("DOUYIN_BACKOFF_CAP", 5.0, minimum=0)
 # Whether the client honours HTTP(S)_PROXY from the environment (off: calls go direct).
 DOUYIN_USE_ENVIRONMENT_PROXY = env_bool("DOUYIN_USE_ENVIRONMENT_PROXY", False)
-# The outbox: tries within one delivery, attempts before an operation fails for good.
+# Tries of an outbox operation within one delivery, before it goes back to the queue.
 DOUYIN_OUTBOX_INLINE_TRIES = env_int("DOUYIN_OUTBOX_INLINE_TRIES", 3, minimum=1)
+# Attempts after which an operation failing transiently is failed for good.
 DOUYIN_OUTBOX_MAX_ATTEMPTS = env_int("DOUYIN_OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
-# The outbox's wait between deliveries (base·2ⁿ seconds, capped, jitter).
+# Seconds: the outbox waits half to all of base·2ⁿ (jitter) between scheduled attempts...
 DOUYIN_OUTBOX_BACKOFF_BASE = env_float("DOUYIN_OUTBOX_BACKOFF_BASE", 5.0, minimum=0)
+# ...and never longer than this.
 DOUYIN_OUTBOX_BACKOFF_CAP = env_float("DOUYIN_OUTBOX_BACKOFF_CAP", 600.0, minimum=0)
 # Seconds an operation may stay `sending` before the safety net takes it back.
 DOUYIN_OUTBOX_LEASE_SECONDS = env_float("DOUYIN_OUTBOX_LEASE_SECONDS", 300.0, minimum=0)
@@ -246,9 +251,11 @@ DOUYIN_INBOUND_MAX_ATTEMPTS = env_int("DOUYIN_INBOUND_MAX_ATTEMPTS", 10, minimum
 DOUYIN_INBOUND_LEASE_SECONDS = env_float("DOUYIN_INBOUND_LEASE_SECONDS", 300.0, minimum=0)
 # An after-sale last updated more than this many seconds ago is applied without messaging the buyer.
 DOUYIN_NOTIFY_MAX_AGE_SECONDS = env_int("DOUYIN_NOTIFY_MAX_AGE_SECONDS", 86400, minimum=0)
-# Incremental sync: seconds read again before the cursor, window size, first run's lookback.
+# Seconds before the cursor that the incremental sync reads again.
 DOUYIN_SYNC_OVERLAP_SECONDS = env_int("DOUYIN_SYNC_OVERLAP_SECONDS", 300, minimum=0)
+# Seconds of update time read by one afterSale/List window.
 DOUYIN_SYNC_WINDOW_SECONDS = env_int("DOUYIN_SYNC_WINDOW_SECONDS", 6 * 3600, minimum=1)
+# Seconds back that a shop's first sync reads.
 DOUYIN_SYNC_INITIAL_LOOKBACK_SECONDS = env_int(
     "DOUYIN_SYNC_INITIAL_LOOKBACK_SECONDS", 86400, minimum=0
 )
