@@ -6,8 +6,11 @@ nothing secret is committed for use outside DEBUG.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -29,14 +32,37 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
-def env_int(name: str, default: int) -> int:
+_Number = TypeVar("_Number", int, float)
+
+
+def _env_number(
+    name: str, default: _Number, parse: Callable[[str], _Number], what: str, minimum: _Number | None
+) -> _Number:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = parse(raw)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from exc
+        raise ImproperlyConfigured(f"{name} must be {what}, got {raw!r}") from exc
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {raw!r}")
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    return _env_number(name, default, int, "an integer", minimum)
+
+
+def env_float(name: str, default: float, *, minimum: float | None = None) -> float:
+    return _env_number(name, default, float, "a number", minimum)
+
+
+def env_str(name: str, default: str) -> str:
+    """NAME as it is, or the default when unset or empty."""
+    return os.environ.get(name) or default
 
 
 def env_secret(name: str) -> str | None:
@@ -210,9 +236,55 @@ AFTERSALES_PLATFORM_ADAPTERS = {
 }
 # Refunds go through the case's platform (on Douyin the agreement is the refund instruction);
 # `aftersales.platforms.gateway.ManualRefundGateway` makes every refund a manual one.
-AFTERSALES_REFUND_GATEWAY = os.environ.get(
+AFTERSALES_REFUND_GATEWAY = env_str(
     "AFTERSALES_REFUND_GATEWAY", "aftersales.platforms.gateway.PlatformRefundGateway"
 )
+
+# --- Douyin open platform (aftersales/platforms/douyin; docs/douyin.md) ----------------------
+# Seconds the client waits for one HTTP call to the platform.
+DOUYIN_HTTP_TIMEOUT = env_float("DOUYIN_HTTP_TIMEOUT", 10.0, minimum=0)
+# Tries of one call after transport failures and rate limiting (never business errors).
+DOUYIN_MAX_TRIES = env_int("DOUYIN_MAX_TRIES", 4, minimum=1)
+# Seconds: the client waits up to base·2ⁿ (full jitter) between its tries...
+DOUYIN_BACKOFF_BASE = env_float("DOUYIN_BACKOFF_BASE", 0.2, minimum=0)
+# ...and never longer than this.
+DOUYIN_BACKOFF_CAP = env_float("DOUYIN_BACKOFF_CAP", 5.0, minimum=0)
+# Whether the client honours HTTP(S)_PROXY from the environment (off: calls go direct).
+DOUYIN_USE_ENVIRONMENT_PROXY = env_bool("DOUYIN_USE_ENVIRONMENT_PROXY", False)
+# Tries of an outbox operation within one delivery, before it goes back to the queue.
+DOUYIN_OUTBOX_INLINE_TRIES = env_int("DOUYIN_OUTBOX_INLINE_TRIES", 3, minimum=1)
+# Attempts after which an operation failing transiently is failed for good.
+DOUYIN_OUTBOX_MAX_ATTEMPTS = env_int("DOUYIN_OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
+# Seconds: the outbox waits half to all of base·2ⁿ (jitter) between scheduled attempts...
+DOUYIN_OUTBOX_BACKOFF_BASE = env_float("DOUYIN_OUTBOX_BACKOFF_BASE", 5.0, minimum=0)
+# ...and never longer than this.
+DOUYIN_OUTBOX_BACKOFF_CAP = env_float("DOUYIN_OUTBOX_BACKOFF_CAP", 600.0, minimum=0)
+# Seconds an operation may stay `sending` before the safety net takes it back.
+DOUYIN_OUTBOX_LEASE_SECONDS = env_float("DOUYIN_OUTBOX_LEASE_SECONDS", 300.0, minimum=0)
+# Seconds the refund gateway waits for another worker's delivery of the refund instruction.
+DOUYIN_REFUND_WAIT_SECONDS = env_float("DOUYIN_REFUND_WAIT_SECONDS", 10.0, minimum=0)
+# Tries to process one pushed message before it is left failed.
+DOUYIN_INBOUND_MAX_ATTEMPTS = env_int("DOUYIN_INBOUND_MAX_ATTEMPTS", 10, minimum=1)
+# Seconds a pushed message may stay `processing` before the safety net takes it back.
+DOUYIN_INBOUND_LEASE_SECONDS = env_float("DOUYIN_INBOUND_LEASE_SECONDS", 300.0, minimum=0)
+# An after-sale last updated more than this many seconds ago is applied without messaging the buyer.
+DOUYIN_NOTIFY_MAX_AGE_SECONDS = env_int("DOUYIN_NOTIFY_MAX_AGE_SECONDS", 86400, minimum=0)
+# Seconds before the cursor that the incremental sync reads again.
+DOUYIN_SYNC_OVERLAP_SECONDS = env_int("DOUYIN_SYNC_OVERLAP_SECONDS", 300, minimum=0)
+# Seconds of update time read by one afterSale/List window.
+DOUYIN_SYNC_WINDOW_SECONDS = env_int("DOUYIN_SYNC_WINDOW_SECONDS", 6 * 3600, minimum=1)
+# Seconds back that a shop's first sync reads.
+DOUYIN_SYNC_INITIAL_LOOKBACK_SECONDS = env_int(
+    "DOUYIN_SYNC_INITIAL_LOOKBACK_SECONDS", 86400, minimum=0
+)
+# Seconds between runs of the self-rescheduling sync task (`douyin_sync --schedule`).
+DOUYIN_SYNC_INTERVAL = env_float("DOUYIN_SYNC_INTERVAL", 60.0, minimum=0)
+# Reconciliation also re-reads cases closed within this many days.
+DOUYIN_RECONCILE_RECENT_DAYS = env_int("DOUYIN_RECONCILE_RECENT_DAYS", 3, minimum=0)
+# The open-platform method that sends a message to the buyer (the real 飞鸽 API differs).
+DOUYIN_BUYER_MESSAGE_METHOD = env_str("DOUYIN_BUYER_MESSAGE_METHOD", "im/sendMessage")
+# Where the platform fetches our evidence files from (this server's public base URL).
+DOUYIN_EVIDENCE_BASE_URL = env_str("DOUYIN_EVIDENCE_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -568,4 +568,3 @@ INSPECTION_FAIL_NOTES = {
     "returned_damaged": "退回商品有人为损坏,吊牌已剪",
     "returned_wrong_item": "退回的商品与发出的不是同一件(序列号不符)",
 }
-TECH_SUPPORT_WITHDRAW = "已远程指导买家重置设备,问题解决,买家撤销申请"

@@ -453,9 +453,6 @@ def _recommend(
     return NEEDS_REVIEW, False
 
 
-MERCHANT_CLOCKS = ("first_response", "plan", "review")
-
-
 def _deadlines(facts: CaseFacts, sla: dict[str, Any], complexity: str) -> dict[str, str]:
     """The merchant's clocks from the application; VIP buyers get tighter targets (R2.8)."""
     factor = sla["vip_factor"] if facts.buyer_vip_level > 0 else 1.0

@@ -123,11 +123,13 @@ def decide_case(*, case: Case, by: Actor) -> PolicyDecision:
 POLICY = Actor.system("policy")
 
 
+@transaction.atomic
 def triage_case(*, case: Case, by: Actor) -> PolicyDecision:
     """Decide a new case and do what the policy allows without a person (R3.1).
 
-    Each step is its own service and transaction: if the automatic refund is refused, the
-    decision is still stored and the case waits in the queue for a person.
+    One transaction, in which each step's service is a savepoint: if the automatic approval
+    or refund is refused, only that step is undone, the decision is still stored, the
+    refusal is recorded with it, and the case waits in the queue for a person.
     """
     stored = decide_case(case=case, by=by)
     if stored.auto_approve and stored.recommendation == APPROVE_REFUND:

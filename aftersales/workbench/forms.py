@@ -194,12 +194,6 @@ class NoteForm(ActionForm):
     )
 
 
-class RequiredNoteForm(ActionForm):
-    note = forms.CharField(
-        label=_("Note"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
-
-
 class RequestEvidenceForm(ActionForm):
     note = forms.CharField(
         label=_("What the buyer should provide"),

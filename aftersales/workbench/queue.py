@@ -25,6 +25,7 @@ from aftersales.cases.models import Case, CaseItem
 from aftersales.cases.reasons import REASONS
 from aftersales.core.actors import Actor
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
+from aftersales.sla.services import is_at_risk
 
 from .forms import ALL, OPEN
 
@@ -212,7 +213,7 @@ def rows_for(cases: list[Case], now: datetime) -> list[Row]:
                 case=case,
                 due_at=clock.due_at,
                 clock_label=kinds.get(clock.kind, clock.kind),
-                at_risk=clock.at_risk_at <= now < clock.due_at,
+                at_risk=is_at_risk(clock, now) and now < clock.due_at,
                 breached=clock.due_at <= now or clock.breached_at is not None,
                 seconds_left=int(left.total_seconds()),
             )

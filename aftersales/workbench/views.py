@@ -36,7 +36,7 @@ from aftersales.shops.choices import WRITE_ROLES
 from aftersales.shops.models import Membership, Shop
 from aftersales.shops.services import actor_for_user
 from aftersales.sla.models import ClockState
-from aftersales.sla.services import time_left
+from aftersales.sla.services import is_at_risk, time_left
 from aftersales.team import replies
 from aftersales.team.services import ASSIGNABLE_ROLES, LEAD_ROLES
 
@@ -222,7 +222,7 @@ def case_context(
                 "clock": clock,
                 "seconds_left": None if left is None else int(left.total_seconds()),
                 "left_text": display.duration(None if left is None else int(left.total_seconds())),
-                "at_risk": clock.state == ClockState.RUNNING and clock.at_risk_at <= now,
+                "at_risk": is_at_risk(clock, now),
                 "breached": clock.breached_at is not None
                 or (clock.state == ClockState.RUNNING and clock.due_at <= now),
             }

@@ -42,10 +42,6 @@ OPERATE_BATCH = 20  # afterSale/operate takes at most 20 items per call
 TOKEN_MARGIN = timedelta(seconds=120)  # refresh this long before the token runs out
 
 
-def setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 # --- Errors ---------------------------------------------------------------------------------
 
 
@@ -136,15 +132,15 @@ class DouyinClient:
         backoff: Backoff | None = None,
     ) -> None:
         self.link = link
-        self.timeout = timeout if timeout is not None else setting("DOUYIN_HTTP_TIMEOUT", 10.0)
-        self.max_tries = max_tries if max_tries is not None else setting("DOUYIN_MAX_TRIES", 4)
+        self.timeout = timeout if timeout is not None else settings.DOUYIN_HTTP_TIMEOUT
+        self.max_tries = max_tries if max_tries is not None else settings.DOUYIN_MAX_TRIES
         self.backoff = backoff or Backoff(
-            base=setting("DOUYIN_BACKOFF_BASE", 0.2), cap=setting("DOUYIN_BACKOFF_CAP", 5.0)
+            base=settings.DOUYIN_BACKOFF_BASE, cap=settings.DOUYIN_BACKOFF_CAP
         )
         # Loopback and production both go direct: an HTTP(S)_PROXY in the environment must
         # not silently reroute signed calls.
         handlers: list[Any] = []
-        if not setting("DOUYIN_USE_ENVIRONMENT_PROXY", False):
+        if not settings.DOUYIN_USE_ENVIRONMENT_PROXY:
             handlers.append(urllib.request.ProxyHandler({}))
         self._opener = urllib.request.build_opener(*handlers)
         self.last_log_id = ""

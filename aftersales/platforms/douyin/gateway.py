@@ -24,6 +24,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from aftersales.cases.ports import RefundGatewayError, RefundReceipt
 from aftersales.platforms.adapter import PLAIN
 
@@ -31,7 +33,7 @@ from .choices import OperationStatus
 from .client import DouyinClient, DouyinError
 from .mapping import PLATFORM_REFUNDED, PLATFORM_REFUNDING, PlatformStatus
 from .models import OutboxOperation
-from .outbox import deliver_operation, link_for_shop, setting
+from .outbox import deliver_operation, link_for_shop
 
 if TYPE_CHECKING:
     from aftersales.cases.models import RefundExecution
@@ -52,7 +54,7 @@ class DouyinRefundGateway:
             return self._platform_already_refunding(link, case.platform_case_id)
         if instruction.status == OperationStatus.PENDING:
             instruction = deliver_operation(instruction.pk, force=True)
-        deadline = time.monotonic() + float(setting("DOUYIN_REFUND_WAIT_SECONDS", 10.0))
+        deadline = time.monotonic() + settings.DOUYIN_REFUND_WAIT_SECONDS
         while instruction.status == OperationStatus.SENDING and time.monotonic() < deadline:
             # Another worker holds the claim; its outcome is a short HTTP call away.
             time.sleep(0.1)

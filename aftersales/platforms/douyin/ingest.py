@@ -74,10 +74,6 @@ PLATFORM = Actor.platform("douyin")
 KEPT_HEADERS = ("app-id", "event-sign", "content-type", "content-length", "user-agent")
 
 
-def setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 # --- Receiving -------------------------------------------------------------------------------
 
 
@@ -268,7 +264,7 @@ def process_message(message_id: int) -> InboundMessage:
             status=MessageStatus.FAILED, error=error[:2000]
         )
         logger.warning("douyin message %s (tag %s) failed: %s", message.msg_id, message.tag, error)
-        if message.attempts < int(setting("DOUYIN_INBOUND_MAX_ATTEMPTS", 10)):
+        if message.attempts < settings.DOUYIN_INBOUND_MAX_ATTEMPTS:
             enqueue_processing(message.pk, run_after=retry_at)
     else:
         InboundMessage.objects.filter(pk=message.pk).update(
@@ -354,7 +350,7 @@ def sync_aftersale(
         detail = client.call("afterSale/Detail", {"after_sale_id": str(aftersale_id)}).data
     record = store_snapshot(link, detail, hint=hint)
     snapshot = Snapshot.from_detail(record.detail)
-    max_age = int(setting("DOUYIN_NOTIFY_MAX_AGE_SECONDS", 86400))
+    max_age = settings.DOUYIN_NOTIFY_MAX_AGE_SECONDS
     if snapshot.update_time and snapshot.update_time < time.time() - max_age:
         with quiet_notifications():
             return _apply(link, client, record, snapshot)
@@ -434,36 +430,31 @@ def open_from_platform(link: DouyinShopLink, client: DouyinClient, snapshot: Sna
     items = _requested_items(order, snapshot)
     case_type = PLATFORM_TYPE_TO_CASE_TYPE[snapshot.type]
     requested = snapshot.refund_amount if case_type in _REFUND_CASE_TYPES else None
+
+    def open_asking(requested_amount_fen: int | None) -> Case:
+        return open_case(
+            order=order,
+            type=case_type,
+            reason=reason_for(snapshot.reason_code),
+            items=items,
+            by=PLATFORM,
+            buyer_statement=snapshot.buyer_statement,
+            requested_amount_fen=requested_amount_fen,
+            platform_case_id=snapshot.aftersale_id,
+            applied_at=snapshot.apply_time,
+        )
+
     try:
         with transaction.atomic():
             try:
                 with transaction.atomic():
-                    case = open_case(
-                        order=order,
-                        type=case_type,
-                        reason=reason_for(snapshot.reason_code),
-                        items=items,
-                        by=PLATFORM,
-                        buyer_statement=snapshot.buyer_statement,
-                        requested_amount_fen=requested,
-                        platform_case_id=snapshot.aftersale_id,
-                        applied_at=snapshot.apply_time,
-                    )
+                    case = open_asking(requested)
             except DomainError:
                 if requested is None:
                     raise
                 # The platform's amount includes what our rules would not refund (a second
                 # shipping fee): open with the refundable amount; the decision is ours anyway.
-                case = open_case(
-                    order=order,
-                    type=case_type,
-                    reason=reason_for(snapshot.reason_code),
-                    items=items,
-                    by=PLATFORM,
-                    buyer_statement=snapshot.buyer_statement,
-                    platform_case_id=snapshot.aftersale_id,
-                    applied_at=snapshot.apply_time,
-                )
+                case = open_asking(None)
             DouyinAftersale.objects.filter(link=link, aftersale_id=snapshot.aftersale_id).update(
                 case=case
             )

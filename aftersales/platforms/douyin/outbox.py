@@ -84,10 +84,6 @@ STATUS_KINDS = frozenset(
 )
 
 
-def setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 class OperationRefused(Exception):
     """The operation cannot be sent as it stands (missing data); a person must act."""
 
@@ -323,7 +319,7 @@ def deliver_operation(operation_id: int, *, force: bool = False) -> OutboxOperat
     Transient failures are retried a few times here, with backoff, before the operation
     goes back to the queue with a later `next_attempt_at`.
     """
-    inline_tries = max(1, int(setting("DOUYIN_OUTBOX_INLINE_TRIES", 3)))
+    inline_tries = max(1, settings.DOUYIN_OUTBOX_INLINE_TRIES)
     operation = OutboxOperation.objects.get(pk=operation_id)
     for inline in range(inline_tries):
         operation, outcome = _deliver_once(operation_id, force=force or inline > 0)
@@ -413,7 +409,7 @@ def _perform(operation: OutboxOperation, client: DouyinClient) -> tuple[str, str
             raise
         return AttemptOutcome.SUCCEEDED, log_id, result
     if operation.kind == OperationKind.NOTIFY_BUYER:
-        method = setting("DOUYIN_BUYER_MESSAGE_METHOD", "im/sendMessage")
+        method = settings.DOUYIN_BUYER_MESSAGE_METHOD
         response = client.call(
             method,
             {
@@ -562,7 +558,7 @@ def evidence_urls(case: Case, evidence_ids: list[int]) -> list[str]:
     The real platform wants images uploaded to its own storage first; that upload is a
     setting away (DOUYIN_EVIDENCE_BASE_URL) and is not part of the contract.
     """
-    base = setting("DOUYIN_EVIDENCE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+    base = settings.DOUYIN_EVIDENCE_BASE_URL.rstrip("/")
     ids = list(case.evidence.filter(pk__in=evidence_ids).values_list("pk", flat=True))[:4]
     return [f"{base}/api/v1/cases/{case.pk}/evidence/{pk}/file" for pk in ids]
 
@@ -598,7 +594,7 @@ def _finish(
             if synced:
                 transaction.on_commit(lambda: _after_synced(operation))
         else:
-            max_attempts = int(setting("DOUYIN_OUTBOX_MAX_ATTEMPTS", 8))
+            max_attempts = settings.DOUYIN_OUTBOX_MAX_ATTEMPTS
             retry = outcome == AttemptOutcome.TRANSIENT_ERROR and operation.attempts < max_attempts
             next_at = (
                 now + timedelta(seconds=_scheduled_wait(operation.attempts)) if retry else None
@@ -651,15 +647,15 @@ def _after_synced(operation: OutboxOperation) -> None:
 
 
 def _inline_wait(attempt: int) -> float:
-    base = float(setting("DOUYIN_BACKOFF_BASE", 0.2))
-    cap = float(setting("DOUYIN_BACKOFF_CAP", 5.0))
+    base = settings.DOUYIN_BACKOFF_BASE
+    cap = settings.DOUYIN_BACKOFF_CAP
     return random.random() * min(cap, base * 2 ** (attempt - 1))
 
 
 def _scheduled_wait(attempts: int) -> float:
     """Exponential backoff with jitter between scheduled attempts: 5 s, 10 s, 20 s … ≤ 10 min."""
-    base = float(setting("DOUYIN_OUTBOX_BACKOFF_BASE", 5.0))
-    cap = float(setting("DOUYIN_OUTBOX_BACKOFF_CAP", 600.0))
+    base = settings.DOUYIN_OUTBOX_BACKOFF_BASE
+    cap = settings.DOUYIN_OUTBOX_BACKOFF_CAP
     ceiling = min(cap, base * 2 ** max(attempts - 1, 0))
     return ceiling / 2 + random.random() * ceiling / 2
 
@@ -719,7 +715,7 @@ def recover_stalled_operations(now: datetime | None = None) -> tuple[int, int]:
     are queued again. Returns (recovered, queued).
     """
     now = now or timezone.now()
-    lease = timedelta(seconds=float(setting("DOUYIN_OUTBOX_LEASE_SECONDS", 300)))
+    lease = timedelta(seconds=settings.DOUYIN_OUTBOX_LEASE_SECONDS)
     due_at = min(now, timezone.now())  # due at once, even when `now` is given from ahead
     recovered = 0
     for pk, claimed_at in OutboxOperation.objects.filter(

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -31,7 +32,7 @@ from .client import DouyinClient, DouyinError
 from .ingest import enqueue_processing, sync_aftersale
 from .mapping import COMPATIBLE_STATUSES, PLATFORM_REFUND_FAILED, PLATFORM_REFUNDED, STATUS_LABELS
 from .models import DouyinAftersale, DouyinShopLink, InboundMessage, SyncCursor
-from .outbox import has_operations_in_flight, recover_stalled_operations, setting
+from .outbox import has_operations_in_flight, recover_stalled_operations
 
 logger = logging.getLogger(__name__)
 
@@ -88,9 +89,9 @@ def _read_window(
 
 def sync_shop(link: DouyinShopLink, *, now: datetime | None = None) -> SyncReport:
     """Read what changed since the cursor (minus the overlap) and apply it."""
-    overlap = int(setting("DOUYIN_SYNC_OVERLAP_SECONDS", 300))
-    size = int(setting("DOUYIN_SYNC_WINDOW_SECONDS", 6 * 3600))
-    lookback = int(setting("DOUYIN_SYNC_INITIAL_LOOKBACK_SECONDS", 86400))
+    overlap = settings.DOUYIN_SYNC_OVERLAP_SECONDS
+    size = settings.DOUYIN_SYNC_WINDOW_SECONDS
+    lookback = settings.DOUYIN_SYNC_INITIAL_LOOKBACK_SECONDS
     cursor, _ = SyncCursor.objects.get_or_create(link=link)
     end = int((now or timezone.now()).timestamp())
     start = cursor.last_window_end - overlap if cursor.last_window_end else end - lookback
@@ -118,7 +119,7 @@ def sync_all_shops() -> int:
 
 def backfill_shop(link: DouyinShopLink, *, since: datetime, until: datetime) -> SyncReport:
     """Read a past period (by update time) without touching the cursor."""
-    size = int(setting("DOUYIN_SYNC_WINDOW_SECONDS", 6 * 3600))
+    size = settings.DOUYIN_SYNC_WINDOW_SECONDS
     client = DouyinClient(link)
     report = SyncReport()
     for start, end in windows(int(since.timestamp()), int(until.timestamp()), size):
@@ -146,7 +147,7 @@ def reconcile_shop(link: DouyinShopLink, *, now: datetime | None = None) -> Reco
     a person to look at.
     """
     now = now or timezone.now()
-    recent = now - timedelta(days=int(setting("DOUYIN_RECONCILE_RECENT_DAYS", 3)))
+    recent = now - timedelta(days=settings.DOUYIN_RECONCILE_RECENT_DAYS)
     cases = Case.objects.filter(shop_id=link.shop_id, platform_case_id__isnull=False).exclude(
         status__in=TERMINAL_STATUSES, updated_at__lt=recent
     )
@@ -232,11 +233,11 @@ def run_safety_net(now: datetime | None = None) -> int:
     """Re-queue what a lost task or a dead worker left behind, inbound and outbound."""
     now = now or timezone.now()
     recovered, queued = recover_stalled_operations(now)
-    lease = timedelta(seconds=float(setting("DOUYIN_INBOUND_LEASE_SECONDS", 300)))
+    lease = timedelta(seconds=settings.DOUYIN_INBOUND_LEASE_SECONDS)
     InboundMessage.objects.filter(
         status=MessageStatus.PROCESSING, claimed_at__lt=now - lease
     ).update(status=MessageStatus.RECEIVED)
-    max_attempts = int(setting("DOUYIN_INBOUND_MAX_ATTEMPTS", 10))
+    max_attempts = settings.DOUYIN_INBOUND_MAX_ATTEMPTS
     stale = list(
         InboundMessage.objects.filter(
             status=MessageStatus.RECEIVED, received_at__lt=now - timedelta(minutes=2)

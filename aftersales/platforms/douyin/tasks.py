@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
 from .ingest import process_message
-from .outbox import deliver_operation, setting
+from .outbox import deliver_operation
 
 
 @task()
@@ -40,7 +41,7 @@ def sync_shops_task(reschedule: bool = False) -> str:
     synced = sync_all_shops()
     recovered = run_safety_net()
     if reschedule and sync_shops_task.get_backend().supports_defer:
-        interval = float(setting("DOUYIN_SYNC_INTERVAL", 60))
+        interval = settings.DOUYIN_SYNC_INTERVAL
         sync_shops_task.using(run_after=timezone.now() + timedelta(seconds=interval)).enqueue(
             reschedule=True
         )

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from aftersales import testing
 from aftersales.cases.choices import CaseStatus as S
 from aftersales.cases.models import Case
-from aftersales.cases.tests.steps import path_to
+from aftersales.cases.tests.steps import path_to, request_evidence
 from aftersales.catalog.choices import Category
 from aftersales.shops.choices import Role
 from aftersales.shops.services import add_member
-from aftersales.sla.models import SlaClock
+from aftersales.sla.models import ClockState, SlaClock
 
 pytestmark = pytest.mark.django_db
 
@@ -141,6 +143,43 @@ def test_a_breach_recorded_by_the_sweep_counts_even_before_the_due_time_is_read(
     case = due_in(case_in(shop_a), 3)
     SlaClock.objects.filter(case=case, kind="review").update(breached_at=timezone.now())
     assert ids(agent.get("/?sla=breached")) == [case.pk]
+
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+def test_a_case_whose_clocks_are_paused_past_their_at_risk_time_is_not_at_risk(agent, shop_a):
+    """A paused clock's stored at-risk moment is frozen with its deadline (it moves on when the
+    clock resumes): it passing means nothing while the time left is outside the warning
+    window (`sla.services.is_at_risk`)."""
+    with time_machine.travel(T0, tick=False) as traveller:
+        case = case_in(shop_a, S.AWAITING_EVIDENCE)  # plan 24 h and review 48 h, both paused
+        traveller.shift(timedelta(days=3))
+        live = SlaClock.objects.filter(case=case).exclude(state=ClockState.STOPPED)
+        assert {c.state for c in live} == {ClockState.PAUSED}
+        assert all(c.at_risk_at < timezone.now() for c in live)
+
+        queue = agent.get("/")
+        assert counts(queue)["at_risk"] == 0
+        assert "is-at-risk" not in queue.content.decode()
+        assert ids(agent.get("/?sla=at_risk")) == []
+        page = agent.get(f"/cases/{case.pk}/").content.decode()
+        assert page.count('class="clock clock-paused"') == 2
+
+
+def test_a_clock_paused_inside_its_warning_window_is_at_risk_on_the_case_page(agent, shop_a):
+    """As the SLA app and the API say; the queue, which orders the team's work, counts
+    running clocks only: the case waits for the buyer."""
+    with time_machine.travel(T0, tick=False) as traveller:
+        case = case_in(shop_a)
+        traveller.shift(timedelta(hours=20))  # the plan clock: 4 of 24 h left, at risk
+        request_evidence(case, SYSTEM)
+        traveller.shift(timedelta(days=2))
+
+        page = agent.get(f"/cases/{case.pk}/").content.decode()
+        assert page.count('class="clock clock-paused at-risk"') == 1  # plan; review has 28 h
+        assert page.count('class="clock clock-paused"') == 1
+        assert counts(agent.get("/"))["at_risk"] == 0
 
 
 def test_the_counts_per_bucket_keep_the_other_filters(agent, alice, shop_a):

@@ -294,6 +294,20 @@ def test_sync_aftersale_is_idempotent(linked, platform):
     assert len(platform.operate_calls()) == 1
 
 
+def test_a_platform_amount_beyond_our_refund_rules_opens_the_case_with_the_refundable_one(
+    linked, platform
+):
+    order = platform.add_order(status=2, pay_amount=8800, post_amount=1000)
+    aftersale_id = platform.add_aftersale(order, type=2)
+    info = platform.aftersales[aftersale_id]["process_info"]["after_sale_info"]
+    info["refund_amount"] = 8800 + 1000 + 500  # more than the goods and the shipping paid
+
+    sync_aftersale(linked, aftersale_id)
+
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    assert case.requested_amount_fen == 8800
+
+
 def test_a_decision_the_platform_refused_does_not_stop_the_case_following_the_platform(
     linked, platform
 ):
