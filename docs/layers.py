@@ -1,6 +1,7 @@
 """Print the picture of the house's layers in docs/architecture.md, from the code.
 
-    .venv/bin/python docs/layers.py
+    .venv/bin/python docs/layers.py            # the layers, as a mermaid flowchart
+    .venv/bin/python docs/layers.py events     # the case events, as a table
 
 The layers are the import-linter contract in pyproject.toml (`make lint` enforces it); the
 arrows are the imports between apps as the code has them today (tests left out, type hints
@@ -13,7 +14,6 @@ from __future__ import annotations
 import ast
 import sys
 import tomllib
-from collections import defaultdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,8 +67,8 @@ def imports_of(path: Path, module: str) -> set[str]:
     return found
 
 
-def edges(apps: list[str]) -> dict[tuple[str, str], int]:
-    counted: dict[tuple[str, str], int] = defaultdict(int)
+def edges(apps: list[str]) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
     for path in (ROOT / "aftersales").rglob("*.py"):
         parts = path.relative_to(ROOT).with_suffix("").parts
         if "tests" in parts or "migrations" in parts:
@@ -78,10 +78,8 @@ def edges(apps: list[str]) -> dict[tuple[str, str], int]:
         if source is None:
             continue
         targets = {owner(name, apps) for name in imports_of(path, module)}
-        for target in targets - {None, source}:
-            assert target is not None
-            counted[(source, target)] += 1
-    return counted
+        found.update((source, target) for target in targets - {None, source} if target)
+    return found
 
 
 # What each layer is, by its first app; the rest of the layers are the domain.
@@ -116,12 +114,36 @@ def main() -> None:
         for app in row:
             print(f'        {short(app).replace(".", "_")}["{short(app)}"]')
         print("    end")
-    for (source, target), count in sorted(found.items(), key=lambda e: (level[e[0][0]], e[0])):
+    for source, target in sorted(found, key=lambda edge: (level[edge[0]], edge)):
         # Only the nearest layers' arrows: the picture shows the shape, the contract the rule.
         if level[target] - level[source] <= 2:
             print(f"    {short(source).replace('.', '_')} --> {short(target).replace('.', '_')}")
     print("```")
 
 
+def events() -> None:
+    """The case events with their English words, in the order `CaseEvent` declares them."""
+    import os
+
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings_test")
+    import django
+
+    django.setup()
+    from django.utils import translation
+
+    from aftersales.cases.events import BUYER_TEXT_FIELD, CaseEvent
+
+    print("| Event | Words | Carries a text for the buyer |")
+    print("|---|---|---|")
+    with translation.override("en"):
+        for event in CaseEvent:
+            text = f"`{BUYER_TEXT_FIELD[event]}`" if event in BUYER_TEXT_FIELD else ""
+            print(f"| `{event.value}` | {event.label} | {text} |")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["events"]:
+        events()
+    else:
+        main()
