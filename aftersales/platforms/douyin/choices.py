@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.cases.events import CaseEvent
+
 
 class SignMethod(models.TextChoices):
     MD5 = "md5", _("MD5")
@@ -47,13 +49,13 @@ class AttemptOutcome(models.TextChoices):
 
 
 class NotificationEvent(models.TextChoices):
-    """The steps at which the buyer is told of progress (R3.5)."""
+    """The steps at which the buyer is told of progress (R3.5): case events, by value."""
 
-    CASE_OPENED = "case_opened", _("Request received")
-    CASE_APPROVED = "case_approved", _("Request approved")
-    CASE_REJECTED = "case_rejected", _("Request rejected")
-    RETURN_RECEIVED = "return_received", _("Returned goods received")
-    REFUNDED = "refund_executed", _("Refunded")
-    REPLACEMENT_SHIPPED = "replacement_shipped", _("Replacement shipped")
-    ITEMS_RESENT = "items_resent", _("Missing items sent")
-    REPAIRED_SHIPPED = "repaired_goods_shipped", _("Repaired goods sent back")
+    CASE_OPENED = CaseEvent.CASE_OPENED.value, _("Request received")
+    CASE_APPROVED = CaseEvent.CASE_APPROVED.value, _("Request approved")
+    CASE_REJECTED = CaseEvent.CASE_REJECTED.value, _("Request rejected")
+    RETURN_RECEIVED = CaseEvent.RETURN_RECEIVED.value, _("Returned goods received")
+    REFUNDED = CaseEvent.REFUND_EXECUTED.value, _("Refunded")
+    REPLACEMENT_SHIPPED = CaseEvent.REPLACEMENT_SHIPPED.value, _("Replacement shipped")
+    ITEMS_RESENT = CaseEvent.ITEMS_RESENT.value, _("Missing items sent")
+    REPAIRED_SHIPPED = CaseEvent.REPAIRED_GOODS_SHIPPED.value, _("Repaired goods sent back")
