@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from aftersales.core.money import share_of
-from aftersales.sla.workdays import SHANGHAI
+from aftersales.workdays.calendar import SHANGHAI
 
 from .document import Policy
 

@@ -24,10 +24,10 @@ from aftersales.platforms.douyin.outbox import send_text_to_buyer
 from aftersales.policy.document import Policy
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership
+from aftersales.workdays.calendar import get_calendar
 
 from .models import ClockKind, ClockState, DeadlineExtension, Notification, SlaClock
 from .rules import CLOCK_RULES, TERMINAL_EVENTS
-from .workdays import get_calendar
 
 logger = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from aftersales.orders.choices import OrderStatus
 from aftersales.policy.models import PolicyDecision, PolicyVersion
 from aftersales.policy.services import decide_case, publish_policy_version
 from aftersales.sla.models import ClockKind, DeadlineExtension, SlaClock
-from aftersales.sla.workdays import forget_calendar
+from aftersales.workdays.calendar import forget_calendar
 
 from .support import API, COUNTING_GATEWAY, CountingGateway, assert_error, db_state, post_json
 

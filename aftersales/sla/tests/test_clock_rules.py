@@ -40,7 +40,7 @@ from aftersales.orders.choices import OrderStatus
 from aftersales.policy.document import default_document
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.rules import CLOCK_RULES
-from aftersales.sla.workdays import forget_calendar
+from aftersales.workdays.calendar import forget_calendar
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=SH)  # a Monday, a working day, far from any holiday
