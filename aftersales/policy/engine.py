@@ -1,7 +1,10 @@
 """Pure policy evaluation: facts about a case in, an explained decision out (R2, R3, R4, R6, R7).
 
 No database access here, so a decision can be checked, replayed and benchmarked without
-side effects. `facts.py` builds the facts from a case or from JSON.
+side effects; the one exception is the working-day calendar (the admin's corrections, cached
+for a minute), read only for the buyer's return-shipment deadline when the approval time is
+given, and not at all when the caller passes `calendar`. `facts.py` builds the facts from a
+case or from JSON.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from aftersales.core.money import share_of
-from aftersales.workdays.calendar import SHANGHAI
+from aftersales.workdays.calendar import SHANGHAI, WorkCalendar
 
+from . import deadlines as clocks
 from .document import Policy
 
 # Recommendations, in the words of the issue.
@@ -60,6 +64,10 @@ class CaseFacts:
     goods_intact: bool | None = None
     package_opened: bool | None = None
     technical_support_done: bool = False
+    # When the merchant agreed (stage 1) and when the returned goods arrived: the later
+    # clocks count from them (R2.4, R2.5).
+    approved_at: datetime | None = None
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +95,7 @@ class Decision:
     no_reason_last_day: str | None
     near_expiry: bool
     high_risk_plan: dict[str, Any] | None
-    deadlines: dict[str, str]
+    deadlines: dict[str, clocks.Deadline]
     trace: list[RuleHit] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -102,8 +110,9 @@ class _Trace:
         self.hits.append(RuleHit(rule, requirement, zh, en))
 
 
-def decide(facts: CaseFacts, policy: Policy) -> Decision:
-    """Evaluate the policy for one case. Deterministic: same facts, same policy, same answer."""
+def decide(facts: CaseFacts, policy: Policy, *, calendar: WorkCalendar | None = None) -> Decision:
+    """Evaluate the policy for one case. Deterministic: same facts, same policy (and calendar),
+    same answer."""
     trace = _Trace()
     data = policy.data
     responsible = facts.responsible
@@ -120,6 +129,8 @@ def decide(facts: CaseFacts, policy: Policy) -> Decision:
     requested = min(requested, refundable)
     is_partial = facts.type in REFUND_TYPES and requested < refundable
 
+    vip = facts.buyer_vip_level > 0
+    categories = frozenset(i.category for i in facts.items)
     complexity_reasons = _complexity(facts, data["complexity"], refundable, is_partial, trace)
     complexity = "complex" if complexity_reasons else "simple"
 
@@ -138,7 +149,17 @@ def decide(facts: CaseFacts, policy: Policy) -> Decision:
 
     high_risk = any(i.is_high_risk for i in facts.items)
     recommendation, auto = _recommend(facts, data, requested, eligible, missing, high_risk, trace)
-    deadlines = _deadlines(facts, policy.sla, complexity)
+    deadlines = clocks.case_deadlines(
+        facts.type,
+        clocks.ClockFacts(vip, bool(complexity_reasons), categories),
+        policy,
+        {
+            clocks.APPLICATION: facts.applied_at,
+            clocks.APPROVAL: facts.approved_at,
+            clocks.RECEIPT: facts.received_at,
+        },
+        calendar,
+    )
 
     return Decision(
         policy_version=policy.version,
@@ -451,20 +472,3 @@ def _recommend(
         "delivered: a person judges by the reason and the evidence",
     )
     return NEEDS_REVIEW, False
-
-
-MERCHANT_CLOCKS = ("first_response", "plan", "review")
-
-
-def _deadlines(facts: CaseFacts, sla: dict[str, Any], complexity: str) -> dict[str, str]:
-    """The merchant's clocks from the application; VIP buyers get tighter targets (R2.8)."""
-    factor = sla["vip_factor"] if facts.buyer_vip_level > 0 else 1.0
-    hours = {
-        "first_response": sla["first_response_hours"],
-        "plan": sla["plan_hours"],
-        "review": sla["review_complex_hours" if complexity == "complex" else "review_simple_hours"],
-    }
-    return {
-        name: (facts.applied_at + timedelta(hours=h * factor)).isoformat()
-        for name, h in hours.items()
-    }
