@@ -13,11 +13,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from aftersales.core.money import share_of
 from aftersales.workdays.calendar import SHANGHAI, WorkCalendar
 
 from . import deadlines as clocks
 from .document import Policy
+from .texts import both
 
 # Recommendations, in the words of the issue.
 APPROVE_REFUND = "approve_refund"
@@ -131,7 +134,13 @@ def decide(facts: CaseFacts, policy: Policy, *, calendar: WorkCalendar | None = 
 
     vip = facts.buyer_vip_level > 0
     categories = frozenset(i.category for i in facts.items)
-    complexity_reasons = _complexity(facts, data["complexity"], refundable, is_partial, trace)
+    review_hours = {
+        is_complex: _review_hours(clocks.ClockFacts(vip, is_complex, categories), policy)
+        for is_complex in (False, True)
+    }
+    complexity_reasons = _complexity(
+        facts, data["complexity"], refundable, is_partial, review_hours, trace
+    )
     complexity = "complex" if complexity_reasons else "simple"
 
     high_risk_plan = _high_risk_plan(facts, data.get("high_risk", {}), trace)
@@ -182,9 +191,23 @@ def decide(facts: CaseFacts, policy: Policy, *, calendar: WorkCalendar | None = 
     )
 
 
+def _review_hours(facts: clocks.ClockFacts, policy: Policy) -> str:
+    """The review's hours as the clock runs them, for the explanation: 72, 36, 1.5."""
+    limit = clocks.clock_limit(clocks.REVIEW, facts, policy)
+    assert limit.hours is not None
+    return f"{limit.hours:g}"
+
+
 def _complexity(
-    facts: CaseFacts, rules: dict[str, Any], refundable: int, is_partial: bool, trace: _Trace
+    facts: CaseFacts,
+    rules: dict[str, Any],
+    refundable: int,
+    is_partial: bool,
+    review_hours: dict[bool, str],
+    trace: _Trace,
 ) -> list[str]:
+    """Why the case is complex (none: simple). The lines that name the review's hours give
+    the policy's, as the clock will run them (shop overrides, VIP factor)."""
     reasons: list[str] = []
     categories = sorted({i.category for i in facts.items} & set(rules["complex_categories"]))
     if categories:
@@ -192,8 +215,11 @@ def _complexity(
         trace.add(
             "complexity.category",
             "R2.3",
-            f"品类 {','.join(categories)} 属于复杂商品，审核时限 72 小时",
-            f"category {','.join(categories)} is complex: 72 h review",
+            *both(
+                gettext_noop("category %(categories)s is complex: %(hours)s h review"),
+                categories=",".join(categories),
+                hours=review_hours[True],
+            ),
         )
     total_paid = sum(i.paid_amount_fen for i in facts.items)
     if total_paid >= rules["high_value_fen"]:
@@ -215,7 +241,12 @@ def _complexity(
         trace.add("complexity.high_risk", "R6.4", "高风险商品", "high-risk goods")
     if not reasons:
         trace.add(
-            "complexity.simple", "R2.3", "简单商品，审核时限 48 小时", "simple goods: 48 h review"
+            "complexity.simple",
+            "R2.3",
+            *both(
+                gettext_noop("simple goods: %(hours)s h review"),
+                hours=review_hours[False],
+            ),
         )
     return reasons
 

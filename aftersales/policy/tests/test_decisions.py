@@ -4,8 +4,8 @@ Every row is one scenario for the pure `engine.decide(facts, policy)`: the facts
 (the default, or the default with a shop's overrides), and the fields the scenario is about.
 Every row also checks what every decision must have: the version of the policy that made it,
 and a trace whose every line names its rule and requirement and says it in Chinese and English.
-After the table: the deadlines a decision reports (R2.1–R2.5, R2.8), the return shipment on
-the working-day calendar.
+After the table: the deadlines a decision reports (R2.1–R2.5, R2.8), the explanation naming the
+review hours the policy applies, the return shipment on the working-day calendar.
 """
 
 from __future__ import annotations
@@ -767,6 +767,49 @@ def test_r2_3_deadlines_keep_the_applications_time_zone() -> None:
     assert decision.deadlines["first_response"].due_at == "2026-11-20T04:00:00+00:00"
     review = decision.deadlines["review"].due_at
     assert review is not None and datetime.fromisoformat(review) == applied + timedelta(hours=48)
+
+
+@pytest.mark.parametrize(
+    "goods, vip_level, override, hours",
+    [
+        pytest.param("electronics", 0, None, "72", id="R2.3-complex-default-72h"),
+        pytest.param("apparel", 0, None, "48", id="R2.3-simple-default-48h"),
+        pytest.param(
+            "electronics",
+            0,
+            {"sla": {"review_complex_hours": 96}},
+            "96",
+            id="R2.3-R6.3-shop-complex-review-96h",
+        ),
+        pytest.param(
+            "apparel", 0, {"sla": {"review_simple_hours": 36}}, "36", id="R2.3-R6.3-shop-simple-36h"
+        ),
+        pytest.param("electronics", 2, None, "36", id="R2.8-vip-complex-36h"),
+        pytest.param("apparel", 1, None, "24", id="R2.8-vip-simple-24h"),
+        pytest.param(
+            "electronics", 1, {"sla": {"vip_factor": 0.75}}, "54", id="R2.8-R6.3-vip-factor-54h"
+        ),
+    ],
+)
+def test_r2_3_r2_8_the_explanation_names_the_review_hours_the_policy_applies(
+    goods: str, vip_level: int, override: dict[str, Any] | None, hours: str
+) -> None:
+    """The complexity line says the review's hours as the clock runs them: the shop's own
+    numbers and the VIP factor, not the guide's 48/72."""
+    policy = (
+        document.default_policy()
+        if override is None
+        else policy_from_override(override, label=OVERRIDE_LABEL)
+    )
+    decision = engine.decide(
+        facts(item(goods, 20000), reason="wrong_size", buyer_vip_level=vip_level), policy
+    )
+
+    rule = "complexity.category" if goods == "electronics" else "complexity.simple"
+    [line] = [hit for hit in decision.trace if hit.rule == rule]
+    assert f"审核时限 {hours} 小时" in line.zh
+    assert f": {hours} h review" in line.en
+    assert decision.deadlines["review"].hours == float(hours)
 
 
 NATIONAL_DAY_EVE = datetime(2026, 9, 30, 15, 0, tzinfo=SH)
