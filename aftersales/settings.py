@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "aftersales.shops",
     "aftersales.catalog",
     "aftersales.orders",
+    "aftersales.workdays",
     "aftersales.cases",
     "aftersales.policy",
     "aftersales.sla",

@@ -94,6 +94,26 @@ ROLES = {
 }
 
 
+def reduced(found: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """The imports without those another path already implies (a → c when a → b → c): the
+    picture shows who leans on whom, the contract the whole rule."""
+    below: dict[str, set[str]] = {}
+    for source, target in found:
+        below.setdefault(source, set()).add(target)
+
+    def reachable(start: str, skip: tuple[str, str]) -> set[str]:
+        seen, todo = set(), [start]
+        while todo:
+            node = todo.pop()
+            for nxt in below.get(node, ()):
+                if (node, nxt) != skip and nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    return {edge for edge in found if edge[1] not in reachable(edge[0], skip=edge)}
+
+
 def short(app: str) -> str:
     return app.removeprefix("aftersales.")
 
@@ -114,10 +134,8 @@ def main() -> None:
         for app in row:
             print(f'        {short(app).replace(".", "_")}["{short(app)}"]')
         print("    end")
-    for source, target in sorted(found, key=lambda edge: (level[edge[0]], edge)):
-        # Only the nearest layers' arrows: the picture shows the shape, the contract the rule.
-        if level[target] - level[source] <= 2:
-            print(f"    {short(source).replace('.', '_')} --> {short(target).replace('.', '_')}")
+    for source, target in sorted(reduced(found), key=lambda edge: (level[edge[0]], edge)):
+        print(f"    {short(source).replace('.', '_')} --> {short(target).replace('.', '_')}")
     print("```")
 
 

@@ -17,7 +17,7 @@ from aftersales.policy.facts import CaseIn
 from aftersales.policy.services import decide_case, latest_decision, policy_for
 from aftersales.sla.models import ClockKind
 from aftersales.sla.services import extend_deadline
-from aftersales.sla.workdays import get_calendar
+from aftersales.workdays.calendar import get_calendar
 
 from .schemas import ClockOut, DecisionOut, ErrorOut
 from .serializers import clock_out, decision_out

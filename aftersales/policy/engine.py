@@ -1,7 +1,10 @@
 """Pure policy evaluation: facts about a case in, an explained decision out (R2, R3, R4, R6, R7).
 
 No database access here, so a decision can be checked, replayed and benchmarked without
-side effects. `facts.py` builds the facts from a case or from JSON.
+side effects; the one exception is the working-day calendar (the admin's corrections, cached
+for a minute), read only for the buyer's return-shipment deadline when the approval time is
+given, and not at all when the caller passes `calendar`. `facts.py` builds the facts from a
+case or from JSON.
 """
 
 from __future__ import annotations
@@ -10,10 +13,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from aftersales.core.money import share_of
-from aftersales.sla.workdays import SHANGHAI
+from django.utils.translation import gettext_noop
 
+from aftersales.core.money import share_of
+from aftersales.workdays.calendar import SHANGHAI, WorkCalendar
+
+from . import deadlines as clocks
 from .document import Policy
+from .texts import both
 
 # Recommendations, in the words of the issue.
 APPROVE_REFUND = "approve_refund"
@@ -60,6 +67,10 @@ class CaseFacts:
     goods_intact: bool | None = None
     package_opened: bool | None = None
     technical_support_done: bool = False
+    # When the merchant agreed (stage 1) and when the returned goods arrived: the later
+    # clocks count from them (R2.4, R2.5).
+    approved_at: datetime | None = None
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -87,7 +98,7 @@ class Decision:
     no_reason_last_day: str | None
     near_expiry: bool
     high_risk_plan: dict[str, Any] | None
-    deadlines: dict[str, str]
+    deadlines: dict[str, clocks.Deadline]
     trace: list[RuleHit] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
@@ -102,8 +113,9 @@ class _Trace:
         self.hits.append(RuleHit(rule, requirement, zh, en))
 
 
-def decide(facts: CaseFacts, policy: Policy) -> Decision:
-    """Evaluate the policy for one case. Deterministic: same facts, same policy, same answer."""
+def decide(facts: CaseFacts, policy: Policy, *, calendar: WorkCalendar | None = None) -> Decision:
+    """Evaluate the policy for one case. Deterministic: same facts, same policy (and calendar),
+    same answer."""
     trace = _Trace()
     data = policy.data
     responsible = facts.responsible
@@ -120,7 +132,15 @@ def decide(facts: CaseFacts, policy: Policy) -> Decision:
     requested = min(requested, refundable)
     is_partial = facts.type in REFUND_TYPES and requested < refundable
 
-    complexity_reasons = _complexity(facts, data["complexity"], refundable, is_partial, trace)
+    vip = facts.buyer_vip_level > 0
+    categories = frozenset(i.category for i in facts.items)
+    review_hours = {
+        is_complex: _review_hours(clocks.ClockFacts(vip, is_complex, categories), policy)
+        for is_complex in (False, True)
+    }
+    complexity_reasons = _complexity(
+        facts, data["complexity"], refundable, is_partial, review_hours, trace
+    )
     complexity = "complex" if complexity_reasons else "simple"
 
     high_risk_plan = _high_risk_plan(facts, data.get("high_risk", {}), trace)
@@ -138,7 +158,17 @@ def decide(facts: CaseFacts, policy: Policy) -> Decision:
 
     high_risk = any(i.is_high_risk for i in facts.items)
     recommendation, auto = _recommend(facts, data, requested, eligible, missing, high_risk, trace)
-    deadlines = _deadlines(facts, policy.sla, complexity)
+    deadlines = clocks.case_deadlines(
+        facts.type,
+        clocks.ClockFacts(vip, bool(complexity_reasons), categories),
+        policy,
+        {
+            clocks.APPLICATION: facts.applied_at,
+            clocks.APPROVAL: facts.approved_at,
+            clocks.RECEIPT: facts.received_at,
+        },
+        calendar,
+    )
 
     return Decision(
         policy_version=policy.version,
@@ -161,9 +191,23 @@ def decide(facts: CaseFacts, policy: Policy) -> Decision:
     )
 
 
+def _review_hours(facts: clocks.ClockFacts, policy: Policy) -> str:
+    """The review's hours as the clock runs them, for the explanation: 72, 36, 1.5."""
+    limit = clocks.clock_limit(clocks.REVIEW, facts, policy)
+    assert limit.hours is not None
+    return f"{limit.hours:g}"
+
+
 def _complexity(
-    facts: CaseFacts, rules: dict[str, Any], refundable: int, is_partial: bool, trace: _Trace
+    facts: CaseFacts,
+    rules: dict[str, Any],
+    refundable: int,
+    is_partial: bool,
+    review_hours: dict[bool, str],
+    trace: _Trace,
 ) -> list[str]:
+    """Why the case is complex (none: simple). The lines that name the review's hours give
+    the policy's, as the clock will run them (shop overrides, VIP factor)."""
     reasons: list[str] = []
     categories = sorted({i.category for i in facts.items} & set(rules["complex_categories"]))
     if categories:
@@ -171,8 +215,11 @@ def _complexity(
         trace.add(
             "complexity.category",
             "R2.3",
-            f"品类 {','.join(categories)} 属于复杂商品，审核时限 72 小时",
-            f"category {','.join(categories)} is complex: 72 h review",
+            *both(
+                gettext_noop("category %(categories)s is complex: %(hours)s h review"),
+                categories=",".join(categories),
+                hours=review_hours[True],
+            ),
         )
     total_paid = sum(i.paid_amount_fen for i in facts.items)
     if total_paid >= rules["high_value_fen"]:
@@ -194,7 +241,12 @@ def _complexity(
         trace.add("complexity.high_risk", "R6.4", "高风险商品", "high-risk goods")
     if not reasons:
         trace.add(
-            "complexity.simple", "R2.3", "简单商品，审核时限 48 小时", "simple goods: 48 h review"
+            "complexity.simple",
+            "R2.3",
+            *both(
+                gettext_noop("simple goods: %(hours)s h review"),
+                hours=review_hours[False],
+            ),
         )
     return reasons
 
@@ -451,17 +503,3 @@ def _recommend(
         "delivered: a person judges by the reason and the evidence",
     )
     return NEEDS_REVIEW, False
-
-
-def _deadlines(facts: CaseFacts, sla: dict[str, Any], complexity: str) -> dict[str, str]:
-    """The merchant's clocks from the application; VIP buyers get tighter targets (R2.8)."""
-    factor = sla["vip_factor"] if facts.buyer_vip_level > 0 else 1.0
-    hours = {
-        "first_response": sla["first_response_hours"],
-        "plan": sla["plan_hours"],
-        "review": sla["review_complex_hours" if complexity == "complex" else "review_simple_hours"],
-    }
-    return {
-        name: (facts.applied_at + timedelta(hours=h * factor)).isoformat()
-        for name, h in hours.items()
-    }

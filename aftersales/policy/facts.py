@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from aftersales.cases.choices import CaseType
+from aftersales.cases.choices import RETURNING_TYPES, CaseType
 from aftersales.cases.models import Case
 from aftersales.cases.reasons import REASONS
 from aftersales.orders.choices import OrderStatus
@@ -101,6 +101,9 @@ class CaseIn(BaseModel):
     goods_intact: bool | None = None
     package_opened: bool | None = None
     technical_support_done: bool = False
+    # The later deadlines count from these; without them the answer says what they count from.
+    approved_at: datetime | None = None
+    received_at: datetime | None = None
 
     def to_facts(self) -> CaseFacts:
         if self.type not in CaseType.values:
@@ -109,10 +112,17 @@ class CaseIn(BaseModel):
             raise ValueError(f"unknown reason {self.reason!r}")
         if self.order_status not in OrderStatus.values:
             raise ValueError(f"unknown order_status {self.order_status!r}")
-        for name in ("applied_at", "delivered_at"):
+        for name in ("applied_at", "delivered_at", "approved_at", "received_at"):
             value = getattr(self, name)
             if value is not None and value.utcoffset() is None:
                 raise ValueError(f"{name} needs a time zone, e.g. +08:00")
+        if self.approved_at is not None and self.approved_at < self.applied_at:
+            raise ValueError("approved_at is before applied_at")
+        if self.received_at is not None:
+            if self.type not in RETURNING_TYPES:
+                raise ValueError(f"received_at: nothing comes back in a {self.type} case")
+            if self.received_at < (self.approved_at or self.applied_at):
+                raise ValueError("received_at is before the approval (or the application)")
         return CaseFacts(
             type=self.type,
             reason=self.reason,
@@ -142,4 +152,6 @@ class CaseIn(BaseModel):
             goods_intact=self.goods_intact,
             package_opened=self.package_opened,
             technical_support_done=self.technical_support_done,
+            approved_at=self.approved_at,
+            received_at=self.received_at,
         )

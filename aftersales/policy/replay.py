@@ -31,7 +31,7 @@ class Side:
     review_hours: float = 0.0
     recommendations: Counter[str] = field(default_factory=Counter)
 
-    def add(self, decision: Decision, policy: Policy) -> None:
+    def add(self, decision: Decision) -> None:
         self.recommendations[decision.recommendation] += 1
         if decision.auto_approve:
             self.auto_approvals += 1
@@ -41,8 +41,7 @@ class Side:
             self.merchant_paid_returns += 1
         if decision.complexity == "complex":
             self.complex_cases += 1
-        key = "review_complex_hours" if decision.complexity == "complex" else "review_simple_hours"
-        self.review_hours += policy.sla[key]
+        self.review_hours += decision.deadlines["review"].hours or 0
 
 
 @dataclass
@@ -106,8 +105,8 @@ def replay(
         policy = in_force.setdefault((case.shop_id, policy.version), policy)
         before = decide(facts, policy)
         after = decide(facts, candidate)
-        current.add(before, policy)
-        proposed.add(after, candidate)
+        current.add(before)
+        proposed.add(after)
         if outcome(before) != outcome(after):
             changed[(outcome(before), outcome(after))] += 1
             if len(examples) < max_examples:

@@ -1,4 +1,4 @@
-"""Durable SLA clocks, the working-day calendar's overrides, and notifications (R2)."""
+"""Durable SLA clocks, deadline extensions and notifications (R2)."""
 
 from __future__ import annotations
 
@@ -122,34 +122,3 @@ class Notification(models.Model):
                 fields=["clock", "kind", "recipient"], name="notification_once_per_clock"
             )
         ]
-
-
-class CalendarYear(models.Model):
-    """A year whose official schedule an admin imported in full; it replaces the package."""
-
-    year = models.PositiveIntegerField(_("year"), unique=True)
-    note = models.CharField(_("source"), max_length=255, blank=True)
-    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
-
-    class Meta:
-        verbose_name = _("calendar year")
-        verbose_name_plural = _("calendar years")
-
-    def __str__(self) -> str:
-        return str(self.year)
-
-
-class HolidayOverride(models.Model):
-    """One day that is, or is not, a working day (a holiday, or a make-up working day 调休)."""
-
-    date = models.DateField(_("date"), unique=True)
-    is_working_day = models.BooleanField(_("working day"))
-    name = models.CharField(_("name"), max_length=64, blank=True)
-
-    class Meta:
-        verbose_name = _("holiday override")
-        verbose_name_plural = _("holiday overrides")
-        ordering = ["date"]
-
-    def __str__(self) -> str:
-        return f"{self.date} {'班' if self.is_working_day else '休'} {self.name}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import cached_property
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -24,31 +25,20 @@ from aftersales.cases.services import close_case
 from aftersales.cases.transitions import record_case_event
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, DomainError, InvalidInput
+from aftersales.policy import deadlines
 from aftersales.policy.document import Policy
 from aftersales.policy.services import policy_for
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership
 
-from .models import ClockKind, ClockState, DeadlineExtension, Notification, SlaClock
+from .models import ClockState, DeadlineExtension, Notification, SlaClock
 from .rules import CLOCK_EVENTS, CLOCK_RULES, CLOCK_START_STATUSES, TERMINAL_EVENTS
-from .workdays import get_calendar
 
 logger = logging.getLogger(__name__)
-
-FOOD_CATEGORIES = {"food", "fresh"}
 
 # What the buyer reads when the return deadline passed and the policy reminds rather than
 # closes (`buyer_return_expiry_action = "remind"`).
 BUYER_RETURN_REMINDER = "您的退货寄回期限已到，请尽快寄回商品并填写退货物流单号，以免影响售后处理。"
-
-# The policy setting that gives each plain hour-based clock its limit.
-HOURS_SETTING: dict[str, str] = {
-    ClockKind.FIRST_RESPONSE: "first_response_hours",
-    ClockKind.PLAN: "plan_hours",
-    ClockKind.FINAL_REVIEW: "final_review_hours",
-    ClockKind.REFUND: "refund_hours",
-    ClockKind.REPLACEMENT_SHIPMENT: "replacement_shipment_hours",
-}
 
 
 def apply_case_event(change: CaseChange) -> None:
@@ -91,35 +81,40 @@ def apply_case_event(change: CaseChange) -> None:
 
 
 def clock_duration(case: Case, kind: str, policy: Policy, start: datetime) -> tuple[datetime, bool]:
-    """When a clock started at `start` for this case is due, and whether it is the buyer's."""
-    sla = policy.sla
-    now = start
-    rule = CLOCK_RULES[kind]
-    if kind == ClockKind.RETURN_SHIPMENT:
-        return get_calendar().add_working_days(now, sla["return_shipment_working_days"]), True
-    if kind == ClockKind.REVIEW:
-        hours = sla["review_complex_hours" if _is_complex(case, policy) else "review_simple_hours"]
-    elif kind == ClockKind.INSPECTION:
-        categories = set(case.items.values_list("order_item__sku__product__category", flat=True))
-        food = bool(categories & FOOD_CATEGORIES)
-        hours = sla["inspection_hours_food" if food else "inspection_hours"]
-    else:
-        hours = sla[HOURS_SETTING[kind]]
-    if not rule.buyer_clock and case.order.buyer.vip_level > 0:
-        hours = hours * sla["vip_factor"]  # R2.8: tighter internal targets for VIP buyers
-    return now + timedelta(hours=hours), rule.buyer_clock
+    """When a clock started at `start` for this case is due, and whether it is the buyer's:
+    the policy's deadline (`policy/deadlines.py`) for the case's facts."""
+    due_at = deadlines.due_at(kind, start, _CaseDeadlineFacts(case, policy), policy)
+    return due_at, CLOCK_RULES[kind].buyer_clock
 
 
-def _is_complex(case: Case, policy: Policy) -> bool:
-    from aftersales.policy.services import latest_decision
+class _CaseDeadlineFacts:
+    """What a stored case's deadlines depend on, each read only when a clock needs it."""
 
-    decision = latest_decision(case)
-    if decision is not None:
-        return decision.complexity == "complex"
-    from aftersales.policy.engine import decide
-    from aftersales.policy.facts import facts_for_case
+    def __init__(self, case: Case, policy: Policy) -> None:
+        self.case = case
+        self.policy = policy
 
-    return decide(facts_for_case(case), policy).complexity == "complex"
+    @cached_property
+    def vip(self) -> bool:
+        return self.case.order.buyer.vip_level > 0
+
+    @cached_property
+    def categories(self) -> frozenset[str]:
+        items = self.case.items.values_list("order_item__sku__product__category", flat=True)
+        return frozenset(items)
+
+    @cached_property
+    def is_complex(self) -> bool:
+        """The complexity of the policy's latest decision on the case, or of a new one."""
+        from aftersales.policy.services import latest_decision
+
+        decision = latest_decision(self.case)
+        if decision is not None:
+            return decision.complexity == "complex"
+        from aftersales.policy.engine import decide
+        from aftersales.policy.facts import facts_for_case
+
+        return decide(facts_for_case(self.case), self.policy).complexity == "complex"
 
 
 def _start(case: Case, kind: str, now: datetime, policy: Policy) -> SlaClock:

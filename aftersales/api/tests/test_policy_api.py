@@ -3,7 +3,9 @@
 Proves:
 - R6.3 what-if: POST /policy/check answers a same-shop user with the explained decision and
   writes nothing; unreadable or invalid JSON is a 400 JSON error with a code; another shop's
-  shop_id is a 404; anonymous callers get 401;
+  shop_id is a 404; anonymous callers get 401; R2.4/R2.5: given the approval and receipt
+  times it dates the buyer's return and the inspection (the shop's hours), else says what they
+  count from;
 - GET /cases/{id}/decision and /clocks: 200 for the case's shop, 404 for another shop with
   the same body as a case that does not exist, 401 anonymous; a paused clock shows its
   frozen time left (R2.7);
@@ -36,7 +38,7 @@ from aftersales.orders.choices import OrderStatus
 from aftersales.policy.models import PolicyDecision, PolicyVersion
 from aftersales.policy.services import decide_case, publish_policy_version
 from aftersales.sla.models import ClockKind, DeadlineExtension, SlaClock
-from aftersales.sla.workdays import forget_calendar
+from aftersales.workdays.calendar import forget_calendar
 
 from .support import API, COUNTING_GATEWAY, CountingGateway, assert_error, db_state, post_json
 
@@ -80,6 +82,15 @@ def pending_case(shop, **kwargs) -> Case:
 
 # --- POST /policy/check ---------------------------------------------------------------------
 
+RETURN = {
+    "type": "return_refund",
+    "reason": "quality_issue",
+    "order_status": "delivered",
+    "applied_at": "2026-03-02T09:00:00+08:00",
+    "delivered_at": "2026-02-27T18:00:00+08:00",
+    "evidence": ["photo"],
+    "items": [{"category": "apparel", "paid_amount_fen": 8800}],
+}
 UNSHIPPED_SMALL = {
     "type": "refund_unshipped",
     "reason": "changed_mind",
@@ -100,9 +111,45 @@ def test_r6_3_policy_check_answers_with_the_decision_and_writes_nothing(
     assert body["recommendation"] == "approve_refund"
     assert body["auto_approve"] is True
     assert body["goods_refund_fen"] == 8800
-    assert datetime.fromisoformat(body["deadlines"]["first_response"]) == T0 + 2 * H
-    assert datetime.fromisoformat(body["deadlines"]["review"]) == T0 + 48 * H
+    assert datetime.fromisoformat(body["deadlines"]["first_response"]["due_at"]) == T0 + 2 * H
+    assert datetime.fromisoformat(body["deadlines"]["review"]["due_at"]) == T0 + 48 * H
     assert any(hit["rule"] == "triage.unshipped_auto" for hit in body["trace"])
+    assert everything() == before
+
+
+def test_r2_4_r2_5_policy_check_dates_the_buyers_return_and_the_inspection(
+    shop_a, alice_client, clock
+):
+    """With the approval and receipt times, the what-if dates every clock they start: the
+    buyer's 7 working days (Monday 2 March 2026 approved → Wednesday 11 March, 24:00) and the
+    inspection, 48 h after arrival; without them it says what they count from."""
+    publish_policy_version(
+        shop=shop_a, document="[sla]\ninspection_hours = 36\n", effective_from=T0, by=SYSTEM
+    )
+    before = everything()
+    approved, received = T0 + 3 * H, T0 + 4 * 24 * H
+    dated = post_json(
+        alice_client,
+        "/policy/check",
+        RETURN | {"approved_at": approved.isoformat(), "received_at": received.isoformat()},
+    )
+    assert dated.status_code == 200, dated.content
+    deadlines = dated.json()["deadlines"]
+    assert datetime.fromisoformat(deadlines["return_shipment"]["due_at"]) == datetime(
+        2026, 3, 12, 0, 0, tzinfo=SH
+    )
+    assert deadlines["inspection"]["hours"] == 36  # the shop's
+    assert datetime.fromisoformat(deadlines["inspection"]["due_at"]) == received + 36 * H
+
+    undated = post_json(alice_client, "/policy/check", RETURN).json()["deadlines"]
+    assert (undated["return_shipment"]["counts_from"], undated["return_shipment"]["due_at"]) == (
+        "approval",
+        None,
+    )
+    assert (undated["inspection"]["counts_from"], undated["inspection"]["due_at"]) == (
+        "receipt",
+        None,
+    )
     assert everything() == before
 
 

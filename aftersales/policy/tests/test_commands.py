@@ -1,5 +1,8 @@
 """R6.3/R11.2: `policy_check` (what-if for one case) and `policy_replay` (what-if for history).
 
+`policy_check` dates the later deadlines from the approval and receipt times when given
+(R2.4, R2.5), and says what they count from when not.
+
 Both only read: every test counts the rows they could have written, before and after.
 """
 
@@ -124,6 +127,22 @@ BAD_CASES = [
         {**TSHIRT, "items": [{"category": "apparel", "paid_amount_fen": -1}]},
         id="R3.2-negative-paid",
     ),
+    pytest.param({**TSHIRT, "approved_at": "2026-11-20T12:00:00"}, id="R2.4-naive-approved-at"),
+    pytest.param({**TSHIRT, "received_at": "2026-11-24T12:00:00"}, id="R2.5-naive-received-at"),
+    pytest.param(
+        {**TSHIRT, "approved_at": "2026-11-20T09:00:00+08:00"}, id="R2.4-approved-before-applying"
+    ),
+    pytest.param(
+        {
+            **TSHIRT,
+            "approved_at": "2026-11-21T10:00:00+08:00",
+            "received_at": "2026-11-21T09:00:00+08:00",
+        },
+        id="R2.5-received-before-approval",
+    ),
+    pytest.param(
+        {**UNSHIPPED, "received_at": "2026-11-24T12:00:00+08:00"}, id="R2.5-nothing-comes-back"
+    ),
 ]
 
 
@@ -134,6 +153,55 @@ def test_r6_3_policy_check_refuses_bad_input_and_writes_nothing(tmp_path, data):
     with pytest.raises(CommandError):
         run("policy_check", write_json(tmp_path, data))
     assert counts() == before
+
+
+@pytest.mark.django_db
+def test_r2_4_r2_5_policy_check_dates_the_return_and_the_inspection_from_the_given_times(tmp_path):
+    """Approved the afternoon before 国庆 2026, the parcel back on 12 October: the buyer's 7
+    working days end at 24:00 on 15 October (1–7 October off, Saturday 10 October worked),
+    inspection 48 h after arrival; the second review and the refund count from steps not
+    given, so they have no time."""
+    case = {
+        **TSHIRT,
+        "applied_at": "2026-09-29T10:00:00+08:00",
+        "delivered_at": "2026-09-27T18:00:00+08:00",
+        "approved_at": "2026-09-30T15:00:00+08:00",
+        "received_at": "2026-10-12T11:30:00+08:00",
+    }
+    deadlines = json.loads(run("policy_check", write_json(tmp_path, case)))["deadlines"]
+
+    assert deadlines["return_shipment"] == {
+        "counts_from": "approval",
+        "hours": None,
+        "working_days": 7,
+        "buyer_clock": True,
+        "due_at": "2026-10-16T00:00:00+08:00",
+    }
+    assert deadlines["inspection"]["counts_from"] == "receipt"
+    assert deadlines["inspection"]["due_at"] == "2026-10-14T11:30:00+08:00"
+    assert deadlines["first_response"]["due_at"] == "2026-09-29T12:00:00+08:00"
+    assert {c: d["due_at"] for c, d in deadlines.items() if d["due_at"] is None} == {
+        "final_review": None,
+        "refund": None,
+    }
+    assert (deadlines["final_review"]["counts_from"], deadlines["final_review"]["hours"]) == (
+        "inspection",
+        24,
+    )
+
+
+@pytest.mark.django_db
+def test_r2_4_r2_5_policy_check_without_the_times_says_what_the_deadlines_count_from(tmp_path):
+    deadlines = json.loads(run("policy_check", write_json(tmp_path, TSHIRT)))["deadlines"]
+    assert {c: (d["counts_from"], d["due_at"]) for c, d in deadlines.items()} == {
+        "first_response": ("application", "2026-11-20T12:00:00+08:00"),
+        "plan": ("application", "2026-11-21T10:00:00+08:00"),
+        "review": ("application", "2026-11-22T10:00:00+08:00"),
+        "return_shipment": ("approval", None),
+        "inspection": ("receipt", None),
+        "final_review": ("inspection", None),
+        "refund": ("final_approval", None),
+    }
 
 
 @pytest.mark.django_db

@@ -4,6 +4,8 @@ Every row is one scenario for the pure `engine.decide(facts, policy)`: the facts
 (the default, or the default with a shop's overrides), and the fields the scenario is about.
 Every row also checks what every decision must have: the version of the policy that made it,
 and a trace whose every line names its rule and requirement and says it in Chinese and English.
+After the table: the deadlines a decision reports (R2.1–R2.5, R2.8), the explanation naming the
+review hours the policy applies, the return shipment on the working-day calendar.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import chinese_calendar
 import pytest
 
 from aftersales.policy import document, engine
 from aftersales.policy.engine import CaseFacts, ItemFacts
 from aftersales.policy.services import policy_from_override
+from aftersales.workdays.calendar import WorkCalendar
 
 SH = ZoneInfo("Asia/Shanghai")
 DEFAULT_VERSION = "default@2025.1"
@@ -717,9 +721,10 @@ def test_decision_table(scenario: Row) -> None:
     for name, expected in scenario.expect.items():
         if name == "deadline_hours":
             hours = {
-                clock: (datetime.fromisoformat(due) - scenario.facts.applied_at)
+                clock: (datetime.fromisoformat(deadline.due_at) - scenario.facts.applied_at)
                 / timedelta(hours=1)
-                for clock, due in decision.deadlines.items()
+                for clock, deadline in decision.deadlines.items()
+                if deadline.due_at is not None
             }
             assert {k: hours[k] for k in expected} == expected
         elif name == "high_risk_plan" and expected is not None:
@@ -759,8 +764,145 @@ def test_r2_3_deadlines_keep_the_applications_time_zone() -> None:
     decision = engine.decide(
         facts(reason="wrong_size", applied_at=applied), document.default_policy()
     )
-    assert decision.deadlines["first_response"] == "2026-11-20T04:00:00+00:00"
-    assert datetime.fromisoformat(decision.deadlines["review"]) == applied + timedelta(hours=48)
+    assert decision.deadlines["first_response"].due_at == "2026-11-20T04:00:00+00:00"
+    review = decision.deadlines["review"].due_at
+    assert review is not None and datetime.fromisoformat(review) == applied + timedelta(hours=48)
+
+
+@pytest.mark.parametrize(
+    "goods, vip_level, override, hours",
+    [
+        pytest.param("electronics", 0, None, "72", id="R2.3-complex-default-72h"),
+        pytest.param("apparel", 0, None, "48", id="R2.3-simple-default-48h"),
+        pytest.param(
+            "electronics",
+            0,
+            {"sla": {"review_complex_hours": 96}},
+            "96",
+            id="R2.3-R6.3-shop-complex-review-96h",
+        ),
+        pytest.param(
+            "apparel", 0, {"sla": {"review_simple_hours": 36}}, "36", id="R2.3-R6.3-shop-simple-36h"
+        ),
+        pytest.param("electronics", 2, None, "36", id="R2.8-vip-complex-36h"),
+        pytest.param("apparel", 1, None, "24", id="R2.8-vip-simple-24h"),
+        pytest.param(
+            "electronics", 1, {"sla": {"vip_factor": 0.75}}, "54", id="R2.8-R6.3-vip-factor-54h"
+        ),
+    ],
+)
+def test_r2_3_r2_8_the_explanation_names_the_review_hours_the_policy_applies(
+    goods: str, vip_level: int, override: dict[str, Any] | None, hours: str
+) -> None:
+    """The complexity line says the review's hours as the clock runs them: the shop's own
+    numbers and the VIP factor, not the guide's 48/72."""
+    policy = (
+        document.default_policy()
+        if override is None
+        else policy_from_override(override, label=OVERRIDE_LABEL)
+    )
+    decision = engine.decide(
+        facts(item(goods, 20000), reason="wrong_size", buyer_vip_level=vip_level), policy
+    )
+
+    rule = "complexity.category" if goods == "electronics" else "complexity.simple"
+    [line] = [hit for hit in decision.trace if hit.rule == rule]
+    assert f"审核时限 {hours} 小时" in line.zh
+    assert f": {hours} h review" in line.en
+    assert decision.deadlines["review"].hours == float(hours)
+
+
+NATIONAL_DAY_EVE = datetime(2026, 9, 30, 15, 0, tzinfo=SH)
+
+
+def test_r2_4_decide_counts_the_buyers_return_shipment_in_working_days_over_national_day() -> None:
+    """Approved the afternoon before 国庆 2026 (1–7 October off, Saturday 10 October worked):
+    the 7th working day after the approval day is 15 October, on the package's official
+    schedule; a VIP buyer's own clock is not shortened."""
+    day, counted = NATIONAL_DAY_EVE.date(), 0
+    while counted < 7:
+        day += timedelta(days=1)
+        counted += chinese_calendar.is_workday(day)
+    assert day == date(2026, 10, 15)
+
+    decision = engine.decide(
+        facts(reason="quality_issue", buyer_vip_level=1, approved_at=NATIONAL_DAY_EVE),
+        document.default_policy(),
+        calendar=WorkCalendar(),  # the package's schedules, no admin overrides
+    )
+
+    shipment = decision.deadlines["return_shipment"]
+    assert (shipment.counts_from, shipment.working_days, shipment.hours) == ("approval", 7, None)
+    assert shipment.buyer_clock
+    assert shipment.due_at == "2026-10-16T00:00:00+08:00"  # 24:00 of 15 October
+
+
+def test_r2_4_r2_5_deadlines_without_their_start_say_what_they_count_from() -> None:
+    """Every clock a return runs is reported; those whose start is not given have no due
+    time, only their limit and what they count from."""
+    decision = engine.decide(facts(reason="quality_issue"), document.default_policy())
+
+    assert {
+        clock: (d.counts_from, d.due_at is not None, d.hours or d.working_days)
+        for clock, d in decision.deadlines.items()
+    } == {
+        "first_response": ("application", True, 2),
+        "plan": ("application", True, 24),
+        "review": ("application", True, 48),
+        "return_shipment": ("approval", False, 7),
+        "inspection": ("receipt", False, 48),
+        "final_review": ("inspection", False, 24),
+        "refund": ("final_approval", False, 24),
+    }
+
+
+def test_r2_5_r7_1_inspection_is_due_48h_after_receipt_and_food_2h() -> None:
+    received = NATIONAL_DAY_EVE + timedelta(days=3)
+    due = {
+        category: engine.decide(
+            facts(item(category), reason="quality_issue", received_at=received),
+            document.default_policy(),
+        ).deadlines["inspection"]
+        for category in ("apparel", "food")
+    }
+    assert (due["apparel"].counts_from, due["apparel"].hours) == ("receipt", 48)
+    assert due["apparel"].due_at == (received + timedelta(hours=48)).isoformat()
+    assert due["food"].due_at == (received + timedelta(hours=2)).isoformat()
+
+
+@pytest.mark.parametrize(
+    "case_type, last",
+    [
+        pytest.param("refund_unshipped", {"refund": "approval"}, id="R2.7-refund-only"),
+        pytest.param("resend", {"replacement_shipment": "approval"}, id="R2.7-resend"),
+        pytest.param(
+            "exchange",
+            {
+                "return_shipment": "approval",
+                "inspection": "receipt",
+                "final_review": "inspection",
+                "replacement_shipment": "final_approval",
+            },
+            id="R2.7-exchange",
+        ),
+    ],
+)
+def test_r2_7_each_case_type_reports_the_clocks_it_runs(
+    case_type: str, last: dict[str, str]
+) -> None:
+    approved = APPLIED + timedelta(hours=3)
+    decision = engine.decide(
+        facts(type=case_type, reason="quality_issue", approved_at=approved),
+        document.default_policy(),
+        calendar=WorkCalendar(),
+    )
+    assert {c: d.counts_from for c, d in decision.deadlines.items()} == {
+        "first_response": "application",
+        "plan": "application",
+        "review": "application",
+    } | last
+    if case_type == "refund_unshipped":
+        assert decision.deadlines["refund"].due_at == (approved + timedelta(hours=24)).isoformat()
 
 
 def test_r6_3_decisions_are_deterministic_and_overrides_leave_the_default_alone() -> None:

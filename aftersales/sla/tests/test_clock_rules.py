@@ -13,7 +13,9 @@ Proves:
 - R1.3: inspection starts the second review, stage-2 approval the refund clock;
 - the refund executed, closing and withdrawing stop every clock; exchanges and resends start
   the merchant's shipment clock; a re-application after a rejection starts new clocks;
-- R2.8: a VIP buyer's merchant clocks are halved, the buyer's own clock is not.
+- R2.8: a VIP buyer's merchant clocks are halved, the buyer's own clock is not;
+- the policy's deadlines (`policy/deadlines.py`, reported by `decide`) are the clocks a case
+  of each type runs, due at the same times.
 
 Every case is moved through the services (`aftersales.cases.tests.steps`), time frozen.
 """
@@ -21,6 +23,7 @@ Every case is moved through the services (`aftersales.cases.tests.steps`), time 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -37,10 +40,14 @@ from aftersales.cases.choices import CaseType as T
 from aftersales.cases.models import Case
 from aftersales.cases.tests import steps
 from aftersales.orders.choices import OrderStatus
+from aftersales.policy import deadlines
 from aftersales.policy.document import default_document
+from aftersales.policy.engine import decide
+from aftersales.policy.facts import facts_for_case
+from aftersales.policy.services import policy_for
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.rules import CLOCK_RULES
-from aftersales.sla.workdays import forget_calendar
+from aftersales.workdays.calendar import forget_calendar
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=SH)  # a Monday, a working day, far from any holiday
@@ -491,3 +498,70 @@ def test_r2_8_vip_applies_to_the_case_not_to_the_shop(shop_a, clock):
     regular = open_case(shop_a, T.REFUND_UNSHIPPED, reason="changed_mind")
     assert regular.order.status == OrderStatus.UNSHIPPED
     assert durations(regular)[ClockKind.FIRST_RESPONSE] == 2 * H
+
+
+# --- The policy's deadlines are the clocks' (R2.1–R2.5, R2.8) ---------------------------------
+
+
+def test_r2_7_the_policys_deadlines_name_the_sla_clocks():
+    named = {kind for clocks in deadlines.CLOCKS_FOR_TYPE.values() for kind, _ in clocks}
+    assert named == set(ClockKind.values)
+    assert {k for k, rule in CLOCK_RULES.items() if rule.buyer_clock} == deadlines.BUYER_CLOCKS
+
+
+NATIONAL_DAY_EVE = datetime(2026, 9, 30, 15, 0, tzinfo=SH)
+
+
+@pytest.mark.parametrize(
+    "case_type, reason, category, vip_level, end",
+    [
+        pytest.param(T.RETURN_REFUND, "quality_issue", "apparel", 0, S.COMPLETED, id="R2.4-return"),
+        pytest.param(
+            T.RETURN_REFUND, "quality_issue", "electronics", 1, S.COMPLETED, id="R2.3-R2.8-vip"
+        ),
+        pytest.param(T.RETURN_REFUND, "quality_issue", "food", 0, S.COMPLETED, id="R2.5-food"),
+        pytest.param(
+            T.EXCHANGE, "quality_issue", "apparel", 0, S.AWAITING_BUYER_RECEIPT, id="R2.7-exchange"
+        ),
+        pytest.param(
+            T.REPAIR, "quality_issue", "electronics", 0, S.AWAITING_BUYER_RECEIPT, id="R2.7-repair"
+        ),
+        pytest.param(
+            T.RESEND, "missing_item", "apparel", 0, S.AWAITING_BUYER_RECEIPT, id="R2.7-resend"
+        ),
+        pytest.param(
+            T.REFUND_UNSHIPPED, "changed_mind", "apparel", 2, S.COMPLETED, id="R2.8-refund-only"
+        ),
+    ],
+)
+def test_r2_1_r2_5_decide_reports_the_deadlines_the_clocks_run(
+    shop_a, case_type, reason, category, vip_level, end
+):
+    """A case walked through the services, approved the afternoon before 国庆 2026: the
+    decision on its facts (with the approval and receipt times) names exactly the clocks the
+    case ran, due when they were due; those it cannot date yet run as long as the clocks did."""
+    received = None
+    with time_machine.travel(NATIONAL_DAY_EVE - 5 * H, tick=False) as traveller:
+        case = open_case(shop_a, case_type, category=category, vip_level=vip_level, reason=reason)
+        for n, step in enumerate(steps.path_to(case_type, end)):
+            traveller.move_to(NATIONAL_DAY_EVE + 30 * n * H)
+            step(case, BY)
+            if step is steps.receive:
+                received = NATIONAL_DAY_EVE + 30 * n * H
+    case.refresh_from_db()
+    assert case.approved_at == NATIONAL_DAY_EVE
+
+    case_facts = replace(facts_for_case(case), approved_at=case.approved_at, received_at=received)
+    decision = decide(case_facts, policy_for(case.shop_id))
+
+    ran = latest(case)
+    assert set(decision.deadlines) == set(ran)
+    for kind, deadline in decision.deadlines.items():
+        clock = ran[kind]
+        if deadline.due_at is None:
+            assert deadline.counts_from in {"inspection", "final_approval"}, kind
+            assert clock.due_at - clock.started_at == timedelta(hours=deadline.hours), kind
+        else:
+            assert datetime.fromisoformat(deadline.due_at) == clock.due_at, kind
+    if ClockKind.RETURN_SHIPMENT in ran:
+        assert ran[ClockKind.RETURN_SHIPMENT].due_at == datetime(2026, 10, 16, 0, 0, tzinfo=SH)

@@ -45,7 +45,7 @@ from aftersales.shops.services import add_member
 from aftersales.sla import services as sla
 from aftersales.sla.models import ClockKind, ClockState, Notification, SlaClock
 from aftersales.sla.tasks import check_clock
-from aftersales.sla.workdays import forget_calendar
+from aftersales.workdays.calendar import forget_calendar
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=SH)  # Monday

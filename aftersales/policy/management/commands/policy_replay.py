@@ -54,7 +54,7 @@ class Command(BaseCommand):
             ("shipping refunds (yuan)", "shipping_refund_fen", fen_to_yuan),
             ("returns the merchant ships back", "merchant_paid_returns", str),
             ("merchant return shipping (yuan, est.)", "merchant_return_shipping_fen", fen_to_yuan),
-            ("complex cases (72 h review)", "complex_cases", str),
+            ("complex cases", "complex_cases", str),
             ("review hours allowed (SLA load)", "review_hours", lambda v: f"{v:.0f}"),
         ]
         out(f"{'':40} {'in force':>14} {'candidate':>14}")

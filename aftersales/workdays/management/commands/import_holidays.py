@@ -13,8 +13,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from aftersales.sla.models import CalendarYear, HolidayOverride
-from aftersales.sla.workdays import forget_calendar
+from aftersales.workdays.calendar import forget_calendar
+from aftersales.workdays.models import CalendarYear, HolidayOverride
 
 
 class Command(BaseCommand):

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.management import CommandError, call_command
 
-from aftersales.sla import workdays
-from aftersales.sla.models import CalendarYear, HolidayOverride
-from aftersales.sla.workdays import WorkCalendar, forget_calendar, get_calendar
+from aftersales.workdays import calendar as workdays
+from aftersales.workdays.calendar import WorkCalendar, forget_calendar, get_calendar
+from aftersales.workdays.models import CalendarYear, HolidayOverride
 
 SH = ZoneInfo("Asia/Shanghai")
 PACKAGE = WorkCalendar()  # no overrides: the chinese-calendar package's official schedules
@@ -176,7 +176,7 @@ def test_r2_4_calendar_is_cached_until_forgotten(fresh_calendar):
 @pytest.mark.django_db
 def test_r2_4_unknown_year_counts_weekends_only_and_warns(fresh_calendar, caplog):
     calendar = get_calendar()
-    with caplog.at_level(logging.WARNING, logger="aftersales.sla.workdays"):
+    with caplog.at_level(logging.WARNING, logger="aftersales.workdays.calendar"):
         assert calendar.is_working_day(date(2027, 10, 1))  # a Friday: no holiday data
         assert not calendar.is_working_day(date(2027, 10, 2))  # Saturday
         end = calendar.add_working_days(datetime(2026, 12, 30, 10, tzinfo=SH), 7)
@@ -218,7 +218,7 @@ def test_r2_4_imported_year_applies(fresh_calendar, tmp_path, caplog):
     assert CalendarYear.objects.get(year=2027).note == "国办发明电"
 
     calendar = get_calendar()  # the import forgot the cached calendar itself
-    with caplog.at_level(logging.WARNING, logger="aftersales.sla.workdays"):
+    with caplog.at_level(logging.WARNING, logger="aftersales.workdays.calendar"):
         assert not calendar.is_working_day(date(2027, 2, 8))  # Monday, holiday
         assert calendar.is_working_day(date(2027, 2, 13))  # Saturday, make-up day
         assert calendar.is_working_day(date(2027, 2, 12))  # Friday, not listed
@@ -285,6 +285,6 @@ def test_r2_4_unreadable_holiday_file_is_a_command_error(fresh_calendar, tmp_pat
 
 def test_r2_4_known_years_do_not_warn(caplog, monkeypatch):
     monkeypatch.setattr(workdays, "_warned_years", set())
-    with caplog.at_level(logging.WARNING, logger="aftersales.sla.workdays"):
+    with caplog.at_level(logging.WARNING, logger="aftersales.workdays.calendar"):
         PACKAGE.add_working_days(datetime(2026, 6, 1, tzinfo=UTC), 20)
     assert not caplog.records

@@ -3,7 +3,7 @@
 Source of truth, in order: the admin's overrides (a published year's holidays and make-up
 working days, 调休), then the `chinese-calendar` package, then — for a year neither knows —
 weekends only, with a loud warning. Never an exception: a missing year must not stop
-refunds.
+refunds. It knows nothing of cases, policies or clocks; the policy and the SLA app use it.
 """
 
 from __future__ import annotations
