@@ -1,6 +1,7 @@
-"""Simplified Chinese first, English complete: every UI string of the catalogue has its
-Chinese, with the same placeholders, and the compiled catalogue the server loads is the one
-in the source (a forgotten `make messages` would ship English screens)."""
+"""Simplified Chinese first, English complete: every UI string of every catalogue (the
+project's, and an app's own under `aftersales/<app>/locale/`) has its Chinese, with the same
+placeholders, and the compiled catalogue the server loads is the one in the source (a forgotten
+`make messages` would ship English screens)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,23 @@ import re
 from pathlib import Path
 
 import polib
+import pytest
 from django.conf import settings
 from django.utils import translation
 
-LOCALE = Path(settings.BASE_DIR) / "aftersales" / "locale" / "zh_Hans" / "LC_MESSAGES"
+PACKAGE = Path(settings.BASE_DIR) / "aftersales"
+CATALOGUES = sorted(PACKAGE.glob("**/locale/zh_Hans/LC_MESSAGES/django.po"))
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|%[sd]|\{\w*\}")
 
 
-def catalogue() -> polib.POFile:
-    return polib.pofile(str(LOCALE / "django.po"))
+def test_the_project_catalogue_is_among_them():
+    assert PACKAGE / "locale" / "zh_Hans" / "LC_MESSAGES" / "django.po" in CATALOGUES
 
 
-def test_every_ui_string_has_its_chinese_with_the_same_placeholders():
+@pytest.mark.parametrize("source", CATALOGUES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_every_ui_string_has_its_chinese_with_the_same_placeholders(source):
     untranslated, fuzzy, broken = [], [], []
-    for entry in catalogue():
+    for entry in polib.pofile(str(source)):
         if entry.obsolete:
             continue
         texts = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
@@ -36,12 +40,13 @@ def test_every_ui_string_has_its_chinese_with_the_same_placeholders():
     assert untranslated == [] and fuzzy == [] and broken == []
 
 
-def test_the_compiled_catalogue_matches_the_source():
-    with open(LOCALE / "django.mo", "rb") as handle:
+@pytest.mark.parametrize("source", CATALOGUES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_the_compiled_catalogue_matches_the_source(source):
+    with open(source.with_suffix(".mo"), "rb") as handle:
         compiled = gettext.GNUTranslations(handle)
     stale = [
         entry.msgid
-        for entry in catalogue()
+        for entry in polib.pofile(str(source))
         if not entry.obsolete
         and not entry.msgid_plural
         and compiled.gettext(entry.msgid) != entry.msgstr
