@@ -27,6 +27,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.events import BUYER_TEXT_FIELD
+from aftersales.cases.models import Case
 from aftersales.cases.ports import CaseChange, RefundReceipt
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, InvalidInput
@@ -35,7 +36,7 @@ from aftersales.shops.models import Shop
 from .models import StoredBuyerMessage
 
 if TYPE_CHECKING:
-    from aftersales.cases.models import Case, RefundExecution
+    from aftersales.cases.models import RefundExecution
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,10 @@ def adapter_for_case(case: Case) -> PlatformAdapter:
     platform. No query for a case without a platform after-sale."""
     if not case.platform_case_id:
         return PLAIN
-    platform = Shop.objects.values_list("platform", flat=True).get(pk=case.shop_id)
+    if Case.shop.is_cached(case):  # type: ignore[attr-defined]
+        platform = case.shop.platform
+    else:
+        platform = Shop.objects.values_list("platform", flat=True).get(pk=case.shop_id)
     path = settings.AFTERSALES_PLATFORM_ADAPTERS.get(platform)
     if path is None:
         return PLAIN
