@@ -7,7 +7,7 @@ PostgreSQL so does a trigger. Use `aftersales verify_audit` to check the hash ch
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
 from django.http import HttpRequest
@@ -24,8 +24,16 @@ def _pretty(value: Any) -> str:
     )
 
 
+if TYPE_CHECKING:
+    # django-stubs makes ModelAdmin generic in its model; Django's class takes no type
+    # arguments at run time.
+    _AuditEventModelAdmin = admin.ModelAdmin[AuditEvent]
+else:
+    _AuditEventModelAdmin = admin.ModelAdmin
+
+
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(_AuditEventModelAdmin):
     list_display = ("seq", "shop", "type", "case", "actor_kind", "actor_label", "created_at")
     list_filter = ("shop", "type", "actor_kind")
     list_select_related = ("shop", "case")
@@ -65,8 +73,8 @@ class AuditEventAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False

@@ -12,12 +12,13 @@ adapter's admin lists them with the platform's codes, linked from the admin inde
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any, cast
+from typing import TYPE_CHECKING, cast
 
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
+from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -39,6 +40,23 @@ from .models import (
     RefundLine,
 )
 from .services import add_cost
+
+if TYPE_CHECKING:
+    # django-stubs makes ModelAdmin and ModelForm generic in their model; Django's classes take
+    # no type arguments at run time.
+    _CaseModelAdmin = admin.ModelAdmin[Case]
+    _RefundDecisionModelAdmin = admin.ModelAdmin[RefundDecision]
+    _RefundExecutionModelAdmin = admin.ModelAdmin[RefundExecution]
+    _CaseCostModelForm = forms.ModelForm[CaseCost]
+    _CaseCostModelAdmin = admin.ModelAdmin[CaseCost]
+    _EvidenceModelAdmin = admin.ModelAdmin[Evidence]
+else:
+    _CaseModelAdmin = admin.ModelAdmin
+    _RefundDecisionModelAdmin = admin.ModelAdmin
+    _RefundExecutionModelAdmin = admin.ModelAdmin
+    _CaseCostModelForm = forms.ModelForm
+    _CaseCostModelAdmin = admin.ModelAdmin
+    _EvidenceModelAdmin = admin.ModelAdmin
 
 # The admin index links to the reason codes page (CaseAdmin.reason_codes_view). The default
 # site's documented hook for its index page; the template extends Django's own.
@@ -68,7 +86,7 @@ class CaseCostInline(ReadOnlyInline):
 
 
 @admin.register(Case)
-class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdminMixin, _CaseModelAdmin):
     list_display = (
         "number",
         "shop",
@@ -179,7 +197,7 @@ class RefundExecutionInline(ReadOnlyInline):
 
 
 @admin.register(RefundDecision)
-class RefundDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RefundDecisionAdmin(ReadOnlyAdminMixin, _RefundDecisionModelAdmin):
     list_display = (
         "case",
         "shop",
@@ -214,7 +232,7 @@ class RefundDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(RefundExecution)
-class RefundExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class RefundExecutionAdmin(ReadOnlyAdminMixin, _RefundExecutionModelAdmin):
     list_display = (
         "idempotency_key",
         "shop",
@@ -245,7 +263,7 @@ class RefundExecutionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     amount = yuan("amount_fen", _("amount (yuan)"))
 
 
-class CaseCostForm(forms.ModelForm):
+class CaseCostForm(_CaseCostModelForm):
     amount_yuan = forms.DecimalField(
         label=_("amount (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
     )
@@ -256,7 +274,7 @@ class CaseCostForm(forms.ModelForm):
 
 
 @admin.register(CaseCost)
-class CaseCostAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
+class CaseCostAdmin(NoDeleteAdminMixin, _CaseCostModelAdmin):
     """Costs are added through `add_cost` (audited) and never changed or deleted."""
 
     form = CaseCostForm
@@ -268,18 +286,22 @@ class CaseCostAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     amount = yuan("amount_fen", _("amount (yuan)"))
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: CaseCost | None = None) -> bool:
         return False
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+    def get_fields(self, request: HttpRequest, obj: CaseCost | None = None) -> tuple[str, ...]:
         if obj is None:
             return ("case", "kind", "amount_yuan", "payer", "note")
         return ("shop", "case", "kind", "amount", "payer", "note", "recorded_by", "recorded_at")
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: CaseCost | None = None
+    ) -> tuple[str, ...]:
         return ("amount",) if obj is not None else ()
 
-    def save_model(self, request: HttpRequest, obj: CaseCost, form: Any, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: CaseCost, form: CaseCostForm, change: bool
+    ) -> None:
         cost = add_cost(
             case=obj.case,
             kind=obj.kind,
@@ -294,7 +316,7 @@ class CaseCostAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Evidence)
-class EvidenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class EvidenceAdmin(ReadOnlyAdminMixin, _EvidenceModelAdmin):
     list_display = (
         "pk",
         "case",
@@ -330,5 +352,7 @@ class EvidenceAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     readonly_fields = ("stored_name",)
 
     @admin.display(description=_("file"))
-    def stored_name(self, obj: Evidence) -> str:
-        return obj.file.name
+    def stored_name(self, obj: Evidence) -> str | None:
+        # django-stubs types a FileField read from an instance as Any; it is a FieldFile.
+        file: FieldFile = obj.file
+        return file.name

@@ -9,9 +9,10 @@ way that skips the services (state machine, locks, audit trail), and nothing kep
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
+from django.db.models import Model
 from django.http import HttpRequest
 
 from aftersales.core.money import fen_to_yuan
@@ -34,7 +35,15 @@ class ReadOnlyAdminMixin(NoDeleteAdminMixin):
         return False
 
 
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+if TYPE_CHECKING:
+    # django-stubs makes the inline generic in its model and its parent's; Django's class takes
+    # no type arguments at run time. This base serves the inlines of any model.
+    _TabularInline = admin.TabularInline[Model, Model]
+else:
+    _TabularInline = admin.TabularInline
+
+
+class ReadOnlyInline(ReadOnlyAdminMixin, _TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False

@@ -1,6 +1,8 @@
 """On PostgreSQL, the database itself refuses to change or remove audit events (R6.2)."""
 
 from django.db import migrations
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 CREATE = """
 CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger AS $$
@@ -21,12 +23,12 @@ DROP FUNCTION IF EXISTS audit_event_append_only();
 """
 
 
-def create_trigger(apps, schema_editor):
+def create_trigger(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(CREATE, params=())
 
 
-def drop_trigger(apps, schema_editor):
+def drop_trigger(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     if schema_editor.connection.vendor == "postgresql":
         schema_editor.execute(DROP)
 

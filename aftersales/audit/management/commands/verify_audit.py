@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError
 
 from aftersales.audit.chain import verify_chain
@@ -7,7 +9,7 @@ from aftersales.audit.models import AuditChainHead, AuditEvent
 class Command(BaseCommand):
     help = "Verify every shop's audit hash chain and name the first broken link."
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         broken = []
         for shop_id, name in _chains():
             link = verify_chain(shop_id)
