@@ -1,4 +1,4 @@
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin
@@ -13,15 +13,25 @@ from .document import parse_document, validate_override
 from .models import PolicyDecision, PolicyVersion
 from .services import publish_policy_version
 
+if TYPE_CHECKING:
+    # django-stubs makes ModelAdmin and ModelForm generic in their model; Django's classes
+    # take no type arguments at run time.
+    _PolicyVersionModelForm = forms.ModelForm[PolicyVersion]
+    _PolicyVersionModelAdmin = admin.ModelAdmin[PolicyVersion]
+    _PolicyDecisionModelAdmin = admin.ModelAdmin[PolicyDecision]
+else:
+    _PolicyVersionModelForm = forms.ModelForm
+    _PolicyVersionModelAdmin = _PolicyDecisionModelAdmin = admin.ModelAdmin
 
-class PolicyVersionForm(forms.ModelForm):
+
+class PolicyVersionForm(_PolicyVersionModelForm):
     class Meta:
         model = PolicyVersion
         fields = ["shop", "effective_from", "document", "note"]
         widgets = {"document": forms.Textarea(attrs={"rows": 20, "cols": 100})}
 
     def clean_document(self) -> str:
-        text = self.cleaned_data["document"]
+        text: str = self.cleaned_data["document"]
         try:
             validate_override(parse_document(text))
         except DomainError as exc:
@@ -31,7 +41,7 @@ class PolicyVersionForm(forms.ModelForm):
 
 
 @admin.register(PolicyVersion)
-class PolicyVersionAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
+class PolicyVersionAdmin(NoDeleteAdminMixin, _PolicyVersionModelAdmin):
     """Shops' policy versions. New versions go through `publish_policy_version` (validated,
     audited); a version cannot be edited here — publish a new one instead (R6.3)."""
 
@@ -39,10 +49,12 @@ class PolicyVersionAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     list_display = ["shop", "number", "effective_from", "note", "created_by", "created_at"]
     list_filter = ["shop"]
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: PolicyVersion | None = None) -> bool:
         return obj is None and super().has_change_permission(request, obj)
 
-    def save_model(self, request: HttpRequest, obj: PolicyVersion, form, change: bool) -> None:
+    def save_model(
+        self, request: HttpRequest, obj: PolicyVersion, form: PolicyVersionForm, change: bool
+    ) -> None:
         version = publish_policy_version(
             shop=obj.shop,
             document=obj.document,
@@ -54,7 +66,7 @@ class PolicyVersionAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PolicyDecision)
-class PolicyDecisionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class PolicyDecisionAdmin(ReadOnlyAdminMixin, _PolicyDecisionModelAdmin):
     list_display = ["case", "recommendation", "complexity", "auto_approve", "policy_version"]
     list_filter = ["recommendation", "complexity", "policy_version"]
     search_fields = ["case__platform_case_id"]

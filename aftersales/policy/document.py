@@ -25,11 +25,13 @@ class Policy:
     data: dict[str, Any]
 
     def section(self, name: str) -> dict[str, Any]:
-        return self.data.get(name, {})
+        section: dict[str, Any] = self.data.get(name, {})
+        return section
 
     @property
     def sla(self) -> dict[str, Any]:
-        return self.data["sla"]
+        sla: dict[str, Any] = self.data["sla"]
+        return sla
 
 
 @lru_cache(maxsize=1)

@@ -1,6 +1,8 @@
 import json
 import sys
+from argparse import ArgumentParser
 from pathlib import Path
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from pydantic import ValidationError
@@ -13,10 +15,10 @@ from aftersales.policy.services import policy_for
 class Command(BaseCommand):
     help = "Decide a case described in JSON, without writing anything (docs/policy.md)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("file", help="a JSON file, or - for standard input")
 
-    def handle(self, *args, file: str, **options):
+    def handle(self, *args: Any, file: str, **options: Any) -> None:
         try:
             raw = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
             case_in = CaseIn.model_validate_json(raw)

@@ -1,4 +1,5 @@
 import json
+from argparse import ArgumentParser
 from collections.abc import Callable
 from datetime import date, datetime, time
 from pathlib import Path
@@ -17,13 +18,13 @@ from aftersales.policy.services import policy_from_override
 class Command(BaseCommand):
     help = "Replay past cases under a candidate policy and report what would change (R11.2)."
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--policy", required=True, help="candidate policy (TOML overrides)")
         parser.add_argument("--since", required=True, help="YYYY-MM-DD")
         parser.add_argument("--shop", type=int, default=None, help="one shop id (default: all)")
         parser.add_argument("--json", action="store_true", help="print JSON")
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         try:
             text = Path(options["policy"]).read_text(encoding="utf-8")
             since_day = date.fromisoformat(options["since"])
@@ -42,7 +43,7 @@ class Command(BaseCommand):
             return
         self._print(data)
 
-    def _print(self, data):
+    def _print(self, data: dict[str, Any]) -> None:
         out = self.stdout.write
         out(f"Replayed {data['cases']} cases since the given date.")
         out(f"Decisions changed: {data['decisions_changed']}")

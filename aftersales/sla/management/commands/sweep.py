@@ -1,3 +1,6 @@
+from argparse import ArgumentParser
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from aftersales.cases.services import recover_stalled_refunds
@@ -11,10 +14,10 @@ class Command(BaseCommand):
         "recover refunds whose task was lost or whose worker died. Once, or every N seconds."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--every", type=float, default=0, help="repeat every N seconds")
 
-    def handle(self, *args, every: float, **options):
+    def handle(self, *args: Any, every: float, **options: Any) -> None:
         def sweep_once() -> None:
             warned, breached = sweep()
             failed, requeued = recover_stalled_refunds()
