@@ -55,7 +55,14 @@ def apply_case_event(change: CaseChange) -> None:
         return  # no clock cares: not even the query for the live ones
     now = change.at or timezone.now()
     policy: Policy | None = None  # read once, and only if a clock starts
-    live = {c.kind: c for c in SlaClock.objects.filter(case=case).exclude(state=ClockState.STOPPED)}
+    # A case that has just been opened has no clocks yet: nothing to read.
+    live = (
+        {}
+        if change.event == CaseEvent.CASE_OPENED
+        else {
+            c.kind: c for c in SlaClock.objects.filter(case=case).exclude(state=ClockState.STOPPED)
+        }
+    )
     if event_type in TERMINAL_EVENTS:
         for running in live.values():
             _stop(running, now)
