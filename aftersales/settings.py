@@ -311,7 +311,7 @@ AFTERSALES_BUYER_RATE_PER_ADDRESS = env_int("AFTERSALES_BUYER_RATE_PER_ADDRESS",
 # Seconds of inactivity after which the buyer's session (one order) ends.
 AFTERSALES_BUYER_SESSION_SECONDS = env_int("AFTERSALES_BUYER_SESSION_SECONDS", 1800, minimum=60)
 # The bot hands over below this confidence (0–1; aftersales/knowledge/bot.py).
-AFTERSALES_BOT_MIN_CONFIDENCE = env_float("AFTERSALES_BOT_MIN_CONFIDENCE", 0.35, minimum=0)
+AFTERSALES_BOT_MIN_CONFIDENCE = env_float("AFTERSALES_BOT_MIN_CONFIDENCE", 0.3, minimum=0)
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
