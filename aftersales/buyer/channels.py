@@ -4,7 +4,7 @@
 
 - `PlatformCodeChannel` (the default): the platform's buyer channel of the order's latest case
   (`PlatformAdapter.send_to_buyer`, which needs a case). An order with no case has no channel
-  here: the shop sends a signed link instead (`buyer_link`).
+  here: the shop sends a signed link instead (`access.signed_link_token`).
 - `ShownCodeChannel`: the demo's and the tests' channel; the page shows the code.
 """
 
