@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from aftersales import testing
 from aftersales.audit.models import AuditEvent
@@ -26,6 +27,13 @@ from aftersales.shops.choices import Role
 from aftersales.shops.services import create_api_key
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def chinese():
+    """The bot answers in the active language; an earlier request may have left English."""
+    with translation.override("zh-hans"):
+        yield
 
 
 def ask(order, text):
