@@ -62,7 +62,11 @@ def main() -> None:
 
     shop = testing.make_shop("bench")
     for question, tags, answer in [
-        ("退货地址是哪里", "退货,地址,寄回", "退货地址：浙江省杭州市余杭区仓前街道 1 号仓，收件人 售后组。"),
+        (
+            "退货地址是哪里",
+            "退货,地址,寄回",
+            "退货地址：浙江省杭州市余杭区仓前街道 1 号仓，收件人 售后组。",
+        ),
         ("可以上门取件吗", "上门取件,快递", "支持上门取件，在本页填写退货后选择“上门取件”。"),
         ("定制商品能退吗", "定制,无理由", "定制商品不支持七天无理由退货，质量问题除外。"),
     ]:
@@ -88,7 +92,9 @@ def main() -> None:
         if found == expected:
             right += 1
         else:
-            misses.append(f"  intent   {'+'.join(sorted(expected)):<28} got {'+'.join(found)}: {text}")
+            misses.append(
+                f"  intent   {'+'.join(sorted(expected)):<28} got {'+'.join(found)}: {text}"
+            )
         if handed and must_hand_over:
             tp += 1
         elif handed:
@@ -110,7 +116,9 @@ def main() -> None:
     print(f"handover precision: {tp}/{tp + fp} = {tp / max(1, tp + fp):.1%}")
     print(f"handover recall: {tp}/{tp + fn} = {tp / max(1, tp + fn):.1%}")
     print(f"complaints and threats handed over: {complaints_handed}/{complaints}")
-    print(f"answer time: p50 {pct(0.5):.2f} ms, p95 {pct(0.95):.2f} ms, max {times[-1] * 1000:.2f} ms")
+    print(
+        f"answer time: p50 {pct(0.5):.2f} ms, p95 {pct(0.95):.2f} ms, max {times[-1] * 1000:.2f} ms"
+    )
     print(f"first answer (loads jieba's dictionary): {first * 1000:.0f} ms")
     if misses:
         print("misses:")
