@@ -111,7 +111,9 @@ INSTALLED_APPS = [
     "aftersales.platforms",
     "aftersales.platforms.douyin",
     "aftersales.intake",
+    "aftersales.knowledge",
     "aftersales.workbench",
+    "aftersales.buyer",
     "aftersales.api",
     "aftersales.demo",
 ]
@@ -286,6 +288,30 @@ DOUYIN_RECONCILE_RECENT_DAYS = env_int("DOUYIN_RECONCILE_RECENT_DAYS", 3, minimu
 DOUYIN_BUYER_MESSAGE_METHOD = env_str("DOUYIN_BUYER_MESSAGE_METHOD", "im/sendMessage")
 # Where the platform fetches our evidence files from (this server's public base URL).
 DOUYIN_EVIDENCE_BASE_URL = env_str("DOUYIN_EVIDENCE_BASE_URL", "http://127.0.0.1:8000")
+
+# --- The buyer's self-service page and the bot (aftersales/buyer, aftersales/knowledge) --------
+# How a one-time code reaches the buyer: the platform's buyer channel of the order's case, or,
+# in development, a channel that shows the code on the page (aftersales/buyer/channels.py).
+AFTERSALES_BUYER_CODE_CHANNEL = env_str(
+    "AFTERSALES_BUYER_CODE_CHANNEL",
+    "aftersales.buyer.channels.ShownCodeChannel"
+    if DEBUG
+    else "aftersales.buyer.channels.PlatformCodeChannel",
+)
+# Seconds a one-time code stays valid, and the wrong tries it survives.
+AFTERSALES_BUYER_CODE_TTL_SECONDS = env_int("AFTERSALES_BUYER_CODE_TTL_SECONDS", 600, minimum=60)
+AFTERSALES_BUYER_CODE_MAX_TRIES = env_int("AFTERSALES_BUYER_CODE_MAX_TRIES", 5, minimum=1)
+# Seconds a signed link the shop sends stays valid.
+AFTERSALES_BUYER_LINK_MAX_AGE_SECONDS = env_int(
+    "AFTERSALES_BUYER_LINK_MAX_AGE_SECONDS", 3 * 86400, minimum=60
+)
+# Code requests (and, separately, code tries) per hour per order number and per client address.
+AFTERSALES_BUYER_RATE_PER_ORDER = env_int("AFTERSALES_BUYER_RATE_PER_ORDER", 5, minimum=1)
+AFTERSALES_BUYER_RATE_PER_ADDRESS = env_int("AFTERSALES_BUYER_RATE_PER_ADDRESS", 30, minimum=1)
+# Seconds of inactivity after which the buyer's session (one order) ends.
+AFTERSALES_BUYER_SESSION_SECONDS = env_int("AFTERSALES_BUYER_SESSION_SECONDS", 1800, minimum=60)
+# The bot hands over below this confidence (0–1; aftersales/knowledge/bot.py).
+AFTERSALES_BOT_MIN_CONFIDENCE = env_float("AFTERSALES_BOT_MIN_CONFIDENCE", 0.3, minimum=0)
 
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -11,5 +11,6 @@ urlpatterns = [
     path("webhooks/douyin/", include("aftersales.platforms.douyin.urls")),
     path("team/", include("aftersales.team.urls")),
     path("reminders/", include("aftersales.sla.urls")),
+    path("buyer/", include("aftersales.buyer.urls")),
     path("", include("aftersales.workbench.urls")),
 ]

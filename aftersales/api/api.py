@@ -30,6 +30,7 @@ from aftersales.orders.models import Order, OrderItem
 from aftersales.shops.choices import WRITE_ROLES
 
 from .auth import ApiKeyAuth, SessionActorAuth
+from .bot import router as bot_router
 from .policy import router as policy_router
 from .schemas import (
     AssignIn,
@@ -583,3 +584,4 @@ api.add_router("/cases", cases)
 api.add_router("/codes", codes)
 api.add_router("", policy_router)
 api.add_router("", sync_router)
+api.add_router("", bot_router)

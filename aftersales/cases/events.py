@@ -55,6 +55,9 @@ class CaseEvent(models.TextChoices):
     NOTE_ADDED = "note_added", _("Internal note")
     BUYER_MESSAGE_SENT = "buyer_message_sent", _("Message to the buyer")
     PII_REVEALED = "pii_revealed", _("Buyer's personal data viewed")
+    # The buyer's self-service (R10.1, R8.6): the bot passed the buyer to a person; a rating.
+    BUYER_HANDOVER_REQUESTED = "buyer_handover_requested", _("Bot handed the buyer to a person")
+    SERVICE_RATED = "service_rated", _("Buyer rated the service")
     # The sales platform (R13.1, R2.6, R3.1, R5.2).
     INTERCEPTION_REQUESTED = "interception_requested", _("Parcel interception requested")
     PLATFORM_EXTENSION_REQUESTED = (
