@@ -540,15 +540,17 @@ def _reject_fields(operation: OutboxOperation, client: DouyinClient, case: Case)
 def match_reject_reason(reason_code: str, listing: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The platform's entry for our reject reason: the exact wording, then a key word, then
     “其他”. The platform's codes may differ per after-sale; its wording does not."""
-    words = REJECT_REASON_WORDING.get(reason_code, ()) + REJECT_REASON_WORDING["other"]
-    for word in words:
-        for entry in listing:
-            if str(entry.get("reason", "")) == word:
-                return entry
-    for word in words:
-        for entry in listing:
-            if word in str(entry.get("reason", "")):
-                return entry
+    # The reason's own words first, exactly then as part of the platform's wording; only then
+    # “其他”, which would otherwise win over a longer wording of the reason itself.
+    for words in (REJECT_REASON_WORDING.get(reason_code, ()), REJECT_REASON_WORDING["other"]):
+        for word in words:
+            for entry in listing:
+                if str(entry.get("reason", "")) == word:
+                    return entry
+        for word in words:
+            for entry in listing:
+                if word in str(entry.get("reason", "")):
+                    return entry
     return None
 
 

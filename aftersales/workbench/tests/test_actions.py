@@ -184,6 +184,52 @@ def test_a_refused_rejection_keeps_no_evidence(client, alice, shop_a):
     assert not Evidence.objects.filter(case=case).exists()
 
 
+def test_r4_1_a_reason_the_platform_refuses_without_evidence_is_refused_by_the_form(
+    client, alice, shop_a
+):
+    """R4.1, R13.1: "agreed another solution" needs the chat screenshot on the platform; the
+    form says so next to the reason and refuses it without evidence, deciding nothing."""
+    client.force_login(alice)
+    case = new_case(shop_a)
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+    option = html[html.find('<option value="agreed_other_solution"') :][:200]
+    assert 'data-needs-evidence="true"' in option and "evidence required" in option
+    plain = html[html.find('<option value="no_evidence"') :][:120]
+    assert "data-needs-evidence" not in plain.split(">")[0]
+    assert 'data-evidence-hint="' in html
+
+    response = post(
+        client, case, "reject", {"reason_code": "agreed_other_solution", "note": "已协商换货"}
+    )
+    assert "needs evidence" in response.content.decode()
+    case.refresh_from_db()
+    assert (case.status, case.reject_reason) == (S.PENDING_REVIEW, "")
+    assert last_event(case).type != "case_rejected"
+
+    ok(
+        post(
+            client,
+            case,
+            "reject",
+            {"reason_code": "agreed_other_solution", "note": "已协商换货", "uploads": [photo()]},
+        )
+    )
+    case.refresh_from_db()
+    assert case.status == S.REJECTED
+
+
+def test_the_reject_form_offers_the_reasons_of_the_review_the_case_is_in(client, alice, shop_a):
+    """R1.3: before the goods came back, "returned goods damaged" is not a reason; after the
+    inspection, "outside the return period" is not one either."""
+    client.force_login(alice)
+    first = new_case(shop_a)
+    html = client.get(f"/cases/{first.pk}/").content.decode()
+    assert 'value="beyond_window"' in html and 'value="returned_damaged"' not in html
+    second = walk(new_case(shop_a), S.PENDING_FINAL_REVIEW)
+    html = client.get(f"/cases/{second.pk}/").content.decode()
+    assert 'value="returned_damaged"' in html and 'value="beyond_window"' not in html
+
+
 def test_evidence_request_and_the_buyers_evidence(client, alice, shop_a):
     client.force_login(alice)
     case = new_case(shop_a, reason="quality_issue")
@@ -371,7 +417,8 @@ VALID_DATA = {
     "approve": {"note": ""},
     "request-evidence": {"note": "请上传照片"},
     "buyer-evidence": {"note": ""},
-    "reject": {"reason_code": "no_evidence", "note": "未提供凭证"},
+    # Offered at both reviews; it needs evidence (the photo below).
+    "reject": {"reason_code": "goods_used", "note": "商品已使用"},
     "return-shipment": {"carrier": "SF", "tracking_number": "SF1"},
     "receive-return": {},
     "inspect": {"result": "pass", "condition": "good", "package_intact": "yes"},
@@ -397,7 +444,7 @@ VALID_DATA = {
     "note": {"text": "备注"},
     "message": {"text": "您好"},
 }
-FILE_FIELDS = {"buyer-evidence": "uploads", "evidence": "uploads"}
+FILE_FIELDS = {"buyer-evidence": "uploads", "evidence": "uploads", "reject": "uploads"}
 
 
 def test_every_action_has_valid_test_data():

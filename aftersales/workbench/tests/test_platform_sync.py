@@ -370,3 +370,18 @@ def test_every_offered_platform_action_is_accepted_by_its_service(alice, shop_a)
             after = Case.objects.get(pk=case.pk).status
             assert after == status or after in ALLOWED_TRANSITIONS[status]
     assert {"pending_review", "awaiting_return", "rejected", "closed"} <= seen
+
+
+def test_r13_1_a_rejection_the_platform_would_refuse_never_reaches_the_outbox(
+    client, alice, linked_case
+):
+    """Issue 14: "agreed another solution" without the chat screenshot would be refused by
+    Douyin while the case showed 已拒绝; the form refuses it first and nothing is queued."""
+    client.force_login(alice)
+    response = post(
+        client, linked_case, "reject", {"reason_code": "agreed_other_solution", "note": "已协商"}
+    )
+    assert "needs evidence" in response.content.decode()
+    linked_case.refresh_from_db()
+    assert linked_case.status == "pending_review"
+    assert not OutboxOperation.objects.filter(case=linked_case).exists()
