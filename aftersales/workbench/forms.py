@@ -121,6 +121,7 @@ class QueueFilterForm(forms.Form):
         label=_("Reason"), required=False, choices=[("", _("All reasons")), *REASON_CHOICES]
     )
     vip = forms.BooleanField(label=_("VIP only"), required=False)
+    out_of_sync = forms.BooleanField(label=_("Out of sync with the platform"), required=False)
     assignee = forms.ChoiceField(
         label=_("Assignee"),
         required=False,

@@ -103,13 +103,14 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     )
     form = QueueFilterForm(request.GET, shops=shops)
     filters = form.filters()
-    base = queue.filtered(actor, filters)
+    out_of_sync = queue.out_of_sync_ids(actor)
+    base = queue.filtered(actor, filters, out_of_sync=out_of_sync)
     counts = queue.bucket_counts(base, actor, now, few=bool((filters.get("q") or "").strip()))
     bucketed = queue.in_buckets(base, actor, filters, now)
     bucket = _single_bucket(filters)
     count = counts[bucket] if bucket else bucketed.count()
     page = queue.page_of(bucketed, filters.get("page") or 1, count)
-    rows = queue.rows_for(page.cases, now)
+    rows = queue.rows_for(page.cases, now, out_of_sync=out_of_sync)
     query = request.GET.copy()
     query.pop("page", None)
     bucket_links = _bucket_links(request, filters, counts)
@@ -123,6 +124,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "refresh_url": request.get_full_path(),
         "show_shop": len(shops) > 1,
+        "out_of_sync_count": len(out_of_sync),
         **_bulk_context(actor),
     }
     if getattr(request, "htmx", False):
@@ -311,6 +313,10 @@ def _platform_sync(case: Case, platform: PlatformAdapter) -> dict[str, Any] | No
         "reason": state.reason,
         "holds_up": state.holds_up,
         "operations": state.operations,
+        "out_of_sync": state.out_of_sync,
+        "drift": state.drift,
+        "platform_status": state.platform_status,
+        "platform_deadline": state.platform_deadline,
     }
 
 

@@ -37,6 +37,9 @@ class OperationStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SYNCED = "synced", _("Synced")
     FAILED = "failed", _("Failed")
+    # A failed decision the merchant took back (the case was reopened): never sent, holds
+    # nothing up, kept on the record.
+    SUPERSEDED = "superseded", _("Superseded")
 
 
 class AttemptOutcome(models.TextChoices):
