@@ -287,9 +287,13 @@ def request_interception(*, case: Case, by: Actor) -> OutboxOperation:
         by=by,
         payload=params,
     )
-    return add_operation(
+    operation = add_operation(
         case, OperationKind.INTERCEPT, params, cause=CaseEvent.INTERCEPTION_REQUESTED
     )
+    # The buyer may be handed the parcel meanwhile: they are asked to refuse it (R3.5).
+    for kind, message in plan_notification(case, CaseEvent.INTERCEPTION_REQUESTED, params):
+        add_operation(case, kind, message, cause=CaseEvent.INTERCEPTION_REQUESTED)
+    return operation
 
 
 @transaction.atomic

@@ -234,3 +234,20 @@ def test_a_tampered_push_is_refused_and_nothing_is_applied(product, control, sim
         assert kept.status == "bad_signature" and kept.body == tampered.decode()
     assert successful_operations(control, aftersale_id) == []
     assert platform_case(control, aftersale_id)["status"] == 6
+
+
+def test_r3_5_the_buyer_is_asked_for_the_evidence_the_case_waits_for(product, control, sim_link):
+    """Issue 14: "要求买家举证" paused the clocks and told the buyer nothing."""
+    order = new_order(control, sim_link, delivered=True)
+    aftersale_id = apply(control, order, type=0, reason_code=4)  # 质量问题
+    case = product.wait_for(lambda: case_of(aftersale_id), what="the case")
+    settled(product, control)
+    with product.db():
+        services.request_evidence(case=case, note="商品瑕疵处的近照和整体照片", by=AGENT)
+    settled(product, control)
+    (asked,) = [
+        m["content"]
+        for m in control.get("messages", aftersale_id=aftersale_id)
+        if "上传以下凭证" in m["content"]
+    ]
+    assert "商品瑕疵处的近照和整体照片" in asked
