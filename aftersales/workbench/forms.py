@@ -31,6 +31,7 @@ from aftersales.cases.reasons import (
 )
 from aftersales.catalog.choices import Category
 from aftersales.core.money import yuan_to_fen
+from aftersales.orders.carriers import CARRIER_CHOICES
 from aftersales.sla.models import ClockState
 from aftersales.team import replies
 
@@ -307,7 +308,10 @@ class RejectForm(ActionForm):
 
 
 class ShipmentForm(ActionForm):
-    carrier = forms.CharField(label=_("Carrier"), max_length=32)
+    # The platform's carrier codes (orders/carriers.py), shown by name.
+    carrier = forms.ChoiceField(
+        label=_("Carrier"), choices=[("", _("Choose a carrier")), *CARRIER_CHOICES]
+    )
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
 
 

@@ -30,6 +30,7 @@ from aftersales.cases.money import item_cap, shipping_refundable_fen
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.core.money import fen_to_yuan
+from aftersales.orders.choices import ShipmentKind
 from aftersales.platforms.adapter import PlatformAdapter, adapter_for_case
 from aftersales.policy.services import latest_decision
 from aftersales.shops.choices import WRITE_ROLES
@@ -249,6 +250,7 @@ def case_context(
         for e in case.evidence.order_by("pk")
     ]
     platform = adapter_for_case(case)
+    platform_sync = _platform_sync(case, platform)
     actions: list[tuple[Action, ActionForm]] = []
     if writable:
         facts = facts_for(case, actor, platform_linked=platform.linked)
@@ -290,12 +292,21 @@ def case_context(
         "quality_checks": list(case.quality_checks.order_by("pk")),
         "costs": list(case.costs.order_by("pk")),
         "shipments": list(case.shipments.order_by("pk")),
+        # The order's own parcel, with its history, and what was asked to stop it (R3.1).
+        "outbound_parcels": list(
+            case.order.shipments.filter(kind=ShipmentKind.OUTBOUND)
+            .prefetch_related("history")
+            .order_by("pk")
+        ),
+        "interceptions": [
+            op for op in (platform_sync or {}).get("operations", []) if op.is_interception
+        ],
         "writable": writable,
         "lifecycle_actions": [(a, f) for a, f in actions if a.group == "lifecycle"],
         "record_actions": [(a, f) for a, f in actions if a.group == "record"],
         "conversation_actions": {a.name: f for a, f in actions if a.group == "conversation"},
         "platform_linked": platform.linked,
-        "platform_sync": _platform_sync(case, platform),
+        "platform_sync": platform_sync,
         "platform_actions": [(a, f) for a, f in actions if a.group == "platform"],
         "message_template_texts": _message_template_texts(case) if writable else {},
     }

@@ -128,7 +128,7 @@ def _answer_of(operation: OutboxOperation) -> str:
     if operation.kind != OperationKind.INTERCEPT:
         return ""
     if operation.status == OperationStatus.SYNCED:
-        return str(_("The carrier is stopping the parcel."))
+        return str(_("The interception was accepted: the parcel is coming back."))
     if operation.status == OperationStatus.FAILED:
         return str(_("The interception failed: %(reason)s") % {"reason": operation.last_error})
     return ""

@@ -58,7 +58,7 @@ class NotificationEvent(models.TextChoices):
     CASE_APPROVED = CaseEvent.CASE_APPROVED.value, _("Request approved")
     CASE_REJECTED = CaseEvent.CASE_REJECTED.value, _("Request rejected")
     # Steps that wait for the buyer: the buyer is told what to do, and by when.
-    EVIDENCE_REQUESTED = CaseEvent.EVIDENCE_REQUESTED.value, _("Evidence requested")
+    EVIDENCE_REQUESTED = CaseEvent.EVIDENCE_REQUESTED.value, _("Evidence requested from the buyer")
     INTERCEPTION_REQUESTED = CaseEvent.INTERCEPTION_REQUESTED.value, _("Parcel being stopped")
     RETURN_RECEIVED = CaseEvent.RETURN_RECEIVED.value, _("Returned goods received")
     REFUNDED = CaseEvent.REFUND_EXECUTED.value, _("Refunded")

@@ -15,6 +15,7 @@ from django.utils import timezone
 from aftersales.cases.choices import RETURNING_TYPES, CaseType
 from aftersales.cases.models import Case, RefundExecution
 from aftersales.core.money import fen_to_yuan
+from aftersales.orders.carriers import carrier_name
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 
 from .choices import NotificationEvent
@@ -141,7 +142,7 @@ def message_for(case: Case, event: str, payload: dict[str, Any] | None = None) -
         "aftersale_id": case.platform_case_id or "",
         "buyer": case.order.buyer.nickname or "",
         "amount_yuan": fen_to_yuan(amount) if amount is not None else "",
-        "carrier": payload.get("carrier", ""),
+        "carrier": carrier_name(str(payload.get("carrier", ""))),
         "tracking_number": payload.get("tracking_number", ""),
         "reason": reason_words[0] if reason_words else (case.reject_note or ""),
         "shop": case.shop.name,

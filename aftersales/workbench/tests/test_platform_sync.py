@@ -477,3 +477,28 @@ def test_the_sync_panel_shows_the_text_of_each_message_to_the_buyer(client, alic
     assert "您好，您的售后申请已通过审核。" in html
     response = client.get(f"/api/v1/cases/{linked_case.pk}/sync")
     assert response.json()["operations"][-1]["text"] == "您好，您的售后申请已通过审核。"
+
+
+def test_the_case_page_shows_the_interception_requested_and_the_platforms_answer(
+    client, alice, linked_case
+):
+    """Issue 14, item 11: requested → result, beside the outbound parcel it is about."""
+    from aftersales.orders.services import create_shipment
+
+    create_shipment(
+        order=linked_case.order, kind="outbound", carrier="zhongtong", tracking_number="ZT42"
+    )
+    factories.operation(
+        linked_case,
+        OperationKind.INTERCEPT,
+        OperationStatus.FAILED,
+        params={"company_code": "zhongtong", "tracking_no": "ZT42"},
+        last_error="快递公司拦截失败",
+    )
+    client.force_login(alice)
+    html = page(client, linked_case)
+    logistics = html[html.find('id="logistics"') :]
+    logistics = logistics[: logistics.find("</section>")]
+    assert "ZTO Express" in logistics and "ZT42" in logistics
+    assert 'data-interception="failed"' in logistics
+    assert "The interception failed: 快递公司拦截失败" in logistics

@@ -18,7 +18,7 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='buyermessagetemplate',
             name='event',
-            field=models.CharField(choices=[('case_opened', 'Request received'), ('case_approved', 'Request approved'), ('case_rejected', 'Request rejected'), ('evidence_requested', 'Evidence requested'), ('interception_requested', 'Parcel being stopped'), ('return_received', 'Returned goods received'), ('refund_executed', 'Refunded'), ('replacement_shipped', 'Replacement shipped'), ('items_resent', 'Missing items sent'), ('repaired_goods_shipped', 'Repaired goods sent back')], max_length=32, verbose_name='step'),
+            field=models.CharField(choices=[('case_opened', 'Request received'), ('case_approved', 'Request approved'), ('case_rejected', 'Request rejected'), ('evidence_requested', 'Evidence requested from the buyer'), ('interception_requested', 'Parcel being stopped'), ('return_received', 'Returned goods received'), ('refund_executed', 'Refunded'), ('replacement_shipped', 'Replacement shipped'), ('items_resent', 'Missing items sent'), ('repaired_goods_shipped', 'Repaired goods sent back')], max_length=32, verbose_name='step'),
         ),
         migrations.AlterField(
             model_name='buyermessagetemplate',
