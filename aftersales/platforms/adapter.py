@@ -64,9 +64,10 @@ class PlatformOperation:
 class SyncState:
     """The case's platform sync as a whole: a failure anywhere wins, then anything on its way.
 
-    `drift` lists how the case differs from the platform's last known state while nothing of
-    ours is on its way to it (empty when they agree); `platform_status` is that state in the
-    platform's words, `platform_deadline` when the platform acts by itself on it."""
+    `drift` says, in the UI's language, how the case differs from the platform's last known
+    state while nothing of ours is on its way to it (empty when they agree); `platform_status`
+    is that state in the platform's words, `platform_deadline` when the platform acts by
+    itself on it."""
 
     state: str  # none | pending | synced | failed
     reason: str = ""

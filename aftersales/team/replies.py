@@ -52,7 +52,7 @@ BEFORE_DEADLINE = re.compile(r"在\s*\{deadline\}\s*前")
 
 # What the buyer is told of the refund, by where it stands (R3.5): what was asked for while
 # nothing is decided, what was decided while it is paid, what was paid once it is.
-REFUND_PROGRESS = {
+REFUND_PROGRESS: dict[str, str] = {
     RefundStatus.NONE: "申请退款 {requested} 元，我们正在处理，退款完成后将原路退回",
     RefundStatus.PENDING: "退款 {refund} 元已提交，正在原路退回，请留意到账通知",
     RefundStatus.REFUNDED: "已退款 {refund} 元，已原路退回，请留意到账通知",

@@ -117,7 +117,7 @@ def sync_state_of(case: Case) -> SyncState:
             )
             for op in operations
         ],
-        drift=sync.drift_of(case, record) if record is not None else [],
+        drift=[d.words() for d in sync.disagreements_of(case, record)] if record else [],
         platform_status=STATUS_LABELS.get(record.platform_status, "") if record else "",
         platform_deadline=record.status_deadline if record else None,
     )

@@ -20,13 +20,15 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aftersales.audit.chain import record_event
 from aftersales.audit.models import AuditEvent
-from aftersales.cases.choices import TERMINAL_STATUSES, RefundStatus
+from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus, RefundStatus
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, RefundDecision
 from aftersales.core.actors import Actor
+from aftersales.core.money import fen_to_yuan
 
 from .choices import MessageStatus, OperationKind, OperationStatus
 from .client import DouyinClient, DouyinError
@@ -177,9 +179,42 @@ def reconcile_shop(link: DouyinShopLink, *, now: datetime | None = None) -> Reco
     return report
 
 
+@dataclass(frozen=True)
+class Disagreement:
+    """One way a case differs from the platform. `text` is for the audit trail and the log
+    (reconciliation compares it with the last one recorded); `words()` is for a person, in
+    the UI's language."""
+
+    kind: str  # status | refund_failed | refunded | amount
+    text: str
+    ours: str = ""
+    theirs: str = ""
+
+    def words(self) -> str:
+        if self.kind == "status":
+            ours = dict(CaseStatus.choices).get(self.ours, self.ours)
+            return _("This case: %(ours)s · on the platform: %(theirs)s") % {
+                "ours": ours,
+                "theirs": self.theirs,
+            }
+        if self.kind == "refund_failed":
+            return str(_("The platform reports the refund failed; here it is refunded."))
+        if self.kind == "refunded":
+            ours = dict(RefundStatus.choices).get(self.ours, self.ours)
+            return _("The platform refunded; here the refund is: %(ours)s") % {"ours": ours}
+        return _("Refund decided here: %(ours)s yuan; on the platform: %(theirs)s yuan") % {
+            "ours": self.ours,
+            "theirs": self.theirs,
+        }
+
+
 def drift_of(case: Case, record: DouyinAftersale | None = None) -> list[str]:
-    """How the case disagrees with the platform's last Detail (empty if it agrees); the
-    case's `record` when the caller has read it already."""
+    """How the case disagrees with the platform's last Detail (empty if it agrees), as the
+    audit trail records it; the case's `record` when the caller has read it already."""
+    return [d.text for d in disagreements_of(case, record)]
+
+
+def disagreements_of(case: Case, record: DouyinAftersale | None = None) -> list[Disagreement]:
     record = record or DouyinAftersale.objects.filter(case=case).first()
     if record is None or has_operations_in_flight(case) or _detail_is_older(case, record):
         return []
@@ -215,28 +250,47 @@ def disagreements(
     platform_refund_status: int | None,
     decided_fen: int | None,
     platform_amount_fen: int,
-) -> list[str]:
+) -> list[Disagreement]:
     """The ways a case (its status, refund and decided amount) differs from the platform's."""
-    problems = []
+    found = []
     if status not in COMPATIBLE_STATUSES.get(platform_status, frozenset()):
-        problems.append(
-            f"status: local {status}, platform {platform_status} "
-            f"{STATUS_LABELS.get(platform_status, '')}"
+        label = STATUS_LABELS.get(platform_status, str(platform_status))
+        found.append(
+            Disagreement(
+                "status",
+                f"status: local {status}, platform {platform_status} "
+                f"{STATUS_LABELS.get(platform_status, '')}",
+                ours=status,
+                theirs=label,
+            )
         )
     if platform_refund_status == PLATFORM_REFUND_FAILED and refund_status == RefundStatus.REFUNDED:
-        problems.append("refund: the platform reports the refund failed (退款失败)")
+        found.append(
+            Disagreement(
+                "refund_failed", "refund: the platform reports the refund failed (退款失败)"
+            )
+        )
     if platform_refund_status == PLATFORM_REFUNDED and refund_status != RefundStatus.REFUNDED:
-        problems.append(f"refund: platform refunded, local {refund_status}")
+        found.append(
+            Disagreement(
+                "refunded", f"refund: platform refunded, local {refund_status}", ours=refund_status
+            )
+        )
     if (
         decided_fen is not None
         and platform_amount_fen
         and platform_refund_status in (2, 3)
         and decided_fen != platform_amount_fen
     ):
-        problems.append(
-            f"amount: local decision {decided_fen} fen, platform {platform_amount_fen} fen"
+        found.append(
+            Disagreement(
+                "amount",
+                f"amount: local decision {decided_fen} fen, platform {platform_amount_fen} fen",
+                ours=fen_to_yuan(decided_fen),
+                theirs=fen_to_yuan(platform_amount_fen),
+            )
         )
-    return problems
+    return found
 
 
 def cases_out_of_sync(shop_id: int, *, now: datetime | None = None) -> set[int]:

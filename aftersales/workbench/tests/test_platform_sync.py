@@ -443,7 +443,7 @@ def test_r13_1_a_case_where_the_platform_is_elsewhere_is_out_of_sync_with_the_di
     client.force_login(alice)
     html = panel(page(client, linked_case))
     assert "Out of sync" in html and "待买家退货" in html
-    assert "status: local pending_review, platform 7" in html
+    assert "This case: Awaiting review · on the platform: 待买家退货" in html
     assert timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M") in html
     assert "data-out-of-sync" in queue_row(client.get("/").content.decode(), linked_case)
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from django.utils import translation
 
 from aftersales.cases import services
 from aftersales.cases.choices import EvidenceSource
@@ -153,10 +154,10 @@ def test_r13_1_a_case_out_of_step_with_the_platform_is_flagged_for_the_queue(
         lambda: case_of(aftersale_id).douyin.platform_status == 7, what="the timeout's push"
     )
     # (Not `settled`: the buyer's "rejected" message waits behind the refusal, for good.)
-    with product.db():
+    with product.db(), translation.override("zh-hans"):
         case = case_of(aftersale_id)
         assert case.status == "rejected"  # nothing of ours may follow an agreement from here
         state = adapter_for_case(case).sync_state(case)
         assert state.platform_status == "待买家退货"
-        assert state.drift == ["status: local rejected, platform 7 待买家退货"]
+        assert state.drift == ["本案件：已拒绝 · 平台上：待买家退货"]
         assert out_of_sync_case_ids([case.shop_id]) == {case.pk}

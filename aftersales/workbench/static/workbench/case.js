@@ -34,6 +34,8 @@
     var needs = Boolean(option && option.getAttribute("data-needs-evidence") === "true");
     var chosen = form.querySelectorAll('input[name="evidence"]:checked').length > 0;
     upload.required = needs && !chosen;
+    // The browser's own bubble says what the hint says, in the page's language.
+    upload.setCustomValidity(upload.required && !upload.files.length ? hint.textContent : "");
     hint.hidden = !needs;
   }
   form.addEventListener("change", update);
