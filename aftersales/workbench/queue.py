@@ -69,6 +69,9 @@ def filtered(
     qs = cases_for_actor(actor)
     if filters.get("out_of_sync"):
         qs = qs.filter(pk__in=sorted(out_of_sync if out_of_sync is not None else set()))
+        # Whatever their status unless one is chosen: a case closed here can still differ
+        # from the platform, and the filter's count counts it.
+        filters = {**filters, "status": filters.get("status") or ALL}
     status = filters.get("status")
     if status == ALL:
         pass

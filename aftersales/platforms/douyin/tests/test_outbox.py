@@ -207,6 +207,30 @@ def test_a_business_refusal_fails_at_once_and_can_be_retried(
         retry_failed_operations(case=return_case, by=AGENT)
 
 
+def test_r13_1_an_agreement_refused_for_want_of_the_return_address_goes_once_it_is_set(
+    return_case, linked, platform, django_capture_on_commit_callbacks
+):
+    """Issue 14: a failure the merchant can fix is fixed by the retry, which sends what the
+    link holds now (the address id set after the refusal), not what it held then."""
+    linked.receiver_address_id = ""
+    linked.save(update_fields=["receiver_address_id"])
+    operation = agree_operation(return_case)
+    failed = deliver_operation(operation.pk)
+    assert failed.status == "failed" and "return address" in failed.last_error
+
+    linked.receiver_address_id = "addr-9"
+    linked.save(update_fields=["receiver_address_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        retry_failed_operations(case=return_case, by=AGENT)
+
+    operation.refresh_from_db()
+    assert operation.status == "synced" and operation.params["receiver_address_id"] == "addr-9"
+    (call,) = platform.operate_calls()
+    assert call.params["items"][0]["logistics"] == {"receiver_address_id": "addr-9"}
+    event = AuditEvent.objects.get(case_id=return_case.pk, type="platform_sync_retried")
+    assert event.payload["updated"] == [operation.pk]
+
+
 def test_a_dead_worker_is_recovered_and_the_operation_not_applied_twice(return_case, platform):
     operation = agree_operation(return_case)
     # The worker claimed the operation, the platform applied it, then the worker died
