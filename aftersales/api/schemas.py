@@ -6,6 +6,9 @@ from datetime import datetime
 from typing import Literal
 
 from ninja import Field, Schema
+from pydantic import field_validator
+
+from aftersales.orders.carriers import CARRIERS
 
 
 class ErrorOut(Schema):
@@ -147,6 +150,7 @@ class ShipmentOut(Schema):
     id: int
     kind: str
     carrier: str
+    carrier_name: str  # in Chinese
     tracking_number: str
     status: str
     created_at: datetime
@@ -226,8 +230,19 @@ class RejectIn(Schema):
 
 
 class ShipmentIn(Schema):
-    carrier: str = Field(min_length=1, max_length=32)
+    carrier: str = Field(
+        min_length=1,
+        max_length=32,
+        description="The platform's logistics company code: " + ", ".join(CARRIERS),
+    )
     tracking_number: str = Field(min_length=1, max_length=64)
+
+    @field_validator("carrier")
+    @classmethod
+    def known_carrier(cls, value: str) -> str:
+        if value.strip() not in CARRIERS:
+            raise ValueError(f"unknown carrier code {value!r}; one of: {', '.join(CARRIERS)}")
+        return value.strip()
 
 
 class RepairShipmentIn(ShipmentIn):

@@ -14,6 +14,7 @@ from aftersales.cases.models import Case, RefundExecution
 from aftersales.cases.money import item_cap
 from aftersales.cases.reasons import REASONS
 from aftersales.core.money import fen_to_yuan
+from aftersales.orders.carriers import carrier_name
 from aftersales.policy.services import latest_decision
 from aftersales.sla.models import SlaClock
 from aftersales.sla.services import is_at_risk, time_left
@@ -154,11 +155,12 @@ def case_detail(case: Case) -> dict[str, Any]:
             ),
             "policy_decision": _latest_decision(case),
             "clocks": [clock_out(c, now) for c in case.clocks.order_by("started_at", "pk")],
-            "shipments": list(
-                case.shipments.order_by("pk").values(
+            "shipments": [
+                {**shipment, "carrier_name": carrier_name(shipment["carrier"])}
+                for shipment in case.shipments.order_by("pk").values(
                     "id", "kind", "carrier", "tracking_number", "status", "created_at"
                 )
-            ),
+            ],
         }
     )
     return data

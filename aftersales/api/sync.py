@@ -24,12 +24,18 @@ class OperationOut(Schema):
     created_at: datetime
     synced_at: datetime | None
     next_attempt_at: datetime | None
+    text: str  # what was said: the message to the buyer, the remark
+    answer: str  # the platform's answer in words (an interception's result)
 
 
 class SyncStateOut(Schema):
     state: str  # none | pending | synced | failed
     reason: str
     operations: list[OperationOut]
+    out_of_sync: bool  # the platform's state differs from the case's
+    drift: list[str]  # how, while nothing of ours is on its way to it
+    platform_status: str  # the platform's state in its words
+    platform_deadline: datetime | None  # when the platform acts by itself on it
 
 
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .choices import ResponsibleParty
+from .choices import CaseStatus, ResponsibleParty
 
 
 @dataclass(frozen=True)
@@ -70,27 +70,80 @@ REASONS: dict[str, Reason] = {
 REASON_CHOICES = [(r.code, r.label) for r in REASONS.values()]
 
 
+FIRST_REVIEW = 1  # the request itself
+SECOND_REVIEW = 2  # after the returned goods were inspected (二次审核)
+BOTH_REVIEWS = frozenset({FIRST_REVIEW, SECOND_REVIEW})
+
+
 @dataclass(frozen=True)
 class RejectReason:
     code: str
     label: Promise
-    needs_evidence: bool  # as the platform's `evidence_need=Y`
+    # As the platform's `evidence_need=Y`: Douyin refuses the rejection without a photo or a
+    # screenshot (§8 无故拒绝售后: "already agreed with the buyer" needs the chat). The form
+    # and `reject_case` refuse it first, so no decision is made that the platform will refuse.
+    needs_evidence: bool
+    # The reviews the reason applies to, as the platform offers them: "returned goods damaged"
+    # means nothing before the goods came back, "outside the return period" nothing after.
+    stages: frozenset[int] = BOTH_REVIEWS
 
 
 REJECT_REASONS: dict[str, RejectReason] = {
     r.code: r
     for r in [
-        RejectReason("no_evidence", _("Buyer provided no valid evidence"), False),
+        RejectReason(
+            "no_evidence", _("Buyer provided no valid evidence"), False, frozenset({FIRST_REVIEW})
+        ),
         RejectReason("goods_used", _("Goods used or resale value affected"), True),
-        RejectReason("beyond_window", _("Outside the no-reason return period"), False),
-        RejectReason("not_quality_issue", _("Verified: not a quality problem"), True),
-        RejectReason("excluded_goods", _("Goods excluded from no-reason returns"), False),
-        RejectReason("return_not_received", _("Returned goods not received"), False),
-        RejectReason("returned_wrong_item", _("Returned goods are not the item sent"), True),
-        RejectReason("returned_damaged", _("Returned goods damaged by the buyer"), True),
-        RejectReason("agreed_other_solution", _("Agreed another solution with the buyer"), False),
+        RejectReason(
+            "beyond_window",
+            _("Outside the no-reason return period"),
+            False,
+            frozenset({FIRST_REVIEW}),
+        ),
+        RejectReason(
+            "not_quality_issue",
+            _("Verified: not a quality problem"),
+            True,
+            frozenset({FIRST_REVIEW}),
+        ),
+        RejectReason(
+            "excluded_goods",
+            _("Goods excluded from no-reason returns"),
+            False,
+            frozenset({FIRST_REVIEW}),
+        ),
+        RejectReason(
+            "return_not_received",
+            _("Returned goods not received"),
+            True,
+            frozenset({SECOND_REVIEW}),
+        ),
+        RejectReason(
+            "returned_wrong_item",
+            _("Returned goods are not the item sent"),
+            True,
+            frozenset({SECOND_REVIEW}),
+        ),
+        RejectReason(
+            "returned_damaged",
+            _("Returned goods damaged by the buyer"),
+            True,
+            frozenset({SECOND_REVIEW}),
+        ),
+        RejectReason("agreed_other_solution", _("Agreed another solution with the buyer"), True),
         RejectReason("other", _("Other"), True),
     ]
 }
 
 REJECT_REASON_CHOICES = [(r.code, r.label) for r in REJECT_REASONS.values()]
+
+
+def reject_reasons_for_stage(stage: int) -> list[RejectReason]:
+    """The reject reasons of one review, in the list's order."""
+    return [r for r in REJECT_REASONS.values() if stage in r.stages]
+
+
+def review_stage_of(status: str) -> int:
+    """Which review a rejection in this case status is: the second after the inspection."""
+    return SECOND_REVIEW if status == CaseStatus.PENDING_FINAL_REVIEW else FIRST_REVIEW

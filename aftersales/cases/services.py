@@ -59,7 +59,7 @@ from .models import (
 )
 from .money import allocate, item_cap, shipping_refundable_fen
 from .ports import RefundGatewayError, get_refund_gateway
-from .reasons import REASONS, REJECT_REASONS
+from .reasons import REASONS, REJECT_REASONS, review_stage_of
 from .transitions import (
     can_approve,
     can_reject,
@@ -267,11 +267,15 @@ def reject_case(
     if not note.strip():
         raise InvalidInput(_("Explain the rejection to the buyer."))
     evidence = _evidence_of_case(case, evidence_ids)
-    if reject_reason.needs_evidence and not evidence:
-        raise InvalidInput(_("This reject reason needs evidence attached."))
+    stage = review_stage_of(case.status)
+    # A refusal the platform already made is recorded as it is: its rules were checked there.
+    if by.kind != "platform":
+        if stage not in reject_reason.stages:
+            raise InvalidInput(_("This reject reason does not apply at this review."))
+        if reject_reason.needs_evidence and not evidence:
+            raise InvalidInput(_("This reject reason needs evidence attached."))
     if not can_reject(case):
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_REJECTED)
-    stage = 2 if case.status == CaseStatus.PENDING_FINAL_REVIEW else 1
     return change_case(
         case,
         by=by,

@@ -57,7 +57,7 @@ from aftersales.cases.choices import (
 )
 from aftersales.cases.models import Case, RefundExecution
 from aftersales.cases.money import item_cap
-from aftersales.cases.reasons import REASONS
+from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.catalog.choices import Category
 from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
@@ -71,6 +71,12 @@ from aftersales.team.services import set_on_duty
 from aftersales.testing import png_bytes
 
 from . import data
+
+# What the merchant attaches to a rejection the platform refuses without evidence.
+REJECT_EVIDENCE_NOTES = {
+    "not_quality_issue": "远程检测录屏",
+    "agreed_other_solution": "与买家协商一致的聊天记录截图",
+}
 
 DEMO_PASSWORD = "demo-pass-2026"
 DEMO_URL = "http://127.0.0.1:8000/"
@@ -1139,13 +1145,13 @@ class _Builder:
         evidence_ids: list[int] = []
         if step.args.get("photo") and plan.photo_id is not None:
             evidence_ids = [plan.photo_id]
-        elif step.args["code"] == "not_quality_issue":
+        elif REJECT_REASONS[step.args["code"]].needs_evidence:
             evidence = cs.attach_evidence(
                 case=case,
                 upload=self.upload(step.at),
                 source=EvidenceSource.MERCHANT,
                 by=by,
-                note="远程检测录屏",
+                note=REJECT_EVIDENCE_NOTES.get(step.args["code"], "凭证照片"),
             )
             evidence_ids = [evidence.pk]
         cs.reject_case(

@@ -14,7 +14,7 @@ the edges (workbench, API) through `adapter_for_case`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -54,20 +54,39 @@ class PlatformOperation:
     synced_at: datetime | None
     next_attempt_at: datetime | None
     is_message: bool  # a message to the buyer holds nothing else up
+    # What was said: the message to the buyer, the remark on the order.
+    text: str = ""
+    is_interception: bool = False  # a request to stop the outbound parcel
+    # The platform's answer in words (an interception: whether the carrier stopped it).
+    answer: str = ""
 
 
 @dataclass(frozen=True)
 class SyncState:
-    """The case's platform sync as a whole: a failure anywhere wins, then anything on its way."""
+    """The case's platform sync as a whole: a failure anywhere wins, then anything on its way.
+
+    `drift` says, in the UI's language, how the case differs from the platform's last known
+    state while nothing of ours is on its way to it (empty when they agree); `platform_status`
+    is that state in the platform's words, `platform_deadline` when the platform acts by
+    itself on it."""
 
     state: str  # none | pending | synced | failed
     reason: str = ""
     operations: list[PlatformOperation] = field(default_factory=list)
+    drift: list[str] = field(default_factory=list)
+    platform_status: str = ""
+    platform_deadline: datetime | None = None
 
     @property
     def holds_up(self) -> bool:
         """A failed operation holds up the case's later ones, unless it is a message."""
         return any(op.status == "failed" and not op.is_message for op in self.operations)
+
+    @property
+    def out_of_sync(self) -> bool:
+        """The platform's state differs from ours: it refused a decision of ours (a failed
+        message changes no state), or it is somewhere else than the case."""
+        return self.holds_up or bool(self.drift)
 
 
 class PlatformAdapter(Protocol):
@@ -93,6 +112,11 @@ class PlatformAdapter(Protocol):
 
     def retry_failed(self, *, case: Case, by: Actor) -> None: ...
 
+    def cases_out_of_sync(self) -> set[int]:
+        """The ids of the shop's cases whose platform state differs from ours (see
+        `SyncState.out_of_sync`), for the queue's flag and filter; a few queries per shop."""
+        ...
+
 
 def buyer_text(change: CaseChange) -> str:
     """The text for the buyer an event carries, or ""."""
@@ -105,15 +129,31 @@ def adapter_for_case(case: Case) -> PlatformAdapter:
     platform. No query for a case without a platform after-sale."""
     if not case.platform_case_id:
         return PLAIN
-    if Case.shop.is_cached(case):  # type: ignore[attr-defined]
-        platform = case.shop.platform
-    else:
-        platform = Shop.objects.values_list("platform", flat=True).get(pk=case.shop_id)
+    platform = case.shop.platform if Case.shop.is_cached(case) else None  # type: ignore[attr-defined]
+    return adapter_for_shop(case.shop_id, platform)
+
+
+def adapter_for_shop(shop_id: int, platform: str | None = None) -> PlatformAdapter:
+    """The adapter of the shop's platform (read unless given), or the plain one when the
+    shop is not connected."""
+    if platform is None:
+        platform = Shop.objects.values_list("platform", flat=True).get(pk=shop_id)
     path = settings.AFTERSALES_PLATFORM_ADAPTERS.get(platform)
     if path is None:
         return PLAIN
-    adapter: PlatformAdapter | None = _adapter_factory(path)(case.shop_id)
+    adapter: PlatformAdapter | None = _adapter_factory(path)(shop_id)
     return adapter if adapter is not None else PLAIN
+
+
+def out_of_sync_case_ids(shop_ids: Iterable[int]) -> set[int]:
+    """The cases of these shops whose platform state differs from ours, each shop asked
+    through its own adapter."""
+    found: set[int] = set()
+    for shop_id, platform in Shop.objects.filter(pk__in=list(shop_ids)).values_list(
+        "pk", "platform"
+    ):
+        found |= adapter_for_shop(shop_id, platform).cases_out_of_sync()
+    return found
 
 
 AdapterFactory = Callable[[int], "PlatformAdapter | None"]
@@ -164,6 +204,9 @@ class PlainAdapter:
 
     def retry_failed(self, *, case: Case, by: Actor) -> None:
         raise Conflict(_("There is no failed platform operation to retry."))
+
+    def cases_out_of_sync(self) -> set[int]:
+        return set()
 
 
 _NOT_CONNECTED = _("This case is not connected to a platform after-sale.")

@@ -81,9 +81,12 @@ class Duty(models.Model):
 
 # Shown under the text field in the admin; `replies.VARIABLES` is the list the code fills in.
 REPLY_VARIABLES_HELP = _(
-    "Variables: {case_id} case number, {order_id} platform order number, {amount} refund "
-    "amount in yuan (the decided refund, else what the items allow), {requested_amount} "
-    "amount the buyer asked for in yuan, {deadline} the next deadline, {shop} shop name."
+    "Variables: {case_id} the platform's after-sale number (else the order number), "
+    "{order_id} platform order number, {amount} refund amount in yuan (the decided refund, "
+    "else what the items allow), {requested_amount} amount the buyer asked for in yuan, "
+    "{refund_progress} where the refund stands, with its amount (asked for, submitted, paid), "
+    "{deadline} the next deadline, {reply_by} “在 <the next deadline> 前”, or “尽快” when none "
+    "runs, {shop} shop name."
 )
 
 

@@ -11,6 +11,7 @@ message is then sent with that part as written rather than failing the page or t
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -19,6 +20,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from aftersales.cases.choices import RefundStatus
 from aftersales.cases.models import Case, RefundDecision
 from aftersales.cases.money import item_cap
 from aftersales.core.money import fen_to_yuan
@@ -28,10 +30,34 @@ from .models import ReplyTemplate
 
 # The {variables} a text may use; `variables_for` fills every one. The admin's help text
 # (models.REPLY_VARIABLES_HELP) describes them.
-VARIABLES = frozenset({"case_id", "order_id", "amount", "requested_amount", "deadline", "shop"})
+VARIABLES = frozenset(
+    {
+        "case_id",
+        "order_id",
+        "amount",
+        "requested_amount",
+        "refund_progress",
+        "deadline",
+        "reply_by",
+        "shop",
+    }
+)
 
-# Shown for {deadline} when no deadline is running: the buyer reads "before 尽快 (soon)".
+# Shown for {deadline} when no deadline is running.
 NO_DEADLINE = "尽快"
+
+# "在 {deadline} 前" (before <time>) cannot read right without a deadline ("在 尽快 前"): such a
+# text is filled as {reply_by}, which is "在 <time> 前" or "尽快" (as soon as possible).
+BEFORE_DEADLINE = re.compile(r"在\s*\{deadline\}\s*前")
+
+# What the buyer is told of the refund, by where it stands (R3.5): what was asked for while
+# nothing is decided, what was decided while it is paid, what was paid once it is.
+REFUND_PROGRESS: dict[str, str] = {
+    RefundStatus.NONE: "申请退款 {requested} 元，我们正在处理，退款完成后将原路退回",
+    RefundStatus.PENDING: "退款 {refund} 元已提交，正在原路退回，请留意到账通知",
+    RefundStatus.REFUNDED: "已退款 {refund} 元，已原路退回，请留意到账通知",
+    RefundStatus.FAILED: "退款 {refund} 元正在重新办理，我们会尽快完成",
+}
 
 
 # --- Which templates ---------------------------------------------------------------------------
@@ -91,9 +117,13 @@ def choices_for_shops(shop_ids: Iterable[int]) -> list[tuple[str, str]]:
 def variables_for(case: Case, now: datetime | None = None) -> dict[str, str]:
     """The values of every variable in `VARIABLES` for this case.
 
-    {amount} is the refund: the decided total once there is a decision, before that what the
-    case's items allow. {requested_amount} is what the buyer asked for. {deadline} is the next
-    running deadline, in the installation's time zone.
+    {case_id} is the number the buyer knows: the platform's after-sale number, or the order
+    number for a case that has none (never our own case id). {amount} is the refund: the
+    decided total once there is a decision, before that what the case's items allow.
+    {requested_amount} is what the buyer asked for. {refund_progress} says where the refund
+    stands, with the amount that fits: asked for, submitted, paid. {deadline} is the next
+    running deadline, in the installation's time zone; {reply_by} is "在 <it> 前", or "尽快"
+    when none runs.
     """
     now = now or timezone.now()
     decision = RefundDecision.objects.filter(case=case).first()
@@ -105,21 +135,28 @@ def variables_for(case: Case, now: datetime | None = None) -> dict[str, str]:
             for ci in case.items.select_related("order_item")
         )
     clock = case.clocks.filter(state=ClockState.RUNNING, due_at__gt=now).order_by("due_at").first()
-    deadline = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M") if clock else NO_DEADLINE
+    deadline = timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M") if clock else ""
+    progress = REFUND_PROGRESS.get(case.refund_status, REFUND_PROGRESS[RefundStatus.NONE])
     return {
-        "case_id": str(case.pk),
+        "case_id": case.platform_case_id or case.order.platform_order_id,
         "order_id": case.order.platform_order_id,
         "amount": str(fen_to_yuan(amount_fen)),
         "requested_amount": str(fen_to_yuan(case.requested_amount_fen)),
-        "deadline": deadline,
+        "refund_progress": progress.format(
+            requested=fen_to_yuan(case.requested_amount_fen), refund=fen_to_yuan(amount_fen)
+        ),
+        "deadline": deadline or NO_DEADLINE,
+        "reply_by": f"在 {deadline} 前" if deadline else NO_DEADLINE,
         "shop": case.shop.name,
     }
 
 
 def fill(template: ReplyTemplate, case: Case, *, variables: Mapping[str, str] | None = None) -> str:
     """The template's text for this case. Pass `variables` (from `variables_for`) when
-    filling several templates for one case, to read the case once."""
-    return render(template.text, variables if variables is not None else variables_for(case))
+    filling several templates for one case, to read the case once. A text that says
+    "在 {deadline} 前" is filled as {reply_by}, so it reads right without a deadline too."""
+    text = BEFORE_DEADLINE.sub("{reply_by}", template.text)
+    return render(text, variables if variables is not None else variables_for(case))
 
 
 def variables_in(text: str) -> set[str]:

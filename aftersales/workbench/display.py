@@ -18,6 +18,7 @@ from aftersales.cases.choices import (
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.money import fen_to_yuan
+from aftersales.orders.carriers import carrier_label
 from aftersales.sla.models import ClockKind
 
 # Every case event's words (`cases.events.CaseEvent`), for the timeline.
@@ -125,10 +126,11 @@ def event_details(event: AuditEvent) -> list[tuple[str, str]]:
         value = p.get(key)
         if isinstance(value, str) and value.strip():
             details.append((str(label), value))
-    if p.get("carrier") or p.get("tracking_number"):
-        details.append(
-            (str(_("Tracking")), f"{p.get('carrier', '')} {p.get('tracking_number', '')}".strip())
-        )
+    # A shipment names its carrier by code (an interception by the platform's field names).
+    carrier = p.get("carrier") or p.get("company_code") or ""
+    tracking = p.get("tracking_number") or p.get("tracking_no") or ""
+    if carrier or tracking:
+        details.append((str(_("Tracking")), f"{carrier_label(str(carrier))} {tracking}".strip()))
     for key, label in (
         ("goods_amount_fen", _("Goods")),
         ("shipping_amount_fen", _("Shipping")),

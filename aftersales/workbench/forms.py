@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.choices import (
@@ -21,9 +22,16 @@ from aftersales.cases.choices import (
     ItemCondition,
 )
 from aftersales.cases.models import Case
-from aftersales.cases.reasons import REASON_CHOICES, REJECT_REASON_CHOICES
+from aftersales.cases.reasons import (
+    REASON_CHOICES,
+    REJECT_REASON_CHOICES,
+    REJECT_REASONS,
+    reject_reasons_for_stage,
+    review_stage_of,
+)
 from aftersales.catalog.choices import Category
 from aftersales.core.money import yuan_to_fen
+from aftersales.orders.carriers import CARRIER_CHOICES
 from aftersales.sla.models import ClockState
 from aftersales.team import replies
 
@@ -114,6 +122,7 @@ class QueueFilterForm(forms.Form):
         label=_("Reason"), required=False, choices=[("", _("All reasons")), *REASON_CHOICES]
     )
     vip = forms.BooleanField(label=_("VIP only"), required=False)
+    out_of_sync = forms.BooleanField(label=_("Out of sync with the platform"), required=False)
     assignee = forms.ChoiceField(
         label=_("Assignee"),
         required=False,
@@ -218,8 +227,34 @@ class ConvertForm(ActionForm):
     )
 
 
+class ReasonSelect(forms.Select):
+    """The reject reasons, each option saying whether it needs evidence (case.js reads it)."""
+
+    def create_option(self, name: str, value: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        option = super().create_option(name, value, *args, **kwargs)
+        reason = REJECT_REASONS.get(str(value))
+        if reason is not None and reason.needs_evidence:
+            option["attrs"]["data-needs-evidence"] = "true"
+        return option
+
+
 class RejectForm(ActionForm):
-    reason_code = forms.ChoiceField(label=_("Reject reason"), choices=REJECT_REASON_CHOICES)
+    """Offers the reasons of the case's review; a reason the platform refuses without evidence
+    is refused here too, before anything is decided (the service checks it again)."""
+
+    reason_code = forms.ChoiceField(
+        label=_("Reject reason"),
+        choices=REJECT_REASON_CHOICES,
+        widget=ReasonSelect(
+            attrs={
+                "data-evidence-hint": _(
+                    "This reason needs evidence: the platform refuses the rejection without "
+                    "a photo or screenshot. Choose one on the case or upload one."
+                )
+            }
+        ),
+        help_text=_("Reasons marked “evidence required” need a photo or screenshot."),
+    )
     note = forms.CharField(
         label=_("Explanation to the buyer"),
         max_length=2000,
@@ -235,6 +270,15 @@ class RejectForm(ActionForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        _choice_field(self, "reason_code").choices = [
+            (
+                r.code,
+                format_lazy("{} ({})", r.label, _("evidence required"))
+                if r.needs_evidence
+                else r.label,
+            )
+            for r in reject_reasons_for_stage(review_stage_of(self.case.status))
+        ]
         evidence = _choice_field(self, "evidence")
         evidence.choices = [
             (e.pk, f"#{e.pk} {e.get_source_display()} · {e.original_name or e.get_kind_display()}")
@@ -243,9 +287,31 @@ class RejectForm(ActionForm):
         if not evidence.choices:
             del self.fields["evidence"]
 
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        reason = REJECT_REASONS.get(cleaned.get("reason_code") or "")
+        if (
+            reason is not None
+            and reason.needs_evidence
+            and not cleaned.get("evidence")
+            and not cleaned.get("uploads")
+        ):
+            self.add_error(
+                "reason_code",
+                _(
+                    "“%(reason)s” needs evidence: choose or upload a photo or screenshot. "
+                    "The platform refuses this rejection without it."
+                )
+                % {"reason": reason.label},
+            )
+        return cleaned
+
 
 class ShipmentForm(ActionForm):
-    carrier = forms.CharField(label=_("Carrier"), max_length=32)
+    # The platform's carrier codes (orders/carriers.py), shown by name.
+    carrier = forms.ChoiceField(
+        label=_("Carrier"), choices=[("", _("Choose a carrier")), *CARRIER_CHOICES]
+    )
     tracking_number = forms.CharField(label=_("Tracking number"), max_length=64)
 
 

@@ -13,6 +13,7 @@ application first.
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +25,7 @@ from aftersales.cases.fetch import cases_for_actor, search_cases
 from aftersales.cases.models import Case, CaseItem
 from aftersales.cases.reasons import REASONS
 from aftersales.core.actors import Actor
+from aftersales.platforms.adapter import out_of_sync_case_ids
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.services import is_at_risk
 
@@ -53,9 +55,23 @@ def breached_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock, Any]:
     )
 
 
-def filtered(actor: Actor, filters: dict[str, Any]) -> QuerySet[Case]:
-    """The actor's cases matching the filters that are not buckets."""
+def out_of_sync_ids(actor: Actor) -> set[int]:
+    """The actor's cases whose platform state differs from ours, as their platforms' adapters
+    say (a refused decision, or drift from the platform's last known state)."""
+    return out_of_sync_case_ids(actor.shop_roles)
+
+
+def filtered(
+    actor: Actor, filters: dict[str, Any], *, out_of_sync: set[int] | None = None
+) -> QuerySet[Case]:
+    """The actor's cases matching the filters that are not buckets. `out_of_sync` (from
+    `out_of_sync_ids`) is needed for the "out of sync only" filter."""
     qs = cases_for_actor(actor)
+    if filters.get("out_of_sync"):
+        qs = qs.filter(pk__in=sorted(out_of_sync if out_of_sync is not None else set()))
+        # Whatever their status unless one is chosen: a case closed here can still differ
+        # from the platform, and the filter's count counts it.
+        filters = {**filters, "status": filters.get("status") or ALL}
     status = filters.get("status")
     if status == ALL:
         pass
@@ -185,9 +201,12 @@ class Row:
     status_label: str = ""
     type_label: str = ""
     reason_label: str = ""
+    out_of_sync: bool = False  # the platform's state differs from the case's
 
 
-def rows_for(cases: list[Case], now: datetime) -> list[Row]:
+def rows_for(
+    cases: list[Case], now: datetime, *, out_of_sync: AbstractSet[int] = frozenset()
+) -> list[Row]:
     """The page's rows with the nearest clock of each: one query for the whole page.
 
     The labels are looked up in dictionaries made once per page: `get_status_display`
@@ -220,5 +239,6 @@ def rows_for(cases: list[Case], now: datetime) -> list[Row]:
         row.status_label = statuses.get(case.status, case.status)
         row.type_label = types.get(case.type, case.type)
         row.reason_label = reasons.get(case.reason, case.reason)
+        row.out_of_sync = case.pk in out_of_sync
         rows.append(row)
     return rows

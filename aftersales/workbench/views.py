@@ -30,6 +30,7 @@ from aftersales.cases.money import item_cap, shipping_refundable_fen
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.core.money import fen_to_yuan
+from aftersales.orders.choices import ShipmentKind
 from aftersales.platforms.adapter import PlatformAdapter, adapter_for_case
 from aftersales.policy.services import latest_decision
 from aftersales.shops.choices import WRITE_ROLES
@@ -103,13 +104,14 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     )
     form = QueueFilterForm(request.GET, shops=shops)
     filters = form.filters()
-    base = queue.filtered(actor, filters)
+    out_of_sync = queue.out_of_sync_ids(actor)
+    base = queue.filtered(actor, filters, out_of_sync=out_of_sync)
     counts = queue.bucket_counts(base, actor, now, few=bool((filters.get("q") or "").strip()))
     bucketed = queue.in_buckets(base, actor, filters, now)
     bucket = _single_bucket(filters)
     count = counts[bucket] if bucket else bucketed.count()
     page = queue.page_of(bucketed, filters.get("page") or 1, count)
-    rows = queue.rows_for(page.cases, now)
+    rows = queue.rows_for(page.cases, now, out_of_sync=out_of_sync)
     query = request.GET.copy()
     query.pop("page", None)
     bucket_links = _bucket_links(request, filters, counts)
@@ -123,6 +125,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "refresh_url": request.get_full_path(),
         "show_shop": len(shops) > 1,
+        "out_of_sync_count": len(out_of_sync),
         **_bulk_context(actor),
     }
     if getattr(request, "htmx", False):
@@ -247,6 +250,7 @@ def case_context(
         for e in case.evidence.order_by("pk")
     ]
     platform = adapter_for_case(case)
+    platform_sync = _platform_sync(case, platform)
     actions: list[tuple[Action, ActionForm]] = []
     if writable:
         facts = facts_for(case, actor, platform_linked=platform.linked)
@@ -288,12 +292,21 @@ def case_context(
         "quality_checks": list(case.quality_checks.order_by("pk")),
         "costs": list(case.costs.order_by("pk")),
         "shipments": list(case.shipments.order_by("pk")),
+        # The order's own parcel, with its history, and what was asked to stop it (R3.1).
+        "outbound_parcels": list(
+            case.order.shipments.filter(kind=ShipmentKind.OUTBOUND)
+            .prefetch_related("history")
+            .order_by("pk")
+        ),
+        "interceptions": [
+            op for op in (platform_sync or {}).get("operations", []) if op.is_interception
+        ],
         "writable": writable,
         "lifecycle_actions": [(a, f) for a, f in actions if a.group == "lifecycle"],
         "record_actions": [(a, f) for a, f in actions if a.group == "record"],
         "conversation_actions": {a.name: f for a, f in actions if a.group == "conversation"},
         "platform_linked": platform.linked,
-        "platform_sync": _platform_sync(case, platform),
+        "platform_sync": platform_sync,
         "platform_actions": [(a, f) for a, f in actions if a.group == "platform"],
         "message_template_texts": _message_template_texts(case) if writable else {},
     }
@@ -311,6 +324,10 @@ def _platform_sync(case: Case, platform: PlatformAdapter) -> dict[str, Any] | No
         "reason": state.reason,
         "holds_up": state.holds_up,
         "operations": state.operations,
+        "out_of_sync": state.out_of_sync,
+        "drift": state.drift,
+        "platform_status": state.platform_status,
+        "platform_deadline": state.platform_deadline,
     }
 
 

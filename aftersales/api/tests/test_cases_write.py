@@ -260,7 +260,7 @@ ENDPOINTS = [
         "return-shipment",
         "/{id}/return-shipment",
         awaiting_return,
-        payload=lambda c, ctx: {"carrier": "SF", "tracking_number": "SF1234567890"},
+        payload=lambda c, ctx: {"carrier": "shunfeng", "tracking_number": "SF1234567890"},
         event="return_shipped",
         check=lambda c, b: (
             c.return_status == ReturnStatus.IN_TRANSIT
@@ -329,7 +329,7 @@ ENDPOINTS = [
         "ship-replacement",
         "/{id}/ship-replacement",
         exchange_checked,
-        payload=lambda c, ctx: {"carrier": "ZTO", "tracking_number": "ZT99"},
+        payload=lambda c, ctx: {"carrier": "zhongtong", "tracking_number": "ZT99"},
         event="replacement_shipped",
         check=lambda c, b: (
             c.status == CaseStatus.AWAITING_BUYER_RECEIPT
@@ -340,7 +340,7 @@ ENDPOINTS = [
         "resend",
         "/{id}/resend",
         resend_awaiting_shipment,
-        payload=lambda c, ctx: {"carrier": "YTO", "tracking_number": "YT77"},
+        payload=lambda c, ctx: {"carrier": "yuantong", "tracking_number": "YT77"},
         event="items_resent",
         check=lambda c, b: (
             c.status == CaseStatus.AWAITING_BUYER_RECEIPT
@@ -352,7 +352,7 @@ ENDPOINTS = [
         "/{id}/return-repaired",
         repair_awaiting_shipment,
         payload=lambda c, ctx: {
-            "carrier": "SF",
+            "carrier": "shunfeng",
             "tracking_number": "SF55",
             "repair_notes": "更换了电池",
         },
@@ -731,6 +731,7 @@ def test_r3_4_retry_reuses_the_failed_execution(
         ("costs", {"kind": "bribe", "amount_fen": 100, "payer": "merchant"}),
         ("assign", {"assignee_id": 987654}),
         ("request-evidence", {"note": "   "}),
+        ("reject", {"reason_code": "agreed_other_solution", "note": "已协商"}),  # evidence
     ],
 )
 def test_bad_input_is_400_invalid_input_and_changes_nothing(name, payload, shop_a, alice_client):
@@ -739,6 +740,25 @@ def test_bad_input_is_400_invalid_input_and_changes_nothing(name, payload, shop_
     response = post_json(alice_client, BY_NAME[name].url(case), payload)
     assert_error(response, 400, "invalid_input")
     assert db_state() == before
+
+
+def test_a_carrier_is_one_of_the_platforms_codes_not_free_text(shop_a, alice_client):
+    """Issue 14, item 11: "顺丰" is refused, "shunfeng" recorded (and named in Chinese)."""
+    case = awaiting_return(shop_a)
+    url = BY_NAME["return-shipment"].url(case)
+    before = db_state()
+    body = assert_error(
+        post_json(alice_client, url, {"carrier": "顺丰", "tracking_number": "SF1"}),
+        400,
+        "invalid_input",
+    )
+    assert ["body", "payload", "carrier"] in [e["loc"] for e in body["errors"]]
+    assert db_state() == before
+
+    response = post_json(alice_client, url, {"carrier": "shunfeng", "tracking_number": "SF1"})
+    assert response.status_code == 200
+    (shipment,) = response.json()["shipments"]
+    assert (shipment["carrier"], shipment["carrier_name"]) == ("shunfeng", "顺丰速运")
 
 
 def test_unreadable_json_is_400_in_the_error_shape(shop_a, alice_client):

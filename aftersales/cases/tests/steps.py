@@ -49,6 +49,15 @@ def request_evidence(case: Case, by: Actor) -> object:
 
 
 def reject(case: Case, by: Actor) -> object:
+    if case.status == S.PENDING_FINAL_REVIEW:  # the second review: the goods are back
+        photo = attach_photo(case, by=by)
+        return services.reject_case(
+            case=case,
+            reason_code="returned_damaged",
+            note="退回商品已损坏",
+            by=by,
+            evidence_ids=[photo.pk],
+        )
     return services.reject_case(case=case, reason_code="no_evidence", note="未提供凭证", by=by)
 
 

@@ -250,6 +250,11 @@ def test_rejecting_records_the_reason_code_and_note_r1_3(shop_a, by):
         ("beyond_window", "   ", "Explain"),
         ("goods_used", "商品已使用", "needs evidence"),
         ("not_quality_issue", "非质量问题", "needs evidence"),
+        # The platform refuses these without the chat screenshot (R13.1, platform rule §8).
+        ("agreed_other_solution", "已与买家协商换货", "needs evidence"),
+        ("other", "其他原因", "needs evidence"),
+        # Nothing came back yet: the reason belongs to the second review.
+        ("return_not_received", "未收到退货", "does not apply"),
     ],
 )
 def test_a_rejection_needs_a_known_code_a_note_and_evidence_where_the_code_says_r1_3(
@@ -294,6 +299,31 @@ def test_a_rejection_cannot_cite_another_case_s_evidence_r1_3(shop_a, by):
     case.refresh_from_db()
     assert case.status == S.PENDING_REVIEW
     assert new_events(case, seen) == []
+
+
+def test_a_stage_two_rejection_refuses_a_reason_of_the_first_review_r1_3(shop_a, by):
+    """R1.3, R13.1: "outside the return period" means nothing once the goods came back; the
+    platform does not offer it there either (it would be sent as 其他, which needs evidence)."""
+    case = steps.case_in(shop_a, S.PENDING_FINAL_REVIEW, T.RETURN_REFUND)
+    seen = event_pks(case)
+    with pytest.raises(InvalidInput, match="does not apply"):
+        services.reject_case(case=case, reason_code="beyond_window", note="超过七天", by=by)
+    case.refresh_from_db()
+    assert case.status == S.PENDING_FINAL_REVIEW
+    assert new_events(case, seen) == []
+
+
+def test_a_refusal_made_on_the_platform_is_recorded_without_our_evidence_rules_r13_1(shop_a):
+    """The platform checked its own rules when the merchant refused in its back-office."""
+    case = steps.new_case(shop_a, T.RETURN_REFUND)
+    services.reject_case(
+        case=case,
+        reason_code="agreed_other_solution",
+        note="商家已在抖店平台拒绝",
+        by=Actor.platform("douyin"),
+    )
+    case.refresh_from_db()
+    assert case.status == S.REJECTED
 
 
 def test_a_stage_two_rejection_is_recorded_as_stage_two_r1_3(shop_a, by):
@@ -981,8 +1011,13 @@ def test_the_full_return_path_leaves_one_execution_and_a_complete_trail_r1_3_r6_
 
 def test_a_case_rejected_at_the_second_review_cannot_be_reopened_r1_3(shop_a, by):
     case = steps.case_in(shop_a, S.PENDING_FINAL_REVIEW, T.RETURN_REFUND)
+    photo = steps.attach_photo(case, by=by)
     services.reject_case(
-        case=case, reason_code="agreed_other_solution", note="已与买家协商换货", by=by
+        case=case,
+        reason_code="agreed_other_solution",
+        note="已与买家协商换货",
+        by=by,
+        evidence_ids=[photo.pk],
     )
     events_before = len(steps.events_of(case))
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.utils.translation import gettext as _
+
 from aftersales.cases.ports import CaseChange, RefundReceipt
 from aftersales.core.actors import Actor
 from aftersales.platforms.adapter import PLAIN, PlatformOperation, SyncState, buyer_text
 
-from . import outbox
+from . import outbox, sync
 from .choices import OperationKind, OperationStatus
 from .gateway import DouyinRefundGateway
-from .models import DouyinShopLink, OutboxOperation
+from .mapping import STATUS_LABELS
+from .models import DouyinAftersale, DouyinShopLink, OutboxOperation
 
 if TYPE_CHECKING:
     from aftersales.cases.models import Case, RefundExecution
@@ -63,6 +66,9 @@ class DouyinAdapter:
     def retry_failed(self, *, case: Case, by: Actor) -> None:
         outbox.retry_failed_operations(case=case, by=by)
 
+    def cases_out_of_sync(self) -> set[int]:
+        return sync.cases_out_of_sync(self.link.shop_id)
+
 
 def adapter_for_shop(shop_id: int) -> DouyinAdapter | None:
     """The shop's adapter if it was ever linked to Douyin; None otherwise (the plain one
@@ -72,10 +78,12 @@ def adapter_for_shop(shop_id: int) -> DouyinAdapter | None:
 
 
 def sync_state_of(case: Case) -> SyncState:
-    """What the case's platform operations look like (one query), with words for them."""
+    """What the case's platform operations look like, with words for them, and how the case
+    differs from the platform's last Detail (a few queries, however many operations)."""
     operations = list(OutboxOperation.objects.filter(case=case).order_by("pk"))
-    statuses = {op.status for op in operations}
-    if not operations:
+    # A superseded operation was taken back: it tells nothing about the sync.
+    statuses = {op.status for op in operations} - {OperationStatus.SUPERSEDED}
+    if not statuses:
         state = "none"
     elif OperationStatus.FAILED in statuses:
         state = "failed"
@@ -86,6 +94,7 @@ def sync_state_of(case: Case) -> SyncState:
     failed = [op for op in operations if op.status == OperationStatus.FAILED]
     kinds = dict(OperationKind.choices)
     words = dict(OperationStatus.choices)
+    record = DouyinAftersale.objects.filter(case=case).first()
     return SyncState(
         state=state,
         reason=failed[0].last_error if failed else "",
@@ -102,7 +111,24 @@ def sync_state_of(case: Case) -> SyncState:
                 synced_at=op.synced_at,
                 next_attempt_at=op.next_attempt_at,
                 is_message=op.kind == OperationKind.NOTIFY_BUYER,
+                text=str(op.params.get("content") or op.params.get("remark") or ""),
+                is_interception=op.kind == OperationKind.INTERCEPT,
+                answer=_answer_of(op),
             )
             for op in operations
         ],
+        drift=[d.words() for d in sync.disagreements_of(case, record)] if record else [],
+        platform_status=STATUS_LABELS.get(record.platform_status, "") if record else "",
+        platform_deadline=record.status_deadline if record else None,
     )
+
+
+def _answer_of(operation: OutboxOperation) -> str:
+    """The platform's answer to an interception, in words: the parcel stopped or not."""
+    if operation.kind != OperationKind.INTERCEPT:
+        return ""
+    if operation.status == OperationStatus.SYNCED:
+        return str(_("The interception was accepted: the parcel is coming back."))
+    if operation.status == OperationStatus.FAILED:
+        return str(_("The interception failed: %(reason)s") % {"reason": operation.last_error})
+    return ""

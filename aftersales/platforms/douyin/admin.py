@@ -53,6 +53,7 @@ class LinkForm(forms.ModelForm):
             "gateway_url",
             "sign_method",
             "receiver_address_id",
+            "return_address",
             "is_active",
         )
 

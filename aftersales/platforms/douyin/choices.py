@@ -37,6 +37,9 @@ class OperationStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SYNCED = "synced", _("Synced")
     FAILED = "failed", _("Failed")
+    # A failed decision the merchant took back (the case was reopened): never sent, holds
+    # nothing up, kept on the record.
+    SUPERSEDED = "superseded", _("Superseded")
 
 
 class AttemptOutcome(models.TextChoices):
@@ -54,6 +57,9 @@ class NotificationEvent(models.TextChoices):
     CASE_OPENED = CaseEvent.CASE_OPENED.value, _("Request received")
     CASE_APPROVED = CaseEvent.CASE_APPROVED.value, _("Request approved")
     CASE_REJECTED = CaseEvent.CASE_REJECTED.value, _("Request rejected")
+    # Steps that wait for the buyer: the buyer is told what to do, and by when.
+    EVIDENCE_REQUESTED = CaseEvent.EVIDENCE_REQUESTED.value, _("Evidence requested from the buyer")
+    INTERCEPTION_REQUESTED = CaseEvent.INTERCEPTION_REQUESTED.value, _("Parcel being stopped")
     RETURN_RECEIVED = CaseEvent.RETURN_RECEIVED.value, _("Returned goods received")
     REFUNDED = CaseEvent.REFUND_EXECUTED.value, _("Refunded")
     REPLACEMENT_SHIPPED = CaseEvent.REPLACEMENT_SHIPPED.value, _("Replacement shipped")

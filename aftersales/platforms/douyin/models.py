@@ -43,6 +43,10 @@ class DouyinShopLink(models.Model):
     token_expires_at = models.DateTimeField(_("token expires at"), null=True, blank=True)
     # Agreeing a return (operate 101) needs the merchant's return address id on the platform.
     receiver_address_id = models.CharField(_("return address id"), max_length=64, blank=True)
+    # The same address in words, for the buyer's message when a return is agreed (R3.5).
+    return_address = models.CharField(
+        _("return address (as the buyer reads it)"), max_length=255, blank=True
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -254,7 +258,8 @@ class BuyerMessageTemplate(models.Model):
         _("text"),
         help_text=_(
             "Variables: {case_id} {order_id} {aftersale_id} {buyer} {amount_yuan} "
-            "{carrier} {tracking_number} {reason} {shop}"
+            "{carrier} {tracking_number} {reason} {shop} {next_step} {note} {return_by} "
+            "{return_address}"
         ),
     )
     is_active = models.BooleanField(_("send"), default=True)

@@ -42,12 +42,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
-from aftersales.cases.choices import RETURNING_TYPES, CaseType
+from aftersales.cases.choices import RETURNING_TYPES, CaseType, EvidenceSource
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, InvalidInput
-from aftersales.orders.choices import ShipmentKind
+from aftersales.orders.choices import ShipmentKind, ShipmentStatus
+from aftersales.orders.models import Shipment
+from aftersales.orders.services import update_shipment_status
 
 from .choices import AttemptOutcome, NotificationEvent, OperationKind, OperationStatus
 from .client import ApiError, DouyinClient, TransportError
@@ -106,6 +108,8 @@ def enqueue_operations_for_event(
     """Queue what the platform must be told about this case event, in its transaction: the
     operations a decision of ours implies, and the buyer's step message."""
     payload = payload or {}
+    if event_type == CaseEvent.CASE_REOPENED:
+        supersede_failed_rejection(case)
     planned: list[tuple[str, dict[str, Any]]] = []
     if by.kind != "platform":
         planned.extend(plan_operations(case, event_type, payload, link))
@@ -233,6 +237,39 @@ def add_operation(case: Case, kind: str, params: dict[str, Any], *, cause: str) 
     return operation
 
 
+def supersede_failed_rejection(case: Case) -> list[int]:
+    """The case was reopened: a rejection of ours the platform refused is moot. It becomes
+    `superseded` (never sent, holding nothing up), with the buyer's "rejected" message still
+    waiting behind it — the buyer was never refused. What waited behind it goes out now, and
+    the merchant's next decision is not queued behind a decision they took back."""
+    failed = list(
+        OutboxOperation.objects.filter(
+            case_id=case.pk, kind=OperationKind.REJECT, status=OperationStatus.FAILED
+        ).values_list("pk", flat=True)
+    )
+    if not failed:
+        return []
+    superseded = failed + list(
+        OutboxOperation.objects.filter(
+            case_id=case.pk,
+            kind=OperationKind.NOTIFY_BUYER,
+            cause=CaseEvent.CASE_REJECTED,
+            pk__gt=min(failed),
+        )
+        .exclude(status=OperationStatus.SYNCED)
+        .values_list("pk", flat=True)
+    )
+    OutboxOperation.objects.filter(pk__in=superseded).update(
+        status=OperationStatus.SUPERSEDED, next_attempt_at=None, claimed_at=None
+    )
+    logger.info("case %s reopened: operations %s superseded", case.pk, superseded)
+    for pk in OutboxOperation.objects.filter(
+        case_id=case.pk, status=OperationStatus.PENDING
+    ).values_list("pk", flat=True):
+        queue_delivery(pk)
+    return superseded
+
+
 @transaction.atomic
 def request_interception(*, case: Case, by: Actor) -> OutboxOperation:
     """Ask the carrier, through the platform, to stop the outbound parcel (R3.1: shipped, not
@@ -250,9 +287,13 @@ def request_interception(*, case: Case, by: Actor) -> OutboxOperation:
         by=by,
         payload=params,
     )
-    return add_operation(
+    operation = add_operation(
         case, OperationKind.INTERCEPT, params, cause=CaseEvent.INTERCEPTION_REQUESTED
     )
+    # The buyer may be handed the parcel meanwhile: they are asked to refuse it (R3.5).
+    for kind, message in plan_notification(case, CaseEvent.INTERCEPTION_REQUESTED, params):
+        add_operation(case, kind, message, cause=CaseEvent.INTERCEPTION_REQUESTED)
+    return operation
 
 
 @transaction.atomic
@@ -360,7 +401,7 @@ def waiting_for(operation: OutboxOperation) -> OutboxOperation | None:
     return (
         OutboxOperation.objects.filter(case_id=operation.case_id, pk__lt=operation.pk)
         .exclude(kind=OperationKind.NOTIFY_BUYER)
-        .exclude(status=OperationStatus.SYNCED)
+        .exclude(status__in=(OperationStatus.SYNCED, OperationStatus.SUPERSEDED))
         .order_by("pk")
         .first()
     )
@@ -437,7 +478,8 @@ def _perform(operation: OutboxOperation, client: DouyinClient) -> tuple[str, str
             reasons = "; ".join(
                 str(r.get("reason", "")) for r in data.get("intercept_results", []) if r
             )
-            raise OperationRefused(f"interception refused: {reasons or 'no reason given'}")
+            # The platform's own words: they are the interception's result on the case page.
+            raise OperationRefused(reasons or "the platform gave no reason")
         return AttemptOutcome.SUCCEEDED, response.log_id, data
     if operation.kind == OperationKind.EXTEND:
         response = client.call(
@@ -540,15 +582,17 @@ def _reject_fields(operation: OutboxOperation, client: DouyinClient, case: Case)
 def match_reject_reason(reason_code: str, listing: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The platform's entry for our reject reason: the exact wording, then a key word, then
     “其他”. The platform's codes may differ per after-sale; its wording does not."""
-    words = REJECT_REASON_WORDING.get(reason_code, ()) + REJECT_REASON_WORDING["other"]
-    for word in words:
-        for entry in listing:
-            if str(entry.get("reason", "")) == word:
-                return entry
-    for word in words:
-        for entry in listing:
-            if word in str(entry.get("reason", "")):
-                return entry
+    # The reason's own words first, exactly then as part of the platform's wording; only then
+    # “其他”, which would otherwise win over a longer wording of the reason itself.
+    for words in (REJECT_REASON_WORDING.get(reason_code, ()), REJECT_REASON_WORDING["other"]):
+        for word in words:
+            for entry in listing:
+                if str(entry.get("reason", "")) == word:
+                    return entry
+        for word in words:
+            for entry in listing:
+                if word in str(entry.get("reason", "")):
+                    return entry
     return None
 
 
@@ -592,6 +636,8 @@ def _finish(
                 )
             )
             if synced:
+                if operation.kind == OperationKind.INTERCEPT:
+                    _record_interception(operation, result)
                 transaction.on_commit(lambda: _after_synced(operation))
         else:
             max_attempts = settings.DOUYIN_OUTBOX_MAX_ATTEMPTS
@@ -625,6 +671,23 @@ def _finish(
                 queue_delivery(operation.pk, run_after=next_at)
     operation.refresh_from_db()
     return operation, outcome
+
+
+def _record_interception(operation: OutboxOperation, result: dict[str, Any]) -> None:
+    """The carrier is stopping the outbound parcel: its history says so (R3.1)."""
+    stopped = {
+        str(r.get("tracking_no", ""))
+        for r in result.get("intercept_results", [])
+        if r and r.get("success")
+    }
+    for parcel in Shipment.objects.filter(
+        order__cases__pk=operation.case_id,
+        kind=ShipmentKind.OUTBOUND,
+        tracking_number__in=stopped,
+    ).exclude(status=ShipmentStatus.INTERCEPTED):
+        update_shipment_status(
+            shipment=parcel, status=ShipmentStatus.INTERCEPTED, note="抖店物流拦截成功"
+        )
 
 
 def _after_synced(operation: OutboxOperation) -> None:
@@ -673,21 +736,54 @@ def retry_failed_operations(*, case: Case, by: Actor) -> list[OutboxOperation]:
     if not failed:
         raise Conflict(_("There is no failed platform operation to retry."))
     now = timezone.now()
-    OutboxOperation.objects.filter(pk__in=[op.pk for op in failed]).update(
-        status=OperationStatus.PENDING, next_attempt_at=now, claimed_at=None
-    )
+    link = link_for_shop(case.shop_id)
+    updated = []
+    for operation in failed:
+        params = replanned_params(operation, case, link)
+        if params != operation.params:
+            updated.append(operation.pk)
+        OutboxOperation.objects.filter(pk=operation.pk).update(
+            status=OperationStatus.PENDING, next_attempt_at=now, claimed_at=None, params=params
+        )
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,
         type=CaseEvent.PLATFORM_SYNC_RETRIED,
         by=by,
-        payload={"operations": [op.pk for op in failed]},
+        # `updated`: the operations sent with what the case holds now (`replanned_params`).
+        payload={
+            "operations": [op.pk for op in failed],
+            **({"updated": updated} if updated else {}),
+        },
     )
     for operation in failed:
         queue_delivery(operation.pk)
     for operation in failed:
         operation.refresh_from_db()
     return failed
+
+
+def replanned_params(
+    operation: OutboxOperation, case: Case, link: DouyinShopLink | None
+) -> dict[str, Any]:
+    """A failed operation's parameters brought up to what the case and the link say now.
+
+    What made the platform refuse may be what the agent fixed since: evidence attached to
+    the case after a rejection was refused for the lack of it (the platform takes at most 4),
+    the shop's return address id set after an agreement was refused without it. The rest is
+    the decision as it was made and is sent as it stands."""
+    params = dict(operation.params)
+    if operation.kind == OperationKind.REJECT:
+        attached_since = case.evidence.filter(
+            source__in=(EvidenceSource.MERCHANT, EvidenceSource.INSPECTION),
+            uploaded_at__gte=operation.created_at,
+        ).order_by("pk")
+        named = [int(pk) for pk in params.get("evidence", [])]
+        later = [pk for pk in attached_since.values_list("pk", flat=True) if pk not in named]
+        params["evidence"] = (named + later)[:4]
+    if "receiver_address_id" in params and link is not None and link.receiver_address_id:
+        params["receiver_address_id"] = link.receiver_address_id
+    return params
 
 
 def has_operations_in_flight(case: Case) -> bool:

@@ -25,6 +25,7 @@ def link_shop(
     gateway_url: str = PRODUCTION_GATEWAY,
     sign_method: str = SignMethod.MD5,
     receiver_address_id: str = "",
+    return_address: str = "",
 ) -> DouyinShopLink:
     """Create or change the shop's Douyin connection; tokens start over."""
     if not app_key.strip() or not app_secret.strip() or not platform_shop_id.strip():
@@ -40,6 +41,7 @@ def link_shop(
             "gateway_url": gateway_url.strip(),
             "sign_method": sign_method,
             "receiver_address_id": receiver_address_id.strip(),
+            "return_address": return_address.strip(),
             "access_token": "",
             "refresh_token": "",
             "token_expires_at": None,

@@ -18,20 +18,29 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from aftersales.audit.chain import record_event
 from aftersales.audit.models import AuditEvent
-from aftersales.cases.choices import TERMINAL_STATUSES, RefundStatus
+from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus, RefundStatus
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, RefundDecision
 from aftersales.core.actors import Actor
+from aftersales.core.money import fen_to_yuan
 
-from .choices import MessageStatus
+from .choices import MessageStatus, OperationKind, OperationStatus
 from .client import DouyinClient, DouyinError
 from .ingest import enqueue_processing, sync_aftersale
 from .mapping import COMPATIBLE_STATUSES, PLATFORM_REFUND_FAILED, PLATFORM_REFUNDED, STATUS_LABELS
-from .models import DouyinAftersale, DouyinShopLink, InboundMessage, SyncCursor
+from .models import (
+    DouyinAftersale,
+    DouyinShopLink,
+    InboundMessage,
+    OutboxOperation,
+    SyncCursor,
+)
 from .outbox import has_operations_in_flight, recover_stalled_operations
 
 logger = logging.getLogger(__name__)
@@ -170,38 +179,176 @@ def reconcile_shop(link: DouyinShopLink, *, now: datetime | None = None) -> Reco
     return report
 
 
-def drift_of(case: Case) -> list[str]:
-    """How the case disagrees with the platform's last Detail (empty if it agrees)."""
-    record = DouyinAftersale.objects.filter(case=case).first()
-    if record is None or has_operations_in_flight(case):
+@dataclass(frozen=True)
+class Disagreement:
+    """One way a case differs from the platform. `text` is for the audit trail and the log
+    (reconciliation compares it with the last one recorded); `words()` is for a person, in
+    the UI's language."""
+
+    kind: str  # status | refund_failed | refunded | amount
+    text: str
+    ours: str = ""
+    theirs: str = ""
+
+    def words(self) -> str:
+        if self.kind == "status":
+            ours = dict(CaseStatus.choices).get(self.ours, self.ours)
+            return _("This case: %(ours)s · on the platform: %(theirs)s") % {
+                "ours": ours,
+                "theirs": self.theirs,
+            }
+        if self.kind == "refund_failed":
+            return str(_("The platform reports the refund failed; here it is refunded."))
+        if self.kind == "refunded":
+            ours = dict(RefundStatus.choices).get(self.ours, self.ours)
+            return _("The platform refunded; here the refund is: %(ours)s") % {"ours": ours}
+        return _("Refund decided here: %(ours)s yuan; on the platform: %(theirs)s yuan") % {
+            "ours": self.ours,
+            "theirs": self.theirs,
+        }
+
+
+def drift_of(case: Case, record: DouyinAftersale | None = None) -> list[str]:
+    """How the case disagrees with the platform's last Detail (empty if it agrees), as the
+    audit trail records it; the case's `record` when the caller has read it already."""
+    return [d.text for d in disagreements_of(case, record)]
+
+
+def disagreements_of(case: Case, record: DouyinAftersale | None = None) -> list[Disagreement]:
+    record = record or DouyinAftersale.objects.filter(case=case).first()
+    if record is None or has_operations_in_flight(case) or _detail_is_older(case, record):
         return []
-    problems = []
-    status = record.platform_status
-    if case.status not in COMPATIBLE_STATUSES.get(status, frozenset()):
-        problems.append(
-            f"status: local {case.status}, platform {status} {STATUS_LABELS.get(status, '')}"
-        )
-    if (
-        record.refund_status == PLATFORM_REFUND_FAILED
-        and case.refund_status == RefundStatus.REFUNDED
-    ):
-        problems.append("refund: the platform reports the refund failed (退款失败)")
-    if record.refund_status == PLATFORM_REFUNDED and case.refund_status != RefundStatus.REFUNDED:
-        problems.append(f"refund: platform refunded, local {case.refund_status}")
     decision = RefundDecision.objects.filter(case=case).first()
-    platform_amount = int(
-        record.detail.get("process_info", {}).get("after_sale_info", {}).get("refund_amount") or 0
+    platform_amount = record.detail.get("process_info", {}).get("after_sale_info", {})
+    return disagreements(
+        status=case.status,
+        refund_status=case.refund_status,
+        platform_status=record.platform_status,
+        platform_refund_status=record.refund_status,
+        decided_fen=decision.total_fen if decision is not None else None,
+        platform_amount_fen=int(platform_amount.get("refund_amount") or 0),
     )
-    if (
-        decision is not None
-        and platform_amount
-        and record.refund_status in (2, 3)
-        and decision.total_fen != platform_amount
-    ):
-        problems.append(
-            f"amount: local decision {decision.total_fen} fen, platform {platform_amount} fen"
+
+
+def _detail_is_older(case: Case, record: DouyinAftersale) -> bool:
+    """A decision of ours reached the platform after its Detail was last read: our copy of
+    the platform's state is older than the platform, so it proves no drift."""
+    return (
+        OutboxOperation.objects.filter(
+            case=case, status=OperationStatus.SYNCED, synced_at__gt=record.synced_at
         )
-    return problems
+        .exclude(kind=OperationKind.NOTIFY_BUYER)
+        .exists()
+    )
+
+
+def disagreements(
+    *,
+    status: str,
+    refund_status: str,
+    platform_status: int,
+    platform_refund_status: int | None,
+    decided_fen: int | None,
+    platform_amount_fen: int,
+) -> list[Disagreement]:
+    """The ways a case (its status, refund and decided amount) differs from the platform's."""
+    found = []
+    if status not in COMPATIBLE_STATUSES.get(platform_status, frozenset()):
+        label = STATUS_LABELS.get(platform_status, str(platform_status))
+        found.append(
+            Disagreement(
+                "status",
+                f"status: local {status}, platform {platform_status} "
+                f"{STATUS_LABELS.get(platform_status, '')}",
+                ours=status,
+                theirs=label,
+            )
+        )
+    if platform_refund_status == PLATFORM_REFUND_FAILED and refund_status == RefundStatus.REFUNDED:
+        found.append(
+            Disagreement(
+                "refund_failed", "refund: the platform reports the refund failed (退款失败)"
+            )
+        )
+    if platform_refund_status == PLATFORM_REFUNDED and refund_status != RefundStatus.REFUNDED:
+        found.append(
+            Disagreement(
+                "refunded", f"refund: platform refunded, local {refund_status}", ours=refund_status
+            )
+        )
+    if (
+        decided_fen is not None
+        and platform_amount_fen
+        and platform_refund_status in (2, 3)
+        and decided_fen != platform_amount_fen
+    ):
+        found.append(
+            Disagreement(
+                "amount",
+                f"amount: local decision {decided_fen} fen, platform {platform_amount_fen} fen",
+                ours=fen_to_yuan(decided_fen),
+                theirs=fen_to_yuan(platform_amount_fen),
+            )
+        )
+    return found
+
+
+def cases_out_of_sync(shop_id: int, *, now: datetime | None = None) -> set[int]:
+    """The shop's cases whose platform state differs from ours, in a few queries: those with
+    a decision of ours the platform refused (a failed operation other than a message), and
+    those that disagree with the platform's last Detail with nothing of ours on its way — the
+    cases reconciliation watches (open, or changed within DOUYIN_RECONCILE_RECENT_DAYS)."""
+    now = now or timezone.now()
+    recent = now - timedelta(days=settings.DOUYIN_RECONCILE_RECENT_DAYS)
+    decisions = OutboxOperation.objects.filter(shop_id=shop_id).exclude(
+        kind=OperationKind.NOTIFY_BUYER
+    )
+    refused = set(decisions.filter(status=OperationStatus.FAILED).values_list("case_id", flat=True))
+    in_flight = set(
+        decisions.filter(status__in=(OperationStatus.PENDING, OperationStatus.SENDING)).values_list(
+            "case_id", flat=True
+        )
+    )
+    last_synced: dict[int, datetime] = dict(
+        decisions.filter(status=OperationStatus.SYNCED, synced_at__isnull=False)
+        .values("case_id")
+        .annotate(last=Max("synced_at"))
+        .values_list("case_id", "last")
+    )
+    rows = (
+        DouyinAftersale.objects.filter(link__shop_id=shop_id, case__isnull=False)
+        .exclude(case__status__in=TERMINAL_STATUSES, case__updated_at__lt=recent)
+        .values_list(
+            "case_id",
+            "case__status",
+            "case__refund_status",
+            "platform_status",
+            "refund_status",
+            "synced_at",
+            "detail__process_info__after_sale_info__refund_amount",
+        )
+    )
+    watched = list(rows)
+    decided = {
+        case_id: goods + shipping
+        for case_id, goods, shipping in RefundDecision.objects.filter(
+            case_id__in=[row[0] for row in watched]
+        ).values_list("case_id", "goods_amount_fen", "shipping_amount_fen")
+    }
+    drifted = set()
+    for case_id, status, refund, platform, platform_refund, read_at, amount in watched:
+        if case_id in in_flight or last_synced.get(case_id, read_at) > read_at:
+            continue
+        if disagreements(
+            status=status,
+            refund_status=refund,
+            platform_status=platform,
+            platform_refund_status=platform_refund,
+            decided_fen=decided.get(case_id),
+            platform_amount_fen=int(amount or 0),
+        ):
+            drifted.add(case_id)
+    return refused | drifted
 
 
 @transaction.atomic

@@ -75,6 +75,9 @@ class FakeAdapter:
     def retry_failed(self, *, case: Case, by: Actor) -> None:
         pass
 
+    def cases_out_of_sync(self) -> set[int]:
+        return set()
+
 
 def fake_adapter_for_shop(shop_id: int) -> FakeAdapter:
     return FakeAdapter()

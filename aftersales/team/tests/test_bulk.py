@@ -203,7 +203,8 @@ def test_r12_1_bulk_templated_message_is_recorded_per_case_and_stops_the_first_r
         event = AuditEvent.objects.get(case=case, type="buyer_message_sent")
         assert event.actor_label == "alice"
         assert event.payload["template"] == "delay_notice"
-        assert f"售后单 {case.pk}" in event.payload["text"]
+        # The number the buyer knows (the order's, for a case with no platform after-sale).
+        assert f"单号 {case.order.platform_order_id}" in event.payload["text"]
         clock = SlaClock.objects.get(case=case, kind=ClockKind.FIRST_RESPONSE)
         assert clock.state == ClockState.STOPPED
     assert not AuditEvent.objects.filter(case=foreign, type="buyer_message_sent").exists()
@@ -237,7 +238,7 @@ def test_r3_5_bulk_message_sends_the_shops_own_wording_and_other_shops_keep_the_
     post_bulk(carol, action="message", template="delay_notice", case_ids=[case_b.pk])
 
     assert response.context["done"] == [case_a.pk]
-    assert sent_text(case_a) == f"A店：售后单 {case_a.pk} 稍有延迟，请见谅。"
+    assert sent_text(case_a) == f"A店：售后单 {case_a.order.platform_order_id} 稍有延迟，请见谅。"
     assert sent_text(case_b).startswith("亲，非常抱歉") and "A店" not in sent_text(case_b)
 
 
@@ -290,4 +291,4 @@ def test_r3_5_an_unknown_variable_in_an_edited_template_is_sent_as_written(shop_
     response = post_bulk(alice, action="message", template="in_progress", case_ids=[case.pk])
 
     assert response.context["done"] == [case.pk]
-    assert sent_text(case) == f"{{buyer_name}} 您好，售后单 {case.pk} 处理中。"
+    assert sent_text(case) == f"{{buyer_name}} 您好，售后单 {case.order.platform_order_id} 处理中。"

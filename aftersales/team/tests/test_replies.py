@@ -23,6 +23,7 @@ from django.test import Client
 
 from aftersales import testing
 from aftersales.audit.models import AuditEvent
+from aftersales.cases import services
 from aftersales.cases.models import Case
 from aftersales.team import replies
 from aftersales.team.models import REPLY_VARIABLES_HELP, ReplyTemplate
@@ -94,15 +95,77 @@ def test_the_admin_help_names_every_variable():
 
 def test_every_variable_is_filled_in_from_the_case(shop_a):
     case = new_case(shop_a)
-    text = "{case_id}|{order_id}|{amount}|{requested_amount}|{deadline}|{shop}"
+    text = (
+        "{case_id}|{order_id}|{amount}|{requested_amount}|{deadline}|{shop}|{reply_by}"
+        "|{refund_progress}"
+    )
     template = ReplyTemplate(code="all", name="全部", text=text)
 
     filled = replies.fill(template, case).split("|")
 
-    assert filled[:2] == [str(case.pk), case.order.platform_order_id]
+    # A case with no platform after-sale is known to the buyer by its order number.
+    assert filled[:2] == [case.order.platform_order_id, case.order.platform_order_id]
     assert all(re.fullmatch(r"\d+\.\d\d", amount) for amount in filled[2:4])
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", filled[4])  # the first-response clock
     assert filled[5] == shop_a.name
+    assert filled[6] == f"在 {filled[4]} 前"
+    assert filled[7].startswith(f"申请退款 {filled[3]} 元")
+
+
+# --- What the texts say (issue 14) -----------------------------------------------------------
+
+
+def filled_default(case: Case, code: str) -> str:
+    return replies.fill(ReplyTemplate.objects.get(shop=None, code=code), case)
+
+
+def test_r3_5_refund_progress_states_what_was_refunded_once_it_was(
+    shop_a, django_capture_on_commit_callbacks
+):
+    """退款进度 on a case refunded 55.00 said "申请退款 49.00 元，我们正在处理"."""
+    order = testing.make_order(shop_a, status="shipped", lines=[testing.Line(paid_amount_fen=5500)])
+    case = testing.make_case(order, type="refund_shipped", requested_amount_fen=4900)
+    assert "申请退款 49.00 元，我们正在处理" in filled_default(case, "refund_progress")
+
+    services.approve_case(case=case, by=testing.SYSTEM)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.refund_case(case=case, by=testing.SYSTEM)
+    case.refresh_from_db()
+    assert case.refund_status == "refunded"
+
+    text = filled_default(case, "refund_progress")
+    assert "已退款 55.00 元" in text
+    assert "申请退款" not in text and "正在处理" not in text
+
+
+def test_r3_5_no_default_text_says_在_尽快_前_when_no_deadline_runs(shop_a):
+    case = new_case(shop_a)
+    case.clocks.update(state="stopped")
+    texts = {t.code: replies.fill(t, case) for t in replies.templates_for(shop_a.pk)}
+
+    assert not [code for code, text in texts.items() if re.search(r"在\s*尽快\s*前", text)]
+    assert "将尽快给您答复" in texts["received"]
+    assert "请尽快寄回商品" in texts["return_address"]
+    assert "我们会尽快给您结果" in texts["delay"]
+    # A shop's own wording of "在 {deadline} 前" reads right too.
+    own = ReplyTemplate(code="own", name="自定义", text="请在 {deadline} 前寄回。")
+    assert replies.fill(own, case) == "请尽快寄回。"
+
+
+def test_r3_5_with_a_deadline_the_texts_name_it(shop_a):
+    case = new_case(shop_a)
+    due = replies.variables_for(case)["deadline"]
+    assert f"将在 {due} 前给您答复" in filled_default(case, "received")
+
+
+def test_r3_5_the_texts_quote_the_platforms_after_sale_number_never_our_case_id(shop_a):
+    case = testing.make_case(
+        testing.make_order(shop_a), reason="wrong_size", platform_case_id="7301234567890"
+    )
+    for code in ("delay_notice", "return_reminder", "evidence_reminder", "refund_progress"):
+        text = filled_default(case, code)
+        assert "单号 7301234567890" in text, code
+        assert f"售后单 {case.pk}" not in text and f"单号 {case.pk}）" not in text, code
 
 
 # --- Per shop --------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Template filters of the workbench: money in yuan, time left in words."""
+"""Template filters of the workbench: money in yuan, time left in words, carriers by name."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django import template
 from django.utils.translation import gettext
 
 from aftersales.core.money import fen_to_yuan
+from aftersales.orders.carriers import carrier_label
 from aftersales.workbench.display import clock_text, duration
 
 register = template.Library()
@@ -15,6 +16,12 @@ register = template.Library()
 def yuan(fen: int | None) -> str:
     """Integer fen shown as yuan with two decimals: 880 -> 8.80."""
     return "" if fen is None else fen_to_yuan(int(fen))
+
+
+@register.filter
+def carrier(value: str | None) -> str:
+    """A carrier code (or a stored name) as the carrier's name: "yunda" -> 韵达快递."""
+    return carrier_label(value or "")
 
 
 @register.filter

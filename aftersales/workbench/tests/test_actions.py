@@ -77,7 +77,7 @@ def test_a_return_is_worked_to_the_refund_through_the_page(
     client.force_login(alice)
     case = new_case(shop_a)
     ok(post(client, case, "approve", {"note": "同意退货"}))
-    ok(post(client, case, "return-shipment", {"carrier": "顺丰", "tracking_number": "SF1"}))
+    ok(post(client, case, "return-shipment", {"carrier": "shunfeng", "tracking_number": "SF1"}))
     ok(post(client, case, "receive-return"))
     ok(
         post(
@@ -184,6 +184,52 @@ def test_a_refused_rejection_keeps_no_evidence(client, alice, shop_a):
     assert not Evidence.objects.filter(case=case).exists()
 
 
+def test_r4_1_a_reason_the_platform_refuses_without_evidence_is_refused_by_the_form(
+    client, alice, shop_a
+):
+    """R4.1, R13.1: "agreed another solution" needs the chat screenshot on the platform; the
+    form says so next to the reason and refuses it without evidence, deciding nothing."""
+    client.force_login(alice)
+    case = new_case(shop_a)
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+    option = html[html.find('<option value="agreed_other_solution"') :][:200]
+    assert 'data-needs-evidence="true"' in option and "evidence required" in option
+    plain = html[html.find('<option value="no_evidence"') :][:120]
+    assert "data-needs-evidence" not in plain.split(">")[0]
+    assert 'data-evidence-hint="' in html
+
+    response = post(
+        client, case, "reject", {"reason_code": "agreed_other_solution", "note": "已协商换货"}
+    )
+    assert "needs evidence" in response.content.decode()
+    case.refresh_from_db()
+    assert (case.status, case.reject_reason) == (S.PENDING_REVIEW, "")
+    assert last_event(case).type != "case_rejected"
+
+    ok(
+        post(
+            client,
+            case,
+            "reject",
+            {"reason_code": "agreed_other_solution", "note": "已协商换货", "uploads": [photo()]},
+        )
+    )
+    case.refresh_from_db()
+    assert case.status == S.REJECTED
+
+
+def test_the_reject_form_offers_the_reasons_of_the_review_the_case_is_in(client, alice, shop_a):
+    """R1.3: before the goods came back, "returned goods damaged" is not a reason; after the
+    inspection, "outside the return period" is not one either."""
+    client.force_login(alice)
+    first = new_case(shop_a)
+    html = client.get(f"/cases/{first.pk}/").content.decode()
+    assert 'value="beyond_window"' in html and 'value="returned_damaged"' not in html
+    second = walk(new_case(shop_a), S.PENDING_FINAL_REVIEW)
+    html = client.get(f"/cases/{second.pk}/").content.decode()
+    assert 'value="returned_damaged"' in html and 'value="beyond_window"' not in html
+
+
 def test_evidence_request_and_the_buyers_evidence(client, alice, shop_a):
     client.force_login(alice)
     case = new_case(shop_a, reason="quality_issue")
@@ -205,7 +251,7 @@ def test_an_exchange_is_quality_checked_then_shipped_and_received(client, alice,
     ok(post(client, case, "quality-check", {"quality_ok": "on", "notes": "外观良好"}))
     assert 'data-action="ship-replacement"' not in client.get(f"/cases/{case.pk}/").content.decode()
     ok(post(client, case, "quality-check", {"quality_ok": "on", "packaging_intact": "on"}))
-    ok(post(client, case, "ship-replacement", {"carrier": "圆通", "tracking_number": "YT1"}))
+    ok(post(client, case, "ship-replacement", {"carrier": "yuantong", "tracking_number": "YT1"}))
     ok(post(client, case, "confirm-receipt"))
     case.refresh_from_db()
     assert case.status == S.COMPLETED
@@ -222,14 +268,14 @@ def test_an_exchange_converted_to_a_refund(client, alice, shop_a):
 def test_resend_and_repair_ship_to_the_buyer(client, alice, shop_a):
     client.force_login(alice)
     resend = walk(new_case(shop_a, T.RESEND, "missing_item"), S.AWAITING_SHIPMENT)
-    ok(post(client, resend, "resend", {"carrier": "中通", "tracking_number": "ZT1"}))
+    ok(post(client, resend, "resend", {"carrier": "zhongtong", "tracking_number": "ZT1"}))
     repair = walk(new_case(shop_a, T.REPAIR, "functional_fault"), S.AWAITING_SHIPMENT)
     ok(
         post(
             client,
             repair,
             "return-repaired",
-            {"carrier": "京东", "tracking_number": "JD1", "repair_notes": "更换电池"},
+            {"carrier": "jd", "tracking_number": "JD1", "repair_notes": "更换电池"},
         )
     )
     assert Case.objects.get(pk=resend.pk).status == S.AWAITING_BUYER_RECEIPT
@@ -371,17 +417,18 @@ VALID_DATA = {
     "approve": {"note": ""},
     "request-evidence": {"note": "请上传照片"},
     "buyer-evidence": {"note": ""},
-    "reject": {"reason_code": "no_evidence", "note": "未提供凭证"},
-    "return-shipment": {"carrier": "SF", "tracking_number": "SF1"},
+    # Offered at both reviews; it needs evidence (the photo below).
+    "reject": {"reason_code": "goods_used", "note": "商品已使用"},
+    "return-shipment": {"carrier": "shunfeng", "tracking_number": "SF1"},
     "receive-return": {},
     "inspect": {"result": "pass", "condition": "good", "package_intact": "yes"},
     "approve-final": {"note": ""},
     "refund": {"goods_amount": "1.00", "reason": "部分"},
     "retry-refund": {},
     "quality-check": {"quality_ok": "on", "packaging_intact": "on"},
-    "ship-replacement": {"carrier": "YTO", "tracking_number": "YT1"},
-    "resend": {"carrier": "ZTO", "tracking_number": "ZT1"},
-    "return-repaired": {"carrier": "JD", "tracking_number": "JD1", "repair_notes": "修好"},
+    "ship-replacement": {"carrier": "yuantong", "tracking_number": "YT1"},
+    "resend": {"carrier": "zhongtong", "tracking_number": "ZT1"},
+    "return-repaired": {"carrier": "jd", "tracking_number": "JD1", "repair_notes": "修好"},
     "convert-to-refund": {"note": "缺货"},
     "confirm-receipt": {},
     "technical-support": {"notes": "指导使用", "resolved": ""},
@@ -397,7 +444,7 @@ VALID_DATA = {
     "note": {"text": "备注"},
     "message": {"text": "您好"},
 }
-FILE_FIELDS = {"buyer-evidence": "uploads", "evidence": "uploads"}
+FILE_FIELDS = {"buyer-evidence": "uploads", "evidence": "uploads", "reject": "uploads"}
 
 
 def test_every_action_has_valid_test_data():
@@ -434,3 +481,42 @@ def test_every_offered_action_is_accepted_by_its_service(alice, shop_a, case_typ
                 raise AssertionError(f"{case_type} {status} {action.name}: {exc!r}") from exc
             finally:
                 transaction.savepoint_rollback(sid)
+
+
+# --- Carriers and the outbound parcel (issue 14, item 11) ------------------------------------
+
+
+def test_a_shipment_form_offers_the_platforms_carriers_by_name_and_refuses_free_text(
+    client, alice, shop_a
+):
+    client.cookies["django_language"] = "zh-hans"
+    client.force_login(alice)
+    case = walk(new_case(shop_a), S.AWAITING_RETURN)
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+    assert '<option value="yunda">韵达快递</option>' in html
+
+    post(client, case, "return-shipment", {"carrier": "韵达", "tracking_number": "YD1"})
+    assert not case.shipments.exists()
+
+    ok(post(client, case, "return-shipment", {"carrier": "yunda", "tracking_number": "YD1"}))
+    assert case.shipments.get().carrier == "yunda"
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+    shipments = html[html.find("<caption>") :]
+    assert "韵达快递" in shipments and ">yunda<" not in shipments
+
+
+def test_the_case_page_shows_the_outbound_parcel_with_its_history(client, alice, shop_a):
+    from aftersales.orders.choices import ShipmentKind, ShipmentStatus
+    from aftersales.orders.services import create_shipment, update_shipment_status
+
+    case = new_case(shop_a, T.REFUND_SHIPPED, "changed_mind")
+    parcel = create_shipment(
+        order=case.order, kind=ShipmentKind.OUTBOUND, carrier="yunda", tracking_number="YD88"
+    )
+    update_shipment_status(shipment=parcel, status=ShipmentStatus.INTERCEPTED, note="拦截成功")
+    client.force_login(alice)
+    html = client.get(f"/cases/{case.pk}/").content.decode()
+    panel = html[html.find('id="logistics"') :]
+    panel = panel[: panel.find("</section>")]
+    assert "Outbound parcel" in panel and "Yunda Express" in panel and "YD88" in panel
+    assert "In transit" in panel and "Intercepted" in panel and "拦截成功" in panel

@@ -152,10 +152,9 @@ def test_work_a_delivered_return_from_review_through_inspection_to_refund(page, 
         assert page.locator(".message-error").count() == 0, page.locator(".messages").inner_text()
 
     act("approve", {"#approve-note": "同意退货"})
-    act(
-        "return-shipment",
-        {"#return-shipment-carrier": "顺丰", "#return-shipment-tracking_number": "SF1234567890"},
-    )
+    page.locator("[data-action='return-shipment'] summary").click()
+    page.select_option("#return-shipment-carrier", "shunfeng")  # shown as 顺丰速运
+    act("return-shipment", {"#return-shipment-tracking_number": "SF1234567890"})
     act("receive-return")
     box = page.locator("[data-action='inspect']")
     box.locator("summary").click()

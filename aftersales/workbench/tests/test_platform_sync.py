@@ -25,7 +25,7 @@ from aftersales.cases.models import Case
 from aftersales.cases.tests.steps import path_to, reachable_statuses
 from aftersales.cases.transitions import ALLOWED_TRANSITIONS
 from aftersales.platforms.douyin.choices import OperationKind, OperationStatus
-from aftersales.platforms.douyin.models import DouyinShopLink, OutboxOperation
+from aftersales.platforms.douyin.models import DouyinAftersale, DouyinShopLink, OutboxOperation
 from aftersales.platforms.douyin.tests import factories
 from aftersales.shops.services import actor_for_user
 from aftersales.workbench.actions import available_actions
@@ -370,3 +370,135 @@ def test_every_offered_platform_action_is_accepted_by_its_service(alice, shop_a)
             after = Case.objects.get(pk=case.pk).status
             assert after == status or after in ALLOWED_TRANSITIONS[status]
     assert {"pending_review", "awaiting_return", "rejected", "closed"} <= seen
+
+
+def test_r13_1_a_rejection_the_platform_would_refuse_never_reaches_the_outbox(
+    client, alice, linked_case
+):
+    """Issue 14: "agreed another solution" without the chat screenshot would be refused by
+    Douyin while the case showed 已拒绝; the form refuses it first and nothing is queued."""
+    client.force_login(alice)
+    response = post(
+        client, linked_case, "reject", {"reason_code": "agreed_other_solution", "note": "已协商"}
+    )
+    assert "needs evidence" in response.content.decode()
+    linked_case.refresh_from_db()
+    assert linked_case.status == "pending_review"
+    assert not OutboxOperation.objects.filter(case=linked_case).exists()
+
+
+# --- Out of sync with the platform (issue 14) ------------------------------------------------
+
+
+def platform_record(case: Case, platform_status: int, **fields) -> DouyinAftersale:
+    """The platform's last Detail of the case, as ingest stores it."""
+    return DouyinAftersale.objects.create(
+        link=DouyinShopLink.objects.get(shop=case.shop),
+        case=case,
+        aftersale_id=case.platform_case_id,
+        order_id=case.order.platform_order_id,
+        platform_status=platform_status,
+        update_time=1,
+        synced_at=fields.pop("synced_at", timezone.now()),
+        **fields,
+    )
+
+
+def queue_row(html: str, case: Case) -> str:
+    start = html.find(f'data-case="{case.pk}"')
+    assert start != -1, f"case {case.pk} not in the queue"
+    return html[start : html.find("</tr>", start)]
+
+
+def test_r13_1_a_refused_decision_is_flagged_in_the_queue_and_filtered_out_of_the_rest(
+    client, alice, carol, linked_case
+):
+    factories.operation(
+        linked_case, OperationKind.REJECT, OperationStatus.FAILED, last_error="需要上传凭证"
+    )
+    in_step = factories.platform_case(linked_case.shop)
+    client.force_login(alice)
+
+    html = client.get("/").content.decode()
+    assert "data-out-of-sync" in queue_row(html, linked_case)
+    assert "data-out-of-sync" not in queue_row(html, in_step)
+    html = client.get("/?out_of_sync=on").content.decode()
+    assert f'data-case="{linked_case.pk}"' in html and f'data-case="{in_step.pk}"' not in html
+
+    # The case page says it too, beside the case's status.
+    assert "data-out-of-sync" in page(client, linked_case)
+    # Another shop's people see nothing of it.
+    client.force_login(carol)
+    html = client.get("/?out_of_sync=on").content.decode()
+    assert f'data-case="{linked_case.pk}"' not in html
+
+
+def test_r13_1_a_case_where_the_platform_is_elsewhere_is_out_of_sync_with_the_difference_named(
+    client, alice, linked_case
+):
+    """No operation failed, but the platform agreed by itself (待买家退货) while the case was
+    still in review here: drift, with the platform's state and its deadline on the page."""
+    deadline = timezone.now() + timezone.timedelta(hours=30)
+    platform_record(linked_case, 7, status_deadline=deadline)
+    client.force_login(alice)
+    html = panel(page(client, linked_case))
+    assert "Out of sync" in html and "待买家退货" in html
+    assert "This case: Awaiting review · on the platform: 待买家退货" in html
+    assert timezone.localtime(deadline).strftime("%Y-%m-%d %H:%M") in html
+    assert "data-out-of-sync" in queue_row(client.get("/").content.decode(), linked_case)
+
+
+def test_a_case_whose_decision_reached_the_platform_after_its_last_detail_is_not_drift(
+    client, alice, linked_case
+):
+    """We agreed, the platform took it, its push has not come yet: our copy of the platform
+    (still 待商家同意) is older than the platform, so it proves nothing."""
+    read_at = timezone.now() - timezone.timedelta(seconds=5)
+    platform_record(linked_case, 6, synced_at=read_at)
+    services.approve_case(case=linked_case, by=SYSTEM)
+    OutboxOperation.objects.filter(case=linked_case).update(
+        status=OperationStatus.SYNCED, synced_at=timezone.now()
+    )
+    client.force_login(alice)
+    assert "Out of sync" not in panel(page(client, linked_case))
+    assert "data-out-of-sync" not in queue_row(client.get("/").content.decode(), linked_case)
+
+
+def test_the_sync_panel_shows_the_text_of_each_message_to_the_buyer(client, alice, linked_case):
+    """R3.5: not only "Message to the buyer · Synced": what the buyer was told."""
+    factories.operation(
+        linked_case,
+        OperationKind.NOTIFY_BUYER,
+        OperationStatus.SYNCED,
+        params={"content": "您好，您的售后申请已通过审核。", "step": "case_approved"},
+    )
+    client.force_login(alice)
+    html = panel(page(client, linked_case))
+    assert "您好，您的售后申请已通过审核。" in html
+    response = client.get(f"/api/v1/cases/{linked_case.pk}/sync")
+    assert response.json()["operations"][-1]["text"] == "您好，您的售后申请已通过审核。"
+
+
+def test_the_case_page_shows_the_interception_requested_and_the_platforms_answer(
+    client, alice, linked_case
+):
+    """Issue 14, item 11: requested → result, beside the outbound parcel it is about."""
+    from aftersales.orders.services import create_shipment
+
+    create_shipment(
+        order=linked_case.order, kind="outbound", carrier="zhongtong", tracking_number="ZT42"
+    )
+    factories.operation(
+        linked_case,
+        OperationKind.INTERCEPT,
+        OperationStatus.FAILED,
+        params={"company_code": "zhongtong", "tracking_no": "ZT42"},
+        last_error="快递公司拦截失败",
+    )
+    client.force_login(alice)
+    html = page(client, linked_case)
+    logistics = html[html.find('id="logistics"') :]
+    logistics = logistics[: logistics.find("</section>")]
+    assert "ZTO Express" in logistics and "ZT42" in logistics
+    assert 'data-interception="failed"' in logistics
+    assert "The interception failed: 快递公司拦截失败" in logistics

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy
 
 from aftersales import testing
 from aftersales.audit.models import AuditEvent
+from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus
 from aftersales.cases.models import Case
 from aftersales.core.errors import InvalidInput
@@ -156,34 +157,39 @@ def test_an_unknown_action_is_404(client, alice, case):
     assert client.post(f"/cases/{case.pk}/do/teleport/").status_code == 404
 
 
+def awaiting_inspection(case: Case) -> Case:
+    services.approve_case(case=case, by=testing.SYSTEM)
+    return services.receive_return(case=case, by=testing.SYSTEM)
+
+
 def test_a_refused_action_shows_the_reason_and_changes_nothing(client, alice, case):
+    case = awaiting_inspection(case)
     client.force_login(alice)
     before = events(case)
-    # "goods used" needs evidence attached: the service refuses without it.
+    # A failed inspection must say what failed: the service refuses it without notes.
     response = client.post(
-        f"/cases/{case.pk}/do/reject/", {"reason_code": "goods_used", "note": "已使用"}, follow=True
+        f"/cases/{case.pk}/do/inspect/", {"result": "fail", "condition": "damaged"}, follow=True
     )
     html = response.content.decode()
     assert "message-error" in html
-    assert "needs evidence attached" in html
+    assert "Describe what failed the inspection." in html
     case.refresh_from_db()
-    assert case.status == CaseStatus.PENDING_REVIEW
+    assert case.status == CaseStatus.AWAITING_INSPECTION
     assert events(case) == before
 
 
 def test_the_refusal_is_in_the_active_language(client, alice, case):
+    case = awaiting_inspection(case)
     client.cookies["django_language"] = "zh-hans"
     client.force_login(alice)
-    chinese = client.post(
-        f"/cases/{case.pk}/do/reject/", {"reason_code": "goods_used", "note": "x"}, follow=True
-    )
-    message = InvalidInput(gettext_lazy("This reject reason needs evidence attached."))
+    failed_inspection = {"result": "fail", "condition": "damaged"}
+    chinese = client.post(f"/cases/{case.pk}/do/inspect/", failed_inspection, follow=True)
+    message = InvalidInput(gettext_lazy("Describe what failed the inspection."))
     assert message.render("zh-hans") in chinese.content.decode()
+    assert message.render("zh-hans") != message.render("en")
     client.cookies["django_language"] = "en"
-    response = client.post(
-        f"/cases/{case.pk}/do/reject/", {"reason_code": "goods_used", "note": "已使用"}, follow=True
-    )
-    assert "This reject reason needs evidence attached." in response.content.decode()
+    response = client.post(f"/cases/{case.pk}/do/inspect/", failed_inspection, follow=True)
+    assert "Describe what failed the inspection." in response.content.decode()
 
 
 def test_an_invalid_form_is_a_message_and_changes_nothing(client, alice, case):

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from django.contrib.staticfiles.handlers import StaticFilesHandler
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
 from django.db import connections
@@ -27,8 +28,19 @@ class _QuietHandler(WSGIRequestHandler):
         pass
 
 
+class _OneRequestPerConnection(_QuietHandler):
+    """Closes each connection after its request: a browser's idle keep-alive connection would
+    otherwise outlive the server and touch the shared test database after it stopped."""
+
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        self.close_connection = True
+
+
 class ProductServer:
-    def __init__(self) -> None:
+    def __init__(self, *, serve_static: bool = False) -> None:
+        """`serve_static`: also the static files, and one request per connection, for a
+        browser (as `runserver` serves it)."""
         shared = {
             conn.alias: conn
             for conn in connections.all()
@@ -39,7 +51,7 @@ class ProductServer:
         self._shared = shared
         self._lock = threading.RLock() if shared else None
         self.changed = threading.Condition()
-        app = WSGIHandler()
+        app: Any = StaticFilesHandler(WSGIHandler()) if serve_static else WSGIHandler()
 
         def serialised(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
             with self.db():
@@ -49,7 +61,10 @@ class ProductServer:
             return body
 
         self.httpd = ThreadedWSGIServer(
-            ("127.0.0.1", 0), _QuietHandler, allow_reuse_address=False, connections_override=shared
+            ("127.0.0.1", 0),
+            _OneRequestPerConnection if serve_static else _QuietHandler,
+            allow_reuse_address=False,
+            connections_override=shared,
         )
         self.httpd.set_app(serialised)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"

@@ -234,3 +234,44 @@ def test_a_tampered_push_is_refused_and_nothing_is_applied(product, control, sim
         assert kept.status == "bad_signature" and kept.body == tampered.decode()
     assert successful_operations(control, aftersale_id) == []
     assert platform_case(control, aftersale_id)["status"] == 6
+
+
+def test_r3_5_the_buyer_is_asked_for_the_evidence_the_case_waits_for(product, control, sim_link):
+    """Issue 14: "要求买家举证" paused the clocks and told the buyer nothing."""
+    order = new_order(control, sim_link, delivered=True)
+    aftersale_id = apply(control, order, type=0, reason_code=4)  # 质量问题
+    case = product.wait_for(lambda: case_of(aftersale_id), what="the case")
+    settled(product, control)
+    with product.db():
+        services.request_evidence(case=case, note="商品瑕疵处的近照和整体照片", by=AGENT)
+    settled(product, control)
+    (asked,) = [
+        m["content"]
+        for m in control.get("messages", aftersale_id=aftersale_id)
+        if "上传以下凭证" in m["content"]
+    ]
+    assert "商品瑕疵处的近照和整体照片" in asked
+
+
+def test_the_interceptions_result_is_on_the_case_and_the_parcel(product, control, sim_link):
+    """Issue 14, item 11: the case never showed whether the parcel was stopped."""
+    from aftersales.platforms.adapter import adapter_for_case
+
+    order = new_order(control, sim_link, shipped=True)
+    aftersale_id = apply(control, order, type=1)
+    product.wait_for(
+        lambda: successful_operations(control, aftersale_id, "afterSale.applyLogisticsIntercept"),
+        what="the interception",
+    )
+    settled(product, control)
+    with product.db():
+        case = case_of(aftersale_id)
+        parcel = case.order.shipments.get(kind="outbound")
+        assert parcel.status == "intercepted"
+        assert [step.status for step in parcel.history.all()] == ["in_transit", "intercepted"]
+        (interception,) = [
+            op for op in adapter_for_case(case).sync_state(case).operations if op.is_interception
+        ]
+        assert interception.status == "synced" and interception.answer
+    messages = [m["content"] for m in control.get("messages", aftersale_id=aftersale_id)]
+    assert any("请直接拒收" in m for m in messages)

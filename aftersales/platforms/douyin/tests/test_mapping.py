@@ -62,6 +62,29 @@ def test_reject_reasons_are_matched_by_the_platforms_wording(reason, code):
     assert match_reject_reason(reason, listing)["reject_reason_code"] == code
 
 
+@pytest.mark.parametrize("reason", sorted(REJECT_REASONS))
+def test_r13_1_the_product_knows_which_reject_reasons_the_platform_needs_evidence_for(reason):
+    """The reject form refuses what the platform would refuse (issue 14): for every review a
+    reason is offered at, the simulator's rejectReasonCodeList (the contract's rules) matches
+    it to its own wording — not the “其他” fallback — with the same evidence rule."""
+    rules = pytest.importorskip("douyin_sim.rules")
+    ours = REJECT_REASONS[reason]
+    for stage in sorted(ours.stages):
+        status = rules.AWAITING_SECOND_REVIEW if stage == 2 else rules.AWAITING_MERCHANT
+        listing = [
+            {
+                "reject_reason_code": r.code,
+                "reason": r.reason,
+                "evidence_need": "Y" if r.evidence_need else "N",
+            }
+            for r in rules.reject_reasons_for(status)
+        ]
+        entry = match_reject_reason(reason, listing)
+        assert entry is not None, (reason, stage)
+        assert (entry["reject_reason_code"] == 99) == (reason == "other"), (reason, stage, entry)
+        assert (entry["evidence_need"] == "Y") == ours.needs_evidence, (reason, stage, entry)
+
+
 def test_categories_are_ours_and_unknown_ones_fall_back_to_general():
     assert all(m.category_for(c) == c for c in Category.values)
     assert m.category_for("spaceships") == m.category_for(None) == "general"

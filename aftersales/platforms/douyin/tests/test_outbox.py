@@ -14,6 +14,7 @@ from aftersales.cases import services
 from aftersales.cases.models import Case, RefundExecution
 from aftersales.cases.ports import get_refund_gateway
 from aftersales.core.actors import Actor
+from aftersales.platforms.adapter import adapter_for_case
 from aftersales.platforms.douyin.adapter import sync_state_of
 from aftersales.platforms.douyin.ingest import sync_aftersale
 from aftersales.platforms.douyin.models import (
@@ -206,6 +207,30 @@ def test_a_business_refusal_fails_at_once_and_can_be_retried(
         retry_failed_operations(case=return_case, by=AGENT)
 
 
+def test_r13_1_an_agreement_refused_for_want_of_the_return_address_goes_once_it_is_set(
+    return_case, linked, platform, django_capture_on_commit_callbacks
+):
+    """Issue 14: a failure the merchant can fix is fixed by the retry, which sends what the
+    link holds now (the address id set after the refusal), not what it held then."""
+    linked.receiver_address_id = ""
+    linked.save(update_fields=["receiver_address_id"])
+    operation = agree_operation(return_case)
+    failed = deliver_operation(operation.pk)
+    assert failed.status == "failed" and "return address" in failed.last_error
+
+    linked.receiver_address_id = "addr-9"
+    linked.save(update_fields=["receiver_address_id"])
+    with django_capture_on_commit_callbacks(execute=True):
+        retry_failed_operations(case=return_case, by=AGENT)
+
+    operation.refresh_from_db()
+    assert operation.status == "synced" and operation.params["receiver_address_id"] == "addr-9"
+    (call,) = platform.operate_calls()
+    assert call.params["items"][0]["logistics"] == {"receiver_address_id": "addr-9"}
+    event = AuditEvent.objects.get(case_id=return_case.pk, type="platform_sync_retried")
+    assert event.payload["updated"] == [operation.pk]
+
+
 def test_a_dead_worker_is_recovered_and_the_operation_not_applied_twice(return_case, platform):
     operation = agree_operation(return_case)
     # The worker claimed the operation, the platform applied it, then the worker died
@@ -287,9 +312,60 @@ def test_the_buyer_message_comes_from_the_shops_edited_template(return_case, sho
     notify = OutboxOperation.objects.get(
         case=return_case, cause="case_approved", kind="notify_buyer"
     )
+    due = return_case.clocks.get(kind="return_shipment").due_at
     assert notify.params["content"] == (
         f"A店·服饰旗舰店：订单 {return_case.order.platform_order_id} 已同意。"
-        "请在 7 天内寄回商品，并在平台填写退货运单号。"
+        f"请在 {timezone.localtime(due):%Y-%m-%d %H:%M} 前将商品寄回（退货地址见售后详情页），"
+        "并在平台填写退货运单号。"
+    )
+
+
+# --- Every step that waits for the buyer tells the buyer (R3.5, issue 14) -------------------
+
+
+def buyer_message(case, cause):
+    (operation,) = OutboxOperation.objects.filter(case=case, cause=cause, kind="notify_buyer")
+    return operation.params["content"]
+
+
+def test_r3_5_requesting_evidence_tells_the_buyer_what_to_provide(return_case):
+    """The case waits, its clocks paused, for photos: the buyer is asked for them."""
+    services.request_evidence(case=return_case, note="吊牌和商品瑕疵处的清晰照片", by=AGENT)
+
+    text = buyer_message(return_case, "evidence_requested")
+    assert "请在售后详情页上传以下凭证：吊牌和商品瑕疵处的清晰照片。" in text
+    assert return_case.order.platform_order_id in text
+
+
+def test_r3_5_an_approved_return_says_where_to_send_the_goods_and_by_when(return_case, linked):
+    linked.return_address = "浙江省杭州市余杭区文一西路 1000 号 售后组（收）400-800-0000"
+    linked.save(update_fields=["return_address"])
+    services.approve_case(case=return_case, by=AGENT)
+
+    due = timezone.localtime(return_case.clocks.get(kind="return_shipment").due_at)
+    text = buyer_message(return_case, "case_approved")
+    assert f"请在 {due:%Y-%m-%d %H:%M} 前将商品寄回至：浙江省杭州市余杭区文一西路 1000 号" in text
+    assert "7 天内" not in text  # the buyer's deadline is the case's, on working days (R2.4)
+
+
+def test_r3_5_a_parcel_being_stopped_asks_the_buyer_to_refuse_it(linked, platform):
+    order = platform.add_order(status=3, shipped=True)
+    case = sync_aftersale(linked, platform.add_aftersale(order, type=1, reason_code=2))
+    OutboxOperation.objects.filter(case=case).delete()  # what the arrival queued
+
+    adapter_for_case(case).request_interception(case=case, by=AGENT)
+
+    assert "请直接拒收" in buyer_message(case, "interception_requested")
+
+
+def test_a_template_quotes_the_platforms_after_sale_number_not_ours(return_case, shop_a):
+    """The buyer never saw our case number: {case_id} is the platform's after-sale number."""
+    BuyerMessageTemplate.objects.create(
+        shop=shop_a, event="case_approved", text="售后单 {case_id} 已同意。"
+    )
+    services.approve_case(case=return_case, by=AGENT)
+    assert buyer_message(return_case, "case_approved") == (
+        f"售后单 {return_case.platform_case_id} 已同意。"
     )
 
 

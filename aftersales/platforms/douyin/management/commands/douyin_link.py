@@ -20,6 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--gateway", default=PRODUCTION_GATEWAY)
         parser.add_argument("--sign-method", default="md5", choices=["md5", "hmac-sha256"])
         parser.add_argument("--return-address-id", default="")
+        parser.add_argument(
+            "--return-address", default="", help="the return address as the buyer reads it"
+        )
 
     def handle(self, *args, **options):
         import os
@@ -43,6 +46,7 @@ class Command(BaseCommand):
                 gateway_url=options["gateway"],
                 sign_method=options["sign_method"],
                 receiver_address_id=options["return_address_id"],
+                return_address=options["return_address"],
                 by=Actor.system("douyin_link command"),
             )
         except DomainError as exc:
