@@ -23,8 +23,18 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
 from aftersales.core.actors import Actor
-from aftersales.core.errors import Conflict, IllegalTransition, InvalidInput
-from aftersales.core.money import fen_to_yuan
+from aftersales.core.errors import Conflict, IllegalTransition, InvalidInput, RefundCapExceeded
+from aftersales.core.limits import (
+    CARRIER_MAX_LENGTH,
+    CODE_MAX_LENGTH,
+    MESSAGE_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    SHORT_NOTE_MAX_LENGTH,
+    TRACKING_NUMBER_MAX_LENGTH,
+    check_length,
+)
+from aftersales.core.money import fen_to_yuan, share_of
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Order, OrderItem, Shipment
 from aftersales.orders.services import create_shipment, update_shipment_status
@@ -120,6 +130,10 @@ def open_case(
     applied_at: Any = None,
 ) -> Case:
     """Open a case for some items of an order, snapshotting the order as it is now."""
+    check_length(
+        buyer_statement=(buyer_statement, NOTE_MAX_LENGTH),
+        platform_case_id=(platform_case_id, CODE_MAX_LENGTH),
+    )
     if type not in CaseType.values:
         raise InvalidInput(_("Unknown case type."))
     if reason not in REASONS:
@@ -224,6 +238,7 @@ def _snapshot(order: Order) -> dict[str, Any]:
 @transaction.atomic
 def approve_case(*, case: Case, by: Actor, note: str = "") -> Case:
     """Stage 1: agree to the request. Returns wait for the goods; refunds await execution."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not can_approve(case):
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_APPROVED)
@@ -257,6 +272,7 @@ def reject_case(
 ) -> Case:
     """Stage 1 or 2: refuse with a platform reason code; some codes need evidence, which is
     uploaded to the case first (`attach_evidence`) and named here."""
+    check_length(note=(note, NOTE_MAX_LENGTH), reason_code=(reason_code, CODE_MAX_LENGTH))
     case = lock_case(case)
     reject_reason = REJECT_REASONS.get(reason_code)
     if reject_reason is None:
@@ -282,6 +298,7 @@ def reject_case(
 @transaction.atomic
 def request_evidence(*, case: Case, note: str, by: Actor) -> Case:
     """Ask the buyer for photos or video (R4.1); the case waits for them."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not note.strip():
         raise InvalidInput(_("Say what evidence the buyer should provide."))
@@ -299,6 +316,7 @@ def record_buyer_evidence(
     *, case: Case, uploads: Sequence[Upload], by: Actor, note: str = ""
 ) -> Case:
     """Store the buyer's photos or video; a case waiting for them goes back to review."""
+    check_length(note=(note, SHORT_NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not uploads:
         raise InvalidInput(_("Attach at least one photo or video."))
@@ -323,6 +341,7 @@ def attach_evidence(
     *, case: Case, upload: Upload, source: str, by: Actor, note: str = ""
 ) -> Evidence:
     """Attach a photo or video from the merchant's side (packing photos, chat screenshots)."""
+    check_length(note=(note, SHORT_NOTE_MAX_LENGTH))
     case = lock_case(case)
     if source not in EvidenceSource.values:
         raise InvalidInput(_("Unknown evidence source."))
@@ -373,6 +392,10 @@ def _store_evidence(
 @transaction.atomic
 def record_return_shipment(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
     """The buyer has sent the goods back; keep the tracking number."""
+    check_length(
+        carrier=(carrier, CARRIER_MAX_LENGTH),
+        tracking_number=(tracking_number, TRACKING_NUMBER_MAX_LENGTH),
+    )
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_RETURN:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.RETURN_SHIPPED)
@@ -425,6 +448,7 @@ def inspect_return(
 ) -> Inspection:
     """Record the inspection: pass or fail, the goods' condition, whether the packaging and
     seals are intact (decides opened beauty goods, R7.2), notes and photos (R4.2)."""
+    check_length(notes=(notes, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_INSPECTION:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.RETURN_INSPECTED)
@@ -470,6 +494,7 @@ def inspect_return(
 def approve_after_inspection(*, case: Case, by: Actor, note: str = "") -> Case:
     """Stage 2: agree after the goods came back. Refund types await the refund; exchanges
     and repairs await the merchant's shipment."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.status != CaseStatus.PENDING_FINAL_REVIEW:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_FINAL_APPROVED)
@@ -761,6 +786,7 @@ def retry_refund(*, case: Case, by: Actor) -> RefundExecution:
 def record_technical_support(*, case: Case, notes: str, resolved: bool, by: Actor) -> Case:
     """Record the troubleshooting given to the buyer (R7.3): electronics get help to use the
     goods correctly before a functional fault is treated as a quality problem."""
+    check_length(notes=(notes, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.status in TERMINAL_STATUSES:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.TECHNICAL_SUPPORT_RECORDED)
@@ -777,8 +803,6 @@ def record_technical_support(*, case: Case, notes: str, resolved: bool, by: Acto
 
 # --- The conversation ------------------------------------------------------------------------
 
-MESSAGE_MAX_LENGTH = 1000
-
 
 @transaction.atomic
 def message_buyer(*, case: Case, text: str, by: Actor, template: str = "") -> Case:
@@ -789,7 +813,10 @@ def message_buyer(*, case: Case, text: str, by: Actor, template: str = "") -> Ca
     if not text:
         raise InvalidInput(_("The message is empty."))
     if len(text) > MESSAGE_MAX_LENGTH:
-        raise InvalidInput(_("A message is at most %(max)d characters."), max=MESSAGE_MAX_LENGTH)
+        raise InvalidInput(
+            _("A message is at most %(max)d characters."), max=MESSAGE_MAX_LENGTH, field="text"
+        )
+    check_length(template=(template, CODE_MAX_LENGTH))
     case = lock_case(case)
     record_case_event(
         case,
@@ -808,6 +835,7 @@ def record_quality_check(
     *, case: Case, quality_ok: bool, packaging_intact: bool, by: Actor, notes: str = ""
 ) -> QualityCheck:
     """Check the replacement before it leaves (R4.3): quality and intact packaging."""
+    check_length(notes=(notes, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_SHIPMENT or case.type != CaseType.EXCHANGE:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.QUALITY_CHECKED)
@@ -837,6 +865,10 @@ def record_quality_check(
 @transaction.atomic
 def ship_replacement(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
     """Ship the exchange replacement; only after a passed quality check (R4.3)."""
+    check_length(
+        carrier=(carrier, CARRIER_MAX_LENGTH),
+        tracking_number=(tracking_number, TRACKING_NUMBER_MAX_LENGTH),
+    )
     case = lock_case(case)
     if case.type != CaseType.EXCHANGE or case.status != CaseStatus.AWAITING_SHIPMENT:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.REPLACEMENT_SHIPPED)
@@ -856,6 +888,10 @@ def ship_replacement(*, case: Case, carrier: str, tracking_number: str, by: Acto
 @transaction.atomic
 def resend_items(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
     """Send the missing items (补寄)."""
+    check_length(
+        carrier=(carrier, CARRIER_MAX_LENGTH),
+        tracking_number=(tracking_number, TRACKING_NUMBER_MAX_LENGTH),
+    )
     case = lock_case(case)
     if case.type != CaseType.RESEND:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.ITEMS_RESENT)
@@ -874,6 +910,11 @@ def return_repaired(
     *, case: Case, carrier: str, tracking_number: str, repair_notes: str, by: Actor
 ) -> Case:
     """Send the repaired goods back to the buyer, with what was repaired."""
+    check_length(
+        carrier=(carrier, CARRIER_MAX_LENGTH),
+        tracking_number=(tracking_number, TRACKING_NUMBER_MAX_LENGTH),
+        repair_notes=(repair_notes, NOTE_MAX_LENGTH),
+    )
     case = lock_case(case)
     if case.type != CaseType.REPAIR:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.REPAIRED_GOODS_SHIPPED)
@@ -942,6 +983,7 @@ def confirm_buyer_receipt(*, case: Case, by: Actor) -> Case:
 @transaction.atomic
 def convert_to_refund(*, case: Case, by: Actor, note: str) -> Case:
     """An exchange that cannot be fulfilled (out of stock) becomes a refund."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.type != CaseType.EXCHANGE or case.status != CaseStatus.AWAITING_SHIPMENT:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CONVERTED_TO_REFUND)
@@ -985,6 +1027,7 @@ def withdraw_case(*, case: Case, by: Actor) -> Case:
 def close_case(*, case: Case, note: str, by: Actor) -> Case:
     """Close a case that will go no further (rejected and not appealed, buyer never
     returned the goods, evidence never came)."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not note.strip():
         raise InvalidInput(_("Say why the case is closed."))
@@ -1006,6 +1049,7 @@ def reopen_case(*, case: Case, by: Actor, note: str = "") -> Case:
     A stage-2 rejection (29: the goods are already back) cannot be re-applied; the buyer's
     way forward there is the platform's intervention.
     """
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not can_reopen(case):
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_REOPENED)
@@ -1027,6 +1071,7 @@ def add_cost(
     *, case: Case, kind: str, amount_fen: int, payer: str, by: Actor, note: str = ""
 ) -> CaseCost:
     """Record a cost of the case and who bears it (R4.4)."""
+    check_length(note=(note, SHORT_NOTE_MAX_LENGTH))
     case = lock_case(case)
     if amount_fen <= 0:
         raise InvalidInput(_("The amount must be positive."))

@@ -16,6 +16,7 @@ from aftersales.cases.models import Case
 from aftersales.cases.ports import CaseChange
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput
+from aftersales.core.limits import POLICY_DOCUMENT_MAX_LENGTH, SHORT_NOTE_MAX_LENGTH, check_length
 from aftersales.shops.models import Shop
 
 from .document import (
@@ -36,6 +37,9 @@ def publish_policy_version(
     *, shop: Shop, document: str, effective_from: datetime, by: Actor, note: str = ""
 ) -> PolicyVersion:
     """Add a shop's policy version. It cannot take effect in the past: history stays true."""
+    check_length(
+        document=(document, POLICY_DOCUMENT_MAX_LENGTH), note=(note, SHORT_NOTE_MAX_LENGTH)
+    )
     override = parse_document(document)
     validate_override(override)
     if effective_from < timezone.now() - timedelta(minutes=1):

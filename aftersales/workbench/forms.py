@@ -8,10 +8,12 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.cases import services as case_services
 from aftersales.cases.choices import (
     CaseStatus,
     CaseType,
@@ -23,7 +25,8 @@ from aftersales.cases.choices import (
 from aftersales.cases.models import Case
 from aftersales.cases.reasons import REASON_CHOICES, REJECT_REASON_CHOICES
 from aftersales.catalog.choices import Category
-from aftersales.core.money import yuan_to_fen
+from aftersales.core.limits import FILE_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, SEARCH_MAX_LENGTH
+from aftersales.core.money import fen_to_yuan, yuan_to_fen
 from aftersales.sla.models import ClockState
 from aftersales.team import replies
 
@@ -50,6 +53,13 @@ class LoginForm(AuthenticationForm):
             "Try again in %(minutes)d minutes."
         ),
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        password = self.fields["password"]
+        assert isinstance(password, forms.CharField)
+        password.max_length = PASSWORD_MAX_LENGTH
+        password.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
@@ -151,6 +161,7 @@ class MultipleFileField(forms.FileField):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,video/*"}))
+        kwargs.setdefault("max_length", FILE_NAME_MAX_LENGTH)  # of each file's name
         super().__init__(*args, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
