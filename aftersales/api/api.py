@@ -421,6 +421,7 @@ def refund(request: HttpRequest, case_id: int, payload: RefundIn) -> dict[str, A
         case=case,
         goods_amount_fen=payload.goods_amount_fen,
         shipping_amount_fen=payload.shipping_amount_fen,
+        return_postage_fen=payload.return_postage_fen,
         reason=payload.reason,
         by=actor,
     )

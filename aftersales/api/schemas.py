@@ -71,9 +71,11 @@ class CaseItemOut(Schema):
     quantity: int
     ordered_quantity: int
     list_price_fen: int
-    paid_amount_fen: int
+    paid_amount_fen: int  # for the whole line, every unit ordered
     paid_amount: str
-    refunded_amount_fen: int
+    paid_for_quantity_fen: int  # the share of the line paid for the case's quantity
+    refunded_amount_fen: int  # refunded on the line by every case
+    refundable_fen: int  # what this case may still refund on the line
 
 
 class OrderOut(Schema):
@@ -91,6 +93,8 @@ class OrderOut(Schema):
 class RefundOut(Schema):
     goods_amount_fen: int
     shipping_amount_fen: int
+    return_postage_fen: int
+    total_fen: int
     total: str
     is_partial: bool
     reason: str

@@ -67,8 +67,8 @@ from .models import (
     RefundExecution,
     RefundLine,
 )
-from .money import allocate, item_cap, shipping_refundable_fen
-from .ports import RefundGatewayError, get_refund_gateway
+from .money import ItemCap, allocate, default_goods_fen, item_cap, shipping_refundable_fen
+from .ports import RefundGatewayError, get_refund_gateway, refund_advice
 from .reasons import REASONS, REJECT_REASONS
 from .transitions import (
     can_approve,
@@ -514,67 +514,167 @@ def approve_after_inspection(*, case: Case, by: Actor, note: str = "") -> Case:
 # --- Money -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RefundDefaults:
+    """What a refund of the case may be and what it is by default, in fen (R3.2–R3.4).
+
+    The goods default to what the buyer asked for, capped by what the case's items may still
+    refund; the shipping to the policy's suggestion, capped by what the order may still
+    refund; the return postage to the policy's cap (0 unless the merchant pays return
+    shipping). The refund form shows these and `refund_case` uses them for what it is not
+    given, so the page, the API and the platform agree.
+    """
+
+    requested_fen: int  # what the buyer asked for, shipping included
+    goods_cap_fen: int
+    goods_fen: int
+    shipping_paid_fen: int
+    shipping_refundable_fen: int
+    shipping_fen: int
+    return_postage_cap_fen: int
+
+    @property
+    def total_fen(self) -> int:
+        return self.goods_fen + self.shipping_fen + self.return_postage_cap_fen
+
+
+def case_item_caps(case: Case, order_items: dict[int, OrderItem] | None = None) -> list[ItemCap]:
+    """What each item of the case may still refund, in the case's item order; `order_items`
+    are the items as locked by the caller, else read now."""
+    case_items = list(case.items.order_by("order_item_id"))
+    if order_items is None:
+        order_items = OrderItem.objects.in_bulk([ci.order_item_id for ci in case_items])
+    refunded_quantities = _refunded_quantities(list(order_items), exclude_case=case)
+    return [
+        item_cap(
+            order_items[ci.order_item_id],
+            ci.quantity,
+            refunded_quantities.get(ci.order_item_id, 0),
+        )
+        for ci in case_items
+    ]
+
+
+def refund_defaults(
+    case: Case, caps: Sequence[ItemCap] | None = None, order: Order | None = None
+) -> RefundDefaults:
+    """The case's refund limits and defaults now (see `RefundDefaults`)."""
+    caps = case_item_caps(case) if caps is None else caps
+    order = order or case.order
+    advice = refund_advice(case)
+    goods_cap = sum(c.cap_fen for c in caps)
+    shipping_available = shipping_refundable_fen(order)
+    return RefundDefaults(
+        requested_fen=case.requested_amount_fen,
+        goods_cap_fen=goods_cap,
+        goods_fen=default_goods_fen(case.requested_amount_fen, goods_cap),
+        shipping_paid_fen=order.shipping_fee_paid_fen,
+        shipping_refundable_fen=shipping_available,
+        shipping_fen=min(advice.shipping_fen, shipping_available),
+        return_postage_cap_fen=advice.return_postage_cap_fen,
+    )
+
+
+@dataclass(frozen=True)
+class RefundableLine:
+    """One item of the case in money: what was paid for the case's units, what this case
+    refunded on it, and what it may still refund (R3.2)."""
+
+    case_item: CaseItem
+    paid_for_units_fen: int
+    refunded_fen: int
+    refundable_fen: int
+
+
+def refundable_lines(case: Case) -> list[RefundableLine]:
+    """The case's items with their refundable amounts, computed as `refund_case` caps them:
+    other cases' refunds of the same item count, and once this case's one refund is decided
+    nothing is left for it to refund."""
+    case_items = list(
+        case.items.select_related("order_item__sku__product").order_by("order_item_id")
+    )
+    decision = RefundDecision.objects.filter(case=case).first()
+    if decision is not None:
+        refunded = dict(decision.lines.values_list("order_item_id", "amount_fen"))
+        return [
+            RefundableLine(
+                ci,
+                share_of(ci.order_item.paid_amount_fen, ci.quantity, ci.order_item.quantity),
+                refunded.get(ci.order_item_id, 0),
+                0,
+            )
+            for ci in case_items
+        ]
+    caps = case_item_caps(case, {ci.order_item_id: ci.order_item for ci in case_items})
+    return [
+        RefundableLine(
+            ci,
+            share_of(ci.order_item.paid_amount_fen, ci.quantity, ci.order_item.quantity),
+            0,
+            cap.cap_fen,
+        )
+        for ci, cap in zip(case_items, caps, strict=True)
+    ]
+
+
 @transaction.atomic
 def refund_case(
     *,
     case: Case,
     by: Actor,
     goods_amount_fen: int | None = None,
-    shipping_amount_fen: int = 0,
+    shipping_amount_fen: int | None = 0,
+    return_postage_fen: int | None = 0,
     reason: str = "",
 ) -> RefundDecision:
     """Decide the refund (R3.2–R3.4) and queue its execution.
 
-    The goods amount defaults to the full refundable amount of the case's items: what was
-    actually paid for those quantities, less what other cases already refunded. Less than
-    that is a partial refund and needs a reason. The order items and the order are locked
-    and their refunded totals raised in this transaction, so two cases on one item can
-    never together refund more than was paid; the database's check constraints say the
-    same again.
+    The goods amount defaults to what the buyer asked for, capped by the refundable amount of
+    the case's items: what was actually paid for those quantities, less what other cases
+    already refunded. Less than the refundable amount is a partial refund and needs a reason;
+    the buyer's own request is its reason. `None` for the shipping takes the policy's
+    suggestion, for the return postage the policy's cap (see `RefundDefaults`). The order
+    items and the order are locked and their refunded totals raised in this transaction, so
+    two cases on one item can never together refund more than was paid; the database's check
+    constraints say the same again.
     """
+    check_length(reason=(reason, REASON_MAX_LENGTH))
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_REFUND:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.REFUND_DECIDED)
     if RefundDecision.objects.filter(case=case).exists():
         raise Conflict(_("This case already has a refund."))
 
-    case_items = list(case.items.order_by("order_item_id"))
     locked_items = {
         item.pk: item
         for item in OrderItem.objects.select_for_update()
-        .filter(pk__in=[ci.order_item_id for ci in case_items])
+        .filter(pk__in=case.items.values("order_item_id"))
         .order_by("pk")
     }
     order = Order.objects.select_for_update().get(pk=case.order_id)
-    refunded_quantities = _refunded_quantities(list(locked_items), exclude_case=case)
-    caps = [
-        item_cap(
-            locked_items[ci.order_item_id],
-            ci.quantity,
-            refunded_quantities.get(ci.order_item_id, 0),
-        )
-        for ci in case_items
-    ]
-    full_amount = sum(c.cap_fen for c in caps)
+    caps = case_item_caps(case, locked_items)
+    defaults = refund_defaults(case, caps, order)
+    full_amount = defaults.goods_cap_fen
     if goods_amount_fen is None:
-        goods_amount_fen = full_amount
-    if goods_amount_fen < 0 or shipping_amount_fen < 0:
-        raise InvalidInput(_("Amounts cannot be negative."))
+        goods_amount_fen = defaults.goods_fen
+    if shipping_amount_fen is None:
+        shipping_amount_fen = defaults.shipping_fen
+    if return_postage_fen is None:
+        return_postage_fen = defaults.return_postage_cap_fen
+    reason = reason.strip()
+    _check_refund(
+        defaults,
+        goods_fen=goods_amount_fen,
+        shipping_fen=shipping_amount_fen,
+        return_postage_fen=return_postage_fen,
+    )
     lines = allocate(goods_amount_fen, caps)
     is_partial = goods_amount_fen < full_amount
-    if is_partial and not reason.strip():
-        raise InvalidInput(_("A partial refund needs a reason."))
-    if shipping_amount_fen:
-        available = shipping_refundable_fen(order)
-        if available == 0:
-            raise Conflict(_("Shipping for this order has already been refunded."))
-        if shipping_amount_fen > available:
-            raise InvalidInput(
-                _("Shipping refund cannot exceed the %(paid)s yuan paid."),
-                paid=fen_to_yuan(available),
-            )
-    if goods_amount_fen + shipping_amount_fen == 0:
-        raise InvalidInput(_("The refund amount is zero."))
+    if is_partial and not reason and goods_amount_fen == defaults.goods_fen:
+        # The buyer asked for less than the goods cost: that is the reason.
+        reason = f"按买家申请的金额退款（{fen_to_yuan(defaults.requested_fen)} 元）"
+    if is_partial and not reason:
+        raise InvalidInput(_("A partial refund needs a reason."), field="reason")
 
     now = timezone.now()
     decision = RefundDecision.objects.create(
@@ -583,6 +683,7 @@ def refund_case(
         order=order,
         goods_amount_fen=goods_amount_fen,
         shipping_amount_fen=shipping_amount_fen,
+        return_postage_fen=return_postage_fen,
         is_partial=is_partial,
         reason=reason,
         decided_by=by.label,
@@ -615,6 +716,8 @@ def refund_case(
             "decision": decision.pk,
             "goods_amount_fen": goods_amount_fen,
             "shipping_amount_fen": shipping_amount_fen,
+            "return_postage_fen": return_postage_fen,
+            "requested_amount_fen": defaults.requested_fen,
             "is_partial": is_partial,
             "reason": reason,
             "lines": {str(item.pk): amount for item, amount in lines},
@@ -622,6 +725,54 @@ def refund_case(
     )
     transaction.on_commit(lambda: enqueue_refund_execution(execution.pk))
     return decision
+
+
+def _check_refund(
+    defaults: RefundDefaults, *, goods_fen: int, shipping_fen: int, return_postage_fen: int
+) -> None:
+    """The refund's parts against their caps; each refusal names the part it is about."""
+    if goods_fen < 0 or shipping_fen < 0 or return_postage_fen < 0:
+        raise InvalidInput(_("Amounts cannot be negative."))
+    if goods_fen > defaults.goods_cap_fen:
+        raise RefundCapExceeded(
+            requested=fen_to_yuan(goods_fen),
+            refundable=fen_to_yuan(defaults.goods_cap_fen),
+            field="goods_amount_fen",
+        )
+    if shipping_fen:
+        if defaults.shipping_paid_fen == 0:
+            raise InvalidInput(
+                _("No shipping was paid for this order: there is none to refund."),
+                field="shipping_amount_fen",
+            )
+        if defaults.shipping_refundable_fen == 0:
+            raise Conflict(
+                _("Shipping for this order has already been refunded."),
+                field="shipping_amount_fen",
+            )
+        if shipping_fen > defaults.shipping_refundable_fen:
+            raise InvalidInput(
+                _("Shipping refund cannot exceed the %(paid)s yuan paid."),
+                paid=fen_to_yuan(defaults.shipping_refundable_fen),
+                field="shipping_amount_fen",
+            )
+    if return_postage_fen:
+        if defaults.return_postage_cap_fen == 0:
+            raise InvalidInput(
+                _(
+                    "The policy does not have the merchant pay this case's return shipping: "
+                    "no return postage is refunded."
+                ),
+                field="return_postage_fen",
+            )
+        if return_postage_fen > defaults.return_postage_cap_fen:
+            raise InvalidInput(
+                _("The return postage refund cannot exceed the %(cap)s yuan the policy allows."),
+                cap=fen_to_yuan(defaults.return_postage_cap_fen),
+                field="return_postage_fen",
+            )
+    if goods_fen + shipping_fen + return_postage_fen == 0:
+        raise InvalidInput(_("The refund amount is zero."), field="goods_amount_fen")
 
 
 def _refunded_quantities(

@@ -188,11 +188,21 @@ class YuanField(forms.DecimalField):
 class ActionForm(forms.Form):
     """A form acting on one case. Ids carry the action's name, so many forms share a page."""
 
+    # The service's parameter names for the form's fields, where they differ: a service's
+    # refusal that names its parameter is shown beside the field (`add_refusal`).
+    service_fields: dict[str, str] = {}
+
     def __init__(self, *args: Any, case: Case, action: str, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{action}-%s")
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.case = case
+        self.action_name = action
+
+    def add_refusal(self, field: str | None, message: str) -> None:
+        """Put a service's refusal beside the field it is about, else above the form."""
+        name = self.service_fields.get(field or "", field)
+        self.add_error(name if name in self.fields else None, message)
 
 
 class EmptyForm(ActionForm):
@@ -290,13 +300,101 @@ class InspectForm(ActionForm):
 
 
 class RefundForm(ActionForm):
+    """The refund, in its parts (R3.2–R3.4, R4.4). Unbound, it offers the case's defaults:
+    what the buyer asked for, the policy's shipping and return postage. A field with nothing
+    to refund (no shipping paid; return postage the merchant does not pay) is left out."""
+
     goods_amount = YuanField(label=_("Goods refund (yuan)"))
     shipping_amount = YuanField(label=_("Shipping refund (yuan)"), required=False)
+    return_postage = YuanField(label=_("Buyer's return postage (yuan)"), required=False)
     reason = forms.CharField(
         label=_("Reason (required for a partial refund)"),
         required=False,
         max_length=500,
     )
+    service_fields = {
+        "goods_amount_fen": "goods_amount",
+        "shipping_amount_fen": "shipping_amount",
+        "return_postage_fen": "return_postage",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.defaults = case_services.refund_defaults(self.case)
+        caps = {
+            "goods_amount": self.defaults.goods_cap_fen,
+            "shipping_amount": self.defaults.shipping_refundable_fen,
+            "return_postage": self.defaults.return_postage_cap_fen,
+        }
+        if self.defaults.shipping_paid_fen == 0:
+            del self.fields["shipping_amount"]
+        if self.defaults.return_postage_cap_fen == 0:
+            del self.fields["return_postage"]
+        for name, field in self.fields.items():
+            if name in caps:
+                # The total in the confirmation is added up from these (case.js).
+                field.widget.attrs.update({"data-refund-part": "", "max": fen_to_yuan(caps[name])})
+        if not self.is_bound:
+            self.initial = {
+                "goods_amount": fen_to_yuan(self.defaults.goods_fen),
+                "shipping_amount": fen_to_yuan(self.defaults.shipping_fen),
+                "return_postage": fen_to_yuan(self.defaults.return_postage_cap_fen),
+            }
+
+    def typed_fen(self, *names: str) -> int | None:
+        """The sum of these parts as the form holds them now (typed, or offered); None if
+        one does not read as an amount."""
+        total = 0
+        for name in names:
+            if name not in self.fields:
+                continue
+            value = self[name].value()
+            try:
+                total += yuan_to_fen(str(value or "").strip() or "0")
+            except (TypeError, ValueError):
+                return None
+        return total
+
+    @property
+    def confirm_template(self) -> str:
+        """The question before sending, with `{amount}` where case.js puts the total typed."""
+        return str(_("Refund ¥%(amount)s to the buyer? This cannot be undone.")) % {
+            "amount": "{amount}"
+        }
+
+    @property
+    def confirm_question(self) -> str:
+        total = self.typed_fen(*REFUND_PARTS)
+        if total is None:
+            return str(_("Refund this amount to the buyer? This cannot be undone."))
+        return self.confirm_template.replace("{amount}", fen_to_yuan(total))
+
+    @property
+    def difference_templates(self) -> dict[str, str]:
+        """How the goods and shipping typed compare with what the buyer asked for (which,
+        as on the platform, includes shipping); `{amount}` for the difference."""
+        return {
+            "more": str(_("%(amount)s yuan more than the buyer asked for."))
+            % {"amount": "{amount}"},
+            "less": str(_("%(amount)s yuan less than the buyer asked for."))
+            % {"amount": "{amount}"},
+            "same": str(_("Exactly what the buyer asked for.")),
+        }
+
+    @property
+    def difference_text(self) -> str:
+        typed = self.typed_fen("goods_amount", "shipping_amount")
+        requested = self.defaults.requested_fen
+        if typed is None or requested <= 0:
+            return ""
+        templates = self.difference_templates
+        if typed == requested:
+            return templates["same"]
+        kind = "more" if typed > requested else "less"
+        return templates[kind].replace("{amount}", fen_to_yuan(abs(typed - requested)))
+
+
+REFUND_PARTS = ("goods_amount", "shipping_amount", "return_postage")
 
 
 class QualityCheckForm(ActionForm):

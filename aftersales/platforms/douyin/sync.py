@@ -196,10 +196,13 @@ def drift_of(case: Case) -> list[str]:
         decision is not None
         and platform_amount
         and record.refund_status in (2, 3)
-        and decision.total_fen != platform_amount
+        and decision.order_refund_fen != platform_amount
     ):
+        # The platform refunds the order (goods and shipping); a return postage refund is
+        # the merchant's own line beside it (docs/policy.md).
         problems.append(
-            f"amount: local decision {decision.total_fen} fen, platform {platform_amount} fen"
+            f"amount: local decision {decision.order_refund_fen} fen, "
+            f"platform {platform_amount} fen"
         )
     return problems
 
