@@ -81,14 +81,25 @@ class AddMemberForm(forms.Form):
 
 
 class CreateMemberForm(forms.Form):
-    """Create a new login and add it to the shop."""
+    """Create a new login and add it to the shop, with the name the pages show for them."""
 
-    username = forms.CharField(label=_("Username"), max_length=150)
+    username = forms.CharField(label=_("Username"), max_length=USERNAME_MAX_LENGTH)
+    display_name = forms.CharField(
+        label=_("Display name"),
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        help_text=_("Shown in the queue, on cases and on the team pages, e.g. “小美”."),
+    )
     password1 = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Password"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(render_value=False),
     )
     password2 = forms.CharField(
-        label=_("Password again"), strip=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Password again"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(render_value=False),
     )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
 
@@ -109,6 +120,14 @@ class CreateMemberForm(forms.Form):
             except forms.ValidationError as error:
                 self.add_error("password1", error)
         return cleaned
+
+
+class DisplayNameForm(forms.Form):
+    """The name the pages show for a member; empty shows the username."""
+
+    display_name = forms.CharField(
+        label=_("Display name"), max_length=DISPLAY_NAME_MAX_LENGTH, required=False
+    )
 
 
 class SkillsForm(forms.Form):

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, F, FilteredRelation, Min, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus, CaseType
 from aftersales.cases.fetch import cases_for_actor, search_cases
@@ -27,10 +28,12 @@ from aftersales.core.actors import Actor
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.services import is_at_risk
 
+from . import figures
 from .forms import ALL, OPEN
 
 PAGE_SIZE = 50
 OPEN_STATUSES = [s for s in CaseStatus.values if s not in TERMINAL_STATUSES]
+STATUS_LABELS: dict[str, Any] = dict(CaseStatus.choices)
 
 
 def running_clocks(actor: Actor) -> QuerySet[SlaClock]:
@@ -53,13 +56,36 @@ def breached_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock, Any]:
     )
 
 
+def searching(filters: dict[str, Any]) -> bool:
+    return bool((filters.get("q") or "").strip())
+
+
+def status_scope(filters: dict[str, Any]) -> str:
+    """Which statuses the queue shows: the open ones by default, every status for a search
+    (a finished case is found too) or when asked, else the one chosen."""
+    status = filters.get("status") or OPEN
+    if status == OPEN and searching(filters):
+        return ALL
+    return status
+
+
+def all_bucket_label(filters: dict[str, Any]) -> Any:
+    """The first bucket's words say what it counts: open cases only when it counts them."""
+    scope = status_scope(filters)
+    if scope == OPEN:
+        return _("All open")
+    if scope == ALL:
+        return _("All statuses")
+    return STATUS_LABELS.get(scope, scope)
+
+
 def filtered(actor: Actor, filters: dict[str, Any]) -> QuerySet[Case]:
     """The actor's cases matching the filters that are not buckets."""
     qs = cases_for_actor(actor)
-    status = filters.get("status")
+    status = status_scope(filters)
     if status == ALL:
         pass
-    elif status and status != OPEN:
+    elif status != OPEN:
         qs = qs.filter(status=status)
     else:
         qs = qs.filter(status__in=OPEN_STATUSES)
@@ -185,6 +211,7 @@ class Row:
     status_label: str = ""
     type_label: str = ""
     reason_label: str = ""
+    amount_words: str = ""  # instead of an amount, for a case that refunds nothing
 
 
 def rows_for(cases: list[Case], now: datetime) -> list[Row]:
@@ -220,5 +247,6 @@ def rows_for(cases: list[Case], now: datetime) -> list[Row]:
         row.status_label = statuses.get(case.status, case.status)
         row.type_label = types.get(case.type, case.type)
         row.reason_label = reasons.get(case.reason, case.reason)
+        row.amount_words = str(figures.amount_words(case))
         rows.append(row)
     return rows

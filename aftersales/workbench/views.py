@@ -104,7 +104,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET, shops=shops)
     filters = form.filters()
     base = queue.filtered(actor, filters)
-    counts = queue.bucket_counts(base, actor, now, few=bool((filters.get("q") or "").strip()))
+    counts = queue.bucket_counts(base, actor, now, few=queue.searching(filters))
     bucketed = queue.in_buckets(base, actor, filters, now)
     bucket = _single_bucket(filters)
     count = counts[bucket] if bucket else bucketed.count()
@@ -123,6 +123,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "refresh_url": request.get_full_path(),
         "show_shop": len(shops) > 1,
+        "searching": queue.searching(filters),
         **_bulk_context(actor),
     }
     if getattr(request, "htmx", False):
@@ -164,7 +165,7 @@ def _bucket_links(
 ) -> list[dict[str, Any]]:
     """The bucket tabs: each keeps the other filters and sets its own pair."""
     buckets = [
-        ("all", _("All open"), {"assignee": "", "sla": ""}),
+        ("all", queue.all_bucket_label(filters), {"assignee": "", "sla": ""}),
         ("mine", _("Mine"), {"assignee": "mine", "sla": ""}),
         ("unassigned", _("Unassigned"), {"assignee": "unassigned", "sla": ""}),
         ("at_risk", _("At risk"), {"assignee": "", "sla": "at_risk"}),
