@@ -101,9 +101,16 @@ class QueueFilterForm(forms.Form):
     q = forms.CharField(
         label=_("Search"),
         required=False,
-        max_length=64,
+        max_length=SEARCH_MAX_LENGTH,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("Case, order or buyer id")}
+            attrs={
+                "type": "search",
+                "placeholder": _("Case or order no., buyer, phone"),
+                "title": _(
+                    "Looks in every status: a case or order number, a buyer's id, nickname "
+                    "(or its beginning), phone number or its last 4 digits."
+                ),
+            }
         ),
     )
     shop = forms.TypedChoiceField(label=_("Shop"), required=False, coerce=int, empty_value=None)
