@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases import services as case_services
@@ -468,7 +469,8 @@ class AssignForm(ActionForm):
             .order_by("user__username")
         )
         _choice_field(self, "assignee").choices = [("", _("Nobody"))] + [
-            (m.user_id, m.user.get_full_name() or m.user.get_username()) for m in members
+            (m.user_id, Truncator(m.user.get_full_name() or m.user.get_username()).chars(24))
+            for m in members
         ]
 
 
