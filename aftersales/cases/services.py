@@ -533,10 +533,6 @@ class RefundDefaults:
     shipping_fen: int
     return_postage_cap_fen: int
 
-    @property
-    def total_fen(self) -> int:
-        return self.goods_fen + self.shipping_fen + self.return_postage_cap_fen
-
 
 def case_item_caps(case: Case, order_items: dict[int, OrderItem] | None = None) -> list[ItemCap]:
     """What each item of the case may still refund, in the case's item order; `order_items`
