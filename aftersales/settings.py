@@ -242,6 +242,9 @@ AFTERSALES_PLATFORM_ADAPTERS = {
 AFTERSALES_REFUND_GATEWAY = env_str(
     "AFTERSALES_REFUND_GATEWAY", "aftersales.platforms.gateway.PlatformRefundGateway"
 )
+# What the policy advises for a case's refund beyond the goods: the shipping it suggests and
+# the most it allows for the buyer's return postage (R3.3, R4.4).
+AFTERSALES_REFUND_ADVICE = "aftersales.policy.services.refund_advice"
 
 # --- Douyin open platform (aftersales/platforms/douyin; docs/douyin.md) ----------------------
 # Seconds the client waits for one HTTP call to the platform.

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, this file's folder comes first on the path, and this file would then stand
@@ -433,7 +433,7 @@ def explain(statements: list[tuple[str, Any]]) -> None:
     """The plans of the queue's own queries (the longest statements of the request)."""
     from django.db import connection
 
-    queue_sql = [s for s in statements if "cases_case" in s[0]]
+    queue_sql = [s for s in statements if "cases_case" in s[0] or "orders_buyer" in s[0]]
     with connection.cursor() as cursor:
         for sql, params in queue_sql:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
@@ -469,6 +469,12 @@ def scenarios(fixture: Fixture) -> list[tuple[str, str]]:
         ("mine + at risk", "/?assignee=mine&sla=at_risk"),
         ("type + category", "/?type=exchange&category=electronics"),
         ("search an order id", f"/?q={order_id}&status=all"),
+        # The buyers are 买家<i> with the phone 138<i, 8 digits>: a nickname's beginning names
+        # at most 50 of them, a phone's last 4 digits two, the whole phone one. A search looks
+        # in every status (issue 14).
+        ("search a nickname's beginning", "/?q=" + quote("买家123")),
+        ("search a phone's last 4", "/?q=1234"),
+        ("search a whole phone", "/?q=13800001234"),
     ]
 
 

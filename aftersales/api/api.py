@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
-from ninja import File, Form, NinjaAPI, Query, Router, Schema
+from ninja import Field, File, FormEx, NinjaAPI, P, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
+from pydantic import StringConstraints
 
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, CaseType, EvidenceSource
@@ -25,6 +26,7 @@ from aftersales.cases.models import Case
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
+from aftersales.core.limits import CODE_MAX_LENGTH, SEARCH_MAX_LENGTH, SHORT_NOTE_MAX_LENGTH
 from aftersales.intake.services import receive_case
 from aftersales.orders.models import Order, OrderItem
 from aftersales.shops.choices import WRITE_ROLES
@@ -88,9 +90,10 @@ def error_body(code: str, message: Any, **params: Any) -> dict[str, Any]:
 def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     if exc.status >= 409:
         logger.info("refused %s %s: %s %s", request.method, request.path, exc.code, exc.params)
-    return api.create_response(
-        request, error_body(exc.code, exc.message, **exc.params), status=exc.status
-    )
+    body = error_body(exc.code, exc.message, **exc.params)
+    if exc.field:
+        body["field"] = exc.field
+    return api.create_response(request, body, status=exc.status)
 
 
 @api.exception_handler(AuthenticationError)
@@ -142,20 +145,25 @@ codes = Router(tags=["codes"])
 # --- Reading ---------------------------------------------------------------------------------
 
 
+Code = Annotated[str, StringConstraints(max_length=CODE_MAX_LENGTH)]
+
+
 class CaseFilters(Schema):
     shop_id: int | None = None
-    status: list[str] | None = None
-    type: str | None = None
-    reason: str | None = None
-    refund_status: str | None = None
-    return_status: str | None = None
-    dispute_status: str | None = None
-    assignee: str | None = None  # a user id, "me" or "none"
+    status: list[Code] | None = Field(None, max_length=20)
+    type: Code | None = None
+    reason: Code | None = None
+    refund_status: Code | None = None
+    return_status: Code | None = None
+    dispute_status: Code | None = None
+    assignee: Code | None = None  # a user id, "me" or "none"
     priority: int | None = None
     applied_after: datetime | None = None
     applied_before: datetime | None = None
-    q: str | None = None  # case id, platform case id, order id or buyer id
-    order_by: str = "-applied_at"
+    # A case id, platform case id or order id; a buyer's id, nickname (or its beginning),
+    # phone or its last four digits. Every status is searched unless `status` is given.
+    q: str | None = Field(None, max_length=SEARCH_MAX_LENGTH)
+    order_by: Code = "-applied_at"
     limit: int = 50
     offset: int = 0
 
@@ -333,7 +341,7 @@ def buyer_evidence(
     request: HttpRequest,
     case_id: int,
     files: File[list[UploadedFile]],
-    note: Form[str] = "",
+    note: FormEx[str, P(max_length=SHORT_NOTE_MAX_LENGTH)] = "",
 ) -> dict[str, Any]:
     case, actor = _writable_case(request, case_id)
     uploads = [_upload(f) for f in files]
@@ -350,8 +358,8 @@ def attach_evidence(
     request: HttpRequest,
     case_id: int,
     file: File[UploadedFile],
-    source: Form[str] = EvidenceSource.MERCHANT,
-    note: Form[str] = "",
+    source: FormEx[str, P(max_length=CODE_MAX_LENGTH)] = EvidenceSource.MERCHANT,
+    note: FormEx[str, P(max_length=SHORT_NOTE_MAX_LENGTH)] = "",
 ) -> tuple[int, dict[str, Any]]:
     case, actor = _writable_case(request, case_id)
     if source not in {EvidenceSource.MERCHANT, EvidenceSource.INSPECTION}:
@@ -414,6 +422,7 @@ def refund(request: HttpRequest, case_id: int, payload: RefundIn) -> dict[str, A
         case=case,
         goods_amount_fen=payload.goods_amount_fen,
         shipping_amount_fen=payload.shipping_amount_fen,
+        return_postage_fen=payload.return_postage_fen,
         reason=payload.reason,
         by=actor,
     )

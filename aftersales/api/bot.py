@@ -5,9 +5,10 @@ The same service as the buyer's page: the conversation is kept with the case."""
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from aftersales.core.errors import NotFound, PermissionDenied
+from aftersales.core.limits import CODE_MAX_LENGTH, MESSAGE_MAX_LENGTH
 from aftersales.knowledge.models import Conversation
 from aftersales.knowledge.services import answer_buyer
 from aftersales.orders.models import Order
@@ -19,8 +20,8 @@ router = Router(tags=["bot"])
 
 
 class BuyerMessageIn(Schema):
-    order_id: str  # the platform's order number
-    text: str
+    order_id: str = Field(min_length=1, max_length=CODE_MAX_LENGTH)  # the platform's number
+    text: str = Field(min_length=1, max_length=MESSAGE_MAX_LENGTH)
 
 
 class BotReplyOut(Schema):

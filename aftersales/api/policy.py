@@ -7,11 +7,12 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from ninja import Body, Field, Router, Schema
+from ninja import Body, Field, P, PathEx, Router, Schema
 from pydantic import ValidationError as PydanticValidationError
 
 from aftersales.cases.fetch import get_case_for_actor
 from aftersales.core.errors import InvalidInput, NotFound
+from aftersales.core.limits import CODE_MAX_LENGTH, MESSAGE_MAX_LENGTH, REASON_MAX_LENGTH
 from aftersales.policy.engine import decide
 from aftersales.policy.facts import CaseIn
 from aftersales.policy.services import decide_case, latest_decision, policy_for
@@ -28,8 +29,8 @@ ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: Error
 
 class ExtendIn(Schema):
     hours: int = Field(gt=0, le=360)
-    reason: str = Field(min_length=1)
-    message_to_buyer: str = Field(min_length=1)
+    reason: str = Field(min_length=1, max_length=REASON_MAX_LENGTH)
+    message_to_buyer: str = Field(min_length=1, max_length=MESSAGE_MAX_LENGTH)
 
 
 @router.post(
@@ -82,7 +83,12 @@ def clocks(request: HttpRequest, case_id: int) -> list[dict[str, Any]]:
     response={200: ClockOut, **ERRORS},
     summary="Extend a deadline, with a reason and a message to the buyer (R2.6)",
 )
-def extend(request: HttpRequest, case_id: int, kind: str, payload: ExtendIn) -> dict[str, Any]:
+def extend(
+    request: HttpRequest,
+    case_id: int,
+    kind: PathEx[str, P(max_length=CODE_MAX_LENGTH)],
+    payload: ExtendIn,
+) -> dict[str, Any]:
     actor = request.auth  # type: ignore[attr-defined]
     case = get_case_for_actor(actor, case_id, write=True)
     if kind not in ClockKind.values:

@@ -8,6 +8,14 @@ from typing import Literal
 from ninja import Field, Schema
 from pydantic import field_validator
 
+from aftersales.core.limits import (
+    CARRIER_MAX_LENGTH,
+    CODE_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    SHORT_NOTE_MAX_LENGTH,
+    TRACKING_NUMBER_MAX_LENGTH,
+)
 from aftersales.orders.carriers import CARRIERS
 
 
@@ -17,6 +25,7 @@ class ErrorOut(Schema):
     message_zh: str
     message_en: str
     params: dict = Field(default_factory=dict)
+    field: str | None = Field(None, description="The input the refusal is about, if one")
 
 
 class BuyerOut(Schema):
@@ -64,9 +73,11 @@ class CaseItemOut(Schema):
     quantity: int
     ordered_quantity: int
     list_price_fen: int
-    paid_amount_fen: int
+    paid_amount_fen: int  # for the whole line, every unit ordered
     paid_amount: str
-    refunded_amount_fen: int
+    paid_for_quantity_fen: int  # the share of the line paid for the case's quantity
+    refunded_amount_fen: int  # refunded on the line by every case
+    refundable_fen: int  # what this case may still refund on the line
 
 
 class OrderOut(Schema):
@@ -84,6 +95,8 @@ class OrderOut(Schema):
 class RefundOut(Schema):
     goods_amount_fen: int
     shipping_amount_fen: int
+    return_postage_fen: int
+    total_fen: int
     total: str
     is_partial: bool
     reason: str
@@ -205,37 +218,37 @@ class CaseItemIn(Schema):
 
 
 class OpenCaseIn(Schema):
-    order_id: str = Field(description="The platform order id")
+    order_id: str = Field(max_length=CODE_MAX_LENGTH, description="The platform order id")
     shop_id: int | None = Field(None, description="Needed only when you belong to several shops")
-    type: str
-    reason: str
-    items: list[CaseItemIn] = Field(min_length=1)
-    buyer_statement: str = ""
+    type: str = Field(max_length=CODE_MAX_LENGTH)
+    reason: str = Field(max_length=CODE_MAX_LENGTH)
+    items: list[CaseItemIn] = Field(min_length=1, max_length=200)
+    buyer_statement: str = Field("", max_length=NOTE_MAX_LENGTH)
     requested_amount_fen: int | None = Field(None, ge=0)
-    platform_case_id: str | None = None
+    platform_case_id: str | None = Field(None, max_length=CODE_MAX_LENGTH)
 
 
 class NoteIn(Schema):
-    note: str = ""
+    note: str = Field("", max_length=NOTE_MAX_LENGTH)
 
 
 class RequiredNoteIn(Schema):
-    note: str = Field(min_length=1)
+    note: str = Field(min_length=1, max_length=NOTE_MAX_LENGTH)
 
 
 class RejectIn(Schema):
-    reason_code: str
-    note: str = Field(min_length=1)
+    reason_code: str = Field(max_length=CODE_MAX_LENGTH)
+    note: str = Field(min_length=1, max_length=NOTE_MAX_LENGTH)
     evidence_ids: list[int] = Field(default_factory=list)
 
 
 class ShipmentIn(Schema):
     carrier: str = Field(
         min_length=1,
-        max_length=32,
+        max_length=CARRIER_MAX_LENGTH,
         description="The platform's logistics company code: " + ", ".join(CARRIERS),
     )
-    tracking_number: str = Field(min_length=1, max_length=64)
+    tracking_number: str = Field(min_length=1, max_length=TRACKING_NUMBER_MAX_LENGTH)
 
     @field_validator("carrier")
     @classmethod
@@ -246,34 +259,44 @@ class ShipmentIn(Schema):
 
 
 class RepairShipmentIn(ShipmentIn):
-    repair_notes: str = Field(min_length=1)
+    repair_notes: str = Field(min_length=1, max_length=NOTE_MAX_LENGTH)
 
 
 class InspectIn(Schema):
     result: Literal["pass", "fail"]
     condition: Literal["good", "damaged", "not_sent_item"]
-    notes: str = ""
+    notes: str = Field("", max_length=NOTE_MAX_LENGTH)
     photo_ids: list[int] = Field(default_factory=list)
     package_intact: bool | None = None
 
 
 class TechnicalSupportIn(Schema):
-    notes: str = Field(min_length=1)
+    notes: str = Field(min_length=1, max_length=NOTE_MAX_LENGTH)
     resolved: bool = False
 
 
 class RefundIn(Schema):
     goods_amount_fen: int | None = Field(
-        None, ge=0, description="Omit for the full refundable amount"
+        None,
+        ge=0,
+        description="Omit for what the buyer asked for, capped by what the goods may refund",
     )
-    shipping_amount_fen: int = Field(0, ge=0)
-    reason: str = ""
+    shipping_amount_fen: int | None = Field(
+        None, ge=0, description="Omit for the policy's suggestion; 0 for no shipping refund"
+    )
+    return_postage_fen: int | None = Field(
+        None,
+        ge=0,
+        description="The buyer's return postage, when the policy has the merchant pay it: "
+        "omit for the policy's cap; 0 for none",
+    )
+    reason: str = Field("", max_length=REASON_MAX_LENGTH)
 
 
 class QualityCheckIn(Schema):
     quality_ok: bool
     packaging_intact: bool
-    notes: str = ""
+    notes: str = Field("", max_length=NOTE_MAX_LENGTH)
 
 
 class CostIn(Schema):
@@ -286,7 +309,7 @@ class CostIn(Schema):
     ]
     amount_fen: int = Field(gt=0)
     payer: Literal["merchant", "buyer", "insurance", "platform"]
-    note: str = Field("", max_length=255)
+    note: str = Field("", max_length=SHORT_NOTE_MAX_LENGTH)
 
 
 class AssignIn(Schema):

@@ -11,8 +11,8 @@ from django.utils import timezone
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import CaseStatus, CaseType
 from aftersales.cases.models import Case, RefundExecution
-from aftersales.cases.money import item_cap
 from aftersales.cases.reasons import REASONS
+from aftersales.cases.services import refundable_lines
 from aftersales.core.money import fen_to_yuan
 from aftersales.orders.carriers import carrier_name
 from aftersales.policy.services import latest_decision
@@ -65,7 +65,7 @@ def case_summary(case: Case) -> dict[str, Any]:
 
 def case_detail(case: Case) -> dict[str, Any]:
     order = case.order
-    items = list(case.items.select_related("order_item__sku__product").order_by("pk"))
+    lines = refundable_lines(case)
     data = case_summary(case)
     now = timezone.now()
     data.update(
@@ -88,22 +88,22 @@ def case_detail(case: Case) -> dict[str, Any]:
             },
             "items": [
                 {
-                    "order_item_id": ci.order_item_id,
-                    "product_name": ci.order_item.sku.product.name,
-                    "category": ci.order_item.sku.product.category,
-                    "spec": ci.order_item.sku.spec,
-                    "quantity": ci.quantity,
-                    "ordered_quantity": ci.order_item.quantity,
-                    "list_price_fen": ci.order_item.list_price_fen,
-                    "paid_amount_fen": ci.order_item.paid_amount_fen,
-                    "paid_amount": fen_to_yuan(ci.order_item.paid_amount_fen),
-                    "refunded_amount_fen": ci.order_item.refunded_amount_fen,
+                    "order_item_id": line.case_item.order_item_id,
+                    "product_name": line.case_item.order_item.sku.product.name,
+                    "category": line.case_item.order_item.sku.product.category,
+                    "spec": line.case_item.order_item.sku.spec,
+                    "quantity": line.case_item.quantity,
+                    "ordered_quantity": line.case_item.order_item.quantity,
+                    "list_price_fen": line.case_item.order_item.list_price_fen,
+                    "paid_amount_fen": line.case_item.order_item.paid_amount_fen,
+                    "paid_amount": fen_to_yuan(line.case_item.order_item.paid_amount_fen),
+                    "paid_for_quantity_fen": line.paid_for_units_fen,
+                    "refunded_amount_fen": line.case_item.order_item.refunded_amount_fen,
+                    "refundable_fen": line.refundable_fen,
                 }
-                for ci in items
+                for line in lines
             ],
-            "refundable_goods_fen": sum(
-                item_cap(ci.order_item, ci.quantity).cap_fen for ci in items
-            ),
+            "refundable_goods_fen": sum(line.refundable_fen for line in lines),
             "refund": _refund(case),
             "events": [
                 {
@@ -176,6 +176,8 @@ def _refund(case: Case) -> dict[str, Any] | None:
     return {
         "goods_amount_fen": decision.goods_amount_fen,
         "shipping_amount_fen": decision.shipping_amount_fen,
+        "return_postage_fen": decision.return_postage_fen,
+        "total_fen": decision.total_fen,
         "total": fen_to_yuan(decision.total_fen),
         "is_partial": decision.is_partial,
         "reason": decision.reason,

@@ -150,6 +150,10 @@ class RefundDecision(models.Model):
     order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
     goods_amount_fen = models.PositiveBigIntegerField(_("goods amount (fen)"))
     shipping_amount_fen = models.PositiveBigIntegerField(_("shipping amount (fen)"), default=0)
+    # The buyer's postage for sending the goods back, refunded when the policy has the
+    # merchant pay return shipping (R4.4), within the policy's cap: a line of its own, since
+    # it is not part of what the buyer paid for the order.
+    return_postage_fen = models.PositiveBigIntegerField(_("return postage (fen)"), default=0)
     is_partial = models.BooleanField(_("partial refund"), default=False)
     reason = models.TextField(_("reason"), blank=True)
     decided_by = models.CharField(_("decided by"), max_length=150)
@@ -172,8 +176,14 @@ class RefundDecision(models.Model):
         ]
 
     @property
-    def total_fen(self) -> int:
+    def order_refund_fen(self) -> int:
+        """What is paid back of the order itself: the goods and the outbound shipping."""
         return self.goods_amount_fen + self.shipping_amount_fen
+
+    @property
+    def total_fen(self) -> int:
+        """Everything the buyer gets back, the return postage included."""
+        return self.order_refund_fen + self.return_postage_fen
 
 
 class RefundLine(models.Model):

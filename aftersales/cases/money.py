@@ -43,6 +43,15 @@ def shipping_refundable_fen(order: Order) -> int:
     return order.shipping_fee_paid_fen
 
 
+def default_goods_fen(requested_fen: int, goods_cap_fen: int) -> int:
+    """A refund's goods by default: what the buyer asked for (shipping included, as on the
+    platform), never more than the goods may still refund. A case with nothing asked (an
+    exchange turned into a refund) refunds the goods in full."""
+    if requested_fen <= 0:
+        return goods_cap_fen
+    return min(requested_fen, goods_cap_fen)
+
+
 def allocate(amount_fen: int, caps: Sequence[ItemCap]) -> list[tuple[OrderItem, int]]:
     """Split a goods refund over the items in proportion to their caps, never above a cap."""
     total_cap = sum(c.cap_fen for c in caps)

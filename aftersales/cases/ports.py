@@ -6,6 +6,9 @@
   imports no app that reacts; a new capability adds its reaction to that one list.
 - **The refund gateway.** The core decides refunds; the gateway named by
   `settings.AFTERSALES_REFUND_GATEWAY` carries them out.
+- **The refund advice.** What a refund may add to the goods beyond what was paid for them
+  is the policy's to say (the shipping it suggests, the return postage it allows): the
+  function named by `settings.AFTERSALES_REFUND_ADVICE` answers for a case.
 
 Loaded by path, like Django's own backends (`EMAIL_BACKEND`): plain function calls, in a
 declared order, inside the caller's transaction — not signals.
@@ -76,6 +79,20 @@ class RefundGateway(Protocol):
 def get_refund_gateway() -> RefundGateway:
     gateway: RefundGateway = import_string(settings.AFTERSALES_REFUND_GATEWAY)()
     return gateway
+
+
+@dataclass(frozen=True)
+class RefundAdvice:
+    """The policy's word on a case's refund, in fen. The core still applies its own caps
+    (shipping once and never above what was paid)."""
+
+    shipping_fen: int = 0  # the outbound shipping the policy suggests refunding (R3.3)
+    return_postage_cap_fen: int = 0  # the most allowed for the buyer's return postage (R4.4)
+
+
+def refund_advice(case: Case) -> RefundAdvice:
+    advise: Callable[[Case], RefundAdvice] = import_string(settings.AFTERSALES_REFUND_ADVICE)
+    return advise(case)
 
 
 def _forget_reactions(*, setting: str, **kwargs: Any) -> None:

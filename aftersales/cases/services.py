@@ -23,8 +23,18 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
 from aftersales.core.actors import Actor
-from aftersales.core.errors import Conflict, IllegalTransition, InvalidInput
-from aftersales.core.money import fen_to_yuan
+from aftersales.core.errors import Conflict, IllegalTransition, InvalidInput, RefundCapExceeded
+from aftersales.core.limits import (
+    CARRIER_MAX_LENGTH,
+    CODE_MAX_LENGTH,
+    MESSAGE_MAX_LENGTH,
+    NOTE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    SHORT_NOTE_MAX_LENGTH,
+    TRACKING_NUMBER_MAX_LENGTH,
+    check_length,
+)
+from aftersales.core.money import fen_to_yuan, share_of
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Order, OrderItem, Shipment
 from aftersales.orders.services import create_shipment, update_shipment_status
@@ -57,8 +67,8 @@ from .models import (
     RefundExecution,
     RefundLine,
 )
-from .money import allocate, item_cap, shipping_refundable_fen
-from .ports import RefundGatewayError, get_refund_gateway
+from .money import ItemCap, allocate, default_goods_fen, item_cap, shipping_refundable_fen
+from .ports import RefundGatewayError, get_refund_gateway, refund_advice
 from .reasons import REASONS, REJECT_REASONS, review_stage_of
 from .transitions import (
     can_approve,
@@ -123,6 +133,10 @@ def open_case(
     applied_at: Any = None,
 ) -> Case:
     """Open a case for some items of an order, snapshotting the order as it is now."""
+    check_length(
+        buyer_statement=(buyer_statement, NOTE_MAX_LENGTH),
+        platform_case_id=(platform_case_id, CODE_MAX_LENGTH),
+    )
     if type not in CaseType.values:
         raise InvalidInput(_("Unknown case type."))
     if reason not in REASONS:
@@ -227,6 +241,7 @@ def _snapshot(order: Order) -> dict[str, Any]:
 @transaction.atomic
 def approve_case(*, case: Case, by: Actor, note: str = "") -> Case:
     """Stage 1: agree to the request. Returns wait for the goods; refunds await execution."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not can_approve(case):
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_APPROVED)
@@ -260,6 +275,7 @@ def reject_case(
 ) -> Case:
     """Stage 1 or 2: refuse with a platform reason code; some codes need evidence, which is
     uploaded to the case first (`attach_evidence`) and named here."""
+    check_length(note=(note, NOTE_MAX_LENGTH), reason_code=(reason_code, CODE_MAX_LENGTH))
     case = lock_case(case)
     reject_reason = REJECT_REASONS.get(reason_code)
     if reject_reason is None:
@@ -289,6 +305,7 @@ def reject_case(
 @transaction.atomic
 def request_evidence(*, case: Case, note: str, by: Actor) -> Case:
     """Ask the buyer for photos or video (R4.1); the case waits for them."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not note.strip():
         raise InvalidInput(_("Say what evidence the buyer should provide."))
@@ -306,6 +323,7 @@ def record_buyer_evidence(
     *, case: Case, uploads: Sequence[Upload], by: Actor, note: str = ""
 ) -> Case:
     """Store the buyer's photos or video; a case waiting for them goes back to review."""
+    check_length(note=(note, SHORT_NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not uploads:
         raise InvalidInput(_("Attach at least one photo or video."))
@@ -330,6 +348,7 @@ def attach_evidence(
     *, case: Case, upload: Upload, source: str, by: Actor, note: str = ""
 ) -> Evidence:
     """Attach a photo or video from the merchant's side (packing photos, chat screenshots)."""
+    check_length(note=(note, SHORT_NOTE_MAX_LENGTH))
     case = lock_case(case)
     if source not in EvidenceSource.values:
         raise InvalidInput(_("Unknown evidence source."))
@@ -380,6 +399,10 @@ def _store_evidence(
 @transaction.atomic
 def record_return_shipment(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
     """The buyer has sent the goods back; keep the tracking number."""
+    check_length(
+        carrier=(carrier, CARRIER_MAX_LENGTH),
+        tracking_number=(tracking_number, TRACKING_NUMBER_MAX_LENGTH),
+    )
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_RETURN:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.RETURN_SHIPPED)
@@ -432,6 +455,7 @@ def inspect_return(
 ) -> Inspection:
     """Record the inspection: pass or fail, the goods' condition, whether the packaging and
     seals are intact (decides opened beauty goods, R7.2), notes and photos (R4.2)."""
+    check_length(notes=(notes, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_INSPECTION:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.RETURN_INSPECTED)
@@ -477,6 +501,7 @@ def inspect_return(
 def approve_after_inspection(*, case: Case, by: Actor, note: str = "") -> Case:
     """Stage 2: agree after the goods came back. Refund types await the refund; exchanges
     and repairs await the merchant's shipment."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.status != CaseStatus.PENDING_FINAL_REVIEW:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_FINAL_APPROVED)
@@ -496,67 +521,163 @@ def approve_after_inspection(*, case: Case, by: Actor, note: str = "") -> Case:
 # --- Money -----------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RefundDefaults:
+    """What a refund of the case may be and what it is by default, in fen (R3.2–R3.4).
+
+    The goods default to what the buyer asked for, capped by what the case's items may still
+    refund; the shipping to the policy's suggestion, capped by what the order may still
+    refund; the return postage to the policy's cap (0 unless the merchant pays return
+    shipping). The refund form shows these and `refund_case` uses them for what it is not
+    given, so the page, the API and the platform agree.
+    """
+
+    requested_fen: int  # what the buyer asked for, shipping included
+    goods_cap_fen: int
+    goods_fen: int
+    shipping_paid_fen: int
+    shipping_refundable_fen: int
+    shipping_fen: int
+    return_postage_cap_fen: int
+
+
+def case_item_caps(case: Case, order_items: dict[int, OrderItem] | None = None) -> list[ItemCap]:
+    """What each item of the case may still refund, in the case's item order; `order_items`
+    are the items as locked by the caller, else read now."""
+    case_items = list(case.items.order_by("order_item_id"))
+    if order_items is None:
+        order_items = OrderItem.objects.in_bulk([ci.order_item_id for ci in case_items])
+    refunded_quantities = _refunded_quantities(list(order_items), exclude_case=case)
+    return [
+        item_cap(
+            order_items[ci.order_item_id],
+            ci.quantity,
+            refunded_quantities.get(ci.order_item_id, 0),
+        )
+        for ci in case_items
+    ]
+
+
+def refund_defaults(
+    case: Case, caps: Sequence[ItemCap] | None = None, order: Order | None = None
+) -> RefundDefaults:
+    """The case's refund limits and defaults now (see `RefundDefaults`)."""
+    caps = case_item_caps(case) if caps is None else caps
+    order = order or case.order
+    advice = refund_advice(case)
+    goods_cap = sum(c.cap_fen for c in caps)
+    shipping_available = shipping_refundable_fen(order)
+    return RefundDefaults(
+        requested_fen=case.requested_amount_fen,
+        goods_cap_fen=goods_cap,
+        goods_fen=default_goods_fen(case.requested_amount_fen, goods_cap),
+        shipping_paid_fen=order.shipping_fee_paid_fen,
+        shipping_refundable_fen=shipping_available,
+        shipping_fen=min(advice.shipping_fen, shipping_available),
+        return_postage_cap_fen=advice.return_postage_cap_fen,
+    )
+
+
+@dataclass(frozen=True)
+class RefundableLine:
+    """One item of the case in money: what was paid for the case's units, what this case
+    refunded on it, and what it may still refund (R3.2)."""
+
+    case_item: CaseItem
+    paid_for_units_fen: int
+    refunded_fen: int
+    refundable_fen: int
+
+
+def refundable_lines(case: Case) -> list[RefundableLine]:
+    """The case's items with their refundable amounts, computed as `refund_case` caps them:
+    other cases' refunds of the same item count, and once this case's one refund is decided
+    nothing is left for it to refund."""
+    case_items = list(
+        case.items.select_related("order_item__sku__product").order_by("order_item_id")
+    )
+    decision = RefundDecision.objects.filter(case=case).first()
+    if decision is not None:
+        refunded = dict(decision.lines.values_list("order_item_id", "amount_fen"))
+        return [
+            RefundableLine(
+                ci,
+                share_of(ci.order_item.paid_amount_fen, ci.quantity, ci.order_item.quantity),
+                refunded.get(ci.order_item_id, 0),
+                0,
+            )
+            for ci in case_items
+        ]
+    caps = case_item_caps(case, {ci.order_item_id: ci.order_item for ci in case_items})
+    return [
+        RefundableLine(
+            ci,
+            share_of(ci.order_item.paid_amount_fen, ci.quantity, ci.order_item.quantity),
+            0,
+            cap.cap_fen,
+        )
+        for ci, cap in zip(case_items, caps, strict=True)
+    ]
+
+
 @transaction.atomic
 def refund_case(
     *,
     case: Case,
     by: Actor,
     goods_amount_fen: int | None = None,
-    shipping_amount_fen: int = 0,
+    shipping_amount_fen: int | None = 0,
+    return_postage_fen: int | None = 0,
     reason: str = "",
 ) -> RefundDecision:
     """Decide the refund (R3.2–R3.4) and queue its execution.
 
-    The goods amount defaults to the full refundable amount of the case's items: what was
-    actually paid for those quantities, less what other cases already refunded. Less than
-    that is a partial refund and needs a reason. The order items and the order are locked
-    and their refunded totals raised in this transaction, so two cases on one item can
-    never together refund more than was paid; the database's check constraints say the
-    same again.
+    The goods amount defaults to what the buyer asked for, capped by the refundable amount of
+    the case's items: what was actually paid for those quantities, less what other cases
+    already refunded. Less than the refundable amount is a partial refund and needs a reason;
+    the buyer's own request is its reason. `None` for the shipping takes the policy's
+    suggestion, for the return postage the policy's cap (see `RefundDefaults`). The order
+    items and the order are locked and their refunded totals raised in this transaction, so
+    two cases on one item can never together refund more than was paid; the database's check
+    constraints say the same again.
     """
+    check_length(reason=(reason, REASON_MAX_LENGTH))
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_REFUND:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.REFUND_DECIDED)
     if RefundDecision.objects.filter(case=case).exists():
         raise Conflict(_("This case already has a refund."))
 
-    case_items = list(case.items.order_by("order_item_id"))
     locked_items = {
         item.pk: item
         for item in OrderItem.objects.select_for_update()
-        .filter(pk__in=[ci.order_item_id for ci in case_items])
+        .filter(pk__in=case.items.values("order_item_id"))
         .order_by("pk")
     }
     order = Order.objects.select_for_update().get(pk=case.order_id)
-    refunded_quantities = _refunded_quantities(list(locked_items), exclude_case=case)
-    caps = [
-        item_cap(
-            locked_items[ci.order_item_id],
-            ci.quantity,
-            refunded_quantities.get(ci.order_item_id, 0),
-        )
-        for ci in case_items
-    ]
-    full_amount = sum(c.cap_fen for c in caps)
+    caps = case_item_caps(case, locked_items)
+    defaults = refund_defaults(case, caps, order)
+    full_amount = defaults.goods_cap_fen
     if goods_amount_fen is None:
-        goods_amount_fen = full_amount
-    if goods_amount_fen < 0 or shipping_amount_fen < 0:
-        raise InvalidInput(_("Amounts cannot be negative."))
+        goods_amount_fen = defaults.goods_fen
+    if shipping_amount_fen is None:
+        shipping_amount_fen = defaults.shipping_fen
+    if return_postage_fen is None:
+        return_postage_fen = defaults.return_postage_cap_fen
+    reason = reason.strip()
+    _check_refund(
+        defaults,
+        goods_fen=goods_amount_fen,
+        shipping_fen=shipping_amount_fen,
+        return_postage_fen=return_postage_fen,
+    )
     lines = allocate(goods_amount_fen, caps)
     is_partial = goods_amount_fen < full_amount
-    if is_partial and not reason.strip():
-        raise InvalidInput(_("A partial refund needs a reason."))
-    if shipping_amount_fen:
-        available = shipping_refundable_fen(order)
-        if available == 0:
-            raise Conflict(_("Shipping for this order has already been refunded."))
-        if shipping_amount_fen > available:
-            raise InvalidInput(
-                _("Shipping refund cannot exceed the %(paid)s yuan paid."),
-                paid=fen_to_yuan(available),
-            )
-    if goods_amount_fen + shipping_amount_fen == 0:
-        raise InvalidInput(_("The refund amount is zero."))
+    if is_partial and not reason and goods_amount_fen == defaults.goods_fen:
+        # The buyer asked for less than the goods cost: that is the reason.
+        reason = f"按买家申请的金额退款（{fen_to_yuan(defaults.requested_fen)} 元）"
+    if is_partial and not reason:
+        raise InvalidInput(_("A partial refund needs a reason."), field="reason")
 
     now = timezone.now()
     decision = RefundDecision.objects.create(
@@ -565,6 +686,7 @@ def refund_case(
         order=order,
         goods_amount_fen=goods_amount_fen,
         shipping_amount_fen=shipping_amount_fen,
+        return_postage_fen=return_postage_fen,
         is_partial=is_partial,
         reason=reason,
         decided_by=by.label,
@@ -597,6 +719,8 @@ def refund_case(
             "decision": decision.pk,
             "goods_amount_fen": goods_amount_fen,
             "shipping_amount_fen": shipping_amount_fen,
+            "return_postage_fen": return_postage_fen,
+            "requested_amount_fen": defaults.requested_fen,
             "is_partial": is_partial,
             "reason": reason,
             "lines": {str(item.pk): amount for item, amount in lines},
@@ -604,6 +728,54 @@ def refund_case(
     )
     transaction.on_commit(lambda: enqueue_refund_execution(execution.pk))
     return decision
+
+
+def _check_refund(
+    defaults: RefundDefaults, *, goods_fen: int, shipping_fen: int, return_postage_fen: int
+) -> None:
+    """The refund's parts against their caps; each refusal names the part it is about."""
+    if goods_fen < 0 or shipping_fen < 0 or return_postage_fen < 0:
+        raise InvalidInput(_("Amounts cannot be negative."))
+    if goods_fen > defaults.goods_cap_fen:
+        raise RefundCapExceeded(
+            requested=fen_to_yuan(goods_fen),
+            refundable=fen_to_yuan(defaults.goods_cap_fen),
+            field="goods_amount_fen",
+        )
+    if shipping_fen:
+        if defaults.shipping_paid_fen == 0:
+            raise InvalidInput(
+                _("No shipping was paid for this order: there is none to refund."),
+                field="shipping_amount_fen",
+            )
+        if defaults.shipping_refundable_fen == 0:
+            raise Conflict(
+                _("Shipping for this order has already been refunded."),
+                field="shipping_amount_fen",
+            )
+        if shipping_fen > defaults.shipping_refundable_fen:
+            raise InvalidInput(
+                _("Shipping refund cannot exceed the %(paid)s yuan paid."),
+                paid=fen_to_yuan(defaults.shipping_refundable_fen),
+                field="shipping_amount_fen",
+            )
+    if return_postage_fen:
+        if defaults.return_postage_cap_fen == 0:
+            raise InvalidInput(
+                _(
+                    "The policy does not have the merchant pay this case's return shipping: "
+                    "no return postage is refunded."
+                ),
+                field="return_postage_fen",
+            )
+        if return_postage_fen > defaults.return_postage_cap_fen:
+            raise InvalidInput(
+                _("The return postage refund cannot exceed the %(cap)s yuan the policy allows."),
+                cap=fen_to_yuan(defaults.return_postage_cap_fen),
+                field="return_postage_fen",
+            )
+    if goods_fen + shipping_fen + return_postage_fen == 0:
+        raise InvalidInput(_("The refund amount is zero."), field="goods_amount_fen")
 
 
 def _refunded_quantities(
@@ -768,6 +940,7 @@ def retry_refund(*, case: Case, by: Actor) -> RefundExecution:
 def record_technical_support(*, case: Case, notes: str, resolved: bool, by: Actor) -> Case:
     """Record the troubleshooting given to the buyer (R7.3): electronics get help to use the
     goods correctly before a functional fault is treated as a quality problem."""
+    check_length(notes=(notes, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.status in TERMINAL_STATUSES:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.TECHNICAL_SUPPORT_RECORDED)
@@ -784,8 +957,6 @@ def record_technical_support(*, case: Case, notes: str, resolved: bool, by: Acto
 
 # --- The conversation ------------------------------------------------------------------------
 
-MESSAGE_MAX_LENGTH = 1000
-
 
 @transaction.atomic
 def message_buyer(*, case: Case, text: str, by: Actor, template: str = "") -> Case:
@@ -796,7 +967,10 @@ def message_buyer(*, case: Case, text: str, by: Actor, template: str = "") -> Ca
     if not text:
         raise InvalidInput(_("The message is empty."))
     if len(text) > MESSAGE_MAX_LENGTH:
-        raise InvalidInput(_("A message is at most %(max)d characters."), max=MESSAGE_MAX_LENGTH)
+        raise InvalidInput(
+            _("A message is at most %(max)d characters."), max=MESSAGE_MAX_LENGTH, field="text"
+        )
+    check_length(template=(template, CODE_MAX_LENGTH))
     case = lock_case(case)
     record_case_event(
         case,
@@ -815,6 +989,7 @@ def record_quality_check(
     *, case: Case, quality_ok: bool, packaging_intact: bool, by: Actor, notes: str = ""
 ) -> QualityCheck:
     """Check the replacement before it leaves (R4.3): quality and intact packaging."""
+    check_length(notes=(notes, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.status != CaseStatus.AWAITING_SHIPMENT or case.type != CaseType.EXCHANGE:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.QUALITY_CHECKED)
@@ -844,6 +1019,10 @@ def record_quality_check(
 @transaction.atomic
 def ship_replacement(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
     """Ship the exchange replacement; only after a passed quality check (R4.3)."""
+    check_length(
+        carrier=(carrier, CARRIER_MAX_LENGTH),
+        tracking_number=(tracking_number, TRACKING_NUMBER_MAX_LENGTH),
+    )
     case = lock_case(case)
     if case.type != CaseType.EXCHANGE or case.status != CaseStatus.AWAITING_SHIPMENT:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.REPLACEMENT_SHIPPED)
@@ -863,6 +1042,10 @@ def ship_replacement(*, case: Case, carrier: str, tracking_number: str, by: Acto
 @transaction.atomic
 def resend_items(*, case: Case, carrier: str, tracking_number: str, by: Actor) -> Case:
     """Send the missing items (补寄)."""
+    check_length(
+        carrier=(carrier, CARRIER_MAX_LENGTH),
+        tracking_number=(tracking_number, TRACKING_NUMBER_MAX_LENGTH),
+    )
     case = lock_case(case)
     if case.type != CaseType.RESEND:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.ITEMS_RESENT)
@@ -881,6 +1064,11 @@ def return_repaired(
     *, case: Case, carrier: str, tracking_number: str, repair_notes: str, by: Actor
 ) -> Case:
     """Send the repaired goods back to the buyer, with what was repaired."""
+    check_length(
+        carrier=(carrier, CARRIER_MAX_LENGTH),
+        tracking_number=(tracking_number, TRACKING_NUMBER_MAX_LENGTH),
+        repair_notes=(repair_notes, NOTE_MAX_LENGTH),
+    )
     case = lock_case(case)
     if case.type != CaseType.REPAIR:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.REPAIRED_GOODS_SHIPPED)
@@ -949,6 +1137,7 @@ def confirm_buyer_receipt(*, case: Case, by: Actor) -> Case:
 @transaction.atomic
 def convert_to_refund(*, case: Case, by: Actor, note: str) -> Case:
     """An exchange that cannot be fulfilled (out of stock) becomes a refund."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if case.type != CaseType.EXCHANGE or case.status != CaseStatus.AWAITING_SHIPMENT:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CONVERTED_TO_REFUND)
@@ -992,6 +1181,7 @@ def withdraw_case(*, case: Case, by: Actor) -> Case:
 def close_case(*, case: Case, note: str, by: Actor) -> Case:
     """Close a case that will go no further (rejected and not appealed, buyer never
     returned the goods, evidence never came)."""
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not note.strip():
         raise InvalidInput(_("Say why the case is closed."))
@@ -1013,6 +1203,7 @@ def reopen_case(*, case: Case, by: Actor, note: str = "") -> Case:
     A stage-2 rejection (29: the goods are already back) cannot be re-applied; the buyer's
     way forward there is the platform's intervention.
     """
+    check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
     if not can_reopen(case):
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_REOPENED)
@@ -1034,6 +1225,7 @@ def add_cost(
     *, case: Case, kind: str, amount_fen: int, payer: str, by: Actor, note: str = ""
 ) -> CaseCost:
     """Record a cost of the case and who bears it (R4.4)."""
+    check_length(note=(note, SHORT_NOTE_MAX_LENGTH))
     case = lock_case(case)
     if amount_fen <= 0:
         raise InvalidInput(_("The amount must be positive."))

@@ -15,11 +15,14 @@ class DomainError(Exception):
     status = 400
     default_message: Any = _("The request breaks a rule.")
 
-    def __init__(self, message: Any = None, **params: Any) -> None:
+    def __init__(self, message: Any = None, *, field: str | None = None, **params: Any) -> None:
         # Keep the message lazy and the parameters apart, so it can be rendered in each
         # language the caller needs (the API answers in Chinese and English).
         self.message = message if message is not None else self.default_message
         self.params = params
+        # The input the refusal is about (a service parameter's name), when it is one: the
+        # form shows the message beside that field, the API names it.
+        self.field = field
         super().__init__(self.render("en"))
 
     def render(self, language: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -9,6 +11,18 @@ from django.utils.translation import gettext_lazy as _
 from aftersales.core.privacy import mask_address, mask_name, mask_phone
 
 from .choices import OrderStatus, ShipmentKind, ShipmentStatus
+
+
+class PhoneTail(models.Func):
+    """A phone's last four digits, the 4 written into the SQL rather than passed as a
+    parameter: the expression index on it (`buyer_shop_phone_tail`) is then the very
+    expression a search compares, which SQLite needs to use it."""
+
+    output_field = models.CharField()
+    template = "RIGHT(%(expressions)s, 4)"
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, template="SUBSTR(%(expressions)s, -4)", **extra)
 
 
 class Buyer(models.Model):
@@ -27,6 +41,18 @@ class Buyer(models.Model):
             models.UniqueConstraint(
                 fields=["shop", "platform_buyer_id"], name="buyer_unique_platform_id"
             )
+        ]
+        # The queue's search (`cases.fetch.matching_buyer_ids`): a nickname or its
+        # beginning (the pattern operator class lets PostgreSQL use the index for LIKE
+        # 'x%'), the whole phone, the phone's last four digits.
+        indexes = [
+            models.Index(
+                fields=["shop", "nickname"],
+                name="buyer_shop_nickname",
+                opclasses=["int8_ops", "varchar_pattern_ops"],
+            ),
+            models.Index(fields=["shop", "phone"], name="buyer_shop_phone"),
+            models.Index(F("shop"), PhoneTail("phone"), name="buyer_shop_phone_tail"),
         ]
 
     def __str__(self) -> str:

@@ -94,6 +94,9 @@ class Decision:
     goods_refund_fen: int
     shipping_refund_fen: int
     return_shipping_payer: str
+    # The most the merchant refunds the buyer for the postage of sending the goods back,
+    # when the merchant pays return shipping (R4.4); 0 otherwise.
+    return_postage_fen: int
     no_reason_eligible: bool | None
     no_reason_last_day: str | None
     near_expiry: bool
@@ -155,6 +158,7 @@ def decide(facts: CaseFacts, policy: Policy, *, calendar: WorkCalendar | None = 
         eligible, last_day = _no_reason(facts, data, trace)
 
     goods, shipping, payer = _money(facts, data["shipping"], requested, responsible, trace)
+    return_postage = _return_postage(payer, data["shipping"], trace)
 
     high_risk = any(i.is_high_risk for i in facts.items)
     recommendation, auto = _recommend(facts, data, requested, eligible, missing, high_risk, trace)
@@ -182,6 +186,7 @@ def decide(facts: CaseFacts, policy: Policy, *, calendar: WorkCalendar | None = 
         goods_refund_fen=goods,
         shipping_refund_fen=shipping,
         return_shipping_payer=payer,
+        return_postage_fen=return_postage,
         no_reason_eligible=eligible,
         no_reason_last_day=last_day.isoformat() if last_day else None,
         near_expiry=near_expiry,
@@ -427,6 +432,22 @@ def _money(
                 "shop policy: the merchant pays return shipping",
             )
     return goods, shipping, payer
+
+
+def _return_postage(payer: str, rules: dict[str, Any], trace: _Trace) -> int:
+    """R4.4: when the merchant pays return shipping but the buyer sends the goods back, the
+    buyer's postage is refunded with the refund, up to the policy's cap."""
+    cap = int(rules["merchant_return_postage_cap_fen"])
+    if payer != "merchant" or cap <= 0:
+        return 0
+    trace.add(
+        "shipping.return_postage",
+        "R4.4",
+        f"商家承担退货运费：随退款补偿买家寄回的运费，最多 {cap / 100:.2f} 元",
+        f"the merchant pays return shipping: the buyer's return postage is refunded with the "
+        f"refund, up to {cap / 100:.2f} yuan",
+    )
+    return cap
 
 
 def _recommend(

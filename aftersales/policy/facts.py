@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from aftersales.cases.choices import RETURNING_TYPES, CaseType
 from aftersales.cases.models import Case
 from aftersales.cases.reasons import REASONS
+from aftersales.core.limits import CODE_MAX_LENGTH
 from aftersales.orders.choices import OrderStatus
 
 from .engine import CaseFacts, ItemFacts
@@ -67,10 +69,14 @@ def facts_for_case(case: Case) -> CaseFacts:
     )
 
 
+# A code of the system's lists (a case type, a reason, a category, an evidence kind).
+Code = Annotated[str, StringConstraints(max_length=CODE_MAX_LENGTH)]
+
+
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    category: str
+    category: Code
     quantity: int = Field(1, gt=0)
     ordered_quantity: int | None = Field(None, gt=0)
     paid_amount_fen: int = Field(ge=0)
@@ -86,18 +92,18 @@ class CaseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     shop_id: int | None = None
-    type: str
-    reason: str
-    order_status: str
+    type: Code
+    reason: Code
+    order_status: Code
     applied_at: datetime
     delivered_at: datetime | None = None
-    items: list[ItemIn] = Field(min_length=1)
+    items: list[ItemIn] = Field(min_length=1, max_length=200)
     shipping_fee_paid_fen: int = Field(0, ge=0)
     shipping_refunded_fen: int = Field(0, ge=0)
     has_shipping_insurance: bool = False
     buyer_vip_level: int = Field(0, ge=0)
     requested_amount_fen: int | None = Field(None, ge=0)
-    evidence: list[str] = Field(default_factory=list)
+    evidence: list[Code] = Field(default_factory=list, max_length=10)
     goods_intact: bool | None = None
     package_opened: bool | None = None
     technical_support_done: bool = False

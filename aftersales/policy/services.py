@@ -13,9 +13,10 @@ from aftersales.audit.chain import record_event
 from aftersales.cases import services as case_services
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
-from aftersales.cases.ports import CaseChange
+from aftersales.cases.ports import CaseChange, RefundAdvice
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput
+from aftersales.core.limits import POLICY_DOCUMENT_MAX_LENGTH, SHORT_NOTE_MAX_LENGTH, check_length
 from aftersales.shops.models import Shop
 
 from .document import (
@@ -36,6 +37,9 @@ def publish_policy_version(
     *, shop: Shop, document: str, effective_from: datetime, by: Actor, note: str = ""
 ) -> PolicyVersion:
     """Add a shop's policy version. It cannot take effect in the past: history stays true."""
+    check_length(
+        document=(document, POLICY_DOCUMENT_MAX_LENGTH), note=(note, SHORT_NOTE_MAX_LENGTH)
+    )
     override = parse_document(document)
     validate_override(override)
     if effective_from < timezone.now() - timedelta(minutes=1):
@@ -174,6 +178,19 @@ def _automatic_reason(stored: PolicyDecision) -> str:
 
 def latest_decision(case: Case) -> PolicyDecision | None:
     return case.policy_decisions.order_by("-decided_at", "-pk").first()
+
+
+def refund_advice(case: Case) -> RefundAdvice:
+    """The refund port's answer (`settings.AFTERSALES_REFUND_ADVICE`): the latest decision's
+    suggested shipping refund and its cap for the buyer's return postage. No decision, no
+    advice: nothing beyond the goods."""
+    decision = latest_decision(case)
+    if decision is None:
+        return RefundAdvice()
+    return RefundAdvice(
+        shipping_fen=int(decision.payload.get("shipping_refund_fen") or 0),
+        return_postage_cap_fen=int(decision.payload.get("return_postage_fen") or 0),
+    )
 
 
 def approvable_by_policy(case: Case) -> bool:

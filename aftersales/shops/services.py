@@ -14,6 +14,7 @@ from aftersales.audit.chain import record_event
 from aftersales.audit.models import AuditChainHead
 from aftersales.core.actors import Actor
 from aftersales.core.errors import PermissionDenied
+from aftersales.core.limits import CODE_MAX_LENGTH, KEY_NAME_MAX_LENGTH, check_length
 
 from .choices import Role
 from .models import ApiKey, Membership, Shop
@@ -28,6 +29,9 @@ def _hash_key(raw: str) -> str:
 @transaction.atomic
 def create_shop(*, platform: str, platform_shop_id: str, name: str, by: Actor) -> Shop:
     """Create a shop and the head of its audit chain."""
+    check_length(
+        name=(name, KEY_NAME_MAX_LENGTH), platform_shop_id=(platform_shop_id, CODE_MAX_LENGTH)
+    )
     shop = Shop.objects.create(platform=platform, platform_shop_id=platform_shop_id, name=name)
     AuditChainHead.objects.create(shop=shop)
     record_event(
@@ -55,6 +59,7 @@ def create_api_key(
     *, shop: Shop, name: str, by: Actor, role: str = Role.AGENT
 ) -> tuple[ApiKey, str]:
     """Create a key; the raw key is returned once and never stored."""
+    check_length(name=(name, KEY_NAME_MAX_LENGTH))
     raw = API_KEY_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey.objects.create(
         shop=shop, name=name, role=role, prefix=raw[4:12], key_hash=_hash_key(raw)

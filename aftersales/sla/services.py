@@ -25,6 +25,7 @@ from aftersales.cases.services import close_case
 from aftersales.cases.transitions import record_case_event
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, DomainError, InvalidInput
+from aftersales.core.limits import MESSAGE_MAX_LENGTH, REASON_MAX_LENGTH, check_length
 from aftersales.policy import deadlines
 from aftersales.policy.document import Policy
 from aftersales.policy.services import policy_for
@@ -195,6 +196,9 @@ def extend_deadline(
     *, clock: SlaClock, hours: int, reason: str, message_to_buyer: str, by: Actor
 ) -> SlaClock:
     """Move a deadline, only with a reason and a message to the buyer, before it passes (R2.6)."""
+    check_length(
+        reason=(reason, REASON_MAX_LENGTH), message_to_buyer=(message_to_buyer, MESSAGE_MAX_LENGTH)
+    )
     clock = SlaClock.objects.select_for_update().get(pk=clock.pk)
     if not reason.strip() or not message_to_buyer.strip():
         raise InvalidInput(_("An extension needs a reason and a message to the buyer."))

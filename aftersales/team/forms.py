@@ -9,6 +9,13 @@ from django.contrib.auth import get_user_model, password_validation
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.catalog.choices import Category
+from aftersales.core.limits import (
+    CODE_MAX_LENGTH,
+    DISPLAY_NAME_MAX_LENGTH,
+    KEY_NAME_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+)
 from aftersales.shops.choices import Role
 
 
@@ -19,10 +26,11 @@ class BulkForm(forms.Form):
     MAX_CASES = 500
     ACTIONS = ("approve", "assign", "message")
 
-    action = forms.CharField()
-    case_ids = forms.CharField(required=False)  # read with getlist in `clean`
+    action = forms.CharField(max_length=CODE_MAX_LENGTH)
+    # Read with getlist in `clean`; each id is a whole number of at most 19 digits.
+    case_ids = forms.CharField(required=False, max_length=CODE_MAX_LENGTH)
     assignee_id = forms.IntegerField(required=False)
-    template = forms.CharField(required=False, max_length=50)
+    template = forms.CharField(required=False, max_length=CODE_MAX_LENGTH)
 
     def __init__(self, data: Any, *, template_codes: set[str]) -> None:
         super().__init__(data)
@@ -38,7 +46,9 @@ class BulkForm(forms.Form):
         if not self.raw_case_ids:
             raise forms.ValidationError(_("Select at least one case."))
         try:
-            case_ids = list(dict.fromkeys(int(raw) for raw in self.raw_case_ids))
+            case_ids = list(dict.fromkeys(int(raw) for raw in self.raw_case_ids if len(raw) <= 19))
+            if len(case_ids) < len(set(self.raw_case_ids)):
+                case_ids = []
         except ValueError:
             case_ids = []
         if not case_ids or not all(0 < pk < 2**63 for pk in case_ids):
@@ -58,7 +68,7 @@ class BulkForm(forms.Form):
 class AddMemberForm(forms.Form):
     """Add an existing login to the shop, or change a member's role."""
 
-    username = forms.CharField(label=_("Username"), max_length=150)
+    username = forms.CharField(label=_("Username"), max_length=USERNAME_MAX_LENGTH)
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
 
     def clean_username(self) -> Any:
@@ -71,14 +81,25 @@ class AddMemberForm(forms.Form):
 
 
 class CreateMemberForm(forms.Form):
-    """Create a new login and add it to the shop."""
+    """Create a new login and add it to the shop, with the name the pages show for them."""
 
-    username = forms.CharField(label=_("Username"), max_length=150)
+    username = forms.CharField(label=_("Username"), max_length=USERNAME_MAX_LENGTH)
+    display_name = forms.CharField(
+        label=_("Display name"),
+        max_length=DISPLAY_NAME_MAX_LENGTH,
+        help_text=_("Shown in the queue, on cases and on the team pages, e.g. “小美”."),
+    )
     password1 = forms.CharField(
-        label=_("Password"), strip=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Password"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(render_value=False),
     )
     password2 = forms.CharField(
-        label=_("Password again"), strip=False, widget=forms.PasswordInput(render_value=False)
+        label=_("Password again"),
+        strip=False,
+        max_length=PASSWORD_MAX_LENGTH,
+        widget=forms.PasswordInput(render_value=False),
     )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AGENT)
 
@@ -101,6 +122,14 @@ class CreateMemberForm(forms.Form):
         return cleaned
 
 
+class DisplayNameForm(forms.Form):
+    """The name the pages show for a member; empty shows the username."""
+
+    display_name = forms.CharField(
+        label=_("Display name"), max_length=DISPLAY_NAME_MAX_LENGTH, required=False
+    )
+
+
 class SkillsForm(forms.Form):
     skills = forms.MultipleChoiceField(
         label=_("Skills"),
@@ -113,6 +142,8 @@ class SkillsForm(forms.Form):
 
 class ApiKeyForm(forms.Form):
     name = forms.CharField(
-        label=_("Name"), max_length=100, help_text=_("Who uses it, e.g. “ERP” or “BI”.")
+        label=_("Name"),
+        max_length=KEY_NAME_MAX_LENGTH,
+        help_text=_("Who uses it, e.g. “ERP” or “BI”."),
     )
     role = forms.ChoiceField(label=_("Role"), choices=Role.choices, initial=Role.AUDITOR)

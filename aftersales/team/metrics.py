@@ -3,7 +3,12 @@
 For one shop and a period [start, end):
 
 - **handled**: cases assigned to the person whose `resolved_at` falls in the period
-  (completed or closed); the assignee at resolution is who gets the credit.
+  (completed or closed) and that a person worked on: some event on the case's audit trail
+  was made by a person (not the policy, the platform or a task), beyond assigning it,
+  reading the buyer's data or a note. The assignee at resolution gets the credit. A case the
+  policy refunded by itself (R3.1) is nobody's work: it is counted apart, per shop
+  (`resolved_without_a_person`), and neither its resolution time nor its clocks count for
+  the person it was assigned to.
 - **first response**: for each case, its first merchant response on the audit trail
   (`sla.rules.MERCHANT_RESPONSES`: approve, reject, ask for evidence, technical support,
   a message to the buyer), from the buyer's `applied_at`. It counts for the person who
@@ -15,7 +20,8 @@ For one shop and a period [start, end):
   ⌈p·n⌉ of the sorted values), computed with window functions on both SQLite and
   PostgreSQL — never by pulling every case into Python.
 - **SLA hit rate**: of the merchant clocks (not the buyer's own return deadline) of cases
-  assigned to the person that stopped in the period, the share that stopped in time: no
+  assigned to the person and worked on by a person that stopped in the period, the share
+  that stopped in time: no
   `breached_at`, and not stopped after `due_at` while running (a breach the sweep had not
   yet marked still counts as missed; a clock stopped while paused had its time frozen).
 - **open**: open cases (status not completed or closed) assigned to the person now.
@@ -46,6 +52,7 @@ from django.db.models.functions import RowNumber
 
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import TERMINAL_STATUSES
+from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
 from aftersales.shops.choices import WRITE_ROLES
 from aftersales.shops.models import Membership, Shop
@@ -62,6 +69,7 @@ class AgentNumbers:
     user_id: int
     username: str
     role: str
+    name: str = ""  # the display name, else the username
     handled: int = 0
     first_response: dict[int, timedelta | None] = field(default_factory=dict)
     first_response_count: int = 0
@@ -114,6 +122,19 @@ def percentiles(
     return result
 
 
+# Events by a person that are not working the case: who gets it, reading it, a note.
+NOT_HANDLING = frozenset({CaseEvent.CASE_ASSIGNED, CaseEvent.PII_REVEALED, CaseEvent.NOTE_ADDED})
+
+
+def worked_by_a_person(case_ref: str = "pk") -> Exists:
+    """True for a case some person worked on (see the module's "handled")."""
+    return Exists(
+        AuditEvent.objects.filter(case_id=OuterRef(case_ref), actor_user__isnull=False).exclude(
+            type__in=NOT_HANDLING
+        )
+    )
+
+
 def first_responses(shop: Shop, start: datetime, end: datetime) -> QuerySet[AuditEvent]:
     """Each case's first merchant response, made by a person within the period, with
     `response_time` from the buyer's application."""
@@ -139,13 +160,28 @@ def first_responses(shop: Shop, start: datetime, end: datetime) -> QuerySet[Audi
 
 
 def resolved_cases(shop: Shop, start: datetime, end: datetime) -> QuerySet[Case]:
-    """Cases resolved in the period that had an assignee, with `resolution_time`."""
-    return Case.objects.filter(
-        shop=shop, assignee__isnull=False, resolved_at__gte=start, resolved_at__lt=end
-    ).annotate(
-        resolution_time=ExpressionWrapper(
-            F("resolved_at") - F("applied_at"), output_field=DurationField()
+    """Cases resolved in the period that had an assignee and that a person worked on, with
+    `resolution_time`."""
+    return (
+        Case.objects.filter(
+            shop=shop, assignee__isnull=False, resolved_at__gte=start, resolved_at__lt=end
         )
+        .filter(worked_by_a_person())
+        .annotate(
+            resolution_time=ExpressionWrapper(
+                F("resolved_at") - F("applied_at"), output_field=DurationField()
+            )
+        )
+    )
+
+
+def resolved_without_a_person(shop: Shop, start: datetime, end: datetime) -> int:
+    """Cases resolved in the period that no person worked on: the policy's automatic
+    refunds, and what the platform finished by itself."""
+    return (
+        Case.objects.filter(shop=shop, resolved_at__gte=start, resolved_at__lt=end)
+        .filter(~worked_by_a_person())
+        .count()
     )
 
 
@@ -163,6 +199,7 @@ def sla_counts(shop: Shop, start: datetime, end: datetime) -> dict[int, tuple[in
             stopped_at__lt=end,
             case__assignee__isnull=False,
         )
+        .filter(worked_by_a_person("case_id"))
         .values("case__assignee_id")
         .annotate(total=Count("pk"), met=Count("pk", filter=met))
         .values_list("case__assignee_id", "total", "met")
@@ -178,7 +215,12 @@ def agent_numbers(*, shop: Shop, start: datetime, end: datetime) -> list[AgentNu
         .order_by("user__username")
     )
     numbers = {
-        m.user_id: AgentNumbers(user_id=m.user_id, username=m.user.get_username(), role=m.role)
+        m.user_id: AgentNumbers(
+            user_id=m.user_id,
+            username=m.user.get_username(),
+            role=m.role,
+            name=m.user.get_full_name() or m.user.get_username(),
+        )
         for m in members
     }
 

@@ -29,6 +29,12 @@ from aftersales.cases.services import assign_case, lock_case, message_buyer
 from aftersales.catalog.choices import Category
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput, PermissionDenied
+from aftersales.core.limits import (
+    DISPLAY_NAME_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    check_length,
+)
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership, Shop
 from aftersales.shops.services import add_member
@@ -302,21 +308,62 @@ def send_templated_message(*, case: Case, template: str, by: Actor) -> Case:
 
 @transaction.atomic
 def create_staff_user(
-    *, shop: Shop, username: str, password: str, role: str, by: Actor
+    *,
+    shop: Shop,
+    username: str,
+    password: str,
+    role: str,
+    by: Actor,
+    display_name: str = "",
 ) -> Membership:
-    """Create a login for a new member of the shop and add them with a role. The form has
-    validated the password against the installation's password rules."""
+    """Create a login for a new member of the shop and add them with a role and the name
+    the pages show for them (else the username). The form has validated the password
+    against the installation's password rules."""
     _check_admin(by, shop.pk)
     if role not in Role.values:
         raise InvalidInput(_("Unknown role."))
     username = username.strip()
     if not username:
         raise InvalidInput(_("A username is required."))
+    check_length(username=(username, USERNAME_MAX_LENGTH), password=(password, PASSWORD_MAX_LENGTH))
+    display_name = _clean_display_name(display_name)
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=username).exists():
         raise InvalidInput(_("That username is taken."))
-    user = user_model.objects.create_user(username=username, password=password)
+    user = user_model.objects.create_user(
+        username=username, password=password, first_name=display_name
+    )
     return add_member(shop=shop, user=user, role=role, by=by)
+
+
+@transaction.atomic
+def set_display_name(*, shop: Shop, user: Any, display_name: str, by: Actor) -> Any:
+    """Set the name the pages show for a member (the queue, the team pages, the case page);
+    empty shows the username. The person's login stays the same."""
+    _check_admin(by, shop.pk)
+    if _role_of(user, shop.pk) is None:
+        raise InvalidInput(_("This person is not a member of the shop."))
+    display_name = _clean_display_name(display_name)
+    before = user.first_name
+    if before == display_name:
+        return user
+    user.first_name = display_name
+    user.save(update_fields=["first_name"])
+    record_event(
+        shop_id=shop.pk,
+        type="staff_renamed",
+        by=by,
+        before={"display_name": before},
+        after={"display_name": display_name},
+        payload={"user": user.pk, "username": user.get_username()},
+    )
+    return user
+
+
+def _clean_display_name(display_name: str) -> str:
+    display_name = " ".join(display_name.split())
+    check_length(display_name=(display_name, DISPLAY_NAME_MAX_LENGTH))
+    return display_name
 
 
 @transaction.atomic

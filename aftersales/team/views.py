@@ -56,8 +56,15 @@ from aftersales.sla.models import ClockState, SlaClock
 from aftersales.team import replies
 
 from . import services
-from .forms import AddMemberForm, ApiKeyForm, BulkForm, CreateMemberForm, SkillsForm
-from .metrics import agent_numbers
+from .forms import (
+    AddMemberForm,
+    ApiKeyForm,
+    BulkForm,
+    CreateMemberForm,
+    DisplayNameForm,
+    SkillsForm,
+)
+from .metrics import agent_numbers, resolved_without_a_person
 from .models import Duty, StaffProfile
 
 ADMIN_ROLES = frozenset({Role.ADMIN})
@@ -145,6 +152,12 @@ class StaffRow:
     open_cases: int
     breached_cases: int
     skills_form: Any = None
+    name_form: Any = None
+
+
+def person_name(user: Any) -> str:
+    """How the pages name a person: their display name, else their username."""
+    return str(user.get_full_name() or user.get_username())
 
 
 def _staff_rows(shop: Shop) -> list[StaffRow]:
@@ -239,6 +252,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "assignable": [s for s in staff if s.role in WRITE_ROLES],
         "unassigned": unassigned,
         "numbers": agent_numbers(shop=shop, start=now - timedelta(days=days), end=now),
+        "resolved_automatically": resolved_without_a_person(shop, now - timedelta(days=days), now),
         "next": request.get_full_path(),
     }
     return render(request, "team/dashboard.html", context)
@@ -278,7 +292,7 @@ def duty(request: HttpRequest) -> HttpResponse:
                 if on_duty
                 else _("%(name)s is now off duty in %(shop)s.")
             )
-            messages.success(request, text % {"name": target.get_username(), "shop": shop.name})
+            messages.success(request, text % {"name": person_name(target), "shop": shop.name})
         return redirect(_next_url(request, "team:duty"))
 
     shops = _shops_with(actor, services.ASSIGNABLE_ROLES)
@@ -330,7 +344,7 @@ def reassign(request: HttpRequest) -> HttpResponse:
         messages.success(
             request,
             _("Case %(case)s is now assigned to %(name)s.")
-            % {"case": case.pk, "name": assignee.get_username()},
+            % {"case": case.pk, "name": person_name(assignee)},
         )
     return redirect(_next_url(request, default))
 
@@ -474,7 +488,7 @@ def staff(request: HttpRequest) -> HttpResponse:
                     messages.success(
                         request,
                         _("%(name)s is a member of %(shop)s.")
-                        % {"name": add_form.user.get_username(), "shop": shop.name},
+                        % {"name": person_name(add_form.user), "shop": shop.name},
                     )
                     return redirect(f"/team/staff/?shop={shop.pk}")
             elif which == "create":
@@ -486,12 +500,13 @@ def staff(request: HttpRequest) -> HttpResponse:
                         username=data["username"],
                         password=data["password1"],
                         role=data["role"],
+                        display_name=data["display_name"],
                         by=actor,
                     )
                     messages.success(
                         request,
                         _("%(name)s can now log in and work in %(shop)s.")
-                        % {"name": data["username"], "shop": shop.name},
+                        % {"name": data["display_name"] or data["username"], "shop": shop.name},
                     )
                     return redirect(f"/team/staff/?shop={shop.pk}")
             else:
@@ -504,6 +519,9 @@ def staff(request: HttpRequest) -> HttpResponse:
         row.skills_form = SkillsForm(
             initial={"skills": row.skills, "is_senior": row.is_senior},
             prefix=f"m{row.user.pk}",
+        )
+        row.name_form = DisplayNameForm(
+            initial={"display_name": row.user.first_name}, prefix=f"n{row.user.pk}"
         )
     context = {
         "nav": "team",
@@ -538,7 +556,32 @@ def staff_skills(request: HttpRequest, user_id: int) -> HttpResponse:
             messages.error(request, error.render(_current_language()))
         else:
             messages.success(
-                request, _("Saved the skills of %(name)s.") % {"name": member.get_username()}
+                request, _("Saved the skills of %(name)s.") % {"name": person_name(member)}
+            )
+    return redirect(f"/team/staff/?shop={shop.pk}")
+
+
+@login_required
+@require_POST
+def staff_name(request: HttpRequest, user_id: int) -> HttpResponse:
+    """Set one member's display name (form prefix `n<user id>`)."""
+    shop, actor = _shop_for(request, ADMIN_ROLES)
+    member = _member_user(shop, user_id)
+    form = DisplayNameForm(request.POST, prefix=f"n{user_id}")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, str(error))
+    else:
+        try:
+            services.set_display_name(
+                shop=shop, user=member, display_name=form.cleaned_data["display_name"], by=actor
+            )
+        except DomainError as error:
+            messages.error(request, error.render(_current_language()))
+        else:
+            messages.success(
+                request, _("Saved the display name of %(name)s.") % {"name": member.get_username()}
             )
     return redirect(f"/team/staff/?shop={shop.pk}")
 

@@ -92,10 +92,13 @@ def _final_target(case: Case) -> str:
 
 
 def _refund(case: Case, by: Actor, data: dict[str, Any], files: list[Any]) -> Any:
+    # A part left empty, or not on the form (nothing to refund there), is 0: the agent's
+    # amounts are the refund, never the defaults behind them.
     return services.refund_case(
         case=case,
         goods_amount_fen=data["goods_amount"],
         shipping_amount_fen=data.get("shipping_amount") or 0,
+        return_postage_fen=data.get("return_postage") or 0,
         reason=data.get("reason", ""),
         by=by,
     )

@@ -8,11 +8,13 @@ from typing import Any
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxLengthValidator
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.text import format_lazy
+from django.utils.text import Truncator, format_lazy
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.cases import services as case_services
 from aftersales.cases.choices import (
     CaseStatus,
     CaseType,
@@ -30,7 +32,8 @@ from aftersales.cases.reasons import (
     review_stage_of,
 )
 from aftersales.catalog.choices import Category
-from aftersales.core.money import yuan_to_fen
+from aftersales.core.limits import FILE_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, SEARCH_MAX_LENGTH
+from aftersales.core.money import fen_to_yuan, yuan_to_fen
 from aftersales.orders.carriers import CARRIER_CHOICES
 from aftersales.sla.models import ClockState
 from aftersales.team import replies
@@ -58,6 +61,13 @@ class LoginForm(AuthenticationForm):
             "Try again in %(minutes)d minutes."
         ),
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        password = self.fields["password"]
+        assert isinstance(password, forms.CharField)
+        password.max_length = PASSWORD_MAX_LENGTH
+        password.validators.append(MaxLengthValidator(PASSWORD_MAX_LENGTH))
 
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
@@ -99,9 +109,16 @@ class QueueFilterForm(forms.Form):
     q = forms.CharField(
         label=_("Search"),
         required=False,
-        max_length=64,
+        max_length=SEARCH_MAX_LENGTH,
         widget=forms.TextInput(
-            attrs={"type": "search", "placeholder": _("Case, order or buyer id")}
+            attrs={
+                "type": "search",
+                "placeholder": _("Case or order no., buyer, phone"),
+                "title": _(
+                    "Looks in every status: a case or order number, a buyer's id, nickname "
+                    "(or its beginning), phone number or its last 4 digits."
+                ),
+            }
         ),
     )
     shop = forms.TypedChoiceField(label=_("Shop"), required=False, coerce=int, empty_value=None)
@@ -160,6 +177,7 @@ class MultipleFileField(forms.FileField):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": "image/*,video/*"}))
+        kwargs.setdefault("max_length", FILE_NAME_MAX_LENGTH)  # of each file's name
         super().__init__(*args, **kwargs)
 
     def clean(self, data: Any, initial: Any = None) -> list[Any]:
@@ -186,11 +204,21 @@ class YuanField(forms.DecimalField):
 class ActionForm(forms.Form):
     """A form acting on one case. Ids carry the action's name, so many forms share a page."""
 
+    # The service's parameter names for the form's fields, where they differ: a service's
+    # refusal that names its parameter is shown beside the field (`add_refusal`).
+    service_fields: dict[str, str] = {}
+
     def __init__(self, *args: Any, case: Case, action: str, **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{action}-%s")
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.case = case
+        self.action_name = action
+
+    def add_refusal(self, field: str | None, message: str) -> None:
+        """Put a service's refusal beside the field it is about, else above the form."""
+        name = self.service_fields.get(field or "", field)
+        self.add_error(name if name in self.fields else None, message)
 
 
 class EmptyForm(ActionForm):
@@ -345,13 +373,101 @@ class InspectForm(ActionForm):
 
 
 class RefundForm(ActionForm):
+    """The refund, in its parts (R3.2–R3.4, R4.4). Unbound, it offers the case's defaults:
+    what the buyer asked for, the policy's shipping and return postage. A field with nothing
+    to refund (no shipping paid; return postage the merchant does not pay) is left out."""
+
     goods_amount = YuanField(label=_("Goods refund (yuan)"))
     shipping_amount = YuanField(label=_("Shipping refund (yuan)"), required=False)
+    return_postage = YuanField(label=_("Buyer's return postage (yuan)"), required=False)
     reason = forms.CharField(
         label=_("Reason (required for a partial refund)"),
         required=False,
         max_length=500,
     )
+    service_fields = {
+        "goods_amount_fen": "goods_amount",
+        "shipping_amount_fen": "shipping_amount",
+        "return_postage_fen": "return_postage",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.defaults = case_services.refund_defaults(self.case)
+        caps = {
+            "goods_amount": self.defaults.goods_cap_fen,
+            "shipping_amount": self.defaults.shipping_refundable_fen,
+            "return_postage": self.defaults.return_postage_cap_fen,
+        }
+        if self.defaults.shipping_paid_fen == 0:
+            del self.fields["shipping_amount"]
+        if self.defaults.return_postage_cap_fen == 0:
+            del self.fields["return_postage"]
+        for name, field in self.fields.items():
+            if name in caps:
+                # The total in the confirmation is added up from these (case.js).
+                field.widget.attrs.update({"data-refund-part": "", "max": fen_to_yuan(caps[name])})
+        if not self.is_bound:
+            self.initial = {
+                "goods_amount": fen_to_yuan(self.defaults.goods_fen),
+                "shipping_amount": fen_to_yuan(self.defaults.shipping_fen),
+                "return_postage": fen_to_yuan(self.defaults.return_postage_cap_fen),
+            }
+
+    def typed_fen(self, *names: str) -> int | None:
+        """The sum of these parts as the form holds them now (typed, or offered); None if
+        one does not read as an amount."""
+        total = 0
+        for name in names:
+            if name not in self.fields:
+                continue
+            value = self[name].value()
+            try:
+                total += yuan_to_fen(str(value or "").strip() or "0")
+            except (TypeError, ValueError):
+                return None
+        return total
+
+    @property
+    def confirm_template(self) -> str:
+        """The question before sending, with `{amount}` where case.js puts the total typed."""
+        return str(_("Refund ¥%(amount)s to the buyer? This cannot be undone.")) % {
+            "amount": "{amount}"
+        }
+
+    @property
+    def confirm_question(self) -> str:
+        total = self.typed_fen(*REFUND_PARTS)
+        if total is None:
+            return str(_("Refund this amount to the buyer? This cannot be undone."))
+        return self.confirm_template.replace("{amount}", fen_to_yuan(total))
+
+    @property
+    def difference_templates(self) -> dict[str, str]:
+        """How the goods and shipping typed compare with what the buyer asked for (which,
+        as on the platform, includes shipping); `{amount}` for the difference."""
+        return {
+            "more": str(_("%(amount)s yuan more than the buyer asked for."))
+            % {"amount": "{amount}"},
+            "less": str(_("%(amount)s yuan less than the buyer asked for."))
+            % {"amount": "{amount}"},
+            "same": str(_("Exactly what the buyer asked for.")),
+        }
+
+    @property
+    def difference_text(self) -> str:
+        typed = self.typed_fen("goods_amount", "shipping_amount")
+        requested = self.defaults.requested_fen
+        if typed is None or requested <= 0:
+            return ""
+        templates = self.difference_templates
+        if typed == requested:
+            return templates["same"]
+        kind = "more" if typed > requested else "less"
+        return templates[kind].replace("{amount}", fen_to_yuan(abs(typed - requested)))
+
+
+REFUND_PARTS = ("goods_amount", "shipping_amount", "return_postage")
 
 
 class QualityCheckForm(ActionForm):
@@ -418,7 +534,8 @@ class AssignForm(ActionForm):
             .order_by("user__username")
         )
         _choice_field(self, "assignee").choices = [("", _("Nobody"))] + [
-            (m.user_id, m.user.get_full_name() or m.user.get_username()) for m in members
+            (m.user_id, Truncator(m.user.get_full_name() or m.user.get_username()).chars(24))
+            for m in members
         ]
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, F, FilteredRelation, Min, OuterRef, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus, CaseType
 from aftersales.cases.fetch import cases_for_actor, search_cases
@@ -29,10 +30,12 @@ from aftersales.platforms.adapter import out_of_sync_case_ids
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.services import is_at_risk
 
+from . import figures
 from .forms import ALL, OPEN
 
 PAGE_SIZE = 50
 OPEN_STATUSES = [s for s in CaseStatus.values if s not in TERMINAL_STATUSES]
+STATUS_LABELS: dict[str, Any] = dict(CaseStatus.choices)
 
 
 def running_clocks(actor: Actor) -> QuerySet[SlaClock]:
@@ -61,6 +64,29 @@ def out_of_sync_ids(actor: Actor) -> set[int]:
     return out_of_sync_case_ids(actor.shop_roles)
 
 
+def searching(filters: dict[str, Any]) -> bool:
+    return bool((filters.get("q") or "").strip())
+
+
+def status_scope(filters: dict[str, Any]) -> str:
+    """Which statuses the queue shows: the open ones by default, every status for a search
+    (a finished case is found too) or when asked, else the one chosen."""
+    status = filters.get("status") or OPEN
+    if status == OPEN and searching(filters):
+        return ALL
+    return status
+
+
+def all_bucket_label(filters: dict[str, Any]) -> Any:
+    """The first bucket's words say what it counts: open cases only when it counts them."""
+    scope = status_scope(filters)
+    if scope == OPEN:
+        return _("All open")
+    if scope == ALL:
+        return _("All statuses")
+    return STATUS_LABELS.get(scope, scope)
+
+
 def filtered(
     actor: Actor, filters: dict[str, Any], *, out_of_sync: set[int] | None = None
 ) -> QuerySet[Case]:
@@ -72,10 +98,10 @@ def filtered(
         # Whatever their status unless one is chosen: a case closed here can still differ
         # from the platform, and the filter's count counts it.
         filters = {**filters, "status": filters.get("status") or ALL}
-    status = filters.get("status")
+    status = status_scope(filters)
     if status == ALL:
         pass
-    elif status and status != OPEN:
+    elif status != OPEN:
         qs = qs.filter(status=status)
     else:
         qs = qs.filter(status__in=OPEN_STATUSES)
@@ -202,6 +228,7 @@ class Row:
     type_label: str = ""
     reason_label: str = ""
     out_of_sync: bool = False  # the platform's state differs from the case's
+    amount_words: str = ""  # instead of an amount, for a case that refunds nothing
 
 
 def rows_for(
@@ -240,5 +267,6 @@ def rows_for(
         row.type_label = types.get(case.type, case.type)
         row.reason_label = reasons.get(case.reason, case.reason)
         row.out_of_sync = case.pk in out_of_sync
+        row.amount_words = str(figures.amount_words(case))
         rows.append(row)
     return rows

@@ -19,12 +19,11 @@ from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, Inspection
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput, PermissionDenied
+from aftersales.core.limits import NOTE_MAX_LENGTH, check_length
 from aftersales.shops.choices import Role
 
 # Who may see a buyer's phone number and address unmasked (R6.5, 个人信息保护法).
 REVEAL_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-
-NOTE_MAX_LENGTH = 2000
 
 
 def can_reveal(actor: Actor, case: Case) -> bool:
@@ -69,8 +68,7 @@ def add_note(*, case: Case, text: str, by: Actor) -> Case:
     text = text.strip()
     if not text:
         raise InvalidInput(_("The note is empty."))
-    if len(text) > NOTE_MAX_LENGTH:
-        raise InvalidInput(_("A note is at most %(max)d characters."), max=NOTE_MAX_LENGTH)
+    check_length(text=(text, NOTE_MAX_LENGTH))
     case = case_services.lock_case(case)
     record_event(
         shop_id=case.shop_id,

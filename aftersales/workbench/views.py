@@ -26,7 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.fetch import get_case_for_actor
 from aftersales.cases.models import Case, RefundExecution
-from aftersales.cases.money import item_cap, shipping_refundable_fen
+from aftersales.cases.services import refundable_lines
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.core.money import fen_to_yuan
@@ -41,7 +41,7 @@ from aftersales.sla.services import is_at_risk, time_left
 from aftersales.team import replies
 from aftersales.team.services import ASSIGNABLE_ROLES, LEAD_ROLES
 
-from . import display, queue
+from . import display, figures, queue
 from .actions import ACTIONS_BY_NAME, Action, available_actions, facts_for
 from .forms import ActionForm, LoginForm, QueueFilterForm
 from .services import BuyerContact, can_reveal, reveal_buyer_contact
@@ -106,7 +106,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     out_of_sync = queue.out_of_sync_ids(actor)
     base = queue.filtered(actor, filters, out_of_sync=out_of_sync)
-    counts = queue.bucket_counts(base, actor, now, few=bool((filters.get("q") or "").strip()))
+    counts = queue.bucket_counts(base, actor, now, few=queue.searching(filters))
     bucketed = queue.in_buckets(base, actor, filters, now)
     bucket = _single_bucket(filters)
     count = counts[bucket] if bucket else bucketed.count()
@@ -126,6 +126,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "refresh_url": request.get_full_path(),
         "show_shop": len(shops) > 1,
         "out_of_sync_count": len(out_of_sync),
+        "searching": queue.searching(filters),
         **_bulk_context(actor),
     }
     if getattr(request, "htmx", False):
@@ -167,7 +168,7 @@ def _bucket_links(
 ) -> list[dict[str, Any]]:
     """The bucket tabs: each keeps the other filters and sets its own pair."""
     buckets = [
-        ("all", _("All open"), {"assignee": "", "sla": ""}),
+        ("all", queue.all_bucket_label(filters), {"assignee": "", "sla": ""}),
         ("mine", _("Mine"), {"assignee": "mine", "sla": ""}),
         ("unassigned", _("Unassigned"), {"assignee": "unassigned", "sla": ""}),
         ("at_risk", _("At risk"), {"assignee": "", "sla": "at_risk"}),
@@ -206,13 +207,18 @@ def case_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def case_context(
-    request: HttpRequest, case: Case, *, contact: BuyerContact | None = None
+    request: HttpRequest,
+    case: Case,
+    *,
+    contact: BuyerContact | None = None,
+    bound: ActionForm | None = None,
 ) -> dict[str, Any]:
+    """The case page. `bound` is an action's form as the agent sent it, refused: it is shown
+    in place of a fresh one, open, with what was typed and the errors beside the fields."""
     actor = actor_of(request)
     now = timezone.now()
     writable = actor.role_in(case.shop_id) in WRITE_ROLES
-    items = list(case.items.select_related("order_item__sku__product").order_by("pk"))
-    refundable_fen = sum(item_cap(ci.order_item, ci.quantity).cap_fen for ci in items)
+    lines = refundable_lines(case)
     decision = latest_decision(case)
     execution = (
         RefundExecution.objects.select_related("decision").filter(decision__case=case).first()
@@ -255,7 +261,10 @@ def case_context(
     if writable:
         facts = facts_for(case, actor, platform_linked=platform.linked)
         for action in available_actions(case, actor, facts=facts):
-            actions.append((action, _action_form(action, case, decision)))
+            if bound is not None and bound.action_name == action.name:
+                actions.append((action, bound))
+            else:
+                actions.append((action, _action_form(action, case)))
     trace_language = "zh" if language().startswith("zh") else "en"
     return {
         "nav": "queue",
@@ -264,9 +273,11 @@ def case_context(
         "buyer": case.order.buyer,
         "contact": contact,
         "can_reveal": can_reveal(actor, case),
-        "items": items,
-        "refundable": fen_to_yuan(refundable_fen),
-        "shipping_refundable": fen_to_yuan(shipping_refundable_fen(case.order)),
+        "item_rows": figures.item_rows(lines),
+        "refundable": fen_to_yuan(sum(line.refundable_fen for line in lines)),
+        "refund_decided": execution is not None,
+        "return_label": figures.return_label(case),
+        "amount_words": figures.amount_words(case),
         "decision": decision,
         "recommendation": display.RECOMMENDATIONS.get(decision.recommendation, "")
         if decision
@@ -341,18 +352,8 @@ def _message_template_texts(case: Case) -> dict[str, str]:
     }
 
 
-def _action_form(action: Action, case: Case, decision: Any) -> ActionForm:
-    initial: dict[str, Any] = {}
-    if action.name == "refund":
-        items = case.items.select_related("order_item")
-        initial["goods_amount"] = fen_to_yuan(
-            sum(item_cap(ci.order_item, ci.quantity).cap_fen for ci in items)
-        )
-        suggested = decision.payload.get("shipping_refund_fen", 0) if decision else 0
-        initial["shipping_amount"] = fen_to_yuan(
-            min(suggested, shipping_refundable_fen(case.order))
-        )
-    return action.form_class(case=case, action=action.name, initial=initial)
+def _action_form(action: Action, case: Case) -> ActionForm:
+    return action.form_class(case=case, action=action.name)
 
 
 @require_POST
@@ -366,23 +367,40 @@ def case_action(request: HttpRequest, pk: int, name: str) -> HttpResponse:
     page = reverse("workbench:case", args=[case.pk])
     form = action.form_class(request.POST, request.FILES, case=case, action=action.name)
     anchor = "#platform-sync" if action.group == "platform" else "#actions"
-    if not form.is_valid():
-        for field_name, errors in form.errors.items():
-            label = form.fields[field_name].label if field_name in form.fields else ""
-            for error in errors:
-                messages.error(request, f"{label}: {error}" if label else str(error))
-        return redirect(page + anchor)
     if action not in available_actions(case, actor):
         messages.error(request, _("This action is not possible for the case as it is now."))
         return redirect(page + anchor)
+    if not form.is_valid():
+        _refused(request, form)
+        return _with_refused_form(request, case, form, status=400)
     files = [f for key in request.FILES for f in request.FILES.getlist(key)]
     try:
         action.perform(case, actor, form.cleaned_data, files)
     except DomainError as exc:
-        messages.error(request, exc.render(language()))
-        return redirect(page + anchor)
+        form.add_refusal(exc.field, exc.render(language()))
+        _refused(request, form)
+        return _with_refused_form(request, case, form, status=exc.status)
     messages.success(request, str(action.done))
     return redirect(page)
+
+
+def _refused(request: HttpRequest, form: ActionForm) -> None:
+    """Each error also at the top of the page, with its field's name."""
+    for field_name, errors in form.errors.items():
+        label = form.fields[field_name].label if field_name in form.fields else ""
+        for error in errors:
+            messages.error(request, f"{label}: {error}" if label else str(error))
+
+
+def _with_refused_form(
+    request: HttpRequest, case: Case, form: ActionForm, *, status: int
+) -> HttpResponse:
+    """The case page again, nothing changed, the refused form open as the agent filled it
+    in: an amount typed for a partial refund is never replaced by the full one."""
+    case = Case.objects.select_related("order__buyer", "shop").get(pk=case.pk)
+    context = case_context(request, case, bound=form)
+    context["next_url"] = reverse("workbench:case", args=[case.pk])
+    return render(request, "workbench/case.html", context, status=status)
 
 
 @require_POST

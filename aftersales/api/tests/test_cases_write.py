@@ -642,6 +642,36 @@ def test_r3_2_refund_cap_counts_only_the_quantity_in_the_case(shop_a, alice_clie
     assert exact.json()["refund"]["goods_amount_fen"] == 7500
 
 
+def test_r3_2_refund_without_amounts_refunds_what_the_buyer_asked_for(shop_a, alice_client):
+    """Issue 15: `{}` refunds the amount the buyer applied for, capped by what was paid,
+    not the item's full paid price; the request is the partial refund's reason."""
+    order = testing.make_order(shop_a)  # paid 88.00
+    case = testing.make_case(order, requested_amount_fen=3500)
+    for step in (services.approve_case, services.receive_return):
+        step(case=case, by=SYSTEM)
+    services.inspect_return(case=case, result="pass", condition="good", by=SYSTEM)
+    services.approve_after_inspection(case=case, by=SYSTEM)
+
+    response = post_json(alice_client, f"/cases/{case.pk}/refund", {})
+
+    assert response.status_code == 200, response.content
+    refund = response.json()["refund"]
+    assert (refund["goods_amount_fen"], refund["is_partial"]) == (3500, True)
+    assert (refund["shipping_amount_fen"], refund["return_postage_fen"]) == (0, 0)
+    assert refund["total_fen"] == 3500 and "35.00" in refund["reason"]
+
+
+def test_r3_2_a_refusal_names_the_field_it_is_about(shop_a, alice_client):
+    case = awaiting_refund(shop_a)
+    response = post_json(
+        alice_client,
+        f"/cases/{case.pk}/refund",
+        {"goods_amount_fen": 8800, "return_postage_fen": 1},
+    )
+    body = assert_error(response, 400, "invalid_input")
+    assert body["field"] == "return_postage_fen"
+
+
 def test_r3_2_partial_refund_without_a_reason_is_400(shop_a, alice_client):
     case = awaiting_refund(shop_a)
     before = db_state()

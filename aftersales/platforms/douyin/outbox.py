@@ -47,6 +47,7 @@ from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, InvalidInput
+from aftersales.core.limits import PLATFORM_REMARK_MAX_LENGTH, check_length
 from aftersales.orders.choices import ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Shipment
 from aftersales.orders.services import update_shipment_status
@@ -316,6 +317,7 @@ def add_platform_remark(*, case: Case, remark: str, by: Actor) -> OutboxOperatio
     _require_link(case)
     if not remark.strip():
         raise InvalidInput(_("The remark is empty."))
+    check_length(remark=(remark, PLATFORM_REMARK_MAX_LENGTH))
     record_event(
         shop_id=case.shop_id,
         case_id=case.pk,

@@ -225,7 +225,9 @@ def disagreements_of(case: Case, record: DouyinAftersale | None = None) -> list[
         refund_status=case.refund_status,
         platform_status=record.platform_status,
         platform_refund_status=record.refund_status,
-        decided_fen=decision.total_fen if decision is not None else None,
+        # The platform refunds the order (goods and shipping); a return postage refund is the
+        # merchant's own line beside it (docs/policy.md).
+        decided_fen=decision.order_refund_fen if decision is not None else None,
         platform_amount_fen=int(platform_amount.get("refund_amount") or 0),
     )
 

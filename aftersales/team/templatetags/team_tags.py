@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django import template
 from django.utils.translation import gettext as _
@@ -47,3 +48,11 @@ def skill_labels(values: list[str] | None) -> str:
 
     labels = dict(Category.choices)
     return ", ".join(str(labels.get(v, v)) for v in values or []) or "—"
+
+
+@register.filter
+def person(user: Any) -> str:
+    """How the pages name a person: their display name, else their username."""
+    if user is None:
+        return ""
+    return str(user.get_full_name() or user.get_username())

@@ -28,9 +28,16 @@ import time_machine
 
 from aftersales import testing
 from aftersales.cases import services as case_services
+from aftersales.cases.models import Case, RefundExecution
+from aftersales.policy.services import triage_case
 from aftersales.sla.models import ClockKind, SlaClock
 from aftersales.sla.services import fire_breach
-from aftersales.team.metrics import agent_numbers, percentiles, resolved_cases
+from aftersales.team.metrics import (
+    agent_numbers,
+    percentiles,
+    resolved_cases,
+    resolved_without_a_person,
+)
 from aftersales.team.services import send_templated_message
 
 from .support import new_case
@@ -147,9 +154,46 @@ def test_r9_3_percentiles_are_nearest_rank(shop_a, alice):
             case = new_case(shop_a)
             case_services.assign_case(case=case, assignee=alice, by=SYSTEM)
         with at(T0 + hours * H):
-            case_services.close_case(case=case, note="已解决", by=SYSTEM)
+            case_services.close_case(case=case, note="已解决", by=testing.actor(alice))
 
     rows = resolved_cases(shop_a, T0, T0 + timedelta(days=1))
     result = percentiles(rows, group="assignee_id", value="resolution_time", percents=(50, 90, 100))
 
     assert result == {alice.pk: {50: 5 * H, 90: 9 * H, 100: 10 * H}}
+
+
+def test_r9_3_the_policys_automatic_refunds_are_nobodys_work(shop_a, alice, client):
+    """An unshipped order refunded by the policy at once and then assigned (as intake does
+    while the refund is paid) is not alice's handled case: no "0 min, 100%". It is counted
+    apart, and shown so on the dashboard."""
+    a = testing.actor(alice)
+    with at(T0):
+        automatic = testing.make_case(
+            testing.make_order(shop_a, status="unshipped"),
+            type="refund_unshipped",
+            reason="changed_mind",
+        )
+        triage_case(case=automatic, by=SYSTEM)
+        case_services.assign_case(case=automatic, assignee=alice, by=SYSTEM)
+        execution = RefundExecution.objects.get(decision__case=automatic)
+        case_services.execute_refund(execution=execution, by=SYSTEM)
+        worked = new_case(shop_a)
+        case_services.assign_case(case=worked, assignee=alice, by=SYSTEM)
+    with at(T0 + 2 * H):
+        case_services.close_case(case=worked, note="买家撤回", by=a)
+    assert Case.objects.get(pk=automatic.pk).status == "completed"
+
+    numbers = numbers_for(shop_a, 1, now=T0 + 3 * H)["alice"]
+    assert numbers.handled == 1
+    assert (numbers.resolution_median, numbers.resolution_p90) == (2 * H, 2 * H)
+    assert numbers.sla_total == 3  # worked's clocks only
+    assert resolved_without_a_person(shop_a, T0 - H, T0 + 3 * H) == 1
+
+    sam = testing.make_user("sam2", shop_a, "supervisor")
+    client.force_login(sam)
+    client.cookies["django_language"] = "en"
+    with at(T0 + 3 * H):
+        html = client.get(f"/team/?shop={shop_a.pk}&days=7").content.decode()
+    assert 'data-figure="resolved-automatically"' in html
+    automatic_line = html[html.index('data-figure="resolved-automatically"') :]
+    assert ": 1 case" in automatic_line[: automatic_line.index("</p>")]

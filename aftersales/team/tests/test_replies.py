@@ -129,7 +129,10 @@ def test_r3_5_refund_progress_states_what_was_refunded_once_it_was(
 
     services.approve_case(case=case, by=testing.SYSTEM)
     with django_capture_on_commit_callbacks(execute=True):
-        services.refund_case(case=case, by=testing.SYSTEM)
+        # The whole item, more than the buyer asked for: the text must say what left.
+        services.refund_case(
+            case=case, by=testing.SYSTEM, goods_amount_fen=5500, reason="按实付全额退款"
+        )
     case.refresh_from_db()
     assert case.refund_status == "refunded"
 

@@ -86,6 +86,7 @@ def test_r9_1_admin_creates_a_new_login_who_can_log_in(shop_a, ada):
         form="create",
         **{
             "create-username": "dan",
+            "create-display_name": "小丹",
             "create-password1": "售后-Strong-pass-2025",
             "create-password2": "售后-Strong-pass-2025",
             "create-role": "agent",
@@ -95,6 +96,7 @@ def test_r9_1_admin_creates_a_new_login_who_can_log_in(shop_a, ada):
     assert response.status_code == 302
     assert Membership.objects.get(shop=shop_a, user__username="dan").role == Role.AGENT
     assert Client().login(username="dan", password="售后-Strong-pass-2025")
+    assert User.objects.get(username="dan").get_full_name() == "小丹"
 
 
 def test_r9_1_bad_new_logins_are_refused_and_create_nothing(shop_a, ada, alice):
@@ -113,6 +115,7 @@ def test_r9_1_bad_new_logins_are_refused_and_create_nothing(shop_a, ada, alice):
             form="create",
             **{
                 "create-username": username,
+                "create-display_name": "伊芙",
                 "create-password1": first,
                 "create-password2": second,
                 "create-role": "agent",

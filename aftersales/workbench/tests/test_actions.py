@@ -139,7 +139,7 @@ def test_the_refund_form_offers_the_refundable_amount(client, alice, shop_a):
     html = client.get(f"/cases/{case.pk}/").content.decode()
     assert 'value="100.00"' in html
     assert "Refundable for the goods: 100.00 yuan" in html
-    assert 'data-confirm="Refund this amount' in html
+    assert 'data-confirm="Refund ¥100.00 to the buyer?' in html
 
 
 def test_a_failed_refund_can_be_retried(

@@ -1,8 +1,9 @@
 """The workbench in a real browser: Debian's Chromium driven by Playwright against a live server.
 
 Log in; the queue's order and a filter; a delivered return case worked from review through
-inspection to the refund; another shop's case URL is a 404; keyboard use and labels.
-Screenshots of the queue and of a case page are written to docs/screenshots/.
+inspection to the refund; a refused refund keeps the typed amount and its confirmation names
+it; another shop's case URL is a 404; keyboard use and labels. Screenshots of the queue, a
+case page and the refused refund are written to docs/screenshots/.
 
 Skipped when /usr/bin/chromium is missing. Playwright's sync API runs an event loop in this
 thread, so Django's async-safety check is relaxed for this module only.
@@ -20,6 +21,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from aftersales import testing
+from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, RefundStatus
 from aftersales.cases.models import Case
 from aftersales.catalog.choices import Category
@@ -184,6 +186,59 @@ def test_work_a_delivered_return_from_review_through_inspection_to_refund(page, 
     assert case.refund_status == RefundStatus.REFUNDED
     assert case.refund_decision.goods_amount_fen == 25800
     assert page.locator(".status-completed").count() >= 1
+
+
+def test_r3_2_a_refused_refund_keeps_the_typed_amount_and_the_confirmation_states_it(page):
+    """Issue 14 item 5: the form offers what the buyer asked for and says how a typed amount
+    differs; the confirmation names the amount typed; a refusal comes back with the form
+    open, the typed amount kept (never refilled with the full one) and the error beside
+    its field; then the refund goes through for exactly that amount."""
+    shop = testing.make_shop("A店·服饰旗舰店")
+    testing.make_user("alice", shop, Role.AGENT)
+    order = testing.make_order(shop, lines=[testing.Line(paid_amount_fen=8800, name="纯棉卫衣")])
+    case = testing.make_case(order, reason="wrong_size", requested_amount_fen=5000)
+    for step in (services.approve_case, services.receive_return):
+        step(case=case, by=testing.SYSTEM)
+    services.inspect_return(case=case, result="pass", condition="good", by=testing.SYSTEM)
+    services.approve_after_inspection(case=case, by=testing.SYSTEM)
+    decide_case(case=case, by=testing.SYSTEM)  # the buyer's reason: no shipping back
+    questions: list[str] = []
+
+    def answer(dialog) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    log_in(page, "alice")
+    go(page, f"/cases/{case.pk}/")
+    box = page.locator("[data-action='refund']")
+    box.locator("summary").click()
+    assert page.input_value("#refund-goods_amount") == "50.00"  # what the buyer asked for
+    assert box.locator(".refund-difference").inner_text() == "与买家申请金额一致。"
+
+    page.fill("#refund-goods_amount", "40.00")
+    assert box.locator(".refund-difference").inner_text() == "比买家申请金额少 10.00 元。"
+    box.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+
+    assert questions[-1].startswith("确认退款 ¥40.00 给买家？")
+    box = page.locator("[data-action='refund']")
+    assert box.evaluate("el => el.open")
+    assert page.input_value("#refund-goods_amount") == "40.00"  # not refilled with 88.00
+    reason = box.locator(".field.has-error")
+    assert "部分退款需要填写原因" in reason.inner_text()
+    assert page.evaluate("document.activeElement.id") == "refund-reason"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    box.scroll_into_view_if_needed()
+    page.screenshot(path=str(SCREENSHOTS / "refund-refused.png"))
+
+    page.fill("#refund-reason", "买家同意少退 10 元")
+    box.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    assert questions[-1].startswith("确认退款 ¥40.00 给买家？")
+    case.refresh_from_db()
+    assert case.refund_decision.goods_amount_fen == 4000
+    assert case.refund_decision.reason == "买家同意少退 10 元"
 
 
 def test_a_shop_b_user_opening_a_shop_a_case_gets_404(page):
