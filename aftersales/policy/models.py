@@ -51,7 +51,8 @@ class PolicyVersion(models.Model):
         indexes = [models.Index(fields=["shop", "-effective_from"], name="policy_shop_effective")]
 
     def __str__(self) -> str:
-        return self.label
+        # For people (the admin's lists and messages); `label` is the machine's name.
+        return _("%(shop)s, version %(number)s") % {"shop": self.shop, "number": self.number}
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
