@@ -53,6 +53,7 @@ class PlatformOperation:
     synced_at: datetime | None
     next_attempt_at: datetime | None
     is_message: bool  # a message to the buyer holds nothing else up
+    error_explanation: str = ""  # `last_error` in the reader's language, if the code is known
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class SyncState:
 
     state: str  # none | pending | synced | failed
     reason: str = ""
+    reason_explanation: str = ""  # `reason` in the reader's language, if the code is known
     operations: list[PlatformOperation] = field(default_factory=list)
 
     @property
@@ -91,6 +93,9 @@ class PlatformAdapter(Protocol):
     def sync_state(self, case: Case) -> SyncState: ...
 
     def retry_failed(self, *, case: Case, by: Actor) -> None: ...
+
+    def explain_error(self, error: str) -> str:
+        """What a recorded platform error means, in the active language; "" if unknown."""
 
 
 def buyer_text(change: CaseChange) -> str:
@@ -160,6 +165,9 @@ class PlainAdapter:
 
     def retry_failed(self, *, case: Case, by: Actor) -> None:
         raise Conflict(_("There is no failed platform operation to retry."))
+
+    def explain_error(self, error: str) -> str:
+        return ""
 
 
 _NOT_CONNECTED = _("This case is not connected to a platform after-sale.")

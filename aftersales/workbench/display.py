@@ -1,7 +1,9 @@
-"""Words for people: audit event types, policy recommendations, durations, event details."""
+"""Words for people: audit event types, policy recommendations, evidence kinds, carriers,
+durations, event details."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -18,10 +20,27 @@ from aftersales.cases.choices import (
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.money import fen_to_yuan
+from aftersales.policy.document import EVIDENCE_KINDS as POLICY_EVIDENCE_KINDS
 from aftersales.sla.models import ClockKind
 
-# Every case event's words (`cases.events.CaseEvent`), for the timeline.
-EVENT_LABELS: dict[str, Any] = dict(CaseEvent.choices)
+# The events on a shop's audit chain that are not about one case, by the type their service
+# records (shops, team, policy, the Douyin link; the demo's history).
+SHOP_EVENT_LABELS: dict[str, Any] = {
+    "shop_created": _("Shop created"),
+    "member_added": _("Member added or role changed"),
+    "api_key_created": _("API key created"),
+    "api_key_revoked": _("API key revoked"),
+    "duty_changed": _("Duty switched"),
+    "staff_skills_changed": _("Skills changed"),
+    "policy_published": _("Policy version published"),
+    "douyin_linked": _("Connected to Douyin"),
+    "douyin_link_changed": _("Douyin connection changed"),
+    "demo_seed_started": _("Demo history being written"),
+    "demo_seeded": _("Demo history written"),
+}
+# Every event's words: the case events (`cases.events.CaseEvent`) for the timeline, and the
+# shop's own. A test walks the code for every type recorded and checks it is here.
+EVENT_LABELS: dict[str, Any] = dict(CaseEvent.choices) | SHOP_EVENT_LABELS
 
 # The case's platform sync as a whole (`platforms.adapter.SyncState`): a failure anywhere wins, then
 # anything still on its way. Words of their own: "Pending" and "Failed" mean other things
@@ -50,7 +69,11 @@ PAYERS: dict[str, Any] = {
     "carrier": _("Carrier"),
     "none": _("Nobody"),
 }
-EVIDENCE_KINDS: dict[str, Any] = {"photo": _("Photo"), "video": _("Video")}
+EVIDENCE_KINDS: dict[str, Any] = dict(POLICY_EVIDENCE_KINDS)
+
+# Carriers' names by the platform's company code. The orders app is getting the carrier list
+# (issue 14 item 11); until it is here, a code is shown as it is.
+CARRIER_NAMES: dict[str, Any] = {}
 
 AXIS_LABELS = {
     "status": dict(CaseStatus.choices),
@@ -62,6 +85,12 @@ AXIS_LABELS = {
 def event_label(event_type: str) -> str:
     label = EVENT_LABELS.get(event_type)
     return str(label) if label is not None else event_type
+
+
+def carrier_label(code: str) -> str:
+    """The carrier's name for a code the platform or a person gave; the code if unknown."""
+    name = CARRIER_NAMES.get(code)
+    return str(name) if name is not None else code
 
 
 def duration(seconds: int | None) -> str:
@@ -91,8 +120,13 @@ def clock_text(seconds: int | None) -> str:
     return f"{prefix}{day_part}{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
-def event_details(event: AuditEvent) -> list[tuple[str, str]]:
-    """The few facts of an event worth a line on the timeline, as (label, value)."""
+def event_details(
+    event: AuditEvent, *, explain_error: Callable[[str], str] | None = None
+) -> list[tuple[str, str]]:
+    """The few facts of an event worth a line on the timeline, as (label, value).
+
+    `explain_error` (the case's platform adapter's) puts a platform error in the reader's
+    words, with the platform's own beside it."""
     details: list[tuple[str, str]] = []
     for axis, labels in AXIS_LABELS.items():
         # Opening sets every axis; only the status is worth a line then.
@@ -124,11 +158,15 @@ def event_details(event: AuditEvent) -> list[tuple[str, str]]:
     for key, label in text_keys.items():
         value = p.get(key)
         if isinstance(value, str) and value.strip():
-            details.append((str(label), value))
+            explained = explain_error(value) if key == "error" and explain_error else ""
+            if explained:
+                details.append((str(label), explained))
+                details.append((str(_("The platform's words")), value))
+            else:
+                details.append((str(label), value))
     if p.get("carrier") or p.get("tracking_number"):
-        details.append(
-            (str(_("Tracking")), f"{p.get('carrier', '')} {p.get('tracking_number', '')}".strip())
-        )
+        carrier = carrier_label(str(p.get("carrier") or ""))
+        details.append((str(_("Tracking")), f"{carrier} {p.get('tracking_number', '')}".strip()))
     for key, label in (
         ("goods_amount_fen", _("Goods")),
         ("shipping_amount_fen", _("Shipping")),

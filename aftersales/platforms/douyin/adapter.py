@@ -9,7 +9,7 @@ from aftersales.cases.ports import CaseChange, RefundReceipt
 from aftersales.core.actors import Actor
 from aftersales.platforms.adapter import PLAIN, PlatformOperation, SyncState, buyer_text
 
-from . import outbox
+from . import errors, outbox
 from .choices import OperationKind, OperationStatus
 from .gateway import DouyinRefundGateway
 from .models import DouyinShopLink, OutboxOperation
@@ -63,6 +63,9 @@ class DouyinAdapter:
     def retry_failed(self, *, case: Case, by: Actor) -> None:
         outbox.retry_failed_operations(case=case, by=by)
 
+    def explain_error(self, error: str) -> str:
+        return errors.explain(error)
+
 
 def adapter_for_shop(shop_id: int) -> DouyinAdapter | None:
     """The shop's adapter if it was ever linked to Douyin; None otherwise (the plain one
@@ -86,9 +89,11 @@ def sync_state_of(case: Case) -> SyncState:
     failed = [op for op in operations if op.status == OperationStatus.FAILED]
     kinds = dict(OperationKind.choices)
     words = dict(OperationStatus.choices)
+    reason = failed[0].last_error if failed else ""
     return SyncState(
         state=state,
-        reason=failed[0].last_error if failed else "",
+        reason=reason,
+        reason_explanation=errors.explain(reason),
         operations=[
             PlatformOperation(
                 id=op.pk,
@@ -102,6 +107,7 @@ def sync_state_of(case: Case) -> SyncState:
                 synced_at=op.synced_at,
                 next_attempt_at=op.next_attempt_at,
                 is_message=op.kind == OperationKind.NOTIFY_BUYER,
+                error_explanation=errors.explain(op.last_error),
             )
             for op in operations
         ],

@@ -75,6 +75,9 @@ class FakeAdapter:
     def retry_failed(self, *, case: Case, by: Actor) -> None:
         pass
 
+    def explain_error(self, error: str) -> str:
+        return ""
+
 
 def fake_adapter_for_shop(shop_id: int) -> FakeAdapter:
     return FakeAdapter()

@@ -1,4 +1,4 @@
-"""Template filters of the workbench: money in yuan, time left in words."""
+"""Template filters of the workbench: money in yuan, time left in words, carriers' names."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from django import template
 from django.utils.translation import gettext
 
 from aftersales.core.money import fen_to_yuan
-from aftersales.workbench.display import clock_text, duration
+from aftersales.workbench.display import carrier_label, clock_text, duration
 
 register = template.Library()
 
@@ -26,6 +26,12 @@ def time_left(seconds: int | None) -> str:
 def countdown(seconds: int | None) -> str:
     """What the live countdown shows before its script takes over (countdown.js)."""
     return clock_text(seconds)
+
+
+@register.filter
+def carrier(code: str | None) -> str:
+    """A carrier's name for its code (`display.carrier_label`)."""
+    return carrier_label(code or "")
 
 
 @register.simple_tag
