@@ -353,6 +353,7 @@ SKIP_REASONS = {
     "not_permitted": gettext_lazy("only a supervisor or shop admin can assign"),
     "not_allowed_by_policy": gettext_lazy("the policy does not allow approving it"),
     "wrong_status": gettext_lazy("not awaiting review"),
+    "does_not_fit": gettext_lazy("the message does not fit the case now"),
     "refused": gettext_lazy("refused"),
 }
 BULK_ACTIONS = {
@@ -448,6 +449,9 @@ def _bulk_one(
                 return "refused", _("The assignee is not a member of this shop.")
             services.reassign(case=case, to_user=assignee, by=actor)
         else:
+            misfit = services.template_misfit(case, template)
+            if misfit is not None:
+                return "does_not_fit", str(misfit)
             services.send_templated_message(case=case, template=template, by=actor)
     except PermissionDenied:
         return "not_permitted", ""
