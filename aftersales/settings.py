@@ -128,6 +128,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so it sees a view's exception first: the product's 404/403/400 pages, DEBUG or not.
+    "aftersales.workbench.errors.ErrorPagesMiddleware",
 ]
 
 ROOT_URLCONF = "aftersales.urls"
@@ -145,6 +147,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "aftersales.sla.context_processors.unread_notifications",
+                "aftersales.team.context_processors.team_links",
             ],
         },
     },
@@ -322,6 +325,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("AFTERSALES_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# A form posted without its token (expired, another tab logged out) gets the product's page.
+CSRF_FAILURE_VIEW = "aftersales.workbench.errors.csrf_failure"
 
 # --- Logging: failures are visible in the logs, one line each ------------------------------
 LOGGING = {

@@ -14,3 +14,9 @@ urlpatterns = [
     path("buyer/", include("aftersales.buyer.urls")),
     path("", include("aftersales.workbench.urls")),
 ]
+
+# The product's own error pages (aftersales/workbench/errors.py), never a bare status line.
+handler400 = "aftersales.workbench.errors.bad_request"
+handler403 = "aftersales.workbench.errors.permission_denied"
+handler404 = "aftersales.workbench.errors.page_not_found"
+handler500 = "aftersales.workbench.errors.server_error"

@@ -24,7 +24,12 @@ class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
 class AuditChainHead(models.Model):
     """The last link of one shop's chain. Locked while appending so links never fork."""
 
-    shop = models.OneToOneField("shops.Shop", on_delete=models.PROTECT, primary_key=True)
+    shop = models.OneToOneField(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        primary_key=True,
+        verbose_name=_("shop"),
+    )
     last_seq = models.BigIntegerField(default=0)
     last_hash = models.CharField(max_length=64, default="")
 
@@ -32,23 +37,38 @@ class AuditChainHead(models.Model):
 class AuditEvent(models.Model):
     """One action on the record: who, what, before and after, when; linked to the previous."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
     seq = models.BigIntegerField(_("sequence"))
     case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        "cases.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        verbose_name=_("case"),
     )
     type = models.CharField(_("event type"), max_length=64)
-    actor_kind = models.CharField(max_length=16)
-    actor_label = models.CharField(max_length=150)
+    actor_kind = models.CharField(_("actor kind"), max_length=16)
+    actor_label = models.CharField(_("actor"), max_length=150)
     actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("acting user"),
     )
-    before = models.JSONField(default=dict, blank=True)
-    after = models.JSONField(default=dict, blank=True)
-    payload = models.JSONField(default=dict, blank=True)
+    before = models.JSONField(_("before"), default=dict, blank=True)
+    after = models.JSONField(_("after"), default=dict, blank=True)
+    payload = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"))
-    prev_hash = models.CharField(max_length=64)
-    hash = models.CharField(max_length=64, unique=True)
+    prev_hash = models.CharField(_("previous hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64, unique=True)
 
     objects = AuditEventQuerySet.as_manager()
 

@@ -30,8 +30,18 @@ from .reasons import REASON_CHOICES, REASONS, REJECT_REASON_CHOICES, Reason
 class Case(models.Model):
     """One after-sales request (售后单) about one order and some of its items (R1.1)."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="cases")
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="cases")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("shop"),
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("order"),
+    )
     platform_case_id = models.CharField(_("platform case id"), max_length=64, null=True, blank=True)
     type = models.CharField(_("type"), max_length=20, choices=CaseType.choices)
     reason = models.CharField(_("reason"), max_length=32, choices=REASON_CHOICES)
@@ -145,9 +155,24 @@ class RefundDecision(models.Model):
     One decision per case; the database refuses a second.
     """
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="refund_decision")
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
+    case = models.OneToOneField(
+        Case,
+        on_delete=models.PROTECT,
+        related_name="refund_decision",
+        verbose_name=_("case"),
+    )
+    order = models.ForeignKey(
+        "orders.Order",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("order"),
+    )
     goods_amount_fen = models.PositiveBigIntegerField(_("goods amount (fen)"))
     shipping_amount_fen = models.PositiveBigIntegerField(_("shipping amount (fen)"), default=0)
     # The buyer's postage for sending the goods back, refunded when the policy has the
@@ -202,11 +227,19 @@ class RefundLine(models.Model):
 class RefundExecution(models.Model):
     """Carrying out a decision, exactly once: the key is unique in the database."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    decision = models.OneToOneField(
-        RefundDecision, on_delete=models.PROTECT, related_name="execution"
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
     )
-    idempotency_key = models.CharField(max_length=100, unique=True)
+    decision = models.OneToOneField(
+        RefundDecision,
+        on_delete=models.PROTECT,
+        related_name="execution",
+        verbose_name=_("refund decision"),
+    )
+    idempotency_key = models.CharField(_("idempotency key"), max_length=100, unique=True)
     amount_fen = models.PositiveBigIntegerField(_("amount (fen)"))
     status = models.CharField(
         _("status"), max_length=16, choices=ExecutionStatus.choices, default=ExecutionStatus.PENDING
@@ -261,8 +294,18 @@ class QualityCheck(models.Model):
 class CaseCost(models.Model):
     """A cost of handling the case and who bears it (R4.4, R8.5)."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="costs")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
+    case = models.ForeignKey(
+        Case,
+        on_delete=models.PROTECT,
+        related_name="costs",
+        verbose_name=_("case"),
+    )
     kind = models.CharField(_("kind"), max_length=24, choices=CostKind.choices)
     amount_fen = models.PositiveBigIntegerField(_("amount (fen)"))
     payer = models.CharField(_("paid by"), max_length=16, choices=CostPayer.choices)
@@ -278,21 +321,41 @@ class CaseCost(models.Model):
 class Evidence(models.Model):
     """A photo or video on a case, checked by content and stored under a generated name."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    case = models.ForeignKey(Case, on_delete=models.PROTECT, related_name="evidence")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
+    case = models.ForeignKey(
+        Case,
+        on_delete=models.PROTECT,
+        related_name="evidence",
+        verbose_name=_("case"),
+    )
     case_item = models.ForeignKey(
-        CaseItem, on_delete=models.PROTECT, null=True, blank=True, related_name="evidence"
+        CaseItem,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evidence",
+        verbose_name=_("case item"),
     )
     inspection = models.ForeignKey(
-        Inspection, on_delete=models.PROTECT, null=True, blank=True, related_name="photos"
+        Inspection,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="photos",
+        verbose_name=_("inspection"),
     )
     source = models.CharField(_("source"), max_length=16, choices=EvidenceSource.choices)
     kind = models.CharField(_("kind"), max_length=8, choices=EvidenceKind.choices)
-    content_type = models.CharField(max_length=64)
-    file = models.FileField(upload_to="evidence/", max_length=200)
+    content_type = models.CharField(_("content type"), max_length=64)
+    file = models.FileField(_("file"), upload_to="evidence/", max_length=200)
     original_name = models.CharField(_("original name"), max_length=255, blank=True)
-    size_bytes = models.PositiveBigIntegerField()
-    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
     note = models.CharField(_("note"), max_length=255, blank=True)
     uploaded_by = models.CharField(_("uploaded by"), max_length=150)
     uploaded_at = models.DateTimeField(_("uploaded at"))

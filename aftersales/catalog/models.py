@@ -9,7 +9,12 @@ from .choices import Category
 
 
 class Product(models.Model):
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="products")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="products",
+        verbose_name=_("shop"),
+    )
     platform_product_id = models.CharField(_("platform product id"), max_length=64)
     name = models.CharField(_("name"), max_length=200)
     category = models.CharField(_("category"), max_length=16, choices=Category.choices)
@@ -30,8 +35,18 @@ class Product(models.Model):
 
 
 class Sku(models.Model):
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="skus")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
+    product = models.ForeignKey(
+        Product,
+        on_delete=models.PROTECT,
+        related_name="skus",
+        verbose_name=_("product"),
+    )
     platform_sku_id = models.CharField(_("platform SKU id"), max_length=64)
     spec = models.CharField(_("specification"), max_length=100, blank=True)
     list_price_fen = models.PositiveBigIntegerField(_("list price (fen)"))

@@ -10,7 +10,9 @@ from django.utils.translation import gettext_lazy as _
 class Article(models.Model):
     """A common problem and the shop's standard answer to it."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop", on_delete=models.PROTECT, related_name="+", verbose_name=_("shop")
+    )
     question = models.CharField(_("question"), max_length=200)
     answer = models.TextField(_("answer"))
     tags = models.CharField(
@@ -22,7 +24,9 @@ class Article(models.Model):
         blank=True,
         help_text=_("Comma-separated product categories it applies to; empty for all."),
     )
-    products = models.ManyToManyField("catalog.Product", blank=True, related_name="+")
+    products = models.ManyToManyField(
+        "catalog.Product", blank=True, related_name="+", verbose_name=_("products")
+    )
     is_published = models.BooleanField(_("published"), default=True)
     source_case = models.ForeignKey(
         "cases.Case",
@@ -59,10 +63,19 @@ class Conversation(models.Model):
         PAGE = "page", _("Self-service page")
         API = "api", _("Chat channel (API)")
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop", on_delete=models.PROTECT, related_name="+", verbose_name=_("shop")
+    )
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="+", verbose_name=_("order")
+    )
     case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="conversations"
+        "cases.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="conversations",
+        verbose_name=_("case"),
     )
     channel = models.CharField(_("channel"), max_length=8, choices=Channel.choices)
     started_at = models.DateTimeField(_("started at"))
@@ -99,13 +112,25 @@ class Turn(models.Model):
 class Handover(models.Model):
     """The bot passed the buyer to a person: waits in the agents' list until taken."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop", on_delete=models.PROTECT, related_name="+", verbose_name=_("shop")
+    )
+    order = models.ForeignKey(
+        "orders.Order", on_delete=models.PROTECT, related_name="+", verbose_name=_("order")
+    )
     case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="handovers"
+        "cases.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="handovers",
+        verbose_name=_("case"),
     )
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.PROTECT, related_name="handovers"
+        Conversation,
+        on_delete=models.PROTECT,
+        related_name="handovers",
+        verbose_name=_("conversation"),
     )
     reasons = models.JSONField(_("reasons"), default=list)
     message = models.TextField(_("buyer's message"))

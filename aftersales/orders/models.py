@@ -28,7 +28,12 @@ class PhoneTail(models.Func):
 class Buyer(models.Model):
     """A buyer as one shop knows them. The phone is stored but shown masked (R6.5)."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="buyers")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="buyers",
+        verbose_name=_("shop"),
+    )
     platform_buyer_id = models.CharField(_("platform buyer id"), max_length=64)
     nickname = models.CharField(_("nickname"), max_length=100, blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
@@ -68,8 +73,18 @@ class Buyer(models.Model):
 
 
 class Order(models.Model):
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="orders")
-    buyer = models.ForeignKey(Buyer, on_delete=models.PROTECT, related_name="orders")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("shop"),
+    )
+    buyer = models.ForeignKey(
+        Buyer,
+        on_delete=models.PROTECT,
+        related_name="orders",
+        verbose_name=_("buyer"),
+    )
     platform_order_id = models.CharField(_("platform order id"), max_length=64)
     status = models.CharField(
         _("status"), max_length=16, choices=OrderStatus.choices, default=OrderStatus.UNSHIPPED
@@ -116,7 +131,12 @@ class Order(models.Model):
 class OrderItem(models.Model):
     """A line of an order, with what the buyer **actually paid** after discounts (R3.2)."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="items")
     sku = models.ForeignKey("catalog.Sku", on_delete=models.PROTECT, related_name="+")
     platform_item_id = models.CharField(_("sub-order id"), max_length=64)
@@ -157,10 +177,25 @@ class OrderItem(models.Model):
 class Shipment(models.Model):
     """A parcel: the original delivery, a return, a replacement, a resend or a repair."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="shipments")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
+    order = models.ForeignKey(
+        Order,
+        on_delete=models.PROTECT,
+        related_name="shipments",
+        verbose_name=_("order"),
+    )
     case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, null=True, blank=True, related_name="shipments"
+        "cases.Case",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="shipments",
+        verbose_name=_("case"),
     )
     kind = models.CharField(_("kind"), max_length=16, choices=ShipmentKind.choices)
     carrier = models.CharField(_("carrier"), max_length=32)

@@ -59,6 +59,7 @@ class PlatformOperation:
     is_interception: bool = False  # a request to stop the outbound parcel
     # The platform's answer in words (an interception: whether the carrier stopped it).
     answer: str = ""
+    error_explanation: str = ""  # `last_error` in the reader's language, if the code is known
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class SyncState:
 
     state: str  # none | pending | synced | failed
     reason: str = ""
+    reason_explanation: str = ""  # `reason` in the reader's language, if the code is known
     operations: list[PlatformOperation] = field(default_factory=list)
     drift: list[str] = field(default_factory=list)
     platform_status: str = ""
@@ -116,6 +118,9 @@ class PlatformAdapter(Protocol):
         """The ids of the shop's cases whose platform state differs from ours (see
         `SyncState.out_of_sync`), for the queue's flag and filter; a few queries per shop."""
         ...
+
+    def explain_error(self, error: str) -> str:
+        """What a recorded platform error means, in the active language; "" if unknown."""
 
 
 def buyer_text(change: CaseChange) -> str:
@@ -207,6 +212,9 @@ class PlainAdapter:
 
     def cases_out_of_sync(self) -> set[int]:
         return set()
+
+    def explain_error(self, error: str) -> str:
+        return ""
 
 
 _NOT_CONNECTED = _("This case is not connected to a platform after-sale.")

@@ -8,7 +8,12 @@ class StoredBuyerMessage(models.Model):
     """A message to the buyer of a case with no platform channel (a shop with no platform
     link, a case opened by hand): kept for the staff to pass on, never lost (R3.5)."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
     case = models.ForeignKey(
         "cases.Case", on_delete=models.PROTECT, related_name="stored_buyer_messages"
     )

@@ -1,4 +1,4 @@
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib import admin
@@ -11,7 +11,7 @@ from aftersales.shops.services import actor_for_user
 
 from .document import parse_document, validate_override
 from .models import PolicyDecision, PolicyVersion
-from .services import publish_policy_version
+from .services import check_effective_from, publish_policy_version
 
 if TYPE_CHECKING:
     # django-stubs makes ModelAdmin and ModelForm generic in their model; Django's classes
@@ -29,6 +29,16 @@ class PolicyVersionForm(_PolicyVersionModelForm):
         model = PolicyVersion
         fields = ["shop", "effective_from", "document", "note"]
         widgets = {"document": forms.Textarea(attrs={"rows": 20, "cols": 100})}
+
+    def clean_effective_from(self) -> Any:
+        # The service's rule, said on the form rather than as a server error.
+        effective_from = self.cleaned_data["effective_from"]
+        try:
+            check_effective_from(effective_from)
+        except DomainError as exc:
+            message = exc.render(translation.get_language() or "zh-hans")
+            raise forms.ValidationError(message) from exc
+        return effective_from
 
     def clean_document(self) -> str:
         text: str = self.cleaned_data["document"]
@@ -62,7 +72,8 @@ class PolicyVersionAdmin(NoDeleteAdminMixin, _PolicyVersionModelAdmin):
             note=obj.note,
             by=actor_for_user(request.user),
         )
-        obj.pk = version.pk
+        # The admin announces the saved object by `str(obj)`: make it the published row.
+        obj.pk, obj.number, obj.created_by = version.pk, version.number, version.created_by
 
 
 @admin.register(PolicyDecision)

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.errors import InvalidInput
@@ -65,7 +66,8 @@ def validate_override(override: dict[str, Any], *, base: dict[str, Any] | None =
 
 
 OPEN_TABLES = {"high_risk", "evidence"}
-EVIDENCE_KINDS = {"photo", "video"}
+# The evidence a reason may require (R4.1), with its words.
+EVIDENCE_KINDS: dict[str, Promise] = {"photo": _("Photo"), "video": _("Video")}
 
 
 def _check(override: dict[str, Any], base: dict[str, Any], *, path: str) -> None:

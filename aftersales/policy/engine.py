@@ -20,7 +20,7 @@ from aftersales.workdays.calendar import SHANGHAI, WorkCalendar
 
 from . import deadlines as clocks
 from .document import Policy
-from .texts import both
+from .texts import both, translated, words
 
 # Recommendations, in the words of the issue.
 APPROVE_REFUND = "approve_refund"
@@ -106,6 +106,14 @@ class Decision:
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _with_categories(message: str, codes_words: tuple[str, str], **params: str) -> tuple[str, str]:
+    """`message` in Chinese and English with `categories` in each language's words."""
+    zh_words, en_words = codes_words
+    zh = translated(message, "zh-hans") % {"categories": zh_words, **params}
+    en = translated(message, "en") % {"categories": en_words, **params}
+    return zh, en
 
 
 class _Trace:
@@ -220,9 +228,9 @@ def _complexity(
         trace.add(
             "complexity.category",
             "R2.3",
-            *both(
+            *_with_categories(
                 gettext_noop("category %(categories)s is complex: %(hours)s h review"),
-                categories=",".join(categories),
+                words("category", categories),
                 hours=review_hours[True],
             ),
         )
@@ -263,11 +271,12 @@ def _high_risk_plan(
         if item.is_high_risk and item.category in plans:
             plan = plans[item.category]
             checks = len(plan.get("extra_checks", []))
+            zh, en = words("category", [item.category])
             trace.add(
                 f"high_risk.{item.category}",
                 "R6.4",
-                f"高风险品类 {item.category}：执行专门预案（{checks} 项检查）",
-                f"high-risk {item.category}: special plan ({checks} checks)",
+                f"高风险品类 {zh}：执行专门预案（{checks} 项检查）",
+                f"high-risk {en}: special plan ({checks} checks)",
             )
             return {
                 "category": item.category,
@@ -323,11 +332,12 @@ def _no_reason(facts: CaseFacts, data: dict[str, Any], trace: _Trace) -> tuple[b
         return False, last_day
     for item in facts.items:
         if item.category in rules["excluded_categories"]:
+            zh, en = words("category", [item.category])
             trace.add(
                 "no_reason.excluded_category",
                 "R6.1",
-                f"{item.category} 属于法定不适用七天无理由的商品",
-                f"{item.category} is excluded from no-reason returns by law",
+                f"{zh} 属于法定不适用七天无理由的商品",
+                f"{en} is excluded from no-reason returns by law",
             )
             return False, last_day
         if item.category in rules["unsuitable_categories_need_confirmation"]:
@@ -495,11 +505,12 @@ def _recommend(
     if eligible is False:
         return NOT_ELIGIBLE_NO_REASON, False
     if missing:
+        zh, en = words("evidence", missing)
         trace.add(
             "evidence.missing",
             "R4.1",
-            f"需要买家补充凭证：{'、'.join(missing)}",
-            f"needs the buyer's evidence: {', '.join(missing)}",
+            f"需要买家补充凭证：{zh}",
+            f"needs the buyer's evidence: {en}",
         )
         return NEEDS_EVIDENCE, False
     is_functional = facts.reason == "functional_fault"

@@ -31,11 +31,16 @@ class PolicyVersionQuerySet(models.QuerySet["PolicyVersion"]):
 class PolicyVersion(models.Model):
     """A shop's overrides of the default policy, in force from `effective_from`."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="policies")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="policies",
+        verbose_name=_("shop"),
+    )
     number = models.PositiveIntegerField(_("version"))
     effective_from = models.DateTimeField(_("effective from"))
     document = models.TextField(_("overrides (TOML)"))
-    document_sha256 = models.CharField(max_length=64)
+    document_sha256 = models.CharField(_("SHA-256 of the document"), max_length=64)
     note = models.CharField(_("note"), max_length=255, blank=True)
     created_by = models.CharField(_("created by"), max_length=150)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -51,7 +56,8 @@ class PolicyVersion(models.Model):
         indexes = [models.Index(fields=["shop", "-effective_from"], name="policy_shop_effective")]
 
     def __str__(self) -> str:
-        return self.label
+        # For people (the admin's lists and messages); `label` is the machine's name.
+        return _("%(shop)s, version %(number)s") % {"shop": self.shop, "number": self.number}
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.pk is not None:
@@ -79,9 +85,17 @@ class PolicyVersion(models.Model):
 class PolicyDecision(models.Model):
     """What the policy recommended for a case, with its full explanation."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
     case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, related_name="policy_decisions"
+        "cases.Case",
+        on_delete=models.PROTECT,
+        related_name="policy_decisions",
+        verbose_name=_("case"),
     )
     policy_version = models.CharField(_("policy version"), max_length=64)
     recommendation = models.CharField(_("recommendation"), max_length=32)

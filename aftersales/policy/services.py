@@ -42,8 +42,7 @@ def publish_policy_version(
     )
     override = parse_document(document)
     validate_override(override)
-    if effective_from < timezone.now() - timedelta(minutes=1):
-        raise InvalidInput(_("A policy version cannot take effect in the past."))
+    check_effective_from(effective_from)
     # Lock the shop's versions so two publishers do not take the same number.
     last = PolicyVersion.objects.select_for_update().filter(shop=shop).order_by("-number").first()
     version = PolicyVersion.objects.create(
@@ -67,6 +66,13 @@ def publish_policy_version(
         },
     )
     return version
+
+
+def check_effective_from(effective_from: datetime) -> None:
+    """A version takes effect now or later (a minute's grace for the form's round trip):
+    decisions already made keep the version that made them."""
+    if effective_from < timezone.now() - timedelta(minutes=1):
+        raise InvalidInput(_("A policy version cannot take effect in the past."))
 
 
 def policy_for(shop_id: int | None, at: datetime | None = None) -> Policy:

@@ -34,9 +34,17 @@ class Membership(models.Model):
     """A user's role in one shop."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("user"),
     )
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="memberships")
+    shop = models.ForeignKey(
+        Shop,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("shop"),
+    )
     role = models.CharField(_("role"), max_length=16, choices=Role.choices)
 
     class Meta:
@@ -53,10 +61,15 @@ class Membership(models.Model):
 class ApiKey(models.Model):
     """A per-shop key for an integrator (ERP, BI). Only its SHA-256 is stored."""
 
-    shop = models.ForeignKey(Shop, on_delete=models.CASCADE, related_name="api_keys")
+    shop = models.ForeignKey(
+        Shop,
+        on_delete=models.CASCADE,
+        related_name="api_keys",
+        verbose_name=_("shop"),
+    )
     name = models.CharField(_("name"), max_length=100)
-    prefix = models.CharField(max_length=12, unique=True)
-    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(_("prefix"), max_length=12, unique=True)
+    key_hash = models.CharField(_("key hash"), max_length=64, unique=True)
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.AGENT)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)

@@ -32,8 +32,18 @@ class SlaClock(models.Model):
     `remaining_at_pause` holds the time that was left.
     """
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="clocks")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
+    case = models.ForeignKey(
+        "cases.Case",
+        on_delete=models.PROTECT,
+        related_name="clocks",
+        verbose_name=_("case"),
+    )
     kind = models.CharField(_("clock"), max_length=24, choices=ClockKind.choices)
     state = models.CharField(
         _("state"), max_length=8, choices=ClockState.choices, default=ClockState.RUNNING
@@ -42,12 +52,12 @@ class SlaClock(models.Model):
     due_at = models.DateTimeField(_("due at"))
     at_risk_at = models.DateTimeField(_("at risk from"))
     paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
-    remaining_at_pause = models.DurationField(null=True, blank=True)
+    remaining_at_pause = models.DurationField(_("time left when paused"), null=True, blank=True)
     stopped_at = models.DateTimeField(_("stopped at"), null=True, blank=True)
-    at_risk_notified_at = models.DateTimeField(null=True, blank=True)
+    at_risk_notified_at = models.DateTimeField(_("warning sent at"), null=True, blank=True)
     breached_at = models.DateTimeField(_("breached at"), null=True, blank=True)
-    is_buyer_clock = models.BooleanField(default=False)
-    policy_version = models.CharField(max_length=64)
+    is_buyer_clock = models.BooleanField(_("buyer's deadline"), default=False)
+    policy_version = models.CharField(_("policy version"), max_length=64)
 
     class Meta:
         verbose_name = _("SLA clock")
@@ -81,12 +91,17 @@ class SlaClock(models.Model):
 class DeadlineExtension(models.Model):
     """A deadline moved with a recorded reason and a message to the buyer (R2.6)."""
 
-    clock = models.ForeignKey(SlaClock, on_delete=models.PROTECT, related_name="extensions")
+    clock = models.ForeignKey(
+        SlaClock,
+        on_delete=models.PROTECT,
+        related_name="extensions",
+        verbose_name=_("deadline"),
+    )
     hours = models.PositiveIntegerField(_("hours"))
     reason = models.TextField(_("reason"))
     message_to_buyer = models.TextField(_("message to the buyer"))
-    extended_by = models.CharField(max_length=150)
-    extended_at = models.DateTimeField()
+    extended_by = models.CharField(_("extended by"), max_length=150)
+    extended_at = models.DateTimeField(_("extended at"))
 
     class Meta:
         verbose_name = _("deadline extension")
@@ -100,7 +115,12 @@ class Notification(models.Model):
         AT_RISK = "at_risk", _("Deadline at risk")
         BREACHED = "breached", _("Deadline breached")
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
     recipient = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
     )

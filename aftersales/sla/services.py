@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -278,7 +279,11 @@ def sweep(now: datetime | None = None, *, limit: int = 500) -> tuple[int, int]:
 
 @transaction.atomic
 def fire_warning(clock_id: int, now: datetime | None = None) -> int:
-    """Warn the assignee (or the supervisors if nobody is assigned) once. Returns 1 if fired."""
+    """Warn the assignee (or the supervisors if nobody is assigned) once. Returns 1 if fired.
+
+    A warning is for time still left: one found only after the deadline (a worker that was
+    down, the first sweep after a start) is not sent, the breach says it. It is marked
+    handled all the same, so nothing asks again."""
     now = now or timezone.now()
     claimed = SlaClock.objects.filter(
         pk=clock_id,
@@ -289,6 +294,8 @@ def fire_warning(clock_id: int, now: datetime | None = None) -> int:
     if claimed != 1:
         return 0  # not due, or another worker got there first
     clock = SlaClock.objects.select_related("case").get(pk=clock_id)
+    if clock.due_at <= now:
+        return 0  # too late to warn: the breach covers it
     recipients = [clock.case.assignee_id] if clock.case.assignee_id else _supervisors(clock)
     _notify(clock, Notification.Kind.AT_RISK, recipients, now)
     record_event(
@@ -374,14 +381,120 @@ def notifications_for(actor: Actor) -> QuerySet[Notification]:
 
 
 @transaction.atomic
-def mark_notifications_read(*, by: Actor, ids: Sequence[int] | None = None) -> int:
-    """Mark the actor's unread notifications (all, or those of `ids`) read. Returns how many.
+def mark_notifications_read(
+    *, by: Actor, ids: Sequence[int] | None = None, case_id: int | None = None
+) -> int:
+    """Mark the actor's unread notifications (all, those of `ids`, or all of one case) read.
+    Returns how many.
 
     Reading one's own reminders changes no case, so no audit event is written."""
     unread = notifications_for(by).filter(read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=list(ids))
+    if case_id is not None:
+        unread = unread.filter(case_id=case_id)
     return unread.update(read_at=timezone.now())
+
+
+@dataclass(frozen=True)
+class ReminderGroup:
+    """A case's reminders for one person, as the inbox shows them: one row per case."""
+
+    case: Case
+    shop_name: str
+    latest: Notification  # the newest, which the row opens
+    count: int
+    unread: int
+    breached: int
+    at_risk: int
+    clock_kinds: list[str]  # the deadlines they are about, in the order they fired
+
+
+@dataclass(frozen=True)
+class ReminderCount:
+    """How many reminders one shop has for a person, by kind (the inbox's summary)."""
+
+    shop_id: int
+    shop_name: str
+    unread: int
+    breached: int
+    at_risk: int
+
+
+def reminder_groups(
+    actor: Actor, *, shop_id: int | None = None, kind: str | None = None, limit: int = 100
+) -> list[ReminderGroup]:
+    """The actor's reminders grouped by case, the case with the newest reminder first.
+
+    A busy supervisor gets a breach per clock per case; grouping keeps the inbox to one row
+    a case. Three queries whatever the number of reminders."""
+    notifications = notifications_for(actor)
+    if shop_id is not None:
+        notifications = notifications.filter(shop_id=shop_id)
+    if kind is not None:
+        notifications = notifications.filter(kind=kind)
+    rows = list(
+        notifications.values("case_id")
+        .annotate(
+            newest=Max("created_at"),
+            latest_pk=Max("pk"),
+            count=Count("pk"),
+            unread=Count("pk", filter=Q(read_at__isnull=True)),
+            breached=Count("pk", filter=Q(kind=Notification.Kind.BREACHED)),
+            at_risk=Count("pk", filter=Q(kind=Notification.Kind.AT_RISK)),
+        )
+        .order_by("-newest", "-latest_pk")[:limit]
+    )
+    case_ids = [row["case_id"] for row in rows]
+    members = list(
+        notifications.filter(case_id__in=case_ids)
+        .select_related("case", "case__order", "clock", "shop")
+        .order_by("created_at", "pk")
+    )
+    latest: dict[int, Notification] = {}
+    kinds: dict[int, list[str]] = {}
+    for notification in members:
+        latest[notification.case_id] = notification
+        seen = kinds.setdefault(notification.case_id, [])
+        if notification.clock.kind not in seen:
+            seen.append(notification.clock.kind)
+    return [
+        ReminderGroup(
+            case=latest[row["case_id"]].case,
+            shop_name=latest[row["case_id"]].shop.name,
+            latest=latest[row["case_id"]],
+            count=row["count"],
+            unread=row["unread"],
+            breached=row["breached"],
+            at_risk=row["at_risk"],
+            clock_kinds=kinds[row["case_id"]],
+        )
+        for row in rows
+    ]
+
+
+def reminder_counts(actor: Actor) -> list[ReminderCount]:
+    """The actor's reminders per shop and kind, for the inbox's summary and filters."""
+    rows = (
+        notifications_for(actor)
+        .values("shop_id", "shop__name")
+        .annotate(
+            unread=Count("pk", filter=Q(read_at__isnull=True)),
+            breached=Count("pk", filter=Q(kind=Notification.Kind.BREACHED)),
+            at_risk=Count("pk", filter=Q(kind=Notification.Kind.AT_RISK)),
+        )
+        .order_by("shop__name", "shop_id")
+    )
+    return [
+        ReminderCount(
+            shop_id=row["shop_id"],
+            shop_name=row["shop__name"],
+            unread=row["unread"],
+            breached=row["breached"],
+            at_risk=row["at_risk"],
+        )
+        for row in rows
+    ]
 
 
 def _supervisors(clock: SlaClock) -> list[int]:

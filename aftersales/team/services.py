@@ -23,12 +23,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
-from aftersales.cases.choices import TERMINAL_STATUSES
+from aftersales.cases.choices import TERMINAL_STATUSES, ReturnStatus
 from aftersales.cases.models import Case
 from aftersales.cases.services import assign_case, lock_case, message_buyer
 from aftersales.catalog.choices import Category
 from aftersales.core.actors import Actor
-from aftersales.core.errors import InvalidInput, PermissionDenied
+from aftersales.core.errors import Conflict, InvalidInput, PermissionDenied
 from aftersales.core.limits import (
     DISPLAY_NAME_MAX_LENGTH,
     PASSWORD_MAX_LENGTH,
@@ -288,18 +288,39 @@ def reassign(*, case: Case, to_user: Any, by: Actor) -> Case:
 # --- Messages --------------------------------------------------------------------------------
 
 
+# Templates that ask the buyer to send the goods back: they fit a case only while it waits for
+# the buyer's parcel (issue 14: a bulk reminder reached a buyer who had shipped already).
+RETURN_SHIPMENT_TEMPLATES = frozenset({"return_reminder", "return_address"})
+
+
+def template_misfit(case: Case, template: str) -> Any:
+    """Why the template does not fit the case as it is now, or None if it fits."""
+    if (
+        template in RETURN_SHIPMENT_TEMPLATES
+        and case.return_status != ReturnStatus.AWAITING_SHIPMENT
+    ):
+        if case.return_status == ReturnStatus.NOT_REQUIRED:
+            return _("The case needs no return.")
+        return _("The buyer has already sent the goods back.")
+    return None
+
+
 @transaction.atomic
 def send_templated_message(*, case: Case, template: str, by: Actor) -> Case:
     """Send a templated message to the buyer with its filled-in text (R3.5, R12.1), through
     the one message service (`cases.services.message_buyer`).
 
     `template` is a code; the case's shop's own wording wins over the default, and a code
-    the shop does not offer (unknown, switched off) is refused.
+    the shop does not offer (unknown, switched off) is refused, as is a template that does
+    not fit the case any more (`template_misfit`).
     """
     message = replies.template_for(case.shop_id, template)
     if message is None:
         raise InvalidInput(_("Unknown message template."))
     case = lock_case(case)
+    misfit = template_misfit(case, template)
+    if misfit is not None:
+        raise Conflict(misfit)
     return message_buyer(case=case, text=replies.fill(message, case), template=template, by=by)
 
 

@@ -31,9 +31,10 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import BadRequest
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import Count, Q
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -269,7 +270,7 @@ def duty(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     if request.method == "POST":
         if not request.POST.get("shop"):
-            return HttpResponseBadRequest(_("Say which shop."))
+            raise BadRequest("no shop")  # the page's forms always name it
         shop, actor = _shop_for(request, frozenset(Role.values))
         target_id = _int_or_none(request.POST.get("user")) or request.user.pk
         if target_id != request.user.pk and actor.role_in(shop.pk) not in services.LEAD_ROLES:
@@ -319,13 +320,21 @@ def _current_language() -> str:
 def reassign(request: HttpRequest) -> HttpResponse:
     """Give one case to someone else in its shop (fields `case_id`, `assignee_id`)."""
     actor = _actor(request)
-    case_id = _int_or_none(request.POST.get("case_id"))
-    if case_id is None:
-        return HttpResponseBadRequest(_("Give the case number."))
+    raw_case_id = (request.POST.get("case_id") or "").strip()
+    case_id = _int_or_none(raw_case_id)
+    # The number is typed on the form: a wrong one is said there, whether it is missing or
+    # another shop's (the two read the same, so ids do not leak).
     try:
+        if case_id is None:
+            raise NotFound
         case = get_case_for_actor(actor, case_id, write=True)
-    except NotFound as error:
-        raise Http404 from error
+    except NotFound:
+        if raw_case_id:
+            text = _("There is no case %(case)s in your shops.") % {"case": raw_case_id[:20]}
+        else:
+            text = _("Give the case number.")
+        messages.error(request, text)
+        return redirect(_next_url(request, "team:dashboard"))
     except PermissionDenied as error:
         raise DjangoPermissionDenied from error
     if actor.role_in(case.shop_id) not in services.LEAD_ROLES:
@@ -358,6 +367,7 @@ SKIP_REASONS = {
     "not_permitted": gettext_lazy("only a supervisor or shop admin can assign"),
     "not_allowed_by_policy": gettext_lazy("the policy does not allow approving it"),
     "wrong_status": gettext_lazy("not awaiting review"),
+    "does_not_fit": gettext_lazy("the message does not fit the case now"),
     "refused": gettext_lazy("refused"),
 }
 BULK_ACTIONS = {
@@ -453,6 +463,9 @@ def _bulk_one(
                 return "refused", _("The assignee is not a member of this shop.")
             services.reassign(case=case, to_user=assignee, by=actor)
         else:
+            misfit = services.template_misfit(case, template)
+            if misfit is not None:
+                return "does_not_fit", str(misfit)
             services.send_templated_message(case=case, template=template, by=actor)
     except PermissionDenied:
         return "not_permitted", ""
@@ -510,7 +523,7 @@ def staff(request: HttpRequest) -> HttpResponse:
                     )
                     return redirect(f"/team/staff/?shop={shop.pk}")
             else:
-                return HttpResponseBadRequest(_("Unknown form."))
+                raise BadRequest("unknown form")  # the page posts `add` or `create`
         except DomainError as error:
             messages.error(request, error.render(_current_language()))
         status = 400

@@ -1,7 +1,9 @@
-"""Words for people: audit event types, policy recommendations, durations, event details."""
+"""Words for people: audit event types, policy recommendations, evidence kinds, carriers,
+durations, event details."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -19,10 +21,29 @@ from aftersales.cases.events import CaseEvent
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.money import fen_to_yuan
 from aftersales.orders.carriers import carrier_label
+from aftersales.policy.document import EVIDENCE_KINDS as POLICY_EVIDENCE_KINDS
 from aftersales.sla.models import ClockKind
 
-# Every case event's words (`cases.events.CaseEvent`), for the timeline.
-EVENT_LABELS: dict[str, Any] = dict(CaseEvent.choices)
+# The events on a shop's audit chain that are not about one case, by the type their service
+# records (shops, team, policy, the Douyin link; the demo's history).
+SHOP_EVENT_LABELS: dict[str, Any] = {
+    "shop_created": _("Shop created"),
+    "member_added": _("Member added or role changed"),
+    "api_key_created": _("API key created"),
+    "api_key_revoked": _("API key revoked"),
+    "duty_changed": _("Duty switched"),
+    "staff_skills_changed": _("Skills changed"),
+    "staff_renamed": _("Display name changed"),
+    "knowledge_article_created": _("Knowledge article created"),
+    "policy_published": _("Policy version published"),
+    "douyin_linked": _("Connected to Douyin"),
+    "douyin_link_changed": _("Douyin connection changed"),
+    "demo_seed_started": _("Demo history being written"),
+    "demo_seeded": _("Demo history written"),
+}
+# Every event's words: the case events (`cases.events.CaseEvent`) for the timeline, and the
+# shop's own. A test walks the code for every type recorded and checks it is here.
+EVENT_LABELS: dict[str, Any] = dict(CaseEvent.choices) | SHOP_EVENT_LABELS
 
 # The case's platform sync as a whole (`platforms.adapter.SyncState`): a failure anywhere wins, then
 # anything still on its way. Words of their own: "Pending" and "Failed" mean other things
@@ -51,7 +72,7 @@ PAYERS: dict[str, Any] = {
     "carrier": _("Carrier"),
     "none": _("Nobody"),
 }
-EVIDENCE_KINDS: dict[str, Any] = {"photo": _("Photo"), "video": _("Video")}
+EVIDENCE_KINDS: dict[str, Any] = dict(POLICY_EVIDENCE_KINDS)
 
 AXIS_LABELS = {
     "status": dict(CaseStatus.choices),
@@ -92,8 +113,13 @@ def clock_text(seconds: int | None) -> str:
     return f"{prefix}{day_part}{hours:02d}:{minutes:02d}:{secs:02d}"
 
 
-def event_details(event: AuditEvent) -> list[tuple[str, str]]:
-    """The few facts of an event worth a line on the timeline, as (label, value)."""
+def event_details(
+    event: AuditEvent, *, explain_error: Callable[[str], str] | None = None
+) -> list[tuple[str, str]]:
+    """The few facts of an event worth a line on the timeline, as (label, value).
+
+    `explain_error` (the case's platform adapter's) puts a platform error in the reader's
+    words, with the platform's own beside it."""
     details: list[tuple[str, str]] = []
     for axis, labels in AXIS_LABELS.items():
         # Opening sets every axis; only the status is worth a line then.
@@ -125,7 +151,12 @@ def event_details(event: AuditEvent) -> list[tuple[str, str]]:
     for key, label in text_keys.items():
         value = p.get(key)
         if isinstance(value, str) and value.strip():
-            details.append((str(label), value))
+            explained = explain_error(value) if key == "error" and explain_error else ""
+            if explained:
+                details.append((str(label), explained))
+                details.append((str(_("The platform's words")), value))
+            else:
+                details.append((str(label), value))
     # A shipment names its carrier by code (an interception by the platform's field names).
     carrier = p.get("carrier") or p.get("company_code") or ""
     tracking = p.get("tracking_number") or p.get("tracking_no") or ""

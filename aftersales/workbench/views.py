@@ -241,11 +241,12 @@ def case_context(
         .order_by("-seq")
         .only("seq", "type", "actor_label", "before", "after", "payload", "created_at", "case_id")
     )
+    platform = adapter_for_case(case)
     timeline = [
         {
             "event": e,
             "label": display.event_label(e.type),
-            "details": display.event_details(e),
+            "details": display.event_details(e, explain_error=platform.explain_error),
             "kind": e.type,
         }
         for e in events
@@ -255,7 +256,6 @@ def case_context(
         {"evidence": e, "url": reverse("api-v1:evidence_file", args=[case.pk, e.pk])}
         for e in case.evidence.order_by("pk")
     ]
-    platform = adapter_for_case(case)
     platform_sync = _platform_sync(case, platform)
     actions: list[tuple[Action, ActionForm]] = []
     if writable:
@@ -295,6 +295,9 @@ def case_context(
             for k in (decision.payload.get("missing_evidence", []) if decision else [])
         ],
         "execution": execution,
+        "execution_error_explanation": platform.explain_error(execution.last_error)
+        if execution
+        else "",
         "clocks": clocks,
         "timeline": timeline,
         "conversation": conversation,
@@ -333,6 +336,7 @@ def _platform_sync(case: Case, platform: PlatformAdapter) -> dict[str, Any] | No
         "state": state.state,
         "label": display.SYNC_STATES.get(state.state, state.state),
         "reason": state.reason,
+        "reason_explanation": state.reason_explanation,
         "holds_up": state.holds_up,
         "operations": state.operations,
         "out_of_sync": state.out_of_sync,

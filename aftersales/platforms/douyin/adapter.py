@@ -11,7 +11,7 @@ from aftersales.cases.ports import CaseChange, RefundReceipt
 from aftersales.core.actors import Actor
 from aftersales.platforms.adapter import PLAIN, PlatformOperation, SyncState, buyer_text
 
-from . import outbox, sync
+from . import errors, outbox, sync
 from .choices import OperationKind, OperationStatus
 from .gateway import DouyinRefundGateway
 from .mapping import STATUS_LABELS
@@ -69,6 +69,9 @@ class DouyinAdapter:
     def cases_out_of_sync(self) -> set[int]:
         return sync.cases_out_of_sync(self.link.shop_id)
 
+    def explain_error(self, error: str) -> str:
+        return errors.explain(error)
+
 
 def adapter_for_shop(shop_id: int) -> DouyinAdapter | None:
     """The shop's adapter if it was ever linked to Douyin; None otherwise (the plain one
@@ -95,9 +98,11 @@ def sync_state_of(case: Case) -> SyncState:
     kinds = dict(OperationKind.choices)
     words = dict(OperationStatus.choices)
     record = DouyinAftersale.objects.filter(case=case).first()
+    reason = failed[0].last_error if failed else ""
     return SyncState(
         state=state,
-        reason=failed[0].last_error if failed else "",
+        reason=reason,
+        reason_explanation=errors.explain(reason),
         operations=[
             PlatformOperation(
                 id=op.pk,
@@ -114,6 +119,7 @@ def sync_state_of(case: Case) -> SyncState:
                 text=str(op.params.get("content") or op.params.get("remark") or ""),
                 is_interception=op.kind == OperationKind.INTERCEPT,
                 answer=_answer_of(op),
+                error_explanation=errors.explain(op.last_error),
             )
             for op in operations
         ],

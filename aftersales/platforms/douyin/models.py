@@ -75,7 +75,12 @@ class InboundMessage(models.Model):
     """
 
     link = models.ForeignKey(
-        DouyinShopLink, on_delete=models.PROTECT, null=True, blank=True, related_name="messages"
+        DouyinShopLink,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="messages",
+        verbose_name=_("Douyin shop link"),
     )
     app_key = models.CharField(_("app key"), max_length=64, blank=True)
     msg_id = models.CharField(_("message id"), max_length=128, null=True, blank=True)
@@ -117,9 +122,19 @@ class DouyinAftersale(models.Model):
     ignored, so pushes arriving out of order cannot move a case backwards.
     """
 
-    link = models.ForeignKey(DouyinShopLink, on_delete=models.PROTECT, related_name="aftersales")
+    link = models.ForeignKey(
+        DouyinShopLink,
+        on_delete=models.PROTECT,
+        related_name="aftersales",
+        verbose_name=_("Douyin shop link"),
+    )
     case = models.OneToOneField(
-        "cases.Case", on_delete=models.PROTECT, related_name="douyin", null=True, blank=True
+        "cases.Case",
+        on_delete=models.PROTECT,
+        related_name="douyin",
+        null=True,
+        blank=True,
+        verbose_name=_("case"),
     )
     aftersale_id = models.CharField(_("after-sale id"), max_length=64)
     order_id = models.CharField(_("order id"), max_length=64)
@@ -155,9 +170,17 @@ class OutboxOperation(models.Model):
     the buyer never holds anything up.
     """
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("shop"),
+    )
     case = models.ForeignKey(
-        "cases.Case", on_delete=models.PROTECT, related_name="platform_operations"
+        "cases.Case",
+        on_delete=models.PROTECT,
+        related_name="platform_operations",
+        verbose_name=_("case"),
     )
     kind = models.CharField(_("kind"), max_length=20, choices=OperationKind.choices)
     params = models.JSONField(_("parameters"), default=dict)
@@ -214,7 +237,12 @@ class ApiCallLog(models.Model):
     """Every HTTP call to the gateway, one row per try (R13.1: every call logged)."""
 
     link = models.ForeignKey(
-        DouyinShopLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        DouyinShopLink,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("Douyin shop link"),
     )
     method = models.CharField(_("method"), max_length=64)
     log_id = models.CharField(_("platform log id"), max_length=128, blank=True)
@@ -234,7 +262,12 @@ class ApiCallLog(models.Model):
 class SyncCursor(models.Model):
     """How far the incremental sync has read the shop's after-sales (by update_time)."""
 
-    link = models.OneToOneField(DouyinShopLink, on_delete=models.CASCADE, related_name="cursor")
+    link = models.OneToOneField(
+        DouyinShopLink,
+        on_delete=models.CASCADE,
+        related_name="cursor",
+        verbose_name=_("Douyin shop link"),
+    )
     last_window_end = models.BigIntegerField(_("last window end (unix)"), default=0)
     last_run_at = models.DateTimeField(_("last run"), null=True, blank=True)
     last_run_items = models.PositiveIntegerField(_("items in last run"), default=0)
@@ -251,7 +284,12 @@ class BuyerMessageTemplate(models.Model):
     """
 
     shop = models.ForeignKey(
-        "shops.Shop", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+        "shops.Shop",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("shop"),
     )
     event = models.CharField(_("step"), max_length=32, choices=NotificationEvent.choices)
     text = models.TextField(

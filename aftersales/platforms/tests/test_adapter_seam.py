@@ -78,6 +78,9 @@ class FakeAdapter:
     def cases_out_of_sync(self) -> set[int]:
         return set()
 
+    def explain_error(self, error: str) -> str:
+        return ""
+
 
 def fake_adapter_for_shop(shop_id: int) -> FakeAdapter:
     return FakeAdapter()

@@ -25,7 +25,7 @@ from aftersales.audit.models import AuditEvent
 from aftersales.cases import services as case_services
 from aftersales.cases.choices import CaseStatus
 from aftersales.cases.models import Case
-from aftersales.core.errors import InvalidInput
+from aftersales.core.errors import Conflict, InvalidInput
 from aftersales.core.money import fen_to_yuan
 from aftersales.orders.choices import OrderStatus
 from aftersales.policy.engine import APPROVE_REFUND, NEEDS_EVIDENCE, NEEDS_REVIEW
@@ -292,3 +292,51 @@ def test_r3_5_an_unknown_variable_in_an_edited_template_is_sent_as_written(shop_
 
     assert response.context["done"] == [case.pk]
     assert sent_text(case) == f"{{buyer_name}} 您好，售后单 {case.order.platform_order_id} 处理中。"
+
+
+def test_r12_1_bulk_return_reminder_skips_buyers_who_have_shipped_and_cases_without_return(
+    shop_a, alice
+):
+    """Issue 14: "提醒寄回商品" reached a buyer who had already shipped the goods back."""
+    waiting = new_case(shop_a)
+    case_services.approve_case(case=waiting, by=SYSTEM)  # the buyer is to send it back
+    shipped = new_case(shop_a)
+    case_services.approve_case(case=shipped, by=SYSTEM)
+    case_services.record_return_shipment(
+        case=shipped, carrier="中通快递", tracking_number="7312345678901", by=SYSTEM
+    )
+    refund_only = testing.make_case(
+        testing.make_order(shop_a, status=OrderStatus.UNSHIPPED),
+        type="refund_unshipped",
+        reason="changed_mind",
+    )
+
+    response = post_bulk(
+        alice,
+        action="message",
+        template="return_reminder",
+        case_ids=[waiting.pk, shipped.pk, refund_only.pk],
+    )
+
+    assert response.status_code == 200
+    assert response.context["done"] == [waiting.pk]
+    (group,) = response.context["skipped"]
+    assert group["code"] == "does_not_fit"
+    details = {item["pk"]: item["detail"] for item in group["cases"]}
+    assert details == {
+        shipped.pk: "The buyer has already sent the goods back.",
+        refund_only.pk: "The case needs no return.",
+    }
+    sent = AuditEvent.objects.filter(type="buyer_message_sent").values_list("case_id", flat=True)
+    assert list(sent) == [waiting.pk]
+
+
+def test_r3_5_the_service_refuses_a_return_reminder_once_the_goods_are_on_their_way(shop_a, alice):
+    case = new_case(shop_a)
+    case_services.approve_case(case=case, by=SYSTEM)
+    case_services.record_return_shipment(
+        case=case, carrier="中通快递", tracking_number="7312345678901", by=SYSTEM
+    )
+    with pytest.raises(Conflict):
+        send_templated_message(case=case, template="return_reminder", by=testing.actor(alice))
+    assert not AuditEvent.objects.filter(case=case, type="buyer_message_sent").exists()
