@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "aftersales.platforms",
     "aftersales.platforms.douyin",
     "aftersales.intake",
+    "aftersales.analytics",
     "aftersales.workbench",
     "aftersales.api",
     "aftersales.demo",

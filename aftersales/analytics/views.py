@@ -1,0 +1,129 @@
+"""The analytics pages under /analytics/: the overview (R8.1) and its charts (R8.7).
+
+Every page starts from the logged-in person's actor and `scope.scope_for`: their shops only,
+another shop is a 404. Charts read their figures from a `<script type="application/json">`
+block (`json_script`) through `static/analytics/analytics.js`; no inline script, and a table
+beside every chart carries the exact numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render, resolve_url
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+from django_htmx.http import HttpResponseClientRedirect
+
+from aftersales.core.actors import Actor
+from aftersales.core.errors import NotFound
+from aftersales.shops.models import Shop
+from aftersales.shops.services import actor_for_user
+
+from .definitions import FIGURES
+from .forms import OverviewForm
+from .overview import DIMENSIONS, Overview, overview
+from .scope import scope_for
+
+
+def report_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Logged-in people only; the request gets its actor; another shop is a 404."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            if getattr(request, "htmx", False):
+                return HttpResponseClientRedirect(resolve_url(settings.LOGIN_URL))
+            return redirect_to_login(request.get_full_path())
+        request.actor = actor_for_user(request.user)  # type: ignore[attr-defined]
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404(exc.render("en")) from exc
+
+    return wrapper
+
+
+def actor_of(request: HttpRequest) -> Actor:
+    return request.actor  # type: ignore[attr-defined,no-any-return]
+
+
+def shop_choices(actor: Actor) -> list[tuple[int, str]]:
+    return list(
+        Shop.objects.filter(pk__in=list(actor.shop_roles)).order_by("pk").values_list("pk", "name")
+    )
+
+
+def chart_data(ov: Overview) -> dict[str, Any]:
+    """What the charts draw, with their words in the page's language."""
+    return {
+        "trend": {
+            "days": [row.day.isoformat() for row in ov.days if row.day],
+            "series": [
+                {
+                    "name": _("After-sales rate"),
+                    "values": [_percent_value(row.after_sales_rate) for row in ov.days],
+                },
+                {
+                    "name": _("Refund rate (orders)"),
+                    "values": [_percent_value(row.refund_rate) for row in ov.days],
+                },
+            ],
+        },
+        "reasons": [
+            {"name": row.label, "value": row.cases, "party": row.responsible} for row in ov.reasons
+        ],
+        "parties": [{"name": row.label, "value": row.cases} for row in ov.responsible],
+        "sla": [
+            {"name": row.label, "value": _percent_value(row.rate), "total": row.total}
+            for row in ov.sla
+            if row.total
+        ],
+        "words": {"percent": "%", "cases": _("cases")},
+    }
+
+
+def _percent_value(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 2)
+
+
+@require_GET
+@report_view
+def overview_page(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    shops = shop_choices(actor)
+    data = request.GET.copy()
+    if not data:
+        data.update({"period": OverviewForm.default_period, "compare": "on"})
+    form = OverviewForm(data, shops=shops)
+    if not form.is_valid():
+        return render(
+            request,
+            "analytics/overview.html",
+            {"form": form, "nav": "analytics", "figures": FIGURES},
+            status=400,
+        )
+    scope = scope_for(actor, form.get_cuts())
+    by = form.cleaned_data.get("by") or ""
+    ov = overview(scope, form.get_period(), compare=form.cleaned_data["compare"], by=by)
+    params = request.GET.copy()
+    params.pop("by", None)
+    return render(
+        request,
+        "analytics/overview.html",
+        {
+            "form": form,
+            "nav": "analytics",
+            "ov": ov,
+            "figures": FIGURES,
+            "charts": chart_data(ov),
+            "dimension": DIMENSIONS.get(by),
+            "cuts": scope.cuts.as_params(),
+            "query": params.urlencode(),
+        },
+    )
