@@ -14,6 +14,7 @@ from aftersales.cases.reasons import REASON_CHOICES
 from aftersales.catalog.choices import Category
 from aftersales.core.errors import InvalidInput
 
+from .models import ExportKind
 from .overview import DIMENSION_CHOICES
 from .periods import (
     PRESET_CHOICES,
@@ -89,3 +90,7 @@ class OverviewForm(ReportForm):
     by = forms.ChoiceField(
         label=_("Break down by"), choices=ANY + DIMENSION_CHOICES, required=False
     )
+
+
+class ExportForm(OverviewForm):
+    kind = forms.ChoiceField(choices=ExportKind.choices)

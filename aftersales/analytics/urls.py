@@ -6,4 +6,8 @@ app_name = "analytics"
 
 urlpatterns = [
     path("", views.overview_page, name="overview"),
+    path("exports/", views.start_export, name="start_export"),
+    path("exports/<int:pk>/", views.export_page, name="export"),
+    path("exports/<int:pk>/status/", views.export_status, name="export_status"),
+    path("exports/<int:pk>/download/", views.download_export, name="download_export"),
 ]

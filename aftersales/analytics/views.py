@@ -14,28 +14,32 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render, resolve_url
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render, resolve_url
+from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
 from aftersales.core.actors import Actor
-from aftersales.core.errors import NotFound
+from aftersales.core.errors import DomainError, NotFound
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 
 from .definitions import FIGURES
-from .forms import OverviewForm
+from .forms import ExportForm, OverviewForm
+from .models import ExportStatus
 from .overview import DIMENSIONS, Overview, overview
 from .scope import scope_for
+from .services import export_file_name, export_filters, get_export_for_actor, request_export
 
 
-def report_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def report_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     """Logged-in people only; the request gets its actor; another shop is a 404."""
 
     @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             if getattr(request, "htmx", False):
                 return HttpResponseClientRedirect(resolve_url(settings.LOGIN_URL))
@@ -125,5 +129,78 @@ def overview_page(request: HttpRequest) -> HttpResponse:
             "dimension": DIMENSIONS.get(by),
             "cuts": scope.cuts.as_params(),
             "query": params.urlencode(),
+            "export_params": [
+                (name, value.isoformat() if hasattr(value, "isoformat") else str(value))
+                for name, value in form.cleaned_data.items()
+                if name != "compare" and value not in (None, "", False)
+            ],
         },
+    )
+
+
+@require_POST
+@report_view
+def start_export(request: HttpRequest) -> HttpResponse:
+    """Ask for an Excel export of the overview or of the case list with the page's filter."""
+    actor = actor_of(request)
+    form = ExportForm(request.POST, shops=shop_choices(actor))
+    if not form.is_valid():
+        return HttpResponse(_("The export's filter is not valid."), status=400)
+    try:
+        export = request_export(
+            kind=form.cleaned_data["kind"],
+            filters=export_filters(
+                period=form.get_period(),
+                cuts=form.get_cuts(),
+                by=form.cleaned_data.get("by") or "",
+                period_key=form.cleaned_data["period"],
+            ),
+            by=actor,
+        )
+    except DomainError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return HttpResponse(exc.render(_language()), status=exc.status)
+    return redirect("analytics:export", pk=export.pk)
+
+
+def _language() -> str:
+    return translation.get_language() or "zh-hans"
+
+
+@require_GET
+@report_view
+def export_page(request: HttpRequest, pk: int) -> HttpResponse:
+    export = get_export_for_actor(actor_of(request), pk)
+    return render(
+        request, "analytics/export.html", {"export": export, "nav": "analytics", **_status(export)}
+    )
+
+
+@require_GET
+@report_view
+def export_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """The status fragment htmx polls until the file is ready."""
+    export = get_export_for_actor(actor_of(request), pk)
+    return render(request, "analytics/_export_status.html", {"export": export, **_status(export)})
+
+
+def _status(export: Any) -> dict[str, Any]:
+    return {
+        "working": export.status in {ExportStatus.PENDING, ExportStatus.RUNNING},
+        "percent": None if export.progress is None else round(export.progress * 100),
+    }
+
+
+@require_GET
+@report_view
+def download_export(request: HttpRequest, pk: int) -> HttpResponseBase:
+    export = get_export_for_actor(actor_of(request), pk)
+    if export.status != ExportStatus.DONE:
+        raise Http404("not ready")
+    return FileResponse(
+        export.file.open("rb"),
+        as_attachment=True,
+        filename=export_file_name(export),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
