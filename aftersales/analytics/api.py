@@ -18,6 +18,7 @@ from aftersales.core.actors import Actor
 from .definitions import FIGURES
 from .overview import DIMENSIONS, Overview, overview
 from .periods import PRESETS, Period, custom_period, preset_period
+from .problems import finding_as_dict, problem_products
 from .scope import Cuts, scope_for
 
 router = Router(tags=["analytics"])
@@ -59,6 +60,10 @@ class ReportQuery(Schema):
 class OverviewQuery(ReportQuery):
     compare: bool = True
     by: Literal["", "shop", "category", "product", "sku", "reason", "type", "agent", "carrier"] = ""
+
+
+class ProblemQuery(ReportQuery):
+    period: PeriodKey = "90d"
 
 
 def _seconds(value: timedelta | None) -> float | None:
@@ -111,3 +116,14 @@ def get_overview(request: HttpRequest, query: Query[OverviewQuery]) -> dict[str,
     scope = scope_for(actor, query.get_cuts())
     by = query.by if query.by in DIMENSIONS else ""
     return overview_body(overview(scope, query.get_period(), compare=query.compare, by=by))
+
+
+@router.get("/problem-products", summary="Products that stand out from their category (R8.2)")
+def get_problem_products(request: HttpRequest, query: Query[ProblemQuery]) -> dict[str, Any]:
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    period = query.get_period()
+    findings = problem_products(scope_for(actor, query.get_cuts()), period)
+    return {
+        "period": {"first": period.first.isoformat(), "last": period.last.isoformat()},
+        "products": [finding_as_dict(f) for f in findings],
+    }

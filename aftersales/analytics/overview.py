@@ -202,7 +202,7 @@ def cut_refund_lines(scope: Scope) -> QuerySet[RefundLine]:
     return qs
 
 
-def _in(qs: QuerySet[Any], lookup: str, period: Period) -> QuerySet[Any]:
+def in_period(qs: QuerySet[Any], lookup: str, period: Period) -> QuerySet[Any]:
     return qs.filter(**{f"{lookup}__gte": period.start, f"{lookup}__lt": period.end})
 
 
@@ -310,14 +310,14 @@ class Overview:
 
 def totals(scope: Scope, period: Period) -> Totals:
     """Orders, paid, cases and refunds of the period (see `definitions.FIGURES`)."""
-    orders = _in(cut_orders(scope), "paid_at", period).count()
-    paid = _in(cut_order_items(scope), "order__paid_at", period).aggregate(
+    orders = in_period(cut_orders(scope), "paid_at", period).count()
+    paid = in_period(cut_order_items(scope), "order__paid_at", period).aggregate(
         s=Sum("paid_amount_fen")
     )["s"]
-    cases = _in(cut_cases(scope), "applied_at", period).count()
-    refunds = _in(cut_refund_lines(scope), "decision__execution__executed_at", period).aggregate(
-        orders=Count("decision__order_id", distinct=True), fen=Sum("amount_fen")
-    )
+    cases = in_period(cut_cases(scope), "applied_at", period).count()
+    refunds = in_period(
+        cut_refund_lines(scope), "decision__execution__executed_at", period
+    ).aggregate(orders=Count("decision__order_id", distinct=True), fen=Sum("amount_fen"))
     return Totals(
         orders=orders,
         paid_fen=paid or 0,
@@ -333,7 +333,7 @@ def by_day(scope: Scope, period: Period) -> list[DayRow]:
 
     def per_day(qs: QuerySet[Any], lookup: str, **aggregates: Any) -> Iterable[dict[str, Any]]:
         return (
-            _in(qs, lookup, period)
+            in_period(qs, lookup, period)
             .annotate(_day=TruncDate(lookup, tzinfo=SHANGHAI))
             .values("_day")
             .annotate(**aggregates)
@@ -359,7 +359,7 @@ def by_day(scope: Scope, period: Period) -> list[DayRow]:
 def reasons(scope: Scope, period: Period) -> tuple[list[ReasonRow], list[ReasonRow]]:
     """Cases of the period by the buyer's reason, and by who is responsible for the reason."""
     counts = dict(
-        _in(cut_cases(scope), "applied_at", period)
+        in_period(cut_cases(scope), "applied_at", period)
         .values("reason")
         .annotate(n=Count("pk"))
         .values_list("reason", "n")
@@ -416,7 +416,7 @@ def first_events(scope: Scope, period: Period, types: Iterable[str]) -> QuerySet
         case_id=OuterRef("case_id"), type__in=types, seq__lt=OuterRef("seq")
     )
     return (
-        _in(
+        in_period(
             AuditEvent.objects.filter(
                 shop_id__in=scope.shop_ids, case__in=cut_cases(scope), type__in=types
             ),
@@ -433,7 +433,7 @@ def first_events(scope: Scope, period: Period, types: Iterable[str]) -> QuerySet
 
 
 def refund_times(scope: Scope, period: Period) -> QuerySet[RefundExecution]:
-    return _in(
+    return in_period(
         RefundExecution.objects.filter(
             shop_id__in=scope.shop_ids,
             status=ExecutionStatus.SUCCEEDED,
@@ -477,7 +477,9 @@ def sla_compliance(scope: Scope, period: Period, now: datetime | None = None) ->
     )
     stopped = dict(
         (kind, (total, ok))
-        for kind, total, ok in _in(clocks.filter(state=ClockState.STOPPED), "stopped_at", period)
+        for kind, total, ok in in_period(
+            clocks.filter(state=ClockState.STOPPED), "stopped_at", period
+        )
         .values("kind")
         .annotate(total=Count("pk"), ok=Count("pk", filter=met))
         .values_list("kind", "total", "ok")
@@ -523,21 +525,21 @@ def breakdown(scope: Scope, period: Period, dimension: str) -> list[BreakdownRow
         return qs.values(lookup)
 
     if dim.order_item:
-        items = _in(cut_order_items(scope), "order__paid_at", period)
+        items = in_period(cut_order_items(scope), "order__paid_at", period)
         for r in grouped(items, dim.order_item, "order_id").annotate(
             orders=Count("order_id", distinct=True), paid=Sum("paid_amount_fen")
         ):
             target = row(r[dim.order_item])
             target.orders, target.paid_fen = r["orders"], r["paid"] or 0
     case_items = CaseItem.objects.filter(
-        case__in=_in(cut_cases(scope), "applied_at", period),
+        case__in=in_period(cut_cases(scope), "applied_at", period),
         **_item_lookups(scope.cuts, "order_item__"),
     )
     for r in grouped(case_items, dim.case_item, "case__order_id").annotate(
         n=Count("case_id", distinct=True)
     ):
         row(r[dim.case_item]).cases = r["n"]
-    lines = _in(cut_refund_lines(scope), "decision__execution__executed_at", period)
+    lines = in_period(cut_refund_lines(scope), "decision__execution__executed_at", period)
     for r in grouped(lines, dim.refund_line, "decision__order_id").annotate(
         orders=Count("decision__order_id", distinct=True), fen=Sum("amount_fen")
     ):

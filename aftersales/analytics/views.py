@@ -28,9 +28,10 @@ from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 
 from .definitions import FIGURES
-from .forms import ExportForm, OverviewForm
+from .forms import ExportForm, OverviewForm, ReportForm
 from .models import ExportStatus
 from .overview import DIMENSIONS, Overview, overview
+from .problems import MIN_CASES, MIN_ORDERS, problem_products
 from .scope import scope_for
 from .services import export_file_name, export_filters, get_export_for_actor, request_export
 
@@ -204,3 +205,27 @@ def download_export(request: HttpRequest, pk: int) -> HttpResponseBase:
         filename=export_file_name(export),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
+
+
+@require_GET
+@report_view
+def products_page(request: HttpRequest) -> HttpResponse:
+    """Problem products (R8.2): flagged by a confidence bound, each with its likely cause."""
+    actor = actor_of(request)
+    data = request.GET.copy()
+    if not data:
+        data["period"] = "90d"
+    form = ReportForm(data, shops=shop_choices(actor))
+    context: dict[str, Any] = {"form": form, "nav": "analytics"}
+    if not form.is_valid():
+        return render(request, "analytics/products.html", context, status=400)
+    period = form.get_period()
+    findings = problem_products(scope_for(actor, form.get_cuts()), period)
+    context.update(
+        period=period,
+        flagged=[f for f in findings if f.flagged],
+        others=[f for f in findings if not f.flagged],
+        min_orders=MIN_ORDERS,
+        min_cases=MIN_CASES,
+    )
+    return render(request, "analytics/products.html", context)
