@@ -18,6 +18,7 @@ from aftersales.core.actors import Actor
 from .definitions import FIGURES
 from .overview import DIMENSIONS, Overview, overview
 from .periods import PRESETS, Period, custom_period, preset_period
+from .platform_metrics import platform_metrics
 from .problems import finding_as_dict, problem_products
 from .scope import Cuts, scope_for
 
@@ -126,4 +127,51 @@ def get_problem_products(request: HttpRequest, query: Query[ProblemQuery]) -> di
     return {
         "period": {"first": period.first.isoformat(), "last": period.last.isoformat()},
         "products": [finding_as_dict(f) for f in findings],
+    }
+
+
+def _value_body(value: Any) -> dict[str, Any]:
+    return {
+        "value": value.value,
+        "unit": value.unit,
+        "numerator": value.numerator,
+        "denominator": value.denominator,
+    }
+
+
+@router.get("/platform-metrics", summary="The platform's own service metrics, versioned")
+def get_platform_metrics(request: HttpRequest, query: Query[ProblemQuery]) -> dict[str, Any]:
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    period = query.get_period()
+    reports = platform_metrics(scope_for(actor, query.get_cuts()), period)
+    return {
+        "period": {"first": period.first.isoformat(), "last": period.last.isoformat()},
+        "metrics": {
+            report.metric: {
+                "parts": [
+                    {
+                        "version": version.name,
+                        "effective_from": version.effective_from.isoformat(),
+                        "effective_to": (
+                            version.effective_to.isoformat() if version.effective_to else None
+                        ),
+                        "definition": str(version.definition),
+                        "first": part.first.isoformat(),
+                        "last": part.last.isoformat(),
+                        **_value_body(value),
+                        "cases": [{"case": m.key, "effect": m.effect} for m in value.cases],
+                        "agents": [
+                            {"agent": m.key, "name": m.label, "cases": m.count, "effect": m.effect}
+                            for m in value.agents
+                        ],
+                    }
+                    for version, part, value in report.parts
+                ],
+                "weeks": [
+                    {"version": v.name, "first": p.first.isoformat(), **_value_body(value)}
+                    for v, p, value in report.trend
+                ],
+            }
+            for report in reports
+        },
     }

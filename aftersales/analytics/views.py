@@ -31,6 +31,7 @@ from .definitions import FIGURES
 from .forms import ExportForm, OverviewForm, ReportForm
 from .models import ExportStatus
 from .overview import DIMENSIONS, Overview, overview
+from .platform_metrics import CHANGE, RATE, platform_metrics
 from .problems import MIN_CASES, MIN_ORDERS, problem_products
 from .scope import scope_for
 from .services import export_file_name, export_filters, get_export_for_actor, request_export
@@ -229,3 +230,44 @@ def products_page(request: HttpRequest) -> HttpResponse:
         min_cases=MIN_CASES,
     )
     return render(request, "analytics/products.html", context)
+
+
+def _metric_value(value: float | None, unit: str) -> float | None:
+    if value is None:
+        return None
+    return round(value * 100, 2) if unit == RATE else round(value, 2)
+
+
+@require_GET
+@report_view
+def platform_page(request: HttpRequest) -> HttpResponse:
+    """The platform's own service metrics, by the definition in force on each day."""
+    actor = actor_of(request)
+    data = request.GET.copy()
+    if not data:
+        data["period"] = "90d"
+    form = ReportForm(data, shops=shop_choices(actor))
+    context: dict[str, Any] = {"form": form, "nav": "analytics", "change": CHANGE}
+    if not form.is_valid():
+        return render(request, "analytics/platform.html", context, status=400)
+    period = form.get_period()
+    reports = platform_metrics(scope_for(actor, form.get_cuts()), period)
+    charts = {
+        report.metric: {
+            "series": [
+                {
+                    "name": str(version.label),
+                    "unit": "%" if version.unit == RATE else _("h"),
+                    "points": [
+                        [part.first.isoformat(), _metric_value(value.value, version.unit)]
+                        for v, part, value in report.trend
+                        if v == version
+                    ],
+                }
+                for version in dict.fromkeys(v for v, _p, _v in report.trend)
+            ]
+        }
+        for report in reports
+    }
+    context.update(period=period, reports=reports, charts={"metrics": charts})
+    return render(request, "analytics/platform.html", context)

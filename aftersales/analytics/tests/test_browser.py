@@ -120,3 +120,27 @@ def test_r8_1_r8_7_the_overview_renders_its_charts_offline(
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "analytics.png"), full_page=True)
     context.close()
+
+
+def test_r8_7_the_platform_metrics_and_problem_products_render(
+    browser, live_server, busy_month, shop_a
+):
+    testing.make_user("sue", shop_a, Role.SUPERVISOR)
+    context = browser.new_context(viewport={"width": 1400, "height": 1200}, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(live_server.url + "/login/")
+    page.fill("#id_username", "sue")
+    page.fill("#id_password", "pw-sue")
+    page.click("form.stacked button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    page.goto(live_server.url + "/analytics/platform/")
+    page.wait_for_selector("[data-chart='metric'][data-rendered='true'] svg")
+    assert page.locator("[data-chart='metric'] svg").count() == 4
+    page.screenshot(path=str(SCREENSHOTS / "analytics-platform.png"), full_page=True)
+    page.goto(live_server.url + "/analytics/products/")
+    assert page.locator("tr[data-product]").count() == 3
+    assert errors == []
+    context.close()

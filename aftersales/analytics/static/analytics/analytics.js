@@ -61,12 +61,29 @@
     }
   };
 
+  // One metric of the platform's: a line per definition version (they differ in unit).
+  builders.metric = function (d, el) {
+    var series = d.metrics[el.getAttribute("data-metric")].series;
+    return {
+      tooltip: { trigger: "axis" },
+      legend: { top: 0 },
+      grid: { left: 50, right: 50, top: 40, bottom: 30 },
+      xAxis: { type: "time" },
+      yAxis: series.length ? series.map(function (s, i) {
+        return { type: "value", position: i ? "right" : "left", axisLabel: { formatter: "{value}" + s.unit } };
+      }) : [{ type: "value" }],
+      series: series.map(function (s, i) {
+        return { name: s.name, type: "line", yAxisIndex: i, data: s.points };
+      })
+    };
+  };
+
   var charts = [];
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var build = builders[el.getAttribute("data-chart")];
     if (!build) return;
     var chart = echarts.init(el, null, { renderer: "svg" });
-    var option = build(data);
+    var option = build(data, el);
     option.textStyle = { fontFamily: FONT };
     option.animation = false;
     chart.setOption(option);
