@@ -58,3 +58,51 @@ class Export(models.Model):
         if not self.total_rows:
             return None
         return min(1.0, self.rows_written / self.total_rows)
+
+
+class CaseFact(models.Model):
+    """One narrow row per case with what the reports ask of it, kept by the case events
+    (`facts.record_case_facts`). Not a source of truth: `facts.rebuild_facts` can always
+    write it again from the cases, their audit trail and their refunds."""
+
+    case = models.OneToOneField(
+        "cases.Case", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    order_id = models.BigIntegerField()
+    reason = models.CharField(max_length=32)
+    type = models.CharField(max_length=20)
+    assignee_id = models.BigIntegerField(null=True)
+    applied_at = models.DateTimeField()
+    applied_day = models.DateField()  # Asia/Shanghai
+    first_response_at = models.DateTimeField(null=True)
+    decided_at = models.DateTimeField(null=True)
+    refund_executed_at = models.DateTimeField(null=True)
+    refunded_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["shop", "applied_at"], name="case_fact_applied"),
+            models.Index(fields=["shop", "first_response_at"], name="case_fact_first_response"),
+            models.Index(fields=["shop", "decided_at"], name="case_fact_decided"),
+            models.Index(fields=["shop", "refund_executed_at"], name="case_fact_refunded"),
+        ]
+
+
+class DailyCaseFact(models.Model):
+    """Cases applied for per shop, Shanghai day, reason, type and assignee."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    reason = models.CharField(max_length=32)
+    type = models.CharField(max_length=20)
+    assignee_id = models.BigIntegerField(default=0)  # 0: nobody (a unique key has no NULL)
+    cases = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "day", "reason", "type", "assignee_id"],
+                name="daily_case_fact_unique",
+            )
+        ]

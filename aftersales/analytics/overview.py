@@ -2,8 +2,12 @@
 period, cut and broken down by shop, category, product, SKU, reason, case type, agent and
 carrier.
 
-Every figure is an aggregate query over the raw rows (orders, their items, cases, refund
-lines, audit events, clocks), never a loop over cases in Python. What each figure counts is
+Every figure is an aggregate query in the database, never a loop over cases in Python. The
+case-side figures (cases, reasons, refunds, the three times) are read from the facts the
+case events keep (`facts.py`) whenever the cuts are the case's own (shop, reason, type,
+agent); a cut by category, product, SKU or carrier, and `facts=False`, count them from the
+raw rows (cases, refund lines, the audit trail) — the tests prove the two agree. Orders and
+what was paid, and SLA compliance, are always read from their own tables. What each figure counts is
 written once in `definitions.py` and shown beside it on screen and in the API.
 
 Which rows a cut narrows:
@@ -58,6 +62,7 @@ from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.rules import MERCHANT_RESPONSES
 from aftersales.workdays.calendar import SHANGHAI
 
+from .models import CaseFact, DailyCaseFact
 from .periods import Period
 from .scope import Cuts, Scope
 
@@ -202,6 +207,42 @@ def cut_refund_lines(scope: Scope) -> QuerySet[RefundLine]:
     return qs
 
 
+def facts_apply(cuts: Cuts) -> bool:
+    """The facts carry the case's own dimensions (shop, reason, type, agent); a cut by an
+    item (category, product, SKU) or a carrier is answered from the raw rows."""
+    return not (cuts.category or cuts.product is not None or cuts.sku is not None or cuts.carrier)
+
+
+def case_facts(scope: Scope) -> QuerySet[CaseFact]:
+    cuts = scope.cuts
+    qs = CaseFact.objects.filter(shop_id__in=scope.shop_ids)
+    if cuts.reason:
+        qs = qs.filter(reason=cuts.reason)
+    if cuts.type:
+        qs = qs.filter(type=cuts.type)
+    if cuts.agent is not None:
+        qs = qs.filter(assignee_id=cuts.agent)
+    return qs
+
+
+def daily_facts(scope: Scope, period: Period) -> QuerySet[DailyCaseFact]:
+    cuts = scope.cuts
+    qs = DailyCaseFact.objects.filter(
+        shop_id__in=scope.shop_ids, day__gte=period.first, day__lte=period.last
+    )
+    if cuts.reason:
+        qs = qs.filter(reason=cuts.reason)
+    if cuts.type:
+        qs = qs.filter(type=cuts.type)
+    if cuts.agent is not None:
+        qs = qs.filter(assignee_id=cuts.agent)
+    return qs
+
+
+def _use_facts(scope: Scope, facts: bool) -> bool:
+    return facts and facts_apply(scope.cuts)
+
+
 def in_period(qs: QuerySet[Any], lookup: str, period: Period) -> QuerySet[Any]:
     return qs.filter(**{f"{lookup}__gte": period.start, f"{lookup}__lt": period.end})
 
@@ -308,16 +349,22 @@ class Overview:
     breakdown: list[BreakdownRow] = field(default_factory=list)
 
 
-def totals(scope: Scope, period: Period) -> Totals:
+def totals(scope: Scope, period: Period, *, facts: bool = True) -> Totals:
     """Orders, paid, cases and refunds of the period (see `definitions.FIGURES`)."""
     orders = in_period(cut_orders(scope), "paid_at", period).count()
     paid = in_period(cut_order_items(scope), "order__paid_at", period).aggregate(
         s=Sum("paid_amount_fen")
     )["s"]
-    cases = in_period(cut_cases(scope), "applied_at", period).count()
-    refunds = in_period(
-        cut_refund_lines(scope), "decision__execution__executed_at", period
-    ).aggregate(orders=Count("decision__order_id", distinct=True), fen=Sum("amount_fen"))
+    if _use_facts(scope, facts):
+        cases = daily_facts(scope, period).aggregate(n=Sum("cases"))["n"] or 0
+        refunds = in_period(case_facts(scope), "refund_executed_at", period).aggregate(
+            orders=Count("order_id", distinct=True), fen=Sum("refunded_fen")
+        )
+    else:
+        cases = in_period(cut_cases(scope), "applied_at", period).count()
+        refunds = in_period(
+            cut_refund_lines(scope), "decision__execution__executed_at", period
+        ).aggregate(orders=Count("decision__order_id", distinct=True), fen=Sum("amount_fen"))
     return Totals(
         orders=orders,
         paid_fen=paid or 0,
@@ -327,7 +374,7 @@ def totals(scope: Scope, period: Period) -> Totals:
     )
 
 
-def by_day(scope: Scope, period: Period) -> list[DayRow]:
+def by_day(scope: Scope, period: Period, *, facts: bool = True) -> list[DayRow]:
     """The period's figures for each Shanghai day, every day present (zeros included)."""
     rows = {day: DayRow(day=day) for day in period.each_day()}
 
@@ -343,27 +390,48 @@ def by_day(scope: Scope, period: Period) -> list[DayRow]:
         rows[row["_day"]].orders = row["n"]
     for row in per_day(cut_order_items(scope), "order__paid_at", s=Sum("paid_amount_fen")):
         rows[row["_day"]].paid_fen = row["s"] or 0
-    for row in per_day(cut_cases(scope), "applied_at", n=Count("pk")):
-        rows[row["_day"]].cases = row["n"]
-    for row in per_day(
-        cut_refund_lines(scope),
-        "decision__execution__executed_at",
-        n=Count("decision__order_id", distinct=True),
-        s=Sum("amount_fen"),
-    ):
+    if _use_facts(scope, facts):
+        for day, n in (
+            daily_facts(scope, period)
+            .values("day")
+            .annotate(n=Sum("cases"))
+            .values_list("day", "n")
+        ):
+            rows[day].cases = n
+        refunds = per_day(
+            case_facts(scope),
+            "refund_executed_at",
+            n=Count("order_id", distinct=True),
+            s=Sum("refunded_fen"),
+        )
+    else:
+        for row in per_day(cut_cases(scope), "applied_at", n=Count("pk")):
+            rows[row["_day"]].cases = row["n"]
+        refunds = per_day(
+            cut_refund_lines(scope),
+            "decision__execution__executed_at",
+            n=Count("decision__order_id", distinct=True),
+            s=Sum("amount_fen"),
+        )
+    for row in refunds:
         rows[row["_day"]].refunded_orders = row["n"]
         rows[row["_day"]].refunded_fen = row["s"] or 0
     return list(rows.values())
 
 
-def reasons(scope: Scope, period: Period) -> tuple[list[ReasonRow], list[ReasonRow]]:
+def reasons(
+    scope: Scope, period: Period, *, facts: bool = True
+) -> tuple[list[ReasonRow], list[ReasonRow]]:
     """Cases of the period by the buyer's reason, and by who is responsible for the reason."""
-    counts = dict(
-        in_period(cut_cases(scope), "applied_at", period)
-        .values("reason")
-        .annotate(n=Count("pk"))
-        .values_list("reason", "n")
-    )
+    if _use_facts(scope, facts):
+        grouped = daily_facts(scope, period).values("reason").annotate(n=Sum("cases"))
+    else:
+        grouped = (
+            in_period(cut_cases(scope), "applied_at", period)
+            .values("reason")
+            .annotate(n=Count("pk"))
+        )
+    counts = {reason: n for reason, n in grouped.values_list("reason", "n") if n}
     total = sum(counts.values())
     rows = [
         ReasonRow(
@@ -448,13 +516,29 @@ def refund_times(scope: Scope, period: Period) -> QuerySet[RefundExecution]:
     )
 
 
-def times(scope: Scope, period: Period) -> list[TimeFigure]:
+def fact_times(scope: Scope, period: Period, moment: str) -> QuerySet[CaseFact]:
+    """The cases whose `moment` (first response, decision, refund) fell in the period, with
+    `elapsed` since the application: the same cases and times as the audit trail's."""
+    return in_period(case_facts(scope), moment, period).annotate(
+        elapsed=ExpressionWrapper(F(moment) - F("applied_at"), output_field=DurationField())
+    )
+
+
+def times(scope: Scope, period: Period, *, facts: bool = True) -> list[TimeFigure]:
+    if _use_facts(scope, facts):
+        sources: list[tuple[str, QuerySet[Any]]] = [
+            ("first_response", fact_times(scope, period, "first_response_at")),
+            ("decision", fact_times(scope, period, "decided_at")),
+            ("refund", fact_times(scope, period, "refund_executed_at")),
+        ]
+    else:
+        sources = [
+            ("first_response", first_events(scope, period, MERCHANT_RESPONSES)),
+            ("decision", first_events(scope, period, DECISIONS)),
+            ("refund", refund_times(scope, period)),
+        ]
     figures = []
-    for key, qs in (
-        ("first_response", first_events(scope, period, MERCHANT_RESPONSES)),
-        ("decision", first_events(scope, period, DECISIONS)),
-        ("refund", refund_times(scope, period)),
-    ):
+    for key, qs in sources:
         n, picked = nearest_rank(qs, "elapsed")
         figures.append(TimeFigure(key=key, count=n, median=picked.get(50), p90=picked.get(90)))
     return figures
@@ -591,18 +675,22 @@ def overview(
     compare: bool = True,
     by: str = "",
     now: datetime | None = None,
+    facts: bool = True,
 ) -> Overview:
-    """Every figure of the overview for the scope and period (and the period before)."""
-    reason_rows, parties = reasons(scope, period)
+    """Every figure of the overview for the scope and period (and the period before).
+
+    With `facts` (the default) what the facts carry is read from them; `facts=False` counts
+    everything from the raw rows (the tests compare the two)."""
+    reason_rows, parties = reasons(scope, period, facts=facts)
     return Overview(
         period=period,
         scope=scope,
-        totals=totals(scope, period),
-        previous=totals(scope, period.previous()) if compare else None,
-        days=by_day(scope, period),
+        totals=totals(scope, period, facts=facts),
+        previous=totals(scope, period.previous(), facts=facts) if compare else None,
+        days=by_day(scope, period, facts=facts),
         reasons=reason_rows,
         responsible=parties,
-        times=times(scope, period),
+        times=times(scope, period, facts=facts),
         sla=sla_compliance(scope, period, now=now),
         by=by,
         breakdown=breakdown(scope, period, by) if by else [],
