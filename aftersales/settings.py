@@ -224,12 +224,13 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # What happens in the transaction of every case event, in this order: the SLA clocks start,
 # stop and pause; the policy decides again when the buyer's evidence or troubleshooting comes
 # in; the case's platform queues what it must be told and the buyer's messages; the
-# reports' facts follow. A new capability that reacts to case events adds itself here.
+# reports' facts follow, and an ended case asks the buyer for their satisfaction. A new
+# capability that reacts to case events adds itself here.
 AFTERSALES_CASE_REACTIONS = [
     "aftersales.sla.services.apply_case_event",
     "aftersales.policy.services.redecide_on_new_facts",
     "aftersales.platforms.adapter.tell_platform",
-    "aftersales.analytics.facts.record_case_facts",
+    "aftersales.analytics.reactions.on_case_event",
 ]
 # Each shop's platform and the adapter that serves its connected shops: a callable taking a
 # shop id and returning the adapter, or None when the shop is not connected (the plain adapter

@@ -14,7 +14,7 @@ from aftersales.cases.reasons import REASON_CHOICES
 from aftersales.catalog.choices import Category
 from aftersales.core.errors import InvalidInput
 
-from .models import ExportKind
+from .models import ExportKind, ImprovementKind
 from .overview import DIMENSION_CHOICES
 from .periods import (
     PRESET_CHOICES,
@@ -94,3 +94,10 @@ class OverviewForm(ReportForm):
 
 class ExportForm(OverviewForm):
     kind = forms.ChoiceField(choices=ExportKind.choices)
+
+
+class ImprovementForm(forms.Form):
+    product = forms.IntegerField(label=_("Product"), min_value=1)
+    kind = forms.ChoiceField(label=_("Kind of change"), choices=ImprovementKind.choices)
+    description = forms.CharField(label=_("What changed"), max_length=500)
+    changed_on = forms.DateField(label=_("Changed on"))

@@ -106,3 +106,89 @@ class DailyCaseFact(models.Model):
                 name="daily_case_fact_unique",
             )
         ]
+
+
+class ImprovementKind(models.TextChoices):
+    SIZE_CHART = "size_chart", _("New size chart")
+    PACKAGING = "packaging", _("New packaging")
+    SUPPLIER = "supplier", _("New supplier")
+    LISTING = "listing", _("New listing text or photos")
+    OTHER = "other", _("Other change")
+
+
+class Improvement(models.Model):
+    """A change made to a product on a day, whose effect the reports measure (R8.4)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(_("kind"), max_length=16, choices=ImprovementKind.choices)
+    description = models.CharField(_("what changed"), max_length=500)
+    changed_on = models.DateField(_("changed on"))
+    recorded_by = models.CharField(_("recorded by"), max_length=150)
+    recorded_at = models.DateTimeField(_("recorded at"))
+
+    class Meta:
+        verbose_name = _("improvement")
+        verbose_name_plural = _("improvements")
+        indexes = [models.Index(fields=["shop", "-changed_on"], name="improvement_shop_day")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.kind} {self.changed_on}"
+
+
+class Survey(models.Model):
+    """The buyer's satisfaction with a case that ended (R8.6): 1–5 and a comment.
+
+    Sent once per case through the case's platform (the buyer's message channel); answered
+    through `services.answer_survey` by the link's unguessable token.
+    """
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    case = models.OneToOneField("cases.Case", on_delete=models.PROTECT, related_name="+")
+    token = models.CharField(max_length=43, unique=True)
+    agent_id = models.BigIntegerField(null=True)  # who had the case when it ended
+    sent_at = models.DateTimeField(_("sent at"))
+    score = models.PositiveSmallIntegerField(_("score"), null=True, blank=True)
+    comment = models.TextField(_("comment"), blank=True)
+    answered_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("satisfaction survey")
+        verbose_name_plural = _("satisfaction surveys")
+        indexes = [models.Index(fields=["shop", "answered_at"], name="survey_shop_answered")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(score__isnull=True) | models.Q(score__gte=1, score__lte=5),
+                name="survey_score_1_to_5",
+            )
+        ]
+
+
+class FollowUp(models.Model):
+    """A supervisor's task after a low score (≤ 3): call the buyer back and record it."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    survey = models.OneToOneField(Survey, on_delete=models.PROTECT, related_name="follow_up")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"))
+    callback_note = models.TextField(_("callback"), blank=True)
+    called_back_by = models.CharField(_("called back by"), max_length=150, blank=True)
+    called_back_at = models.DateTimeField(_("called back at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+
+
+class GoodCase(models.Model):
+    """A case the team keeps as an example of good handling (the shop's library, R8.6)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    case = models.OneToOneField("cases.Case", on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(_("why it is good"), max_length=500)
+    added_by = models.CharField(_("added by"), max_length=150)
+    added_at = models.DateTimeField(_("added at"))
+
+    class Meta:
+        verbose_name = _("good case")
+        verbose_name_plural = _("good cases")

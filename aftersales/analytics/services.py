@@ -11,28 +11,48 @@ masked) in the transaction that makes it downloadable.
 from __future__ import annotations
 
 import logging
+import secrets
 import tempfile
 import uuid
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Count, Q, Sum
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
+from aftersales.cases.events import CaseEvent
+from aftersales.cases.models import Case
+from aftersales.cases.ports import CaseChange
+from aftersales.catalog.models import Product
 from aftersales.core.actors import Actor
-from aftersales.core.errors import InvalidInput, NotFound
-from aftersales.shops.choices import REVEAL_ROLES
+from aftersales.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from aftersales.platforms.adapter import adapter_for_case
+from aftersales.shops.choices import REVEAL_ROLES, WRITE_ROLES, Role
 from aftersales.shops.services import actor_for_user
 
 from . import workbooks
-from .models import Export, ExportKind, ExportStatus
+from .models import (
+    Export,
+    ExportKind,
+    ExportStatus,
+    FollowUp,
+    GoodCase,
+    Improvement,
+    ImprovementKind,
+    Survey,
+)
 from .overview import DIMENSIONS, cut_cases, overview
-from .periods import Period, custom_period
+from .periods import Period, custom_period, shanghai_today
 from .scope import Cuts, Scope, scope_for
 
 logger = logging.getLogger(__name__)
@@ -188,3 +208,237 @@ def export_file_name(export: Export) -> str:
     stamp = workbooks.shanghai(export.finished_at or export.created_at)
     prefix = "售后单" if export.kind == ExportKind.CASES else "售后数据概览"
     return f"{prefix}-{stamp:%Y-%m-%d %H_%M_%S}.xlsx"
+
+
+# --- Improvements (R8.4) ---------------------------------------------------------------------
+
+IMPROVEMENT_EVENT = "improvement_recorded"
+
+
+@transaction.atomic
+def record_improvement(
+    *, product_id: int, kind: str, description: str, changed_on: date, by: Actor
+) -> Improvement:
+    """Record a change made to a product on a day, for its effect to be measured."""
+    product = Product.objects.filter(pk=product_id).first()
+    if product is None or (not by.is_unscoped and product.shop_id not in by.shop_roles):
+        raise NotFound(_("Product not found."))
+    if not by.is_unscoped and by.role_in(product.shop_id) not in WRITE_ROLES:
+        raise PermissionDenied(_("Your role may read the reports but not record changes."))
+    if kind not in ImprovementKind.values:
+        raise InvalidInput(_("Unknown kind of change."))
+    description = description.strip()
+    if not description or len(description) > 500:
+        raise InvalidInput(_("Say what changed, in at most 500 characters."))
+    if changed_on > shanghai_today() + timedelta(days=366):
+        raise InvalidInput(_("The day of the change is too far ahead."))
+    improvement = Improvement.objects.create(
+        shop_id=product.shop_id,
+        product=product,
+        kind=kind,
+        description=description,
+        changed_on=changed_on,
+        recorded_by=by.label,
+        recorded_at=timezone.now(),
+    )
+    record_event(
+        shop_id=product.shop_id,
+        type=IMPROVEMENT_EVENT,
+        by=by,
+        payload={
+            "improvement": improvement.pk,
+            "product": product.pk,
+            "kind": kind,
+            "changed_on": changed_on.isoformat(),
+            "description": description,
+        },
+    )
+    return improvement
+
+
+def improvements_for(scope: Scope) -> list[Improvement]:
+    return list(
+        Improvement.objects.filter(shop_id__in=scope.shop_ids)
+        .select_related("product")
+        .order_by("-changed_on", "-pk")
+    )
+
+
+# --- Satisfaction (R8.6, R9.3) -----------------------------------------------------------------
+
+SURVEY_CAUSE = "satisfaction_survey"
+# A case has ended for the buyer: refunded, goods received, closed, withdrawn.
+CASE_ENDS = frozenset(
+    {
+        CaseEvent.REFUND_EXECUTED,
+        CaseEvent.BUYER_RECEIVED,
+        CaseEvent.CASE_CLOSED,
+        CaseEvent.CASE_WITHDRAWN,
+    }
+)
+LOW_SCORE = 3  # this or lower gets a supervisor's follow-up
+COMMENT_MAX_LENGTH = 1000
+
+
+def survey_text(survey: Survey) -> str:
+    """What the buyer reads, in Chinese whatever the staff's screen language."""
+    base = getattr(settings, "AFTERSALES_PUBLIC_BASE_URL", "")
+    link = base.rstrip("/") + reverse("analytics:survey", args=[survey.token])
+    return f"您的售后已处理完毕。请为本次服务打分（1–5 分），并留下您的意见：{link}"
+
+
+def offer_survey(change: CaseChange) -> None:
+    """In the event's transaction: when a case ends, one survey, sent through the case's
+    platform (its message channel for a linked shop; kept for the staff otherwise)."""
+    if change.event not in CASE_ENDS:
+        return
+    case = change.case
+    if Survey.objects.filter(case_id=case.pk).exists():
+        return
+    survey = Survey.objects.create(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        token=secrets.token_urlsafe(32),
+        agent_id=case.assignee_id,
+        sent_at=timezone.now(),
+    )
+    adapter_for_case(case).send_to_buyer(case, survey_text(survey), cause=SURVEY_CAUSE)
+
+
+@transaction.atomic
+def answer_survey(*, survey: Survey, score: int, comment: str, by: Actor) -> Survey:
+    """The buyer's answer, once. A score of 3 or less opens a follow-up for the supervisor."""
+    survey = Survey.objects.select_for_update().get(pk=survey.pk)
+    if survey.answered_at is not None:
+        raise Conflict(_("This survey has already been answered. Thank you."))
+    if score not in range(1, 6):
+        raise InvalidInput(_("The score is from 1 to 5."))
+    comment = comment.strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise InvalidInput(_("A comment is at most %(max)d characters."), max=COMMENT_MAX_LENGTH)
+    survey.score, survey.comment, survey.answered_at = score, comment, timezone.now()
+    survey.save(update_fields=["score", "comment", "answered_at"])
+    if score <= LOW_SCORE:
+        FollowUp.objects.create(
+            shop_id=survey.shop_id, survey=survey, case_id=survey.case_id, created_at=timezone.now()
+        )
+    record_event(
+        shop_id=survey.shop_id,
+        case_id=survey.case_id,
+        type="survey_answered",
+        by=by,
+        payload={"survey": survey.pk, "score": score, "follow_up": score <= LOW_SCORE},
+    )
+    return survey
+
+
+FOLLOW_UP_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+
+def get_follow_up_for_actor(actor: Actor, pk: int) -> FollowUp:
+    follow_up = FollowUp.objects.filter(pk=pk, shop_id__in=list(actor.shop_roles)).first()
+    if follow_up is None:
+        raise NotFound(_("Follow-up not found."))
+    return follow_up
+
+
+@transaction.atomic
+def record_callback(*, follow_up: FollowUp, note: str, by: Actor) -> FollowUp:
+    """The supervisor called the buyer back: what was said, on the record."""
+    if by.role_in(follow_up.shop_id) not in FOLLOW_UP_ROLES:
+        raise PermissionDenied(_("Follow-ups are for supervisors and shop admins."))
+    note = note.strip()
+    if not note:
+        raise InvalidInput(_("Say what the callback found."))
+    follow_up = FollowUp.objects.select_for_update().get(pk=follow_up.pk)
+    if follow_up.called_back_at is not None:
+        raise Conflict(_("The callback is already recorded."))
+    follow_up.callback_note = note[:COMMENT_MAX_LENGTH]
+    follow_up.called_back_by = by.label
+    follow_up.called_back_at = timezone.now()
+    follow_up.save(update_fields=["callback_note", "called_back_by", "called_back_at"])
+    record_event(
+        shop_id=follow_up.shop_id,
+        case_id=follow_up.case_id,
+        type="callback_recorded",
+        by=by,
+        payload={"follow_up": follow_up.pk, "note": follow_up.callback_note},
+    )
+    return follow_up
+
+
+@transaction.atomic
+def add_good_case(*, case: Case, note: str, by: Actor) -> GoodCase:
+    """Put a case in the shop's good-case library (any role that works cases)."""
+    if by.role_in(case.shop_id) not in WRITE_ROLES:
+        raise PermissionDenied(_("Your role may read the reports but not change the library."))
+    note = note.strip()
+    if not note:
+        raise InvalidInput(_("Say why the case is a good example."))
+    if GoodCase.objects.filter(case_id=case.pk).exists():
+        raise Conflict(_("The case is already in the library."))
+    good = GoodCase.objects.create(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        note=note[:500],
+        added_by=by.label,
+        added_at=timezone.now(),
+    )
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="good_case_added",
+        by=by,
+        payload={"note": good.note},
+    )
+    return good
+
+
+@dataclass(frozen=True)
+class Csat:
+    """Satisfaction of answered surveys: CSAT is the share scoring 4 or 5."""
+
+    agent_id: int | None
+    label: str
+    answered: int
+    satisfied: int
+    score_sum: int
+
+    @property
+    def csat(self) -> float | None:
+        return self.satisfied / self.answered if self.answered else None
+
+    @property
+    def average(self) -> float | None:
+        return self.score_sum / self.answered if self.answered else None
+
+
+def csat_by_agent(scope: Scope, period: Period) -> list[Csat]:
+    """Per agent (who had the case when it ended), the surveys answered in the period."""
+    rows = (
+        Survey.objects.filter(
+            shop_id__in=scope.shop_ids,
+            answered_at__gte=period.start,
+            answered_at__lt=period.end,
+        )
+        .values("agent_id")
+        .annotate(n=Count("pk"), ok=Count("pk", filter=Q(score__gte=4)), total=Sum("score"))
+    )
+    names = dict(
+        get_user_model()
+        .objects.filter(pk__in=[r["agent_id"] for r in rows if r["agent_id"]])
+        .values_list("pk", "username")
+    )
+    return sorted(
+        (
+            Csat(
+                agent_id=r["agent_id"],
+                label=names.get(r["agent_id"], "—"),
+                answered=r["n"],
+                satisfied=r["ok"],
+                score_sum=r["total"] or 0,
+            )
+            for r in rows
+        ),
+        key=lambda c: (c.label == "—", c.label),
+    )

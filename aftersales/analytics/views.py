@@ -13,28 +13,46 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from aftersales.cases.fetch import get_case_for_actor
+from aftersales.catalog.models import Product
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 
 from .definitions import FIGURES
-from .forms import ExportForm, OverviewForm, ReportForm
-from .models import ExportStatus
+from .forms import ExportForm, ImprovementForm, OverviewForm, ReportForm
+from .improvements import MIN_ORDERS as IMPROVEMENT_MIN_ORDERS
+from .improvements import WINDOW_DAYS, measure
+from .models import ExportStatus, FollowUp, GoodCase, Survey
 from .overview import DIMENSIONS, Overview, overview
+from .periods import preset_period
 from .platform_metrics import CHANGE, RATE, platform_metrics
 from .problems import MIN_CASES, MIN_ORDERS, problem_products
-from .scope import scope_for
-from .services import export_file_name, export_filters, get_export_for_actor, request_export
+from .scope import Cuts, scope_for
+from .services import (
+    add_good_case,
+    answer_survey,
+    csat_by_agent,
+    export_file_name,
+    export_filters,
+    get_export_for_actor,
+    get_follow_up_for_actor,
+    improvements_for,
+    record_callback,
+    record_improvement,
+    request_export,
+)
 
 
 def report_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
@@ -271,3 +289,164 @@ def platform_page(request: HttpRequest) -> HttpResponse:
     }
     context.update(period=period, reports=reports, charts={"metrics": charts})
     return render(request, "analytics/platform.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@report_view
+def improvements_page(request: HttpRequest) -> HttpResponse:
+    """Changes made to products and their effect, before against after (R8.4)."""
+    actor = actor_of(request)
+    form = ImprovementForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                record_improvement(
+                    product_id=form.cleaned_data["product"],
+                    kind=form.cleaned_data["kind"],
+                    description=form.cleaned_data["description"],
+                    changed_on=form.cleaned_data["changed_on"],
+                    by=actor,
+                )
+            except DomainError as exc:
+                if isinstance(exc, NotFound):
+                    raise
+                messages.error(request, exc.render(_language()))
+                status = exc.status
+            else:
+                messages.success(request, _("The change is recorded."))
+                return redirect("analytics:improvements")
+        else:
+            status = 400
+    scope = scope_for(actor)
+    effects = [measure(improvement) for improvement in improvements_for(scope)]
+    products = Product.objects.filter(shop_id__in=scope.shop_ids).order_by("name")[:500]
+    return render(
+        request,
+        "analytics/improvements.html",
+        {
+            "form": form,
+            "nav": "analytics",
+            "effects": effects,
+            "products": products,
+            "window": WINDOW_DAYS,
+            "min_orders": IMPROVEMENT_MIN_ORDERS,
+        },
+        status=status,
+    )
+
+
+# --- Satisfaction (R8.6, R9.3) -----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def survey_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The buyer's page of the survey link: 1–5 and a comment, in Chinese, once. No login:
+    the link's token is the buyer's key, and the page shows nothing of the case."""
+    survey = Survey.objects.filter(token=token).first()
+    if survey is None:
+        raise Http404("no such survey")
+    error = ""
+    with translation.override("zh-hans"):
+        if request.method == "POST" and survey.answered_at is None:
+            try:
+                score = int(request.POST.get("score", ""))
+            except ValueError:
+                score = 0
+            try:
+                answer_survey(
+                    survey=survey,
+                    score=score,
+                    comment=request.POST.get("comment", ""),
+                    by=Actor.buyer(f"buyer:survey:{survey.pk}"),
+                )
+            except DomainError as exc:
+                error = exc.render("zh-hans")
+            else:
+                return redirect("analytics:survey", token=token)
+        survey.refresh_from_db()
+        return render(
+            request,
+            "analytics/survey.html",
+            {"survey": survey, "error": error, "scores": range(1, 6)},
+            status=400 if error else 200,
+        )
+
+
+@require_GET
+@report_view
+def satisfaction_page(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    data = request.GET.copy()
+    if not data:
+        data["period"] = "30d"
+    form = ReportForm(data, shops=shop_choices(actor))
+    context: dict[str, Any] = {"form": form, "nav": "analytics"}
+    if not form.is_valid():
+        return render(request, "analytics/satisfaction.html", context, status=400)
+    scope = scope_for(actor, form.get_cuts())
+    period = form.get_period()
+    surveys = Survey.objects.filter(shop_id__in=scope.shop_ids)
+    context.update(
+        period=period,
+        agents=csat_by_agent(scope, period),
+        follow_ups=FollowUp.objects.filter(shop_id__in=scope.shop_ids, called_back_at__isnull=True)
+        .select_related("survey")
+        .order_by("created_at"),
+        answered=surveys.filter(answered_at__gte=period.start, answered_at__lt=period.end).order_by(
+            "-answered_at"
+        )[:50],
+        library=GoodCase.objects.filter(shop_id__in=scope.shop_ids).order_by("-added_at")[:100],
+        sent=surveys.filter(sent_at__gte=period.start, sent_at__lt=period.end).count(),
+    )
+    return render(request, "analytics/satisfaction.html", context)
+
+
+@require_POST
+@report_view
+def callback_view(request: HttpRequest, pk: int) -> HttpResponse:
+    actor = actor_of(request)
+    follow_up = get_follow_up_for_actor(actor, pk)
+    try:
+        record_callback(follow_up=follow_up, note=request.POST.get("note", ""), by=actor)
+    except DomainError as exc:
+        messages.error(request, exc.render(_language()))
+    else:
+        messages.success(request, _("The callback is recorded."))
+    return redirect("analytics:satisfaction")
+
+
+@require_POST
+@report_view
+def good_case_view(request: HttpRequest) -> HttpResponse:
+    actor = actor_of(request)
+    try:
+        case_id = int(request.POST.get("case", ""))
+    except ValueError as exc:
+        raise Http404("no such case") from exc
+    case = get_case_for_actor(actor, case_id)
+    try:
+        add_good_case(case=case, note=request.POST.get("note", ""), by=actor)
+    except DomainError as exc:
+        messages.error(request, exc.render(_language()))
+    else:
+        messages.success(request, _("The case is in the library."))
+    return redirect("analytics:satisfaction")
+
+
+@require_GET
+@report_view
+def team_csat(request: HttpRequest) -> HttpResponse:
+    """The agents' CSAT of the last 30 days, for the team page (loaded by htmx)."""
+    actor = actor_of(request)
+    try:
+        shop = int(request.GET.get("shop", ""))
+    except ValueError as exc:
+        raise Http404("no such shop") from exc
+    scope = scope_for(actor, Cuts(shop=shop))
+    period = preset_period("30d")
+    return render(
+        request,
+        "analytics/_team_csat.html",
+        {"agents": csat_by_agent(scope, period), "period": period},
+    )
