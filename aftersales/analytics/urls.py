@@ -9,6 +9,7 @@ urlpatterns = [
     path("products/", views.products_page, name="products"),
     path("platform/", views.platform_page, name="platform"),
     path("improvements/", views.improvements_page, name="improvements"),
+    path("costs/", views.costs_page, name="costs"),
     path("satisfaction/", views.satisfaction_page, name="satisfaction"),
     path("follow-ups/<int:pk>/callback/", views.callback_view, name="callback"),
     path("good-cases/", views.good_case_view, name="good_case"),

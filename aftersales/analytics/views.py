@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
+from aftersales.cases.choices import CostPayer
 from aftersales.cases.fetch import get_case_for_actor
 from aftersales.catalog.models import Product
 from aftersales.core.actors import Actor
@@ -30,6 +31,8 @@ from aftersales.core.errors import DomainError, NotFound
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 
+from .costs import BY as COST_BY
+from .costs import costs_by, damage_by_carrier
 from .definitions import FIGURES
 from .forms import ExportForm, ImprovementForm, OverviewForm, ReportForm
 from .improvements import MIN_ORDERS as IMPROVEMENT_MIN_ORDERS
@@ -450,3 +453,40 @@ def team_csat(request: HttpRequest) -> HttpResponse:
         "analytics/_team_csat.html",
         {"agents": csat_by_agent(scope, period), "period": period},
     )
+
+
+@require_GET
+@report_view
+def costs_page(request: HttpRequest) -> HttpResponse:
+    """What after-sales cost and who paid (R8.5, R11.1)."""
+    actor = actor_of(request)
+    data = request.GET.copy()
+    if not data:
+        data["period"] = "30d"
+    form = ReportForm(data, shops=shop_choices(actor))
+    context: dict[str, Any] = {"form": form, "nav": "analytics"}
+    if not form.is_valid():
+        return render(request, "analytics/costs.html", context, status=400)
+    scope = scope_for(actor, form.get_cuts())
+    period = form.get_period()
+    tables = [(key, label, costs_by(scope, period, key)) for key, label in COST_BY.items()]
+    by_kind = tables[0][2]
+    context.update(
+        period=period,
+        tables=tables,
+        total_fen=sum(row.fen for row in by_kind),
+        damage=damage_by_carrier(scope, period),
+        charts={
+            "costs": {
+                "kinds": [row.label for row in by_kind],
+                "payers": [
+                    {
+                        "name": str(label),
+                        "values": [round(row.by_payer.get(payer, 0) / 100, 2) for row in by_kind],
+                    }
+                    for payer, label in CostPayer.choices
+                ],
+            }
+        },
+    )
+    return render(request, "analytics/costs.html", context)

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import template
 from django.utils.translation import gettext
 
+from aftersales.cases.choices import CostPayer
 from aftersales.core.money import fen_to_yuan
 
 register = template.Library()
@@ -65,3 +66,8 @@ def hours(value: timedelta | None) -> str:
 @register.filter
 def get_item(mapping: dict[str, object], key: str) -> object:
     return mapping.get(key)
+
+
+@register.filter
+def payer_label(code: str) -> str:
+    return str(CostPayer(code).label) if code in CostPayer.values else code

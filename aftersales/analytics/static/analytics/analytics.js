@@ -78,6 +78,20 @@
     };
   };
 
+  // After-sales cost by kind, stacked by who paid (yuan).
+  builders.costs = function (d) {
+    return {
+      tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
+      legend: { top: 0 },
+      grid: { left: 60, right: 20, top: 40, bottom: 30 },
+      xAxis: { type: "category", data: d.costs.kinds },
+      yAxis: { type: "value", axisLabel: { formatter: "¥{value}" } },
+      series: d.costs.payers.map(function (p) {
+        return { name: p.name, type: "bar", stack: "payer", data: p.values };
+      })
+    };
+  };
+
   var charts = [];
   document.querySelectorAll("[data-chart]").forEach(function (el) {
     var build = builders[el.getAttribute("data-chart")];
