@@ -351,26 +351,50 @@ class Overview:
     breakdown: list[BreakdownRow] = field(default_factory=list)
 
 
-def totals(scope: Scope, period: Period, *, facts: bool = True) -> Totals:
-    """Orders, paid, cases and refunds of the period (see `definitions.FIGURES`)."""
-    orders = in_period(cut_orders(scope), "paid_at", period).count()
-    paid = in_period(cut_order_items(scope), "order__paid_at", period).aggregate(
-        s=Sum("paid_amount_fen")
-    )["s"]
+def _orders_and_paid(scope: Scope, period: Period) -> dict[str, Any]:
+    """The orders paid in the period and the goods amount paid, in one pass over the items
+    (an order is counted through its items: every order has at least one)."""
+    return in_period(cut_order_items(scope), "order__paid_at", period).aggregate(
+        orders=Count("order_id", distinct=True), paid=Sum("paid_amount_fen")
+    )
+
+
+def _refunds(scope: Scope, period: Period, facts: bool) -> dict[str, Any]:
     if _use_facts(scope, facts):
-        cases = daily_facts(scope, period).aggregate(n=Sum("cases"))["n"] or 0
-        refunds = in_period(case_facts(scope), "refund_executed_at", period).aggregate(
+        return in_period(case_facts(scope), "refund_executed_at", period).aggregate(
             orders=Count("order_id", distinct=True), fen=Sum("refunded_fen")
         )
+    return in_period(cut_refund_lines(scope), "decision__execution__executed_at", period).aggregate(
+        orders=Count("decision__order_id", distinct=True), fen=Sum("amount_fen")
+    )
+
+
+def totals(scope: Scope, period: Period, *, facts: bool = True) -> Totals:
+    """Orders, paid, cases and refunds of the period (see `definitions.FIGURES`)."""
+    bought = _orders_and_paid(scope, period)
+    if _use_facts(scope, facts):
+        cases = daily_facts(scope, period).aggregate(n=Sum("cases"))["n"] or 0
     else:
         cases = in_period(cut_cases(scope), "applied_at", period).count()
-        refunds = in_period(
-            cut_refund_lines(scope), "decision__execution__executed_at", period
-        ).aggregate(orders=Count("decision__order_id", distinct=True), fen=Sum("amount_fen"))
+    refunds = _refunds(scope, period, facts)
     return Totals(
-        orders=orders,
-        paid_fen=paid or 0,
+        orders=bought["orders"] or 0,
+        paid_fen=bought["paid"] or 0,
         cases=cases,
+        refunded_orders=refunds["orders"] or 0,
+        refunded_fen=refunds["fen"] or 0,
+    )
+
+
+def totals_of_days(scope: Scope, period: Period, days: list[DayRow], *, facts: bool) -> Totals:
+    """The period's totals from its days: orders, paid and cases add up day by day (each has
+    one day); refunded orders do not (an order refunded on two days is one order), so they
+    are counted for the whole period."""
+    refunds = _refunds(scope, period, facts)
+    return Totals(
+        orders=sum(day.orders or 0 for day in days),
+        paid_fen=sum(day.paid_fen or 0 for day in days),
+        cases=sum(day.cases for day in days),
         refunded_orders=refunds["orders"] or 0,
         refunded_fen=refunds["fen"] or 0,
     )
@@ -388,9 +412,13 @@ def by_day(scope: Scope, period: Period, *, facts: bool = True) -> list[DayRow]:
             .annotate(**aggregates)
         )
 
-    for row in per_day(cut_orders(scope), "paid_at", n=Count("pk")):
+    for row in per_day(
+        cut_order_items(scope),
+        "order__paid_at",
+        n=Count("order_id", distinct=True),
+        s=Sum("paid_amount_fen"),
+    ):
         rows[row["_day"]].orders = row["n"]
-    for row in per_day(cut_order_items(scope), "order__paid_at", s=Sum("paid_amount_fen")):
         rows[row["_day"]].paid_fen = row["s"] or 0
     if _use_facts(scope, facts):
         for day, n in (
@@ -703,12 +731,13 @@ def overview(
     With `facts` (the default) what the facts carry is read from them; `facts=False` counts
     everything from the raw rows (the tests compare the two)."""
     reason_rows, parties = reasons(scope, period, facts=facts)
+    days = by_day(scope, period, facts=facts)
     return Overview(
         period=period,
         scope=scope,
-        totals=totals(scope, period, facts=facts),
+        totals=totals_of_days(scope, period, days, facts=facts),
         previous=totals(scope, period.previous(), facts=facts) if compare else None,
-        days=by_day(scope, period, facts=facts),
+        days=days,
         reasons=reason_rows,
         responsible=parties,
         times=times(scope, period, facts=facts),
