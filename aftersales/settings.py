@@ -232,6 +232,9 @@ AFTERSALES_CASE_REACTIONS = [
     "aftersales.platforms.adapter.tell_platform",
     "aftersales.analytics.reactions.on_case_event",
 ]
+# This server's public address, for links sent to buyers (the satisfaction survey); empty:
+# the links are paths.
+AFTERSALES_PUBLIC_BASE_URL = env_str("AFTERSALES_PUBLIC_BASE_URL", "")
 # Each shop's platform and the adapter that serves its connected shops: a callable taking a
 # shop id and returning the adapter, or None when the shop is not connected (the plain adapter
 # serves it then: messages kept for the staff, refunds made by hand).

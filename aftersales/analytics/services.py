@@ -282,7 +282,7 @@ COMMENT_MAX_LENGTH = 1000
 
 def survey_text(survey: Survey) -> str:
     """What the buyer reads, in Chinese whatever the staff's screen language."""
-    base = getattr(settings, "AFTERSALES_PUBLIC_BASE_URL", "")
+    base = settings.AFTERSALES_PUBLIC_BASE_URL
     link = base.rstrip("/") + reverse("analytics:survey", args=[survey.token])
     return f"您的售后已处理完毕。请为本次服务打分（1–5 分），并留下您的意见：{link}"
 

@@ -1,6 +1,8 @@
-"""The analytics pages under /analytics/: the overview (R8.1) and its charts (R8.7).
+"""The analytics pages under /analytics/: the overview (R8.1) and its Excel exports (R8.7),
+problem products (R8.2), the platform's service metrics, improvements (R8.4), costs (R8.5,
+R11.1), satisfaction (R8.6, R9.3) and the buyer's survey page.
 
-Every page starts from the logged-in person's actor and `scope.scope_for`: their shops only,
+Every staff page starts from the logged-in person's actor and `scope.scope_for`: their shops only,
 another shop is a 404. Charts read their figures from a `<script type="application/json">`
 block (`json_script`) through `static/analytics/analytics.js`; no inline script, and a table
 beside every chart carries the exact numbers.
