@@ -2,7 +2,7 @@
 
 The shop is judged by Douyin's experience score (体验分). Its after-sales metrics are mirrored
 here as **versioned definitions with effective dates**: the platform changed them on
-2026-07-14 (rule 103956, docs: /work/shared/reference/douyin-open-platform.md §8), and a
+2026-07-14 (rule 103956 of the merchant school's experience-score rules), and a
 figure is always computed by the definition in force on its days. A period that spans a
 change is split at the change.
 
@@ -103,11 +103,6 @@ class MetricVersion:
     unit: str
     compute: Callable[[Scope, Period], MetricValue]
 
-    def covers(self, day: date) -> bool:
-        return self.effective_from <= day and (
-            self.effective_to is None or day <= self.effective_to
-        )
-
 
 def _agents(rows: list[tuple[int | None, str, float]]) -> list[Mover]:
     """Sum each agent's effect; rows are (assignee id, name, effect of one case)."""
@@ -186,7 +181,7 @@ def _share_of_cases(cases: Any, *, denominator: int) -> tuple[list[Mover], list[
     return movers, sorted(agents, key=lambda m: -m.effect)[:TOP]
 
 
-def intervened(scope: Scope) -> Q:
+def intervened() -> Q:
     asked = AuditEvent.objects.filter(
         case_id=OuterRef("pk"),
         type=CaseEvent.DISPUTE_STATUS_CHANGED,
@@ -204,7 +199,7 @@ def intervened(scope: Scope) -> Q:
 def help_rate(scope: Scope, period: Period) -> MetricValue:
     applied = in_period(cut_cases(scope), "applied_at", period)
     total = applied.count()
-    helped = applied.filter(intervened(scope))
+    helped = applied.filter(intervened())
     k = helped.count()
     cases, agents = _share_of_cases(helped, denominator=total or 1)
     return MetricValue(ratio(k, total), k, total, RATE, cases, agents)
