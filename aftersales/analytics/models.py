@@ -10,6 +10,8 @@ from django.utils.translation import gettext_lazy as _
 class ExportKind(models.TextChoices):
     OVERVIEW = "overview", _("Overview")
     CASES = "cases", _("Case list")
+    PRODUCTS = "products", _("Problem products")
+    COSTS = "costs", _("Costs")
 
 
 class ExportStatus(models.TextChoices):

@@ -41,6 +41,8 @@ from aftersales.shops.choices import REVEAL_ROLES, WRITE_ROLES, Role
 from aftersales.shops.services import actor_for_user
 
 from . import workbooks
+from .costs import BY as COST_BY
+from .costs import costs_by, damage_by_carrier
 from .models import (
     Export,
     ExportKind,
@@ -53,6 +55,7 @@ from .models import (
 )
 from .overview import DIMENSIONS, cut_cases, overview
 from .periods import Period, custom_period, shanghai_today
+from .problems import problem_products
 from .scope import Cuts, Scope, scope_for
 
 logger = logging.getLogger(__name__)
@@ -150,6 +153,11 @@ def run_export(*, export: Export) -> Export:
                 clear_shop_ids=set(export.clear_shop_ids),
                 progress=lambda n: _count_rows(export, n),
             )
+        elif export.kind == ExportKind.PRODUCTS:
+            rows = workbooks.write_products(book, problem_products(scope, period))
+        elif export.kind == ExportKind.COSTS:
+            tables = [(key, label, costs_by(scope, period, key)) for key, label in COST_BY.items()]
+            rows = workbooks.write_costs(book, tables, damage_by_carrier(scope, period))
         else:
             ov = overview(scope, period, compare=True, by=export.filters.get("by", ""))
             rows = workbooks.write_overview(book, ov)
@@ -206,7 +214,12 @@ def _record_done(*, export: Export, file_name: str, rows: int, by: Actor) -> Exp
 def export_file_name(export: Export) -> str:
     """As the platform names its own: 售后单-YYYY-MM-DD HH_MM_SS.xlsx, in Shanghai time."""
     stamp = workbooks.shanghai(export.finished_at or export.created_at)
-    prefix = "售后单" if export.kind == ExportKind.CASES else "售后数据概览"
+    prefixes: dict[str, str] = {
+        ExportKind.CASES: "售后单",
+        ExportKind.PRODUCTS: "问题商品",
+        ExportKind.COSTS: "售后成本",
+    }
+    prefix = prefixes.get(export.kind, "售后数据概览")
     return f"{prefix}-{stamp:%Y-%m-%d %H_%M_%S}.xlsx"
 
 

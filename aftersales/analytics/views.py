@@ -117,6 +117,15 @@ def chart_data(ov: Overview) -> dict[str, Any]:
     }
 
 
+def export_params(form: Any) -> list[tuple[str, str]]:
+    """The page's filter as the hidden fields of its export buttons."""
+    return [
+        (name, value.isoformat() if hasattr(value, "isoformat") else str(value))
+        for name, value in form.cleaned_data.items()
+        if name != "compare" and value not in (None, "", False)
+    ]
+
+
 def _percent_value(rate: float | None) -> float | None:
     return None if rate is None else round(rate * 100, 2)
 
@@ -154,10 +163,10 @@ def overview_page(request: HttpRequest) -> HttpResponse:
             "dimension": DIMENSIONS.get(by),
             "cuts": scope.cuts.as_params(),
             "query": params.urlencode(),
-            "export_params": [
-                (name, value.isoformat() if hasattr(value, "isoformat") else str(value))
-                for name, value in form.cleaned_data.items()
-                if name != "compare" and value not in (None, "", False)
+            "export_params": export_params(form),
+            "export_kinds": [
+                ("overview", _("Export the overview to Excel")),
+                ("cases", _("Export the cases to Excel")),
             ],
         },
     )
@@ -246,6 +255,8 @@ def products_page(request: HttpRequest) -> HttpResponse:
     period = form.get_period()
     findings = problem_products(scope_for(actor, form.get_cuts()), period)
     context.update(
+        export_params=export_params(form),
+        export_kinds=[("products", _("Export the problem products to Excel"))],
         period=period,
         flagged=[f for f in findings if f.flagged],
         others=[f for f in findings if not f.flagged],
@@ -474,6 +485,8 @@ def costs_page(request: HttpRequest) -> HttpResponse:
     tables = [(key, label, costs_by(scope, period, key)) for key, label in COST_BY.items()]
     by_kind = tables[0][2]
     context.update(
+        export_params=export_params(form),
+        export_kinds=[("costs", _("Export the costs to Excel"))],
         period=period,
         tables=tables,
         total_fen=sum(row.fen for row in by_kind),

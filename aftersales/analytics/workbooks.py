@@ -26,6 +26,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from aftersales.cases.choices import (
     CaseStatus,
     CaseType,
+    CostPayer,
     DisputeStatus,
     RefundStatus,
     ResponsibleParty,
@@ -328,3 +329,82 @@ def write_overview(book: Workbook, ov: Overview) -> int:
 
 def _hours(value: Any) -> float | None:
     return None if value is None else round(value.total_seconds() / 3600, 2)
+
+
+# --- Problem products and costs ------------------------------------------------------------------
+
+
+def write_products(book: Workbook, findings: list[Any]) -> int:
+    """The problem products, flagged first, with the numbers behind each verdict."""
+    with translation.override("zh-hans"):
+        sheet = Sheet(
+            book,
+            _("Problem products"),
+            [
+                _("Product"),
+                _("Category"),
+                _("Orders"),
+                _("With a case"),
+                _("After-sales rate"),
+                _("Interval, lower end"),
+                _("Interval, upper end"),
+                _("Compared with"),
+                _("Compared rate"),
+                _("Stands out"),
+                _("Reasons that stand out"),
+                _("Likely cause"),
+            ],
+        )
+        for f in findings:
+            sheet.row(
+                f.name,
+                f.category_label,
+                f.orders,
+                f.orders_with_case,
+                f.rate,
+                f.interval[0] if f.interval else None,
+                f.interval[1] if f.interval else None,
+                str(
+                    _("rest of category") if f.compared_with == "category" else _("other products")
+                ),
+                f.compared_rate,
+                str(_("yes") if f.flagged else _("no")),
+                "、".join(r.label for r in f.reasons if r.flagged),
+                str(f.cause.label) if f.cause else "",
+                formats={4: PERCENT, 5: PERCENT, 6: PERCENT, 8: PERCENT},
+            )
+    return len(findings)
+
+
+def write_costs(book: Workbook, tables: list[tuple[str, Any, list[Any]]], damage: list[Any]) -> int:
+    """One sheet per cut of the costs, and the damage-in-transit rates."""
+    rows = 0
+    with translation.override("zh-hans"):
+        for _key, label, table in tables:
+            sheet = Sheet(
+                book,
+                _("By %(dimension)s") % {"dimension": label},
+                [
+                    label,
+                    _("Costs"),
+                    _("Amount (yuan)"),
+                    *[payer for _code, payer in CostPayer.choices],
+                ],
+            )
+            for row in table:
+                sheet.row(
+                    row.label,
+                    row.costs,
+                    yuan(row.fen),
+                    *[yuan(row.by_payer.get(code, 0)) for code, _l in CostPayer.choices],
+                )
+                rows += 1
+        sheet = Sheet(
+            book,
+            _("Damage in transit by carrier"),
+            [_("Carrier"), _("Orders shipped"), _("Arrived damaged"), _("Damage rate")],
+        )
+        for d in damage:
+            sheet.row(d.carrier, d.orders, d.damaged, d.rate, formats={3: PERCENT})
+            rows += 1
+    return rows

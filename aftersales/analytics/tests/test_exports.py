@@ -166,3 +166,33 @@ def test_r8_7_the_export_task_runs_after_commit(shop_a, alice):
         response = client.post("/analytics/exports/", {**WEEK, "kind": "cases"})
     export = Export.objects.get(pk=int(response["Location"].rstrip("/").split("/")[-1]))
     assert export.status == ExportStatus.DONE and export.total_rows == 1
+
+
+def test_r8_7_the_problem_products_and_costs_exports(
+    shop_world, shop_a, alice, carol, django_capture_on_commit_callbacks
+):
+    from aftersales.cases import services as case_services
+    from aftersales.cases.models import Case
+
+    with at(sh(2026, 5, 6, 10)):
+        case_services.add_cost(
+            case=Case.objects.filter(shop=shop_a).order_by("pk").first(),
+            kind="return_shipping",
+            amount_fen=1200,
+            payer="merchant",
+            by=testing.SYSTEM,
+        )
+    client = client_for(alice)
+    products = export_through_the_page(client, django_capture_on_commit_callbacks, kind="products")
+    rows = rows_of(workbook_of(client, products)["问题商品"])
+    assert rows[0][:3] == ["商品", "类目", "订单"]
+    by_name = {row[0]: row for row in rows[1:]}
+    assert set(by_name) == {"连衣裙", "蓝牙耳机", "马克杯"}
+    assert by_name["马克杯"][2:5] == [1, 1, 1]  # one order, with a case: 100 %, not flagged
+    assert by_name["马克杯"][9] == "否"
+    costs = export_through_the_page(client, django_capture_on_commit_callbacks, kind="costs")
+    book = workbook_of(client, costs)
+    kinds = rows_of(book["按类型"])
+    assert kinds[1][:3] == ["退货运费", 1, 12]
+    assert "按物流公司" in book.sheetnames and "各快递公司的运输破损率" in book.sheetnames
+    assert client_for(carol).get(f"/analytics/exports/{costs.pk}/download/").status_code == 404
