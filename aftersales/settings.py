@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "aftersales.platforms.douyin",
     "aftersales.intake",
     "aftersales.knowledge",
+    "aftersales.analytics",
     "aftersales.workbench",
     "aftersales.buyer",
     "aftersales.api",
@@ -227,13 +228,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # --- How the case core reaches the rest (aftersales/cases/ports.py) --------------------------
 # What happens in the transaction of every case event, in this order: the SLA clocks start,
 # stop and pause; the policy decides again when the buyer's evidence or troubleshooting comes
-# in; the case's platform queues what it must be told and the buyer's messages. A new
+# in; the case's platform queues what it must be told and the buyer's messages; the
+# reports' facts follow, and an ended case asks the buyer for their satisfaction. A new
 # capability that reacts to case events adds itself here.
 AFTERSALES_CASE_REACTIONS = [
     "aftersales.sla.services.apply_case_event",
     "aftersales.policy.services.redecide_on_new_facts",
     "aftersales.platforms.adapter.tell_platform",
+    "aftersales.analytics.reactions.on_case_event",
 ]
+# This server's public address, for links sent to buyers (the satisfaction survey); empty:
+# the links are paths.
+AFTERSALES_PUBLIC_BASE_URL = env_str("AFTERSALES_PUBLIC_BASE_URL", "")
 # Each shop's platform and the adapter that serves its connected shops: a callable taking a
 # shop id and returning the adapter, or None when the shop is not connected (the plain adapter
 # serves it then: messages kept for the staff, refunds made by hand).

@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("webhooks/douyin/", include("aftersales.platforms.douyin.urls")),
     path("team/", include("aftersales.team.urls")),
+    path("analytics/", include("aftersales.analytics.urls")),
     path("reminders/", include("aftersales.sla.urls")),
     path("buyer/", include("aftersales.buyer.urls")),
     path("", include("aftersales.workbench.urls")),

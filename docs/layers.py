@@ -89,6 +89,7 @@ ROLES = {
     "aftersales.platforms.douyin": "platform adapter",
     "aftersales.intake": "use case: a case arrives",
     "aftersales.team": "team: assignment, templates, pages",
+    "aftersales.analytics": "reports: the shop's numbers",
     "aftersales.platforms.adapter": "platform protocol",
     "aftersales.core": "core",
 }

@@ -19,6 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from pydantic import StringConstraints
 
+from aftersales.analytics.api import router as analytics_router
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, CaseType, EvidenceSource
 from aftersales.cases.fetch import cases_for_actor, get_case_for_actor, search_cases
@@ -594,3 +595,4 @@ api.add_router("/codes", codes)
 api.add_router("", policy_router)
 api.add_router("", sync_router)
 api.add_router("", bot_router)
+api.add_router("/analytics", analytics_router)

@@ -15,3 +15,6 @@ class Role(models.TextChoices):
 
 # Roles that may change cases; the auditor only reads (R6.2 "sees the complete record").
 WRITE_ROLES = frozenset({Role.AGENT, Role.SUPERVISOR, Role.ADMIN})
+# Who may see a buyer's phone number and address unmasked, on a case page or in an export
+# (R6.5, 个人信息保护法).
+REVEAL_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})

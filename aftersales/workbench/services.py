@@ -20,10 +20,7 @@ from aftersales.cases.models import Case, Inspection
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput, PermissionDenied
 from aftersales.core.limits import NOTE_MAX_LENGTH, check_length
-from aftersales.shops.choices import Role
-
-# Who may see a buyer's phone number and address unmasked (R6.5, 个人信息保护法).
-REVEAL_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+from aftersales.shops.choices import REVEAL_ROLES
 
 
 def can_reveal(actor: Actor, case: Case) -> bool:

@@ -130,7 +130,11 @@ def test_r13_4_a_second_platform_hears_its_cases_events_messages_and_refunds(
         "refund_decided",
         "refund_executed",
     ]
-    assert HEARD.messages == [(case.pk, "buyer_message_sent", "您好，已收到您的申请。")]
+    # The agent's message, and the satisfaction survey once the refund ended the case (R8.6).
+    assert HEARD.messages[0] == (case.pk, "buyer_message_sent", "您好，已收到您的申请。")
+    assert [(pk, cause) for pk, cause, _text in HEARD.messages[1:]] == [
+        (case.pk, "satisfaction_survey")
+    ]
     execution = RefundExecution.objects.get(decision=decision)
     assert HEARD.refunds == [execution.pk]
     assert execution.external_reference == f"fake:{execution.pk}"

@@ -58,8 +58,10 @@ def test_unshipped_refund_only_is_agreed_and_refunded_automatically(product, con
     (agreed,) = successful_operations(control, aftersale_id)
     assert agreed["params"]["type"] == 401
     messages = [m["content"] for m in control.get("messages", aftersale_id=aftersale_id)]
-    assert len(messages) == 3
+    # The three step messages, then the satisfaction survey of the ended case (R8.6).
+    assert len(messages) == 4
     assert "已收到" in messages[0] and "通过审核" in messages[1] and "98.00" in messages[2]
+    assert "打分" in messages[3]
 
 
 def test_shipped_not_delivered_requests_interception(product, control, sim_link):

@@ -69,6 +69,7 @@ def test_unshipped_refund_only_is_opened_triaged_agreed_and_refunded(linked, pla
         ("notify_buyer", None, "synced"),
         ("agree", 401, "synced"),
         ("notify_buyer", None, "synced"),
+        ("notify_buyer", None, "synced"),  # the satisfaction survey (R8.6)
     ]
     texts = [m["content"] for m in platform.messages]
     assert (

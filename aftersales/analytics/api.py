@@ -1,0 +1,177 @@
+"""The analytics figures in the REST API (`/api/v1/analytics/…`), mounted by `api/api.py`.
+
+The same functions as the pages, the same scope: an API key reads its one shop, a session
+user their shops; another shop is a 404. Rates are fractions (0.0123 = 1.23 %), money is
+integer fen, durations are seconds, days are Asia/Shanghai days.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from aftersales.core.actors import Actor
+
+from .definitions import FIGURES
+from .overview import DIMENSIONS, Overview, overview
+from .periods import PRESETS, Period, custom_period, preset_period
+from .platform_metrics import platform_metrics
+from .problems import finding_as_dict, problem_products
+from .scope import Cuts, scope_for
+
+router = Router(tags=["analytics"])
+
+PeriodKey = Literal["today", "7d", "30d", "90d", "custom"]
+
+
+class ReportQuery(Schema):
+    period: PeriodKey = "30d"
+    start: date | None = None
+    end: date | None = None
+    shop: int | None = None
+    category: str = ""
+    product: int | None = None
+    sku: int | None = None
+    reason: str = ""
+    type: str = ""
+    agent: int | None = None
+    carrier: str = ""
+
+    def get_period(self) -> Period:
+        if self.period in PRESETS:
+            return preset_period(self.period)
+        return custom_period(self.start, self.end)
+
+    def get_cuts(self) -> Cuts:
+        return Cuts(
+            shop=self.shop,
+            category=self.category,
+            product=self.product,
+            sku=self.sku,
+            reason=self.reason,
+            type=self.type,
+            agent=self.agent,
+            carrier=self.carrier.strip(),
+        )
+
+
+class OverviewQuery(ReportQuery):
+    compare: bool = True
+    by: Literal["", "shop", "category", "product", "sku", "reason", "type", "agent", "carrier"] = ""
+
+
+class ProblemQuery(ReportQuery):
+    period: PeriodKey = "90d"
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return None if value is None else value.total_seconds()
+
+
+def overview_body(ov: Overview) -> dict[str, Any]:
+    """The overview as the API and the export give it."""
+    return {
+        "period": {
+            "first": ov.period.first.isoformat(),
+            "last": ov.period.last.isoformat(),
+            "days": ov.period.days,
+            "time_zone": "Asia/Shanghai",
+        },
+        "shops": list(ov.scope.shop_ids),
+        "cuts": ov.scope.cuts.as_params(),
+        "totals": ov.totals.as_dict(),
+        "previous": ov.previous.as_dict() if ov.previous else None,
+        "days": [row.as_dict() for row in ov.days],
+        "reasons": [
+            {
+                "reason": r.code,
+                "label": r.label,
+                "responsible": r.responsible,
+                "cases": r.cases,
+                "share": r.share,
+            }
+            for r in ov.reasons
+        ],
+        "responsible": {r.code: {"cases": r.cases, "share": r.share} for r in ov.responsible},
+        "times": {
+            t.key: {
+                "count": t.count,
+                "median_seconds": _seconds(t.median),
+                "p90_seconds": _seconds(t.p90),
+            }
+            for t in ov.times
+        },
+        "sla": {s.kind: {"total": s.total, "met": s.met, "rate": s.rate} for s in ov.sla},
+        "by": ov.by or None,
+        "breakdown": [row.as_dict() for row in ov.breakdown],
+        "definitions": {key: str(f.definition) for key, f in FIGURES.items()},
+    }
+
+
+@router.get("/overview", summary="After-sales rate, refund rate, reasons, times, SLA (R8.1)")
+def get_overview(request: HttpRequest, query: Query[OverviewQuery]) -> dict[str, Any]:
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    scope = scope_for(actor, query.get_cuts())
+    by = query.by if query.by in DIMENSIONS else ""
+    return overview_body(overview(scope, query.get_period(), compare=query.compare, by=by))
+
+
+@router.get("/problem-products", summary="Products that stand out from their category (R8.2)")
+def get_problem_products(request: HttpRequest, query: Query[ProblemQuery]) -> dict[str, Any]:
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    period = query.get_period()
+    findings = problem_products(scope_for(actor, query.get_cuts()), period)
+    return {
+        "period": {"first": period.first.isoformat(), "last": period.last.isoformat()},
+        "products": [finding_as_dict(f) for f in findings],
+    }
+
+
+def _value_body(value: Any) -> dict[str, Any]:
+    return {
+        "value": value.value,
+        "unit": value.unit,
+        "numerator": value.numerator,
+        "denominator": value.denominator,
+    }
+
+
+@router.get("/platform-metrics", summary="The platform's own service metrics, versioned")
+def get_platform_metrics(request: HttpRequest, query: Query[ProblemQuery]) -> dict[str, Any]:
+    actor: Actor = request.auth  # type: ignore[attr-defined]
+    period = query.get_period()
+    reports = platform_metrics(scope_for(actor, query.get_cuts()), period)
+    return {
+        "period": {"first": period.first.isoformat(), "last": period.last.isoformat()},
+        "metrics": {
+            report.metric: {
+                "parts": [
+                    {
+                        "version": version.name,
+                        "effective_from": version.effective_from.isoformat(),
+                        "effective_to": (
+                            version.effective_to.isoformat() if version.effective_to else None
+                        ),
+                        "definition": str(version.definition),
+                        "first": part.first.isoformat(),
+                        "last": part.last.isoformat(),
+                        **_value_body(value),
+                        "cases": [{"case": m.key, "effect": m.effect} for m in value.cases],
+                        "agents": [
+                            {"agent": m.key, "name": m.label, "cases": m.count, "effect": m.effect}
+                            for m in value.agents
+                        ],
+                    }
+                    for version, part, value in report.parts
+                ],
+                "weeks": [
+                    {"version": v.name, "first": p.first.isoformat(), **_value_body(value)}
+                    for v, p, value in report.trend
+                ],
+            }
+            for report in reports
+        },
+    }

@@ -1,0 +1,219 @@
+"""The facts the reports read, kept current by the case events themselves (not a nightly
+batch that can drift).
+
+- `CaseFact`: one narrow row per case with what the reports ask of it — shop, order, reason,
+  type, assignee, when the buyer applied, the first response, the first decision, the
+  refund paid and its goods amount.
+- `DailyCaseFact`: the number of cases applied for per shop, Shanghai day, reason, type and
+  assignee.
+
+`record_case_facts` is a reaction to case events (`settings.AFTERSALES_CASE_REACTIONS`, last):
+in the event's transaction it re-reads what the event can have changed, compares it with
+the case's fact row (locked), and moves the daily counts by the difference. So however
+events arrive — an assignment changed twice, a case reopened — the rollup is the count of
+the rows as they are, which `recount_daily_facts` computes from scratch and the tests compare
+after random activity. `rebuild_facts` writes both from the raw rows (for data that existed
+before this app, and as the repair if ever needed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F, Min, Sum
+
+from aftersales.audit.models import AuditEvent
+from aftersales.cases.choices import ExecutionStatus
+from aftersales.cases.events import CaseEvent
+from aftersales.cases.models import Case, RefundExecution, RefundLine
+from aftersales.cases.ports import CaseChange
+from aftersales.sla.rules import MERCHANT_RESPONSES
+from aftersales.workdays.calendar import SHANGHAI
+
+from .models import CaseFact, DailyCaseFact
+
+DECISION_EVENTS = frozenset({CaseEvent.CASE_APPROVED, CaseEvent.CASE_REJECTED})
+# The events that can change a case's facts; every other event returns before any query.
+FACT_EVENTS = (
+    frozenset({CaseEvent.CASE_OPENED, CaseEvent.CASE_ASSIGNED, CaseEvent.REFUND_EXECUTED})
+    | MERCHANT_RESPONSES
+    | DECISION_EVENTS
+)
+
+
+def shanghai_day(moment: Any) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def record_case_facts(change: CaseChange) -> None:
+    """The reaction: bring the case's fact row and the daily counts up to date."""
+    if change.event not in FACT_EVENTS:
+        return
+    case = change.case
+    fact = CaseFact.objects.select_for_update().filter(case_id=case.pk).first()
+    before = _daily_key(fact)
+    if fact is None:
+        fact = CaseFact(case_id=case.pk)
+    fact.shop_id = case.shop_id
+    fact.order_id = case.order_id
+    fact.reason = case.reason
+    fact.type = case.type
+    fact.assignee_id = case.assignee_id
+    fact.applied_at = case.applied_at
+    fact.applied_day = shanghai_day(case.applied_at)
+    if change.event in MERCHANT_RESPONSES and fact.first_response_at is None:
+        fact.first_response_at = _event_time(case, change.event)
+    if change.event in DECISION_EVENTS and fact.decided_at is None:
+        fact.decided_at = _event_time(case, change.event)
+    if change.event == CaseEvent.REFUND_EXECUTED:
+        fact.refund_executed_at, fact.refunded_fen = _refund_of(case)
+    fact.save()
+    after = (fact.shop_id, fact.applied_day, fact.reason, fact.type, fact.assignee_id or 0)
+    if before != after:
+        if before is not None:
+            _add(before, -1)
+        _add(after, 1)
+
+
+def _event_time(case: Case, event: str) -> Any:
+    """The time the audit trail gives the event just recorded (the same instant the raw
+    reports read)."""
+    return (
+        AuditEvent.objects.filter(case_id=case.pk, type=event)
+        .order_by("-seq")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+
+
+def _refund_of(case: Case) -> tuple[Any, int]:
+    execution = (
+        RefundExecution.objects.filter(decision__case_id=case.pk, status=ExecutionStatus.SUCCEEDED)
+        .values("executed_at", "decision_id")
+        .first()
+    )
+    if execution is None:
+        return None, 0
+    goods = RefundLine.objects.filter(decision_id=execution["decision_id"]).aggregate(
+        s=Sum("amount_fen")
+    )["s"]
+    return execution["executed_at"], goods or 0
+
+
+DailyKey = tuple[int, date, str, str, int]  # shop, day, reason, type, assignee (0: nobody)
+
+
+def _daily_key(fact: CaseFact | None) -> DailyKey | None:
+    if fact is None:
+        return None
+    return (fact.shop_id, fact.applied_day, fact.reason, fact.type, fact.assignee_id or 0)
+
+
+def _add(key: DailyKey, delta: int) -> None:
+    shop_id, day, reason, type_, assignee_id = key
+    lookup = {
+        "shop_id": shop_id,
+        "day": day,
+        "reason": reason,
+        "type": type_,
+        "assignee_id": assignee_id,
+    }
+    if DailyCaseFact.objects.filter(**lookup).update(cases=F("cases") + delta):
+        return
+    try:
+        # Two first cases of a day at once: one insert wins, the other adds to it.
+        with transaction.atomic():
+            DailyCaseFact.objects.create(**lookup, cases=delta)
+    except IntegrityError:
+        DailyCaseFact.objects.filter(**lookup).update(cases=F("cases") + delta)
+
+
+# --- From the raw rows -----------------------------------------------------------------------
+
+
+def recount_daily_facts(shop_ids: Iterable[int]) -> Counter[DailyKey]:
+    """The daily counts as the raw case rows say they are (for the tests and repairs)."""
+    counts: Counter[DailyKey] = Counter()
+    for shop_id, applied_at, reason, type_, assignee_id in Case.objects.filter(
+        shop_id__in=list(shop_ids)
+    ).values_list("shop_id", "applied_at", "reason", "type", "assignee_id"):
+        counts[(shop_id, shanghai_day(applied_at), reason, type_, assignee_id or 0)] += 1
+    return counts
+
+
+def stored_daily_facts(shop_ids: Iterable[int]) -> Counter[DailyKey]:
+    return Counter(
+        {
+            (f.shop_id, f.day, f.reason, f.type, f.assignee_id): f.cases
+            for f in DailyCaseFact.objects.filter(shop_id__in=list(shop_ids))
+            if f.cases
+        }
+    )
+
+
+def first_times(shop_ids: Iterable[int], types: Iterable[str]) -> dict[int, Any]:
+    """{case id: the time of its first event of these types}, from the audit trail."""
+    return dict(
+        AuditEvent.objects.filter(
+            shop_id__in=list(shop_ids), case__isnull=False, type__in=list(types)
+        )
+        .values("case_id")
+        .annotate(first=Min("created_at"))
+        .values_list("case_id", "first")
+    )
+
+
+@transaction.atomic
+def rebuild_facts(shop_ids: Iterable[int]) -> int:
+    """Write the shops' facts afresh from the raw rows; returns the cases counted."""
+    shop_ids = list(shop_ids)
+    CaseFact.objects.filter(shop_id__in=shop_ids).delete()
+    DailyCaseFact.objects.filter(shop_id__in=shop_ids).delete()
+    responses = first_times(shop_ids, MERCHANT_RESPONSES)
+    decisions = first_times(shop_ids, DECISION_EVENTS)
+    refunds = {
+        row["decision__case_id"]: row
+        for row in RefundExecution.objects.filter(
+            shop_id__in=shop_ids, status=ExecutionStatus.SUCCEEDED
+        ).values("decision__case_id", "executed_at", "decision_id")
+    }
+    goods = dict(
+        RefundLine.objects.filter(decision__shop_id__in=shop_ids)
+        .values("decision_id")
+        .annotate(s=Sum("amount_fen"))
+        .values_list("decision_id", "s")
+    )
+    facts = []
+    for case in Case.objects.filter(shop_id__in=shop_ids).iterator(chunk_size=5000):
+        refund = refunds.get(case.pk)
+        facts.append(
+            CaseFact(
+                case_id=case.pk,
+                shop_id=case.shop_id,
+                order_id=case.order_id,
+                reason=case.reason,
+                type=case.type,
+                assignee_id=case.assignee_id,
+                applied_at=case.applied_at,
+                applied_day=shanghai_day(case.applied_at),
+                first_response_at=responses.get(case.pk),
+                decided_at=decisions.get(case.pk),
+                refund_executed_at=refund["executed_at"] if refund else None,
+                refunded_fen=goods.get(refund["decision_id"], 0) if refund else 0,
+            )
+        )
+    CaseFact.objects.bulk_create(facts, batch_size=5000)
+    DailyCaseFact.objects.bulk_create(
+        [
+            DailyCaseFact(
+                shop_id=shop_id, day=day, reason=reason, type=type_, assignee_id=assignee, cases=n
+            )
+            for (shop_id, day, reason, type_, assignee), n in recount_daily_facts(shop_ids).items()
+        ],
+        batch_size=5000,
+    )
+    return len(facts)

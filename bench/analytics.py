@@ -1,0 +1,582 @@
+# ruff: noqa: E501  (the DuckDB SQL reads better unwrapped)
+"""The analytics reports at scale, each beside DuckDB computing the same figures over the same
+rows in the same run (issue #10).
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres AFTERSALES_DEBUG=true \\
+        .venv/bin/python bench/analytics.py --db-name h8 --cases 100000
+
+Writes a shop of `--cases` cases (90 % in the measured shop, the rest in another) with three
+orders per case, one item each, a refund for 60 % of the cases, the first decision on the
+audit trail and two stopped clocks per case, all with `bulk_create`; builds the reports'
+facts with `rebuild_facts`; runs `VACUUM ANALYZE`. Then, `--runs` times each:
+
+- the overview of the last 30 days with the period before (`analytics.overview.overview`),
+  from the facts (as the page does) and counted from the raw rows (`facts=False`);
+- problem products over 90 days (`analytics.problems.problem_products`);
+- the same figures in DuckDB (in process, the tables copied in before timing).
+
+Prints median and p95 in milliseconds and the ratios to DuckDB. The database `--db-name` is
+created and dropped by the script (unless `--keep-db`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(ROOT))
+
+REASONS = [
+    "wrong_size",
+    "quality_issue",
+    "damaged",
+    "no_reason",
+    "not_as_described",
+    "changed_mind",
+]
+CATEGORIES = ["apparel", "home", "electronics", "beauty"]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--db-name", default="h8")
+    parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--seed", type=int, default=10)
+    return parser.parse_args()
+
+
+def configure(args: argparse.Namespace) -> Callable[[], None]:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "aftersales.settings"
+    os.environ["AFTERSALES_DEBUG"] = "true"
+    os.environ.setdefault("AFTERSALES_LOG_LEVEL", "WARNING")
+    workdir = Path(tempfile.mkdtemp(prefix="aftersales-bench-analytics-"))
+    os.environ["AFTERSALES_VAR_DIR"] = str(workdir)
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgres"):
+        sys.exit("bench/analytics.py measures PostgreSQL: set DATABASE_URL")
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    server = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.db_name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.db_name)))
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + args.db_name))
+
+    def cleanup() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        if not args.keep_db:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(
+                    sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                        sql.Identifier(args.db_name)
+                    )
+                )
+
+    return cleanup
+
+
+def setup_django() -> None:
+    import django
+    from django.conf import settings
+    from django.core.management import call_command
+
+    django.setup()
+    settings.DEBUG = False
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def machine() -> dict[str, str]:
+    import django
+    import duckdb
+    from django.db import connection
+
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        database = f"PostgreSQL {cursor.fetchone()[0]}"
+    return {
+        "CPU": model,
+        "cores": f"{os.cpu_count()} logical",
+        "Python / Django": f"{platform.python_version()} / {django.get_version()}",
+        "database": database,
+        "DuckDB": duckdb.__version__,
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+# --- Data (not timed) --------------------------------------------------------------------------
+
+
+def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
+    from aftersales.analytics.facts import rebuild_facts
+    from aftersales.audit.models import AuditEvent
+    from aftersales.cases.models import (
+        Case,
+        CaseItem,
+        RefundDecision,
+        RefundExecution,
+        RefundLine,
+    )
+    from aftersales.catalog.models import Product, Sku
+    from aftersales.core.actors import Actor
+    from aftersales.orders.models import Buyer, Order, OrderItem
+    from aftersales.shops.choices import Platform, Role
+    from aftersales.shops.services import add_member, create_shop
+    from aftersales.sla.models import SlaClock
+
+    system = Actor.system("bench")
+    shops = [
+        create_shop(platform=Platform.DOUYIN, platform_shop_id=f"b{i}", name=f"店{i}", by=system)
+        for i in (1, 2)
+    ]
+    agents = []
+    for i in range(10):
+        user = get_user_model().objects.create_user(f"agent{i}", password=None)
+        add_member(shop=shops[0], user=user, role=Role.AGENT, by=system)
+        agents.append(user.pk)
+    catalogue: dict[int, list[Any]] = {}
+    buyers: dict[int, list[int]] = {}
+    for shop in shops:
+        products = Product.objects.bulk_create(
+            [
+                Product(
+                    shop=shop,
+                    platform_product_id=f"p{shop.pk}-{i}",
+                    name=f"商品{i}",
+                    category=CATEGORIES[i % len(CATEGORIES)],
+                )
+                for i in range(200)
+            ]
+        )
+        catalogue[shop.pk] = Sku.objects.bulk_create(
+            [
+                Sku(shop=shop, product=p, platform_sku_id=f"s{p.pk}", list_price_fen=9900)
+                for p in products
+            ]
+        )
+        buyers[shop.pk] = [
+            b.pk
+            for b in Buyer.objects.bulk_create(
+                [Buyer(shop=shop, platform_buyer_id=f"u{shop.pk}-{i}") for i in range(2000)]
+            )
+        ]
+    # Problem products: a few SKUs with more cases than the rest.
+    weights = [5 if i < 5 else 1 for i in range(200)]
+    seq = {shop.pk: 1000 for shop in shops}
+    started = time.perf_counter()
+    batch = 20_000
+    made = 0
+    while made < n_cases:
+        size = min(batch, n_cases - made)
+        orders, items, plan = [], [], []
+        for i in range(size * 3):
+            shop = shops[0] if rng.random() < 0.9 else shops[1]
+            paid = now - timedelta(seconds=rng.randint(3600, 100 * 86400))
+            sku_index = (
+                rng.choices(range(200), weights=weights)[0] if i % 3 == 0 else rng.randrange(200)
+            )
+            orders.append(
+                Order(
+                    shop=shop,
+                    buyer_id=rng.choice(buyers[shop.pk]),
+                    platform_order_id=f"o{made}-{i}",
+                    status="delivered",
+                    paid_at=paid,
+                )
+            )
+            plan.append((shop, catalogue[shop.pk][sku_index], i % 3 == 0))
+        Order.objects.bulk_create(orders, batch_size=5000)
+        for order, (shop, sku, _with_case) in zip(orders, plan, strict=True):
+            items.append(
+                OrderItem(
+                    shop=shop,
+                    order=order,
+                    sku=sku,
+                    platform_item_id=f"i{order.pk}",
+                    quantity=1,
+                    list_price_fen=9900,
+                    paid_amount_fen=rng.choice([990, 4900, 8800, 12800]),
+                )
+            )
+        OrderItem.objects.bulk_create(items, batch_size=5000)
+        cases, case_items = [], []
+        chosen = [(o, it) for o, it, p in zip(orders, items, plan, strict=True) if p[2]]
+        for order, _item in chosen:
+            applied = min(order.paid_at + timedelta(hours=rng.randint(5, 200)), now)
+            refunded = rng.random() < 0.6
+            cases.append(
+                Case(
+                    shop_id=order.shop_id,
+                    order=order,
+                    type="return_refund",
+                    reason=rng.choice(REASONS),
+                    applied_at=applied,
+                    status="completed" if refunded else "rejected",
+                    refund_status="refunded" if refunded else "none",
+                    assignee_id=rng.choice(agents) if order.shop_id == shops[0].pk else None,
+                )
+            )
+        Case.objects.bulk_create(cases, batch_size=5000)
+        for case, (_order, item) in zip(cases, chosen, strict=True):
+            case_items.append(CaseItem(case=case, order_item=item, quantity=1))
+        CaseItem.objects.bulk_create(case_items, batch_size=5000)
+        events, clocks, decisions = [], [], []
+        for case, (order, item) in zip(cases, chosen, strict=True):
+            answered = case.applied_at + timedelta(minutes=rng.randint(1, 3000))
+            seq[case.shop_id] += 1
+            events.append(
+                AuditEvent(
+                    shop_id=case.shop_id,
+                    seq=seq[case.shop_id],
+                    case=case,
+                    type="case_approved" if case.refund_status == "refunded" else "case_rejected",
+                    actor_kind="user",
+                    actor_label="bench",
+                    created_at=answered,
+                    prev_hash="",
+                    hash=f"{case.shop_id}-{seq[case.shop_id]}",
+                )
+            )
+            for kind, hours in (("first_response", 2), ("review", 48)):
+                due = case.applied_at + timedelta(hours=hours)
+                clocks.append(
+                    SlaClock(
+                        shop_id=case.shop_id,
+                        case=case,
+                        kind=kind,
+                        state="stopped",
+                        started_at=case.applied_at,
+                        due_at=due,
+                        at_risk_at=due - timedelta(hours=hours / 4),
+                        stopped_at=answered,
+                        breached_at=due if answered > due else None,
+                        policy_version="bench",
+                    )
+                )
+            if case.refund_status == "refunded":
+                decisions.append(
+                    (
+                        RefundDecision(
+                            shop_id=case.shop_id,
+                            case=case,
+                            order=order,
+                            goods_amount_fen=item.paid_amount_fen,
+                            decided_by="bench",
+                            decided_at=answered,
+                        ),
+                        item,
+                        min(answered + timedelta(hours=rng.randint(1, 72)), now),
+                    )
+                )
+        AuditEvent.objects.bulk_create(events, batch_size=5000)
+        SlaClock.objects.bulk_create(clocks, batch_size=5000)
+        RefundDecision.objects.bulk_create([d for d, _i, _t in decisions], batch_size=5000)
+        RefundLine.objects.bulk_create(
+            [
+                RefundLine(decision=d, order_item=i, amount_fen=d.goods_amount_fen)
+                for d, i, _t in decisions
+            ],
+            batch_size=5000,
+        )
+        RefundExecution.objects.bulk_create(
+            [
+                RefundExecution(
+                    shop_id=d.shop_id,
+                    decision=d,
+                    idempotency_key=f"refund-{d.case_id}",
+                    amount_fen=d.goods_amount_fen,
+                    status="succeeded",
+                    created_at=d.decided_at,
+                    executed_at=at,
+                )
+                for d, _i, at in decisions
+            ],
+            batch_size=5000,
+        )
+        made += len(cases)
+        print(f"  {made:,} cases written ({time.perf_counter() - started:.0f} s)", flush=True)
+    started = time.perf_counter()
+    rebuild_facts([s.pk for s in shops])
+    print(f"  facts rebuilt ({time.perf_counter() - started:.0f} s)", flush=True)
+    return {"shop": shops[0], "shops": shops}
+
+
+# --- DuckDB: the same figures over the same rows -------------------------------------------------
+
+# Times leave PostgreSQL as UTC wall-clock timestamps, as DuckDB compares them.
+TABLES = {
+    "orders": "select id, shop_id, paid_at at time zone 'UTC' as paid_at from orders_order",
+    "items": "select id, order_id, shop_id, sku_id, paid_amount_fen from orders_orderitem",
+    "skus": "select s.id, s.product_id, p.category from catalog_sku s join catalog_product p on p.id = s.product_id",
+    "cases": (
+        "select id, shop_id, order_id, reason, type, assignee_id, "
+        "applied_at at time zone 'UTC' as applied_at from cases_case"
+    ),
+    "case_items": "select case_id, order_item_id from cases_caseitem",
+    "refunds": (
+        "select d.shop_id, d.case_id, d.order_id, e.executed_at at time zone 'UTC' as executed_at, "
+        "e.status, l.order_item_id, l.amount_fen "
+        "from cases_refundline l join cases_refunddecision d on d.id = l.decision_id "
+        "join cases_refundexecution e on e.decision_id = d.id"
+    ),
+    "events": (
+        "select shop_id, case_id, type, seq, created_at at time zone 'UTC' as created_at "
+        "from audit_auditevent where case_id is not null"
+    ),
+    "clocks": (
+        "select shop_id, case_id, kind, state, due_at at time zone 'UTC' as due_at, "
+        "stopped_at at time zone 'UTC' as stopped_at, breached_at at time zone 'UTC' as breached_at, "
+        "paused_at at time zone 'UTC' as paused_at from sla_slaclock"
+    ),
+}
+
+
+def load_duckdb() -> Any:
+    import duckdb
+    from django.db import connection
+
+    db = duckdb.connect()
+    workdir = Path(tempfile.mkdtemp(prefix="bench-duckdb-"))
+    raw = connection.connection
+    for name, query in TABLES.items():
+        path = workdir / f"{name}.csv"
+        statement = f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)"
+        with raw.cursor() as cursor, path.open("wb") as out, cursor.copy(statement) as copy:
+            for data in copy:
+                out.write(data)
+        db.execute(f"CREATE TABLE {name} AS SELECT * FROM read_csv('{path}', header=true)")
+    return db
+
+
+def duck_overview(
+    db: Any, shop: int, start: datetime, end: datetime, prev: datetime
+) -> dict[str, Any]:
+    """The overview's figures (this period and the one before) in DuckDB SQL."""
+    s, e, p = (x.astimezone(UTC).replace(tzinfo=None) for x in (start, end, prev))
+    out: dict[str, Any] = {}
+    for key, (a, b) in {"now": (s, e), "before": (p, s)}.items():
+        out[key] = db.execute(
+            """
+            select
+              (select count(*) from orders where shop_id = $shop and paid_at >= $a and paid_at < $b),
+              (select sum(i.paid_amount_fen) from items i join orders o on o.id = i.order_id
+                 where o.shop_id = $shop and o.paid_at >= $a and o.paid_at < $b),
+              (select count(*) from cases where shop_id = $shop and applied_at >= $a and applied_at < $b),
+              (select count(distinct order_id) from refunds where shop_id = $shop and status = 'succeeded'
+                 and executed_at >= $a and executed_at < $b),
+              (select sum(amount_fen) from refunds where shop_id = $shop and status = 'succeeded'
+                 and executed_at >= $a and executed_at < $b)
+            """,
+            {"shop": shop, "a": a, "b": b},
+        ).fetchone()
+    args = {"shop": shop, "a": s, "b": e}
+    out["days"] = db.execute(
+        """
+        select cast(applied_at + interval 8 hour as date) d, count(*) from cases
+        where shop_id = $shop and applied_at >= $a and applied_at < $b group by d order by d
+        """,
+        args,
+    ).fetchall()
+    out["order_days"] = db.execute(
+        """
+        select cast(paid_at + interval 8 hour as date) d, count(*) from orders
+        where shop_id = $shop and paid_at >= $a and paid_at < $b group by d
+        """,
+        args,
+    ).fetchall()
+    out["reasons"] = db.execute(
+        "select reason, count(*) from cases where shop_id = $shop and applied_at >= $a "
+        "and applied_at < $b group by reason",
+        args,
+    ).fetchall()
+    out["times"] = db.execute(
+        """
+        with first as (
+          select e.case_id, min(e.created_at) first_at from events e
+          where e.shop_id = $shop and e.type in ('case_approved', 'case_rejected') group by e.case_id
+        )
+        select count(*), quantile_disc(epoch(f.first_at - c.applied_at), 0.5),
+               quantile_disc(epoch(f.first_at - c.applied_at), 0.9)
+        from first f join cases c on c.id = f.case_id where f.first_at >= $a and f.first_at < $b
+        """,
+        args,
+    ).fetchall()
+    out["sla"] = db.execute(
+        """
+        select kind, count(*), count(*) filter (where breached_at is null
+               and (paused_at is not null or stopped_at <= due_at))
+        from clocks where shop_id = $shop and state = 'stopped' and stopped_at >= $a and stopped_at < $b
+        group by kind
+        """,
+        args,
+    ).fetchall()
+    return out
+
+
+def duck_problem_products(db: Any, shop: int, start: datetime, end: datetime) -> list[Any]:
+    s, e = (x.astimezone(UTC).replace(tzinfo=None) for x in (start, end))
+    return db.execute(
+        """
+        with its as (
+          select i.id, i.order_id, k.product_id, k.category from items i
+          join orders o on o.id = i.order_id join skus k on k.id = i.sku_id
+          where o.shop_id = $shop and o.paid_at >= $a and o.paid_at < $b
+        ), with_case as (select distinct order_item_id from case_items),
+        per_product as (
+          select product_id, category, count(distinct order_id) orders,
+                 count(distinct order_id) filter (where id in (select order_item_id from with_case)) hit
+          from its group by product_id, category
+        ), mix as (
+          select its.product_id, c.reason, count(distinct ci.case_id) n
+          from case_items ci join its on its.id = ci.order_item_id join cases c on c.id = ci.case_id
+          group by its.product_id, c.reason
+        )
+        select p.*, (select list({'r': m.reason, 'n': m.n}) from mix m where m.product_id = p.product_id)
+        from per_product p
+        """,
+        {"shop": shop, "a": s, "b": e},
+    ).fetchall()
+
+
+# --- Timing --------------------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], Any], runs: int) -> tuple[float, float]:
+    fn()  # warm up: caches, plans
+    samples = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, int(round(0.95 * len(samples))) - 1)]
+    return statistics.median(samples), p95
+
+
+def main() -> None:
+    args = parse_args()
+    cleanup = configure(args)
+    try:
+        setup_django()
+        run(args)
+    finally:
+        cleanup()
+
+
+def run(args: argparse.Namespace) -> None:
+    from django.db import connection
+
+    from aftersales.analytics.overview import overview
+    from aftersales.analytics.periods import preset_period, shanghai_today
+    from aftersales.analytics.problems import problem_products
+    from aftersales.analytics.scope import Cuts, Scope
+
+    print("## bench/analytics.py")
+    for key, value in machine().items():
+        print(f"- {key}: {value}")
+    now = datetime.now(UTC)
+    print(f"\nwriting {args.cases:,} cases …", flush=True)
+    world = build(args.cases, random.Random(args.seed), now)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    shop = world["shop"]
+    scope = Scope(shop_ids=(shop.pk,), cuts=Cuts())
+    today = shanghai_today(now)
+    month, quarter = preset_period("30d", today=today), preset_period("90d", today=today)
+    with connection.cursor() as cursor:
+        cursor.execute("select count(*) from cases_case where shop_id = %s", [shop.pk])
+        in_shop = cursor.fetchone()[0]
+    print(f"\n{args.cases:,} cases, {in_shop:,} in the measured shop; {args.runs} runs each\n")
+
+    started = time.perf_counter()
+    db = load_duckdb()
+    print(f"(DuckDB tables loaded in {time.perf_counter() - started:.1f} s, not timed)\n")
+
+    # The same numbers, or the comparison means nothing.
+    ov = overview(scope, month, compare=True)
+    duck = duck_overview(db, shop.pk, month.start, month.end, month.previous().start)
+    assert (ov.totals.orders, ov.totals.paid_fen, ov.totals.cases) == tuple(duck["now"][:3]), (
+        ov.totals,
+        duck["now"],
+    )
+    assert (ov.totals.refunded_orders, ov.totals.refunded_fen) == tuple(duck["now"][3:]), duck
+    assert ov.times[1].count == duck["times"][0][0]
+    assert ov.times[1].median.total_seconds() == duck["times"][0][1]
+    products = problem_products(scope, quarter)
+    duck_products = duck_problem_products(db, shop.pk, quarter.start, quarter.end)
+    assert sorted((f.product_id, f.orders, f.orders_with_case) for f in products) == sorted(
+        (r[0], r[2], r[3]) for r in duck_products
+    )
+    print("figures agree between PostgreSQL (Django) and DuckDB\n")
+
+    rows = [
+        ("overview, 30 days + the period before, from the facts", lambda: overview(scope, month)),
+        (
+            "overview, 30 days + the period before, raw rows",
+            lambda: overview(scope, month, facts=False),
+        ),
+        (
+            "DuckDB: the same overview figures",
+            lambda: duck_overview(db, shop.pk, month.start, month.end, month.previous().start),
+        ),
+        ("problem products, 90 days", lambda: problem_products(scope, quarter)),
+        (
+            "DuckDB: the same problem-product figures",
+            lambda: duck_problem_products(db, shop.pk, quarter.start, quarter.end),
+        ),
+    ]
+    results = {label: timed(fn, args.runs) for label, fn in rows}
+    from aftersales.analytics import overview as parts
+
+    pieces = {
+        "totals (this period)": lambda: parts.totals(scope, month),
+        "by day": lambda: parts.by_day(scope, month),
+        "reasons": lambda: parts.reasons(scope, month),
+        "times": lambda: parts.times(scope, month),
+        "SLA compliance": lambda: parts.sla_compliance(scope, month),
+    }
+    piece_times = {label: timed(fn, max(3, args.runs // 4)) for label, fn in pieces.items()}
+    print("| query | median ms | p95 ms |")
+    print("|---|---:|---:|")
+    for label, (median, p95) in results.items():
+        print(f"| {label} | {median:,.0f} | {p95:,.0f} |")
+    print("\nwhere the overview's time goes (from the facts; median ms):\n")
+    for label, (median, _p95) in piece_times.items():
+        print(f"- {label}: {median:,.0f}")
+    duck_ov = results["DuckDB: the same overview figures"][0]
+    duck_pp = results["DuckDB: the same problem-product figures"][0]
+    print()
+    for label in rows[0][0], rows[1][0]:
+        print(f"- {label}: {results[label][0] / duck_ov:.1f}× DuckDB (median)")
+    print(f"- problem products: {results[rows[3][0]][0] / duck_pp:.1f}× DuckDB (median)")
+
+
+if __name__ == "__main__":
+    main()
