@@ -11,9 +11,10 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from aftersales.core.actors import Actor
+from aftersales.core.limits import CARRIER_MAX_LENGTH, CODE_MAX_LENGTH
 
 from .definitions import FIGURES
 from .overview import DIMENSIONS, Overview, overview
@@ -32,13 +33,13 @@ class ReportQuery(Schema):
     start: date | None = None
     end: date | None = None
     shop: int | None = None
-    category: str = ""
+    category: str = Field("", max_length=CODE_MAX_LENGTH)
     product: int | None = None
     sku: int | None = None
-    reason: str = ""
-    type: str = ""
+    reason: str = Field("", max_length=CODE_MAX_LENGTH)
+    type: str = Field("", max_length=CODE_MAX_LENGTH)
     agent: int | None = None
-    carrier: str = ""
+    carrier: str = Field("", max_length=CARRIER_MAX_LENGTH)
 
     def get_period(self) -> Period:
         if self.period in PRESETS:
