@@ -184,7 +184,11 @@ def cut_orders(scope: Scope) -> QuerySet[Order]:
 
 def cut_order_items(scope: Scope) -> QuerySet[OrderItem]:
     cuts = scope.cuts
-    qs = OrderItem.objects.filter(shop_id__in=scope.shop_ids, **_item_lookups(cuts, ""))
+    # The order's shop as well as the item's: the period is a range of the orders' payment
+    # times, and only (shop, paid_at) is indexed.
+    qs = OrderItem.objects.filter(
+        shop_id__in=scope.shop_ids, order__shop_id__in=scope.shop_ids, **_item_lookups(cuts, "")
+    )
     if cuts.carrier:
         qs = qs.filter(_shipped_by(cuts.carrier, "order_id"))
     return qs
