@@ -15,31 +15,38 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Migrate, seed the demo once, connect the first demo shop to the local Douyin simulator, and
-# run the simulator (with buyer traffic), the task worker, the sweeps and the web server until
-# Ctrl-C.
+# Migrate, create the demo logins and shops, connect the live shop to the local Douyin
+# simulator; then run the simulator (with buyer traffic) and the web server at once, and write
+# the demo's history (~90 days of orders and cases, once) while the first page already
+# answers. The task worker, the sweeps and the syncs start when the history is in. Ctrl-C
+# stops them all.
 SIM_PORT ?= 9100
 SIM_TRAFFIC ?= 0.05
 DEMO_SHOP ?= 7310000003
 export DOUYIN_APP_SECRET ?= demo-app-secret
+# Where the database and the simulator's state live (the settings read AFTERSALES_VAR_DIR too).
+VAR_DIR := $(or $(AFTERSALES_VAR_DIR),var)
 
 demo: $(STAMP)
 	$(BIN)/aftersales migrate --no-input
-	$(BIN)/aftersales seed_demo
+	$(BIN)/aftersales seed_demo --staff-only
 	$(BIN)/aftersales douyin_link --shop $(DEMO_SHOP) --app-key demo-app-key \
 		--platform-shop-id $(DEMO_SHOP) --gateway http://127.0.0.1:$(SIM_PORT) \
 		--return-address-id demo-warehouse
-	@echo "Starting the Douyin simulator on :$(SIM_PORT), the worker, the sweeps and the web"
-	@echo "server on http://127.0.0.1:8000 (Ctrl-C stops them all)"
+	@echo "Starting the Douyin simulator on :$(SIM_PORT) and the web server on"
+	@echo "http://127.0.0.1:8000; the demo's history is written meanwhile, then the worker and"
+	@echo "the sweeps start (Ctrl-C stops them all)"
 	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/douyin-sim serve --port $(SIM_PORT) --state var/douyin-sim.json \
+	$(BIN)/douyin-sim serve --port $(SIM_PORT) --state $(VAR_DIR)/douyin-sim.json \
 		--shop $(DEMO_SHOP):demo-app-key:$(DOUYIN_APP_SECRET):http://127.0.0.1:8000/webhooks/douyin/ \
 		--traffic $(SIM_TRAFFIC) & \
-	$(BIN)/aftersales db_worker --interval 1 & \
+	$(BIN)/aftersales runserver --noreload --skip-checks 127.0.0.1:8000 & \
+	$(BIN)/aftersales seed_demo; \
+	$(BIN)/aftersales db_worker --interval 1 --no-reload & \
 	$(BIN)/aftersales sweep --every 30 & \
 	$(BIN)/aftersales douyin_sync --every 30 & \
 	while sleep 300; do $(BIN)/aftersales douyin_reconcile; done & \
-	$(BIN)/aftersales runserver --noreload 127.0.0.1:8000
+	wait
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)

@@ -335,24 +335,39 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 CSRF_FAILURE_VIEW = "aftersales.workbench.errors.csrf_failure"
 
 # --- Logging: failures are visible in the logs, one line each ------------------------------
+# Every line in local time with its zone (TIME_ZONE). Django's own loggers write through the
+# same handler, once: by default "django" has a second console handler under DEBUG (every
+# line twice) and runserver's access log a format of its own without the zone.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "formatters": {
+        "plain": {
+            "()": "aftersales.core.log_filters.LocalTimeFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "time_zone": TIME_ZONE,
+        }
+    },
     "filters": {
         # The worker's two lines per task (after `seed_demo`, ~20,000 lines of SLA timers
         # finding their clock stopped) only at this level; failures always.
         "task_lines": {
             "()": "aftersales.core.log_filters.TaskLinesFilter",
             "level": os.environ.get("AFTERSALES_TASKS_LOG_LEVEL", "WARNING"),
-        }
+        },
+        # A refused request (403, 404) is one line, without the traceback of its refusal.
+        "client_errors": {"()": "aftersales.core.log_filters.NoClientErrorTracebacks"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "plain",
-            "filters": ["task_lines"],
+            "filters": ["task_lines", "client_errors"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("AFTERSALES_LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

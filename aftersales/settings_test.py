@@ -13,4 +13,11 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="aftersales-test-media-"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
-LOGGING = {**LOGGING, "root": {"handlers": ["console"], "level": "WARNING"}}  # noqa: F405
+LOGGING = {  # noqa: F405
+    **LOGGING,  # noqa: F405
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        name: {"handlers": ["console"], "level": "WARNING", "propagate": False}
+        for name in ("django", "django.server")
+    },
+}

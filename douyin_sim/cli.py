@@ -8,7 +8,9 @@ import json
 import logging
 import signal
 import sys
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from .client import ControlClient, ControlError
 from .errors import ControlError as SettingError
@@ -457,12 +459,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class PlatformTimeFormatter(logging.Formatter):
+    """The platform's time, Beijing time with its zone (2026-03-02T09:00:00.123+08:00), as the
+    product logs its own beside it, whatever zone this process runs in."""
+
+    zone = ZoneInfo("Asia/Shanghai")
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        return datetime.fromtimestamp(record.created, self.zone).isoformat(timespec="milliseconds")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(PlatformTimeFormatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, handlers=[handler])
     if args.action == "serve":
         return _serve(args)
     if args.action == "traffic":

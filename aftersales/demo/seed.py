@@ -1,6 +1,14 @@
 """The demo installation: two Douyin shops, their staff, ~90 days of orders and cases.
 
-`seed_demo()` builds it once; when the demo shops already exist it changes nothing.
+`seed_demo()` builds it once; when the demo's history already exists it changes nothing. It
+comes in two parts, so that `make demo` answers within seconds and writes the history while
+the web server already runs:
+
+* **The staff** (`seed_staff`, `seed_demo --staff-only`): the demo logins, the two history
+  shops (empty) and the live shop `make demo` connects to the simulator. One transaction,
+  about a second.
+* **The history** (the rest of `seed_demo`): the shops' catalog, buyers and orders, then every
+  after-sales case replayed through the services, a minute or two.
 
 What is written how:
 
@@ -21,16 +29,24 @@ audit event's `created_at` fall over the past 90 days, and each shop's audit cha
 in time order. Steps planned after the real "now" are not run, so recent cases stop where
 they would be today: awaiting review, awaiting the buyer's parcel, awaiting inspection….
 
+Transactions. The orders are written in one transaction with a `demo_seed_started` event on
+each history shop's chain; the replay commits about once a second (on SQLite it then lets go
+of the write lock for a moment, so the web server's writes — a login — get their turn); the
+last transaction brings the orders to today and writes `demo_seeded`. A history that started
+and never finished (the command was stopped) is reported, not continued: remove the database
+and seed again. No SLA timer task is queued during the replay (most clocks stop again within
+it); the clocks still running get theirs at the end. Refund tasks the services queue find the
+refund executed and do nothing.
+
 Determinism: every choice comes from `random.Random(seed)`; dates are relative to the
-minute the command runs. The whole seed runs in one transaction: it is there completely or
-not at all. Background tasks that the services queue on commit (refund execution, SLA
-timers) are queued as usual; refund tasks find the refund already executed and do nothing.
+minute the command runs.
 """
 
 from __future__ import annotations
 
 import io
 import random
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,10 +57,12 @@ from unittest import mock
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from aftersales.audit.chain import record_event
+from aftersales.audit.models import AuditEvent
 from aftersales.cases import services as cs
 from aftersales.cases.choices import (
     RETURNING_TYPES,
@@ -67,6 +85,8 @@ from aftersales.orders.models import Buyer, Order, OrderItem, Shipment, Shipment
 from aftersales.shops.choices import Platform, Role
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user, add_member, create_shop
+from aftersales.sla import services as sla_services
+from aftersales.sla.models import ClockState, SlaClock
 from aftersales.team.services import set_on_duty
 from aftersales.testing import png_bytes
 
@@ -86,6 +106,11 @@ DAYS = 90
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 SEED_ACTOR = Actor.system("seed")
+# The replay commits after about this many seconds of steps...
+REPLAY_CHUNK_SECONDS = 1.0
+# ...and on SQLite then holds no lock for a moment longer than SQLite's busy handler sleeps
+# between its tries (100 ms), so a waiting writer of the web server always gets its turn.
+REPLAY_PAUSE_SECONDS = {"sqlite": 0.11}
 
 
 @dataclass(frozen=True)
@@ -105,14 +130,24 @@ DEMO_USERS = (
 )
 
 
+# The history's state, from the markers on the history shops' chains.
+ABSENT, COMPLETE, INTERRUPTED = "absent", "complete", "interrupted"
+HISTORY_STARTED, HISTORY_SEEDED = "demo_seed_started", "demo_seeded"
+
+
 @dataclass
 class SeedResult:
     created: bool
     shops: list[Shop]
-    users: list[tuple[DemoUser, bool]]  # (user, password set by the seed)
+    users: list[tuple[DemoUser, bool]]  # (user, the password is the demo's)
     counts: dict[str, int] = field(default_factory=dict)
     cases_by_status: dict[str, int] = field(default_factory=dict)
     refunded_fen: int = 0
+    history: str = ABSENT  # ABSENT | COMPLETE | INTERRUPTED, as found before this run
+
+
+class HistoryInterrupted(Exception):
+    """The history was started and never finished: it is not continued half-way."""
 
 
 def demo_shops() -> list[Shop]:
@@ -129,24 +164,78 @@ def seed_demo(
     seed: int = DEFAULT_SEED,
     now: datetime | None = None,
     progress: Callable[[str], None] = lambda line: None,
+    staff_only: bool = False,
 ) -> SeedResult:
-    """Create the demo unless it exists; return what is there. `progress` is told how far
-    the build is (it takes minutes on a slow PostgreSQL)."""
-    existing = demo_shops()
-    if existing:
-        if existing[-1].platform_shop_id != data.LIVE_SHOP_ID:
-            # A demo seeded before the live shop existed: add it, so `make demo` can connect it.
-            users = get_user_model().objects.filter(username__in=[u.username for u in DEMO_USERS])
-            with transaction.atomic():
-                existing.append(create_live_shop({u.get_username(): u for u in users}))
-        return SeedResult(created=False, shops=existing, users=[(u, False) for u in DEMO_USERS])
+    """Create what is missing of the demo and return what is there: the staff and the shops,
+    then (unless `staff_only`) the history. `progress` is told how far the history is (it
+    takes minutes on a slow machine). Raises `HistoryInterrupted` for a history a stopped
+    run left half-written."""
     if orders_per_shop < 1:
         raise ValueError("orders_per_shop must be at least 1")
     # In UTC, as timezone.now() gives it: the audit hash covers created_at's isoformat().
     now = (now or timezone.now()).astimezone(UTC).replace(second=0, microsecond=0)
+    shops, users = seed_staff(now=now)
+    history = history_state(shops[:-1])
+    if staff_only or history == COMPLETE:
+        return SeedResult(created=False, shops=shops, users=users, history=history)
+    if history == INTERRUPTED:
+        raise HistoryInterrupted(
+            "the demo's history was started and never finished (a stopped seed_demo)"
+        )
     builder = _Builder(rng=random.Random(seed), now=now, progress=progress)
-    with builder.clock.installed(), transaction.atomic():
-        return builder.build(orders_per_shop)
+    with builder.clock.installed():
+        builder.build(shops, orders_per_shop, seed=seed)
+    return builder.summary(shops, users)
+
+
+def seed_staff(*, now: datetime) -> tuple[list[Shop], list[tuple[DemoUser, bool]]]:
+    """The demo logins, the history shops and the live shop, whichever are missing (one
+    transaction). Their events fall before the history's 90 days, so each chain stays in time
+    order. Returns the shops (history shops first, the live one last) and each demo user with
+    whether their password is still the demo's."""
+    clock = SimClock(now - timedelta(days=DAYS + 3))
+    user_model = get_user_model()
+    with clock.installed(), transaction.atomic():
+        users: dict[str, Any] = {}
+        for demo_user in DEMO_USERS:
+            user = user_model.objects.filter(username=demo_user.username).first()
+            if user is None:
+                is_admin = demo_user.role == Role.ADMIN
+                user = user_model.objects.create_user(
+                    username=demo_user.username,
+                    password=DEMO_PASSWORD,
+                    first_name=demo_user.display_name,
+                    is_staff=is_admin,
+                    is_superuser=is_admin,
+                    date_joined=clock.now(),
+                )
+            users[demo_user.username] = user
+        existing = {shop.platform_shop_id: shop for shop in demo_shops()}
+        shops = [
+            existing.get(spec.platform_shop_id)
+            or create_demo_shop(spec.platform_shop_id, spec.name, users)
+            for spec in data.SHOPS
+        ]
+        # A demo seeded before the live shop existed gets it, so `make demo` can connect it.
+        shops.append(existing.get(data.LIVE_SHOP_ID) or create_live_shop(users))
+    with_password = [(u, users[u.username].check_password(DEMO_PASSWORD)) for u in DEMO_USERS]
+    return shops, with_password
+
+
+def history_state(shops: Sequence[Shop]) -> str:
+    """Whether the history shops' history is there (COMPLETE), half-written (INTERRUPTED) or
+    not begun (ABSENT). A demo seeded before the markers existed was written in one
+    transaction: its orders mean it is complete."""
+    marks = set(
+        AuditEvent.objects.filter(
+            shop__in=shops, type__in=[HISTORY_STARTED, HISTORY_SEEDED]
+        ).values_list("type", flat=True)
+    )
+    if HISTORY_SEEDED in marks:
+        return COMPLETE
+    if HISTORY_STARTED in marks:
+        return INTERRUPTED
+    return COMPLETE if Order.objects.filter(shop__in=shops).exists() else ABSENT
 
 
 def create_demo_shop(platform_shop_id: str, name: str, users: dict[str, Any]) -> Shop:
@@ -459,42 +548,39 @@ class _Builder:
 
     # The whole build ----------------------------------------------------------------------
 
-    def build(self, orders_per_shop: int) -> SeedResult:
+    def build(self, shops: list[Shop], orders_per_shop: int, *, seed: int) -> None:
+        """The history of the history shops (all but the last, live one)."""
+        history_shops = shops[:-1]
         self.progress(f"正在生成演示数据: {len(data.SHOPS)} 个店铺, 约 {DAYS} 天的订单与售后单……")
-        self.clock.advance_to(self.start - timedelta(days=3))
-        users = self.create_users()
-        shops = []
-        orders: list[OrderPlan] = []
-        for spec in data.SHOPS:
-            shop = create_demo_shop(spec.platform_shop_id, spec.name, self.users)
-            shops.append(shop)
-            orders.extend(self.build_shop(shop, spec, orders_per_shop))
-            self.progress(f"  {spec.name}: 商品与 {orders_per_shop} 个订单已创建")
-        shops.append(create_live_shop(self.users))
+        # After the staff's events, whenever they were written: each chain in time order.
+        last = AuditEvent.objects.filter(shop__in=shops).order_by("-created_at").first()
+        self.clock.advance_to(
+            max(self.start - timedelta(days=3), last.created_at if last else self.start)
+        )
+        names = [u.username for u in DEMO_USERS]
+        self.users = {
+            u.get_username(): u for u in get_user_model().objects.filter(username__in=names)
+        }
         self.actors = {name: actor_for_user(user) for name, user in self.users.items()}
-        self.replay([o.case for o in orders if o.case is not None])
-        self.finish_orders([o for o in orders if o.case is not None])
-        return self.summary(shops, users)
-
-    def create_users(self) -> list[tuple[DemoUser, bool]]:
-        user_model = get_user_model()
-        created = []
-        for demo_user in DEMO_USERS:
-            user = user_model.objects.filter(username=demo_user.username).first()
-            is_new = user is None
-            if user is None:
-                is_admin = demo_user.role == Role.ADMIN
-                user = user_model.objects.create_user(
-                    username=demo_user.username,
-                    password=DEMO_PASSWORD,
-                    first_name=demo_user.display_name,
-                    is_staff=is_admin,
-                    is_superuser=is_admin,
-                    date_joined=self.clock.now(),
+        orders: list[OrderPlan] = []
+        with transaction.atomic():
+            for spec, shop in zip(data.SHOPS, history_shops, strict=True):
+                orders.extend(self.build_shop(shop, spec, orders_per_shop))
+                self.progress(f"  {spec.name}: 商品与 {orders_per_shop} 个订单已创建")
+                record_event(
+                    shop_id=shop.pk,
+                    type=HISTORY_STARTED,
+                    by=SEED_ACTOR,
+                    payload={"orders": orders_per_shop, "seed": seed, "now": self.now.isoformat()},
                 )
-            self.users[demo_user.username] = user
-            created.append((demo_user, is_new))
-        return created
+        with sla_services.timers_held():
+            self.replay([o.case for o in orders if o.case is not None])
+        with transaction.atomic():
+            self.finish_orders([o for o in orders if o.case is not None])
+            running = SlaClock.objects.filter(shop__in=history_shops, state=ClockState.RUNNING)
+            sla_services.schedule_timers(running)
+            for shop in history_shops:
+                record_event(shop_id=shop.pk, type=HISTORY_SEEDED, by=SEED_ACTOR)
 
     def build_shop(self, shop: Shop, spec: data.ShopSpec, n_orders: int) -> list[OrderPlan]:
         skus_by_category = self.create_catalog(shop, spec)
@@ -1063,6 +1149,7 @@ class _Builder:
     # Replaying the plans through the services ---------------------------------------------------
 
     def replay(self, plans: Sequence[CasePlan]) -> None:
+        """Every step of every case in time order, about a second of them per transaction."""
         timeline = sorted(
             (step.at, plan_index, step_index)
             for plan_index, plan in enumerate(plans)
@@ -1071,16 +1158,30 @@ class _Builder:
         )
         total = len(timeline)
         tenth = max(1, total // 10)
-        for done, (at, plan_index, step_index) in enumerate(timeline):
-            if done % tenth == 0:
-                self.progress(
-                    f"  售后单按时间重放 {round(100 * done / total)}% ({done}/{total} 步)"
-                )
-            plan = plans[plan_index]
-            step = plan.steps[step_index]
-            self.clock.advance_to(at)
-            handler: Callable[[CasePlan, Step], None] = getattr(self, f"do_{step.action}")
-            handler(plan, step)
+        # Inside a caller's transaction (a test) there is no lock to let go of.
+        pause = REPLAY_PAUSE_SECONDS.get(connection.vendor, 0.0)
+        if connection.in_atomic_block:
+            pause = 0.0
+        done = 0
+        while done < total:
+            with transaction.atomic():
+                began = time.monotonic()
+                while True:  # at least one step a transaction
+                    if done % tenth == 0:
+                        self.progress(
+                            f"  售后单按时间重放 {round(100 * done / total)}% ({done}/{total} 步)"
+                        )
+                    at, plan_index, step_index = timeline[done]
+                    plan = plans[plan_index]
+                    step = plan.steps[step_index]
+                    self.clock.advance_to(at)
+                    handler: Callable[[CasePlan, Step], None] = getattr(self, f"do_{step.action}")
+                    handler(plan, step)
+                    done += 1
+                    if done == total or time.monotonic() - began >= REPLAY_CHUNK_SECONDS:
+                        break
+            if pause:
+                time.sleep(pause)
 
     def staff(self, plan: CasePlan) -> Actor:
         return self.actors[plan.handler]
@@ -1329,8 +1430,6 @@ class _Builder:
 
 
 def demo_counts(shops: Sequence[Shop]) -> dict[str, int]:
-    from aftersales.audit.models import AuditEvent
-
     return {
         "products": Product.objects.filter(shop__in=shops).count(),
         "skus": Sku.objects.filter(shop__in=shops).count(),

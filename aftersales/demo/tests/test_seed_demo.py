@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db.models import F, Sum
 
 from aftersales.audit.chain import verify_chain
@@ -184,3 +185,91 @@ def test_running_it_again_changes_nothing():
     assert snapshot() == before
     assert "未做任何更改" in output
     assert "agent" in output and DEMO_PASSWORD in output
+
+
+# --- Two parts: the staff at once, the history while the server answers (issue 14) ------------
+
+
+def test_the_staff_part_gives_logins_and_empty_shops_and_the_history_follows():
+    output = seed(staff_only=True, now=NOW)
+
+    shops = demo_shops()
+    assert [s.name for s in shops] == ["潮流服饰旗舰店", "数码生活专营店", "潮流服饰抖音直播店"]
+    assert not Order.objects.exists() and not Case.objects.exists()
+    assert demo_seed.history_state(shops[:-1]) == demo_seed.ABSENT
+    assert "agent" in output and DEMO_PASSWORD in output
+    assert "用户已存在" not in output  # the staff part set the demo password
+
+    output = seed(now=NOW)
+
+    assert [s.pk for s in demo_shops()] == [s.pk for s in shops]
+    assert "演示数据已创建" in output and "用户已存在" not in output
+    assert demo_seed.history_state(shops[:-1]) == demo_seed.COMPLETE
+    for shop in shops:
+        assert verify_chain(shop.pk) is None
+        times = list(
+            AuditEvent.objects.filter(shop=shop)
+            .order_by("seq")
+            .values_list("created_at", flat=True)
+        )
+        assert times == sorted(times)
+    for shop in shops[:-1]:
+        types = list(
+            AuditEvent.objects.filter(shop=shop).order_by("seq").values_list("type", flat=True)
+        )
+        assert types.count("demo_seed_started") == 1 and types[-1] == "demo_seeded"
+        assert Order.objects.filter(shop=shop).count() == ORDERS_PER_SHOP
+    assert "未做任何更改" in seed()
+
+
+def test_a_history_that_was_stopped_half_way_is_reported_and_not_continued():
+    seed(staff_only=True, now=NOW)
+    shop = demo_shops()[0]
+    from django.db import transaction
+
+    with transaction.atomic():
+        demo_seed.record_event(shop_id=shop.pk, type="demo_seed_started", by=demo_seed.SEED_ACTOR)
+    events = AuditEvent.objects.count()
+
+    with pytest.raises(CommandError, match="var/"):
+        seed(now=NOW)
+
+    assert AuditEvent.objects.count() == events and not Order.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_history_commits_step_by_step_and_queues_timers_only_for_running_clocks(
+    monkeypatch,
+):
+    """Outside a test's transaction, as `make demo` runs it: every step is its own
+    transaction here (chunks of no time), the chains hold, and the only timer tasks are
+    those of the clocks still running at the end."""
+    from django.test import override_settings
+    from django_tasks_db.models import DBTaskResult
+
+    from aftersales.sla.models import ClockState, SlaClock
+
+    monkeypatch.setattr(demo_seed, "REPLAY_CHUNK_SECONDS", 0.0)
+    monkeypatch.setattr(demo_seed, "REPLAY_PAUSE_SECONDS", {})
+    commits: list[int] = []
+    from django.db import connection
+
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}):
+        original_commit = connection.commit
+
+        def counting_commit():
+            commits.append(1)
+            return original_commit()
+
+        monkeypatch.setattr(connection, "commit", counting_commit)
+        call_command("seed_demo", orders_per_shop=120, now=NOW, stdout=StringIO())
+
+    shops = demo_shops()
+    assert demo_seed.history_state(shops[:-1]) == demo_seed.COMPLETE
+    for shop in shops:
+        assert verify_chain(shop.pk) is None
+    steps = AuditEvent.objects.filter(case__isnull=False).count()
+    assert len(commits) > steps // 3  # far more than the one transaction it used to be
+    timers = DBTaskResult.objects.filter(task_path__endswith="check_clock").count()
+    running = SlaClock.objects.filter(state=ClockState.RUNNING).count()
+    assert running > 0 and timers == 2 * running

@@ -377,7 +377,9 @@ class DouyinClient:
         duration_ms: int,
         error: str,
     ) -> None:
-        level = logging.INFO if code == 10000 else logging.WARNING
+        # Every call is in ApiCallLog; the console hears of failures (a sync run's summary is
+        # its one INFO line).
+        level = logging.DEBUG if code == 10000 else logging.WARNING
         logger.log(
             level,
             "douyin call %s shop=%s try=%d http=%s code=%s sub_code=%s log_id=%s %dms%s",

@@ -386,6 +386,26 @@ def test_r2_7_starting_a_clock_queues_timers_at_the_warning_and_the_deadline(
     assert timers == expected
 
 
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}})
+def test_r2_7_a_bulk_load_holds_the_timers_and_queues_them_for_the_running_clocks_after(
+    shop_a, clock, django_capture_on_commit_callbacks
+):
+    """The demo's history starts and stops thousands of clocks: no timer each, but the
+    clocks still running get theirs once it is written (issue 14: the start)."""
+    backend = check_clock.get_backend()
+    backend.clear()
+    with django_capture_on_commit_callbacks(execute=True), sla.timers_held():
+        stopped = new_case(shop_a)
+        services.close_case(case=stopped, note="重复申请", by=BY)
+        running = new_case(shop_a)
+    assert not [r for r in backend.results if r.task.name == "check_clock"]
+    with django_capture_on_commit_callbacks(execute=True):
+        live = SlaClock.objects.filter(shop=shop_a, state=ClockState.RUNNING)
+        assert sla.schedule_timers(live) == 3
+    timers = {r.args[0] for r in backend.results if r.task.name == "check_clock"}
+    assert timers == set(SlaClock.objects.filter(case=running).values_list("pk", flat=True))
+
+
 @pytest.fixture
 def keep_signal_handlers():
     """The command installs SIGTERM/SIGINT handlers; give the test runner its own back."""

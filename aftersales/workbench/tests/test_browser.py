@@ -2,8 +2,10 @@
 
 Log in; the queue's order and a filter; a delivered return case worked from review through
 inspection to the refund; a refused refund keeps the typed amount and its confirmation names
-it; another shop's case URL is a 404; keyboard use and labels. Screenshots of the queue, a
-case page and the refused refund are written to docs/screenshots/.
+it; another shop's case URL is a 404; keyboard use and labels; every link in each role's bars
+opens, and another shop's case is the product's 404 page (issue 14 item 4); the reminders
+inbox, one row per case (item 10). Screenshots of the queue, a case page, the refused refund,
+the bars, the 404 page and the inbox are written to docs/screenshots/.
 
 Skipped when /usr/bin/chromium is missing. Playwright's sync API runs an event loop in this
 thread, so Django's async-safety check is relaxed for this module only.
@@ -326,3 +328,104 @@ def test_bulk_approve_from_the_queue_approves_what_the_policy_allows_and_skips_t
 
 def statuses(*cases):
     return {c.pk: Case.objects.get(pk=c.pk).status for c in cases}
+
+
+# --- Issue 14 item 4: every link of every role's bars opens; errors are the product's pages ----
+
+
+def nav_hrefs(page) -> list[str]:
+    """The links of the top bar and the team pages' bar, as the browser resolved them."""
+    return page.locator("nav a[href^='/']").evaluate_all(
+        "links => links.map(a => a.getAttribute('href'))"
+    )
+
+
+def test_every_link_in_each_roles_bars_opens_a_product_page_and_a_foreign_case_is_its_404(
+    browser, live_server, settings
+):
+    """As `make demo` runs it, with DEBUG on: no 403 behind a link the bar shows, no debug
+    page; another shop's case is the product's own 404 page, in Chinese, with a way back."""
+    settings.DEBUG = True
+    shop_a = testing.make_shop("A店·服饰旗舰店")
+    shop_b = testing.make_shop("B店·数码专营店")
+    for username, role in (
+        ("alice", Role.AGENT),
+        ("sam", Role.SUPERVISOR),
+        ("adam", Role.ADMIN),
+        ("audrey", Role.AUDITOR),
+    ):
+        testing.make_user(username, shop_a, role)
+    testing.make_user("carol", shop_b, Role.AGENT)
+    case = testing.make_case(testing.make_order(shop_a), reason="wrong_size")
+    bars: dict[str, str] = {}
+    for username in ("alice", "sam", "adam", "audrey"):
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 720}, locale="zh-CN", timezone_id="Asia/Shanghai"
+        )
+        page = context.new_page()
+        page.base_url = live_server.url  # type: ignore[attr-defined]
+        log_in(page, username)
+        seen: set[str] = set()
+        todo = ["/"]
+        while todo:
+            path = todo.pop(0)
+            if path in seen:
+                continue
+            seen.add(path)
+            response = page.goto(live_server.url + path)
+            assert response.status == 200, (username, path, response.status)
+            html = page.content()
+            assert page.locator("header.topbar").count() == 1, (username, path)
+            assert "Traceback" not in html and "403 Forbidden" not in html, (username, path)
+            todo.extend(h for h in nav_hrefs(page) if h not in seen)
+        bars[username] = page.locator("header.topbar nav").inner_text()
+        if username == "alice":
+            go(page, "/team/duty/")
+            page.screenshot(path=str(SCREENSHOTS / "nav-agent-duty.png"))
+        if username == "adam":
+            go(page, f"/team/?shop={shop_a.pk}")
+            page.screenshot(path=str(SCREENSHOTS / "nav-admin-team.png"))
+        context.close()
+    assert "我的值班" in bars["alice"] and "团队" not in bars["alice"]
+    assert "团队" in bars["sam"] and "团队" in bars["adam"]
+    assert "团队" not in bars["audrey"] and "我的值班" not in bars["audrey"]
+
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 720}, locale="zh-CN", timezone_id="Asia/Shanghai"
+    )
+    page = context.new_page()
+    page.base_url = live_server.url  # type: ignore[attr-defined]
+    log_in(page, "carol")
+    response = page.goto(live_server.url + f"/cases/{case.pk}/")
+    assert response.status == 404
+    assert page.locator("header.topbar").count() == 1
+    assert page.locator(".error-page h1").inner_text() == "找不到该内容"
+    assert "A店" not in page.content() and "Traceback" not in page.content()
+    page.screenshot(path=str(SCREENSHOTS / "error-404.png"))
+    page.click("text=返回售后队列")
+    page.wait_for_url(re.compile(r"/$"))
+    context.close()
+
+
+def test_the_reminders_inbox_groups_a_busy_morning_by_case_with_the_shop(page):
+    """Issue 14 item 10: a supervisor of two shops, three breaches a case: one row a case."""
+    from aftersales.shops.services import add_member
+    from aftersales.sla.services import sweep
+
+    shop_a = testing.make_shop("A店·服饰旗舰店")
+    shop_b = testing.make_shop("B店·数码专营店")
+    sam = testing.make_user("sam", shop_a, Role.SUPERVISOR)
+    add_member(shop=shop_b, user=sam, role=Role.SUPERVISOR, by=testing.SYSTEM)
+    cases = [
+        testing.make_case(testing.make_order(shop), reason="quality_issue")
+        for shop in (shop_a, shop_b, shop_a)
+    ]
+    sweep(timezone.now() + timedelta(hours=49))
+
+    log_in(page, "sam")
+    go(page, "/reminders/")
+    rows = page.locator("table.inbox tbody tr[data-case]")
+    assert rows.count() == len(cases)
+    assert "×3" in rows.first.inner_text()
+    assert page.locator("table.inbox-summary tbody tr").count() == 2
+    page.screenshot(path=str(SCREENSHOTS / "reminders.png"), full_page=True)

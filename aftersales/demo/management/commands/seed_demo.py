@@ -33,6 +33,11 @@ class Command(BaseCommand):
             help="random seed; the same seed gives the same data",
         )
         parser.add_argument(
+            "--staff-only",
+            action="store_true",
+            help="only the logins and the shops (a second); the history follows in a later run",
+        )
+        parser.add_argument(
             "--now",
             type=_aware_datetime,
             default=None,
@@ -51,15 +56,31 @@ class Command(BaseCommand):
             self.stdout.write(line)
             self.stdout.flush()
 
-        result = seed.seed_demo(
-            orders_per_shop=options["orders_per_shop"],
-            seed=options["seed"],
-            now=now,
-            progress=progress,
-        )
+        try:
+            result = seed.seed_demo(
+                orders_per_shop=options["orders_per_shop"],
+                seed=options["seed"],
+                now=now,
+                progress=progress,
+                staff_only=options["staff_only"],
+            )
+        except seed.HistoryInterrupted as error:
+            raise CommandError(
+                "演示历史数据上次没有写完(seed_demo 被中断)。请删除数据库(SQLite: var/ 目录)后"
+                f"重新运行 make demo。 ({error}: remove the database, e.g. var/, and run "
+                "make demo again.)"
+            ) from error
         elapsed = time.perf_counter() - started
         out = self.stdout
-        if not result.created:
+        if options["staff_only"]:
+            if result.history == seed.COMPLETE:
+                out.write("演示数据已存在。 (Demo data already present.)")
+            else:
+                out.write(
+                    f"演示账号与店铺已就绪,用时 {elapsed:.1f} 秒;历史数据随后由 seed_demo 写入。"
+                    " (Logins and shops ready; seed_demo writes the history next.)"
+                )
+        elif not result.created:
             out.write("演示数据已存在,未做任何更改。 (Demo data already present; nothing changed.)")
         else:
             out.write(self.style.SUCCESS(f"演示数据已创建,用时 {elapsed:.1f} 秒。"))
@@ -79,10 +100,8 @@ class Command(BaseCommand):
         out.write("店铺: " + "、".join(f"{s.name} (#{s.pk})" for s in result.shops))
         out.write("")
         rows = [("角色", "用户名", "密码", "说明")]
-        for user, is_new in result.users:
-            note = user.note
-            if result.created and not is_new:
-                note = "用户已存在,密码未修改"
+        for user, demo_password in result.users:
+            note = user.note if demo_password else "用户已存在,密码不是演示密码"
             rows.append((user.role_label, user.username, seed.DEMO_PASSWORD, note))
         widths = [max(_width(row[i]) for row in rows) for i in range(4)]
         for index, row in enumerate(rows):

@@ -67,7 +67,7 @@ def test_5xx_is_retried_with_backoff_and_every_try_is_logged(linked, gateway, ca
     gateway.responder = lambda m, p, n: (503, {"oops": True}) if n < 3 else ok(log_id="L-3")
     client, backoff = client_for(linked)
 
-    with caplog.at_level(logging.INFO, logger="aftersales.platforms.douyin.client"):
+    with caplog.at_level(logging.DEBUG, logger="aftersales.platforms.douyin.client"):
         response = client.call("afterSale/Detail", {"after_sale_id": "1"})
 
     assert response.log_id == "L-3"
@@ -77,6 +77,8 @@ def test_5xx_is_retried_with_backoff_and_every_try_is_logged(linked, gateway, ca
     logs = list(ApiCallLog.objects.order_by("pk").values_list("http_status", "code", "log_id"))
     assert logs == [(503, None, ""), (503, None, ""), (200, 10000, "L-3")]
     assert "log_id=L-3" in caplog.text
+    # The console hears the failed tries; a call that worked only at DEBUG (issue 14).
+    assert [r.levelname for r in caplog.records] == ["WARNING", "WARNING", "DEBUG"]
 
 
 def test_exponential_backoff_with_full_jitter():
