@@ -75,6 +75,13 @@ class Command(BaseCommand):
         if options["staff_only"]:
             if result.history == seed.COMPLETE:
                 out.write("演示数据已存在。 (Demo data already present.)")
+            elif result.history == seed.INTERRUPTED:
+                out.write(
+                    self.style.WARNING(
+                        "演示历史数据上次没有写完:删除数据库(SQLite: var/ 目录)后重新运行。"
+                        " (The demo's history was interrupted: remove the database and rerun.)"
+                    )
+                )
             else:
                 out.write(
                     f"演示账号与店铺已就绪,用时 {elapsed:.1f} 秒;历史数据随后由 seed_demo 写入。"
