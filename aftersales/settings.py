@@ -236,6 +236,7 @@ AFTERSALES_CASE_REACTIONS = [
     "aftersales.policy.services.redecide_on_new_facts",
     "aftersales.platforms.adapter.tell_platform",
     "aftersales.analytics.reactions.on_case_event",
+    "aftersales.knowledge.services.take_handovers_on_answer",
 ]
 # This server's public address, for links sent to buyers (the satisfaction survey); empty:
 # the links are paths.

@@ -1,4 +1,5 @@
-"""What the buyer's self-service page keeps: one-time codes, access attempts, ratings.
+"""What the buyer's self-service page keeps: one-time codes and access attempts (the
+buyer's rating is the case's `analytics.Survey`).
 
 Codes are stored only as a keyed hash; an attempt row is what the rate limits count, in the
 database so that every web process sees the same counts (R10.2).
@@ -54,27 +55,3 @@ class AccessAttempt(models.Model):
         indexes = [
             models.Index(fields=["scope", "key", "action", "at"], name="buyer_attempt_window")
         ]
-
-
-class SatisfactionRating(models.Model):
-    """The buyer's rating of a finished case (R8.6): 1–5 and a comment; ≤ 3 goes to a lead."""
-
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    case = models.OneToOneField("cases.Case", on_delete=models.PROTECT, related_name="buyer_rating")
-    score = models.PositiveSmallIntegerField(_("score"))
-    comment = models.TextField(_("comment"), blank=True)
-    rated_at = models.DateTimeField(_("rated at"))
-
-    class Meta:
-        verbose_name = _("satisfaction rating")
-        verbose_name_plural = _("satisfaction ratings")
-        constraints = [
-            models.CheckConstraint(
-                condition=Q(score__gte=1, score__lte=5), name="buyer_rating_score_1_to_5"
-            )
-        ]
-        indexes = [models.Index(fields=["shop", "score", "-rated_at"], name="buyer_rating_low")]
-
-    @property
-    def needs_attention(self) -> bool:
-        return self.score <= 3

@@ -5,21 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.analytics.models import Survey
+from aftersales.analytics.services import answer_survey, offer_survey
+from aftersales.audit.chain import record_event
 from aftersales.cases.choices import CaseStatus
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.evidence import check_upload
 from aftersales.cases.models import Case
+from aftersales.cases.ports import CaseChange
 from aftersales.cases.services import RequestedItem, Upload, record_buyer_evidence
-from aftersales.cases.transitions import record_case_event
 from aftersales.core.actors import Actor
-from aftersales.core.errors import Conflict, InvalidInput
+from aftersales.core.errors import Conflict
 from aftersales.intake.services import receive_case
 from aftersales.orders.models import Order, OrderItem
 
-from .models import SatisfactionRating
+from . import access
 
 
 def buyer_actor(order: Order) -> Actor:
@@ -55,23 +57,57 @@ def apply_for_order(
     return case
 
 
-@transaction.atomic
-def rate_case(*, case: Case, score: int, comment: str, by: Actor) -> SatisfactionRating:
-    """The buyer's rating of a finished case (R8.6), once; ≤ 3 is shown to the leads."""
-    if case.status not in {CaseStatus.COMPLETED, CaseStatus.CLOSED, CaseStatus.REJECTED}:
+# The case's end as `analytics.services.offer_survey` knows it, for a finished case that has
+# no survey yet (one that ended before the surveys were sent).
+_END_EVENT = {
+    CaseStatus.COMPLETED: CaseEvent.REFUND_EXECUTED,
+    CaseStatus.CLOSED: CaseEvent.CASE_CLOSED,
+}
+
+
+def can_be_rated(case: Case) -> bool:
+    """Finished: its survey is offered when the buyer rates, if the case has none yet."""
+    return case.status in _END_EVENT
+
+
+def survey_for_case(case: Case) -> Survey | None:
+    """The satisfaction survey (R8.6) of a finished case, offered now if it has none; None
+    while the case is not finished."""
+    survey = Survey.objects.filter(case_id=case.pk).first()
+    if survey is not None or case.status not in _END_EVENT:
+        return survey
+    with transaction.atomic():
+        offer_survey(
+            CaseChange(
+                case=case,
+                event=_END_EVENT[CaseStatus(case.status)],
+                by=Actor.system("buyer_page"),
+                previous_status=case.status,
+            )
+        )
+    return Survey.objects.filter(case_id=case.pk).first()
+
+
+def rate_case(*, case: Case, score: int, comment: str, by: Actor) -> Survey:
+    """The buyer rates a finished case on their page: the case's survey, answered once
+    (`analytics.services.answer_survey`: ≤ 3 opens a supervisor's follow-up)."""
+    survey = survey_for_case(case)
+    if survey is None:
         raise Conflict(_("You can rate the service once the request is finished."))
-    if not 1 <= score <= 5:
-        raise InvalidInput(_("The score is from 1 to 5."))
-    if SatisfactionRating.objects.filter(case=case).exists():
-        raise Conflict(_("You have already rated this request."))
-    rating = SatisfactionRating.objects.create(
+    return answer_survey(survey=survey, score=score, comment=comment, by=by)
+
+
+@transaction.atomic
+def issue_link(*, case: Case, by: Actor) -> str:
+    """The signed link a shop sends the buyer of `case` (R10.2): it opens that one order,
+    until it expires (`AFTERSALES_BUYER_LINK_MAX_AGE_SECONDS`); who made it is on the case's
+    record. The token itself is not kept."""
+    token = access.signed_link_token(case.order)
+    record_event(
         shop_id=case.shop_id,
-        case=case,
-        score=score,
-        comment=comment.strip(),
-        rated_at=timezone.now(),
+        case_id=case.pk,
+        type="buyer_link_issued",
+        by=by,
+        payload={"order": case.order_id},
     )
-    record_case_event(
-        case, by=by, event=CaseEvent.SERVICE_RATED, payload={"score": score, "rating": rating.pk}
-    )
-    return rating
+    return token

@@ -16,4 +16,5 @@ urlpatterns = [
     path("cases/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("cases/<int:pk>/rating/", views.rate, name="rate"),
     path("staff/", views.staff_inbox, name="staff"),
+    path("staff/cases/<int:pk>/link/", views.staff_link, name="staff_link"),
 ]

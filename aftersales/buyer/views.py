@@ -8,15 +8,21 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from aftersales.analytics.models import Survey
+from aftersales.analytics.services import LOW_SCORE
 from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus, ReturnStatus
+from aftersales.cases.fetch import get_case_for_actor
 from aftersales.cases.models import Case
 from aftersales.cases.services import (
     Upload,
@@ -25,12 +31,13 @@ from aftersales.cases.services import (
     withdraw_case,
 )
 from aftersales.cases.transitions import can_withdraw
-from aftersales.core.errors import DomainError
+from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.knowledge.models import Conversation, Turn
 from aftersales.knowledge.services import answer_buyer, open_handovers
 from aftersales.orders.models import Order
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership
+from aftersales.shops.services import actor_for_user
 
 from . import access, outlook
 from .forms import (
@@ -42,8 +49,7 @@ from .forms import (
     RatingForm,
     TrackingForm,
 )
-from .models import SatisfactionRating
-from .services import apply_for_order, buyer_actor, rate_case
+from .services import apply_for_order, buyer_actor, can_be_rated, issue_link, rate_case
 from .session import case_of_order, close_buyer_session, open_buyer_session, session_order
 
 View = Callable[..., HttpResponse]
@@ -144,6 +150,7 @@ def leave(request: HttpRequest) -> HttpResponse:
 
 def _case_view(case: Case) -> dict[str, Any]:
     refund = getattr(case, "refund_decision", None)
+    survey = Survey.objects.filter(case_id=case.pk).first()
     return {
         "case": case,
         "status_words": outlook.status_words(case),
@@ -156,9 +163,8 @@ def _case_view(case: Case) -> dict[str, Any]:
         "needs_evidence": case.status == CaseStatus.AWAITING_EVIDENCE,
         "needs_tracking": case.status == CaseStatus.AWAITING_RETURN
         and case.return_status == ReturnStatus.AWAITING_SHIPMENT,
-        "can_rate": case.status in TERMINAL_STATUSES | {CaseStatus.REJECTED}
-        and not SatisfactionRating.objects.filter(case=case).exists(),
-        "rating": SatisfactionRating.objects.filter(case=case).first(),
+        "can_rate": survey.answered_at is None if survey is not None else can_be_rated(case),
+        "rating": survey if survey is not None and survey.answered_at is not None else None,
     }
 
 
@@ -313,7 +319,35 @@ def chat(request: HttpRequest, order: Order) -> HttpResponse:
     return redirect("buyer:order")
 
 
-# --- The staff's side: handovers and low ratings -------------------------------------------
+# --- The staff's side: handovers, low ratings, links ---------------------------------------
+
+
+@require_POST
+@login_required
+def staff_link(request: HttpRequest, pk: int) -> HttpResponse:
+    """A staff member of the case's shop creates the signed link to send the buyer (R10.2):
+    it opens this case's order only, until it expires. Shown once on the case page."""
+    actor = actor_for_user(request.user)
+    try:
+        case = get_case_for_actor(actor, pk, write=True)
+    except NotFound as exc:
+        raise Http404 from exc
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.render("en")) from exc
+    url = link_url(issue_link(case=case, by=actor), request)
+    hours = settings.AFTERSALES_BUYER_LINK_MAX_AGE_SECONDS // 3600
+    messages.success(
+        request,
+        _("Send the buyer this link; it opens this order only, for %(hours)s hours: %(url)s")
+        % {"hours": hours, "url": url},
+    )
+    return redirect("workbench:case", case.pk)
+
+
+def link_url(token: str, request: HttpRequest) -> str:
+    path = reverse("buyer:link", args=[token])
+    base = settings.AFTERSALES_PUBLIC_BASE_URL.rstrip("/")
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
 
 
 @login_required
@@ -326,9 +360,9 @@ def staff_inbox(request: HttpRequest) -> HttpResponse:
     if not shop_ids:
         raise Http404
     low = (
-        SatisfactionRating.objects.filter(shop_id__in=lead_shops, score__lte=3)
+        Survey.objects.filter(shop_id__in=lead_shops, score__lte=LOW_SCORE)
         .select_related("case")
-        .order_by("-rated_at")[:100]
+        .order_by("-answered_at")[:100]
     )
     return render(
         request,

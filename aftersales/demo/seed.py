@@ -80,6 +80,8 @@ from aftersales.catalog.choices import Category
 from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
 from aftersales.core.money import yuan_to_fen
+from aftersales.knowledge.models import Article
+from aftersales.knowledge.services import ArticleDraft, create_article
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment, ShipmentEvent
 from aftersales.shops.choices import Platform, Role
@@ -218,8 +220,36 @@ def seed_staff(*, now: datetime) -> tuple[list[Shop], list[tuple[DemoUser, bool]
         ]
         # A demo seeded before the live shop existed gets it, so `make demo` can connect it.
         shops.append(existing.get(data.LIVE_SHOP_ID) or create_live_shop(users))
+        new = [shop for shop in shops if shop.platform_shop_id not in existing]
+        for shop in new:
+            seed_articles(shop)
+    # A demo seeded before the knowledge base existed gets its articles now (at the real
+    # time: its chains already hold the history).
+    with transaction.atomic():
+        for shop in shops:
+            if shop not in new:
+                seed_articles(shop)
     with_password = [(u, users[u.username].check_password(DEMO_PASSWORD)) for u in DEMO_USERS]
     return shops, with_password
+
+
+def seed_articles(shop: Shop) -> int:
+    """The demo shop's knowledge base (R8.3): the common articles and its own, unless it has
+    articles already. Returns how many were made."""
+    if Article.objects.filter(shop=shop).exists():
+        return 0
+    key = next(
+        (spec.key for spec in data.SHOPS if spec.platform_shop_id == shop.platform_shop_id),
+        "fashion",  # the live shop sells clothes
+    )
+    specs = data.COMMON_ARTICLES + data.SHOP_ARTICLES.get(key, ())
+    for question, tags, answer, categories in specs:
+        create_article(
+            shop_id=shop.pk,
+            draft=ArticleDraft(question=question, answer=answer, tags=tags, categories=categories),
+            by=SEED_ACTOR,
+        )
+    return len(specs)
 
 
 def history_state(shops: Sequence[Shop]) -> str:

@@ -11,22 +11,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from rank_bm25 import BM25Plus
 
 from aftersales.audit.chain import record_event
+from aftersales.audit.models import AuditEvent
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
+from aftersales.cases.ports import CaseChange
 from aftersales.cases.transitions import record_case_event
+from aftersales.catalog.models import Product
 from aftersales.core.actors import Actor
-from aftersales.core.errors import InvalidInput
+from aftersales.core.errors import InvalidInput, NotFound, PermissionDenied
 from aftersales.orders.choices import ShipmentKind
 from aftersales.orders.models import Order, Shipment
 from aftersales.policy.services import latest_decision
+from aftersales.shops.choices import WRITE_ROLES, Role
 from aftersales.sla.models import ClockState, SlaClock
 
 from . import answers, bot
@@ -148,36 +154,261 @@ def _article_index(shop_id: int, version: tuple[int, str]) -> tuple[list[int], B
     return [row[0] for row in rows], BM25Plus(corpus or [["-"]])
 
 
+# Who may do what with the shop's articles (R8.3): every role reads and searches them;
+# agents, supervisors and shop admins write them; only the leads retire or restore one.
+EDIT_ROLES = WRITE_ROLES
+RETIRE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+MAX_QUESTION_CHARS = 200
+MAX_TAGS_CHARS = 200
+MAX_ANSWER_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class ArticleDraft:
+    """What a person typed for an article, before it is checked."""
+
+    question: str
+    answer: str
+    tags: str = ""
+    categories: tuple[str, ...] = ()
+    product_ids: tuple[int, ...] = ()
+
+
+def get_article_for_actor(actor: Actor, pk: int) -> Article:
+    """One article of the actor's shops; another shop's is not found, like a missing one."""
+    article = Article.objects.filter(pk=pk).first()
+    if article is None or not (actor.is_unscoped or actor.role_in(article.shop_id)):
+        raise NotFound(_("Article not found."))
+    return article
+
+
+def articles_for_actor(
+    actor: Actor, *, shop_ids: list[int], text: str = "", retired: bool = False
+) -> list[Article]:
+    """The articles of the actor's shops, best match first when searching, else newest."""
+    shop_ids = [s for s in shop_ids if actor.is_unscoped or actor.role_in(s)]
+    text = text.strip()
+    if text and not retired:
+        found: list[tuple[Article, float]] = []
+        for shop_id in shop_ids:
+            found += search_articles(shop_id=shop_id, text=text, limit=50)
+        return [a for a, _s in sorted(found, key=lambda x: x[1], reverse=True)]
+    rows = Article.objects.filter(shop_id__in=shop_ids, is_published=not retired)
+    if text:
+        rows = rows.filter(question__icontains=text) | rows.filter(answer__icontains=text)
+    return list(rows.order_by("-updated_at", "-pk")[:200])
+
+
+def _check_role(actor: Actor, shop_id: int, roles: frozenset[str]) -> None:
+    if not actor.is_unscoped and actor.role_in(shop_id) not in roles:
+        if actor.role_in(shop_id) is None:
+            raise NotFound(_("Article not found."))
+        raise PermissionDenied(_("Your role may not change the shop's articles this way."))
+
+
+def _clean(draft: ArticleDraft, shop_id: int) -> tuple[ArticleDraft, list[Product]]:
+    question, answer, tags = draft.question.strip(), draft.answer.strip(), draft.tags.strip()
+    if not question or not answer:
+        raise InvalidInput(_("An article needs a question and an answer."))
+    if len(question) > MAX_QUESTION_CHARS or len(tags) > MAX_TAGS_CHARS:
+        raise InvalidInput(
+            _("The question and the tags have at most %(max)s characters each."),
+            max=MAX_QUESTION_CHARS,
+        )
+    if len(answer) > MAX_ANSWER_CHARS:
+        raise InvalidInput(_("An answer has at most %(max)s characters."), max=MAX_ANSWER_CHARS)
+    products = list(Product.objects.filter(shop_id=shop_id, pk__in=draft.product_ids))
+    if len(products) != len(set(draft.product_ids)):
+        raise InvalidInput(_("Choose products of this shop."))
+    clean = ArticleDraft(
+        question=question,
+        answer=answer,
+        tags=tags,
+        categories=tuple(sorted({c.strip() for c in draft.categories if c.strip()})),
+        product_ids=tuple(p.pk for p in products),
+    )
+    return clean, products
+
+
+def _snapshot(article: Article) -> dict[str, object]:
+    return {
+        "question": article.question,
+        "answer": article.answer,
+        "tags": article.tags,
+        "categories": article.categories,
+        "published": article.is_published,
+    }
+
+
 @transaction.atomic
-def article_from_case(*, case: Case, question: str, answer: str, tags: str, by: Actor) -> Article:
+def create_article(*, shop_id: int, draft: ArticleDraft, by: Actor) -> Article:
+    """A new standard answer of the shop (R8.3); the bot uses it at once."""
+    _check_role(by, shop_id, EDIT_ROLES)
+    draft, products = _clean(draft, shop_id)
+    article = Article.objects.create(
+        shop_id=shop_id,
+        question=draft.question,
+        answer=draft.answer,
+        tags=draft.tags,
+        categories=",".join(draft.categories),
+        updated_by=by.label,
+    )
+    article.products.set(products)
+    record_event(
+        shop_id=shop_id,
+        type="knowledge_article_created",
+        by=by,
+        after=_snapshot(article),
+        payload={"article": article.pk},
+    )
+    return article
+
+
+@transaction.atomic
+def update_article(*, article: Article, draft: ArticleDraft, by: Actor) -> Article:
+    _check_role(by, article.shop_id, EDIT_ROLES)
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    draft, products = _clean(draft, article.shop_id)
+    before = _snapshot(article)
+    article.question, article.answer, article.tags = draft.question, draft.answer, draft.tags
+    article.categories = ",".join(draft.categories)
+    article.updated_by = by.label
+    article.save()
+    article.products.set(products)
+    record_event(
+        shop_id=article.shop_id,
+        type="knowledge_article_updated",
+        by=by,
+        before=before,
+        after=_snapshot(article),
+        payload={"article": article.pk},
+    )
+    return article
+
+
+@transaction.atomic
+def retire_article(*, article: Article, by: Actor, retired: bool = True) -> Article:
+    """Take an article out of use (the bot and the search no longer find it), or back."""
+    _check_role(by, article.shop_id, RETIRE_ROLES)
+    article = Article.objects.select_for_update().get(pk=article.pk)
+    if article.is_published != retired:
+        raise InvalidInput(
+            _("The article is already retired.") if retired else _("The article is in use.")
+        )
+    article.is_published = not retired
+    article.updated_by = by.label
+    article.save(update_fields=["is_published", "updated_by", "updated_at"])
+    record_event(
+        shop_id=article.shop_id,
+        type="knowledge_article_retired" if retired else "knowledge_article_restored",
+        by=by,
+        payload={"article": article.pk},
+    )
+    return article
+
+
+RESOLVED_STATUSES = frozenset({"completed", "closed", "rejected"})
+
+
+def draft_from_case(case: Case) -> ArticleDraft:
+    """What a resolved case suggests as a standard solution: the buyer's words as the question,
+    the last message the shop sent as the answer, the products' categories."""
+    last_message = (
+        AuditEvent.objects.filter(case_id=case.pk, type=CaseEvent.BUYER_MESSAGE_SENT)
+        .order_by("-pk")
+        .values_list("payload", flat=True)
+        .first()
+    )
+    answer = str((last_message or {}).get("text") or "")
+    items = list(case.items.select_related("order_item__sku__product"))
+    return ArticleDraft(
+        question=(case.buyer_statement or str(case.get_reason_display())).strip()[
+            :MAX_QUESTION_CHARS
+        ],
+        answer=answer[:MAX_ANSWER_CHARS],
+        tags=str(case.get_reason_display()),
+        categories=tuple(sorted({i.order_item.sku.product.category for i in items})),
+        product_ids=tuple(sorted({i.order_item.sku.product_id for i in items})),
+    )
+
+
+@transaction.atomic
+def article_from_case(
+    *,
+    case: Case,
+    question: str,
+    answer: str,
+    tags: str,
+    by: Actor,
+    draft: ArticleDraft | None = None,
+) -> Article:
     """An agent turns a resolved case into a standard solution (R8.3)."""
     case = Case.objects.get(pk=case.pk)
-    if case.status not in {"completed", "closed", "rejected"}:
+    if case.status not in RESOLVED_STATUSES:
         raise InvalidInput(_("Only a resolved case can become an article."))
-    if not question.strip() or not answer.strip():
-        raise InvalidInput(_("An article needs a question and an answer."))
-    categories = sorted(
-        {
-            item.order_item.sku.product.category
-            for item in case.items.select_related("order_item__sku__product")
-        }
+    suggested = draft_from_case(case)
+    draft = draft or ArticleDraft(
+        question=question,
+        answer=answer,
+        tags=tags,
+        categories=suggested.categories,
+        product_ids=suggested.product_ids,
     )
+    _check_role(by, case.shop_id, EDIT_ROLES)
+    draft, products = _clean(draft, case.shop_id)
     article = Article.objects.create(
         shop_id=case.shop_id,
-        question=question.strip()[:200],
-        answer=answer.strip(),
-        tags=tags.strip()[:200],
-        categories=",".join(categories),
+        question=draft.question,
+        answer=draft.answer,
+        tags=draft.tags,
+        categories=",".join(draft.categories),
         source_case=case,
         updated_by=by.label,
     )
+    article.products.set(products)
     record_event(
         shop_id=case.shop_id,
+        case_id=case.pk,
         type="knowledge_article_created",
         by=by,
+        after=_snapshot(article),
         payload={"article": article.pk, "case": case.pk},
     )
     return article
+
+
+# --- The hit rate --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HitRate:
+    """Of the buyers' questions the bot answered, how many an article answered without a
+    person (R8.3's measure of the knowledge base)."""
+
+    questions: int
+    from_articles: int
+    handed_over: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.from_articles / self.questions if self.questions else None
+
+    @property
+    def percent(self) -> str:
+        return "—" if self.rate is None else f"{self.rate * 100:.1f}%"
+
+
+def hit_rate(*, shop_ids: list[int], since: datetime | None = None) -> HitRate:
+    """Counted from the bot's turns: each answers one buyer message."""
+    turns = Turn.objects.filter(speaker=Turn.Speaker.BOT, conversation__shop_id__in=shop_ids)
+    if since is not None:
+        turns = turns.filter(at__gte=since)
+    counts = turns.aggregate(
+        questions=Count("pk"),
+        from_articles=Count("pk", filter=Q(article__isnull=False, handed_over=False)),
+        handed_over=Count("pk", filter=Q(handed_over=True)),
+    )
+    return HitRate(**counts)
 
 
 # --- The bot -------------------------------------------------------------------------------
@@ -340,3 +571,20 @@ def take_handover(*, handover: Handover, by: Actor) -> Handover:
         raise InvalidInput(_("Someone has already taken this conversation."))
     handover.refresh_from_db()
     return handover
+
+
+def take_handovers_on_answer(change: CaseChange) -> None:
+    """A case reaction: when a person of the shop messages the buyer, the case's open
+    handovers are taken by them and leave the queue's handover bucket."""
+    if change.event != CaseEvent.BUYER_MESSAGE_SENT or change.by.user_id is None:
+        return
+    Handover.objects.filter(case_id=change.case.pk, taken_at__isnull=True).update(
+        taken_at=timezone.now(), taken_by=change.by.label
+    )
+
+
+def open_handover_case_ids(shop_ids: list[int]) -> QuerySet[Handover, Any]:
+    """The cases with a handover nobody has taken yet (for the queue's bucket)."""
+    return Handover.objects.filter(
+        shop_id__in=shop_ids, taken_at__isnull=True, case__isnull=False
+    ).values("case_id")

@@ -150,6 +150,7 @@ class QueueFilterForm(forms.Form):
         required=False,
         choices=[("", _("Any")), ("at_risk", _("At risk")), ("breached", _("Breached"))],
     )
+    handover = forms.BooleanField(label=_("Handed over by the bot"), required=False)
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, shops: list[tuple[int, str]], **kwargs: Any) -> None:

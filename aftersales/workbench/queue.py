@@ -26,6 +26,7 @@ from aftersales.cases.fetch import cases_for_actor, search_cases
 from aftersales.cases.models import Case, CaseItem
 from aftersales.cases.reasons import REASONS
 from aftersales.core.actors import Actor
+from aftersales.knowledge.services import open_handover_case_ids
 from aftersales.platforms.adapter import out_of_sync_case_ids
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.services import is_at_risk
@@ -62,6 +63,11 @@ def out_of_sync_ids(actor: Actor) -> set[int]:
     """The actor's cases whose platform state differs from ours, as their platforms' adapters
     say (a refused decision, or drift from the platform's last known state)."""
     return out_of_sync_case_ids(actor.shop_roles)
+
+
+def handover_case_ids(actor: Actor) -> QuerySet[Any, Any]:
+    """The actor's cases the bot handed to a person and nobody has answered yet (R10.1)."""
+    return open_handover_case_ids(list(actor.shop_roles))
 
 
 def searching(filters: dict[str, Any]) -> bool:
@@ -134,6 +140,8 @@ def in_buckets(
         qs = qs.filter(pk__in=at_risk_case_ids(actor, now))
     elif filters.get("sla") == "breached":
         qs = qs.filter(pk__in=breached_case_ids(actor, now))
+    if filters.get("handover"):
+        qs = qs.filter(pk__in=handover_case_ids(actor))
     return qs
 
 
@@ -151,12 +159,14 @@ def bucket_counts(
     else:
         at_risk = Q(pk__in=at_risk_case_ids(actor, now))
         breached = Q(pk__in=breached_case_ids(actor, now))
+    handover = Q(pk__in=handover_case_ids(actor))
     return qs.aggregate(
         all=Count("pk"),
         mine=Count("pk", filter=Q(assignee_id=actor.user_id)),
         unassigned=Count("pk", filter=Q(assignee__isnull=True)),
         at_risk=Count("pk", filter=at_risk),
         breached=Count("pk", filter=breached),
+        handover=Count("pk", filter=handover),
     )
 
 
@@ -229,6 +239,7 @@ class Row:
     reason_label: str = ""
     out_of_sync: bool = False  # the platform's state differs from the case's
     amount_words: str = ""  # instead of an amount, for a case that refunds nothing
+    handed_over: bool = False  # the bot handed the buyer over and nobody has answered yet
 
 
 def rows_for(
@@ -249,6 +260,11 @@ def rows_for(
     types = {value: str(label) for value, label in CaseType.choices}
     reasons = {code: str(reason.label) for code, reason in REASONS.items()}
     kinds = {value: str(label) for value, label in ClockKind.choices}
+    handed_over = set(
+        open_handover_case_ids(sorted({c.shop_id for c in cases}))
+        .filter(case_id__in=[c.pk for c in cases])
+        .values_list("case_id", flat=True)
+    )
     rows = []
     for case in cases:
         clock = nearest.get(case.pk)
@@ -267,6 +283,7 @@ def rows_for(
         row.type_label = types.get(case.type, case.type)
         row.reason_label = reasons.get(case.reason, case.reason)
         row.out_of_sync = case.pk in out_of_sync
+        row.handed_over = case.pk in handed_over
         row.amount_words = str(figures.amount_words(case))
         rows.append(row)
     return rows

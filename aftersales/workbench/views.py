@@ -157,23 +157,35 @@ def _bulk_context(actor: Actor) -> dict[str, Any]:
 
 def _single_bucket(filters: dict[str, Any]) -> str | None:
     """The bucket whose count is already known, when the buckets chosen are just that one."""
-    assignee, sla = filters.get("assignee") or "", filters.get("sla") or ""
-    if assignee and sla:
+    chosen = [
+        v
+        for v in (
+            filters.get("assignee"),
+            filters.get("sla"),
+            filters.get("handover") and "handover",
+        )
+        if v
+    ]
+    if len(chosen) > 1:
         return None
-    return assignee or sla or "all"
+    return chosen[0] if chosen else "all"
 
 
 def _bucket_links(
     request: HttpRequest, filters: dict[str, Any], counts: dict[str, int]
 ) -> list[dict[str, Any]]:
     """The bucket tabs: each keeps the other filters and sets its own pair."""
+    none = {"assignee": "", "sla": "", "handover": ""}
     buckets = [
-        ("all", queue.all_bucket_label(filters), {"assignee": "", "sla": ""}),
-        ("mine", _("Mine"), {"assignee": "mine", "sla": ""}),
-        ("unassigned", _("Unassigned"), {"assignee": "unassigned", "sla": ""}),
-        ("at_risk", _("At risk"), {"assignee": "", "sla": "at_risk"}),
-        ("breached", _("Breached"), {"assignee": "", "sla": "breached"}),
+        ("all", queue.all_bucket_label(filters), none),
+        ("mine", _("Mine"), {**none, "assignee": "mine"}),
+        ("unassigned", _("Unassigned"), {**none, "assignee": "unassigned"}),
+        ("at_risk", _("At risk"), {**none, "sla": "at_risk"}),
+        ("breached", _("Breached"), {**none, "sla": "breached"}),
+        # Handed over by the bot (R10.1): waits for a person's answer.
+        ("handover", _("Handed over by the bot"), {**none, "handover": "on"}),
     ]
+    chosen = {**filters, "handover": "on" if filters.get("handover") else ""}
     links = []
     for key, label, values in buckets:
         query = request.GET.copy()
@@ -183,7 +195,7 @@ def _bucket_links(
                 query[name] = value
             else:
                 query.pop(name, None)
-        current = all((filters.get(n) or "") == v for n, v in values.items())
+        current = all((chosen.get(n) or "") == v for n, v in values.items())
         links.append(
             {
                 "key": key,
