@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from aftersales import testing
-from aftersales.buyer.models import SatisfactionRating
+from aftersales.analytics.models import FollowUp, Survey
+from aftersales.audit.models import AuditEvent
 from aftersales.buyer.session import SESSION_KEY
 from aftersales.cases.choices import CaseStatus, RefundStatus
 from aftersales.cases.models import Case
@@ -119,8 +120,9 @@ def test_r10_2_evidence_when_asked_then_tracking_then_rating(shop_a, alice):
     assert "您已寄回商品" in timeline
     close_case(case=case, note="test", by=agent)
     client.post(f"/buyer/cases/{case.pk}/rating/", {"score": 2, "comment": "太慢了"})
-    rating = SatisfactionRating.objects.get(case=case)
-    assert rating.score == 2 and rating.needs_attention
+    survey = Survey.objects.get(case=case)
+    assert survey.score == 2 and survey.comment == "太慢了"
+    assert FollowUp.objects.filter(survey=survey).exists()  # ≤ 3: a supervisor calls back
 
 
 def test_r10_2_the_timeline_shows_no_internal_notes(shop_a, alice):
@@ -146,11 +148,15 @@ def test_r8_6_rating_only_when_finished_and_once(shop_a, alice):
     case = testing.make_case(order)
     client = buyer_client(order)
     client.post(f"/buyer/cases/{case.pk}/rating/", {"score": 5})
-    assert not SatisfactionRating.objects.exists()
+    assert not Survey.objects.filter(answered_at__isnull=False).exists()
     close_case(case=case, note="done", by=testing.actor(alice))
+    # The case's end offered the one survey (analytics.services.offer_survey); the page
+    # answers it (answer_survey), once.
+    assert Survey.objects.filter(case=case, answered_at__isnull=True).count() == 1
     client.post(f"/buyer/cases/{case.pk}/rating/", {"score": 5})
     client.post(f"/buyer/cases/{case.pk}/rating/", {"score": 1})
-    assert list(SatisfactionRating.objects.values_list("score", flat=True)) == [5]
+    assert list(Survey.objects.values_list("score", flat=True)) == [5]
+    assert AuditEvent.objects.filter(case_id=case.pk, type="survey_answered").count() == 1
 
 
 def test_r8_6_low_ratings_are_shown_to_a_supervisor_of_that_shop_only(shop_a, shop_b, alice, carol):
@@ -159,7 +165,7 @@ def test_r8_6_low_ratings_are_shown_to_a_supervisor_of_that_shop_only(shop_a, sh
     case = testing.make_case(order)
     close_case(case=case, note="done", by=testing.actor(alice))
     buyer_client(order).post(f"/buyer/cases/{case.pk}/rating/", {"score": 3, "comment": "一般"})
-    rating = SatisfactionRating.objects.get()
+    rating = Survey.objects.get()
     lead = Client()
     lead.force_login(boss)
     assert f'data-rating="{rating.pk}"' in lead.get("/buyer/staff/").content.decode()
