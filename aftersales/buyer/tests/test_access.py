@@ -189,3 +189,93 @@ def test_r10_2_the_platform_channel_sends_through_the_cases_adapter(order, setti
     assert "data-code" not in response.content.decode()
     message = StoredBuyerMessage.objects.get(case=case)
     assert re.search(r"\d{6}", message.text) and message.cause == "buyer_access_code"
+
+
+def link_from_case_page(client, case) -> str:
+    """What a staff member gets from the case page's button: the link to send the buyer."""
+    response = client.post(f"/buyer/staff/cases/{case.pk}/link/", follow=True)
+    assert response.status_code == 200
+    match = re.search(r"http://testserver(/buyer/link/[^/\s<]+/)", response.content.decode())
+    assert match, "no link shown"
+    return match.group(1)
+
+
+def test_r10_2_staff_create_the_signed_link_from_the_case_page(order, shop_a, alice):
+    from aftersales.audit.models import AuditEvent
+
+    case = testing.make_case(order)
+    staff = Client()
+    staff.force_login(alice)
+    assert 'data-action="buyer-link"' in staff.get(f"/cases/{case.pk}/").content.decode()
+    path = link_from_case_page(staff, case)
+    event = AuditEvent.objects.get(type="buyer_link_issued")
+    assert event.case_id == case.pk and event.actor_label == alice.username
+    buyer = Client()
+    response = buyer.get(path)
+    assert response.status_code == 302 and response.url == "/buyer/order/"
+    assert f'data-case="{case.pk}"' in buyer.get("/buyer/order/").content.decode()
+
+
+def test_r10_2_the_link_opens_its_one_order_until_it_expires_replayed_or_not(
+    order, shop_a, alice, settings
+):
+    case = testing.make_case(order)
+    other = testing.make_case(testing.make_order(shop_a))
+    staff = Client()
+    staff.force_login(alice)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        path = link_from_case_page(staff, case)
+        first, replay = Client(), Client()
+        assert first.get(path).status_code == 302
+        # A replay of the link within its life opens the same order, and only that one: the
+        # link is the shop's message to that buyer, who may open it again.
+        assert replay.get(path).status_code == 302
+        for client in (first, replay):
+            assert client.post(f"/buyer/cases/{other.pk}/withdraw/").status_code == 404
+            page = client.get("/buyer/order/").content.decode()
+            assert f'data-case="{case.pk}"' in page and f'data-case="{other.pk}"' not in page
+        traveller.shift(timedelta(seconds=settings.AFTERSALES_BUYER_LINK_MAX_AGE_SECONDS + 1))
+        late = Client()
+        refused = late.get(path)
+        assert refused.status_code == 400
+        assert "链接无效或已过期，请联系店铺重新发送。" in refused.content.decode()
+        assert late.get("/buyer/order/").status_code == 302  # no session was opened
+        english = Client()
+        english.cookies["django_language"] = "en"
+        refused_en = english.get(path, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+        assert "The link is not valid or has expired. Ask the shop for a new one." in refused_en
+
+
+def test_r10_2_a_tampered_link_is_refused(order, shop_a, alice):
+    case = testing.make_case(order)
+    staff = Client()
+    staff.force_login(alice)
+    token = link_from_case_page(staff, case).split("/")[-2]
+    other = testing.make_order(shop_a)
+    payload, _rest = token.split(":", 1)
+    # The other order's id under this link's signature; and this link with its signature cut.
+    forged = signed_link_token(other).split(":", 1)[0] + ":" + _rest
+    for bad in (forged, token[:-3] + "abc", payload):
+        client = Client()
+        response = client.get(f"/buyer/link/{bad}/")
+        assert response.status_code == 400
+        assert "链接无效或已过期" in response.content.decode()
+        assert client.get("/buyer/order/").status_code == 302
+
+
+def test_r10_2_only_the_cases_shop_may_create_its_link(order, alice, audrey, carol):
+    case = testing.make_case(order)
+    assert Client().post(f"/buyer/staff/cases/{case.pk}/link/").status_code == 302  # login
+    for user, status in ((carol, 404), (audrey, 403)):
+        client = Client()
+        client.force_login(user)
+        assert client.post(f"/buyer/staff/cases/{case.pk}/link/").status_code == status
+    agent = Client()
+    agent.force_login(alice)
+    assert agent.get(f"/buyer/staff/cases/{case.pk}/link/").status_code == 405
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(alice)
+    assert strict.post(f"/buyer/staff/cases/{case.pk}/link/").status_code == 403
+    from aftersales.audit.models import AuditEvent
+
+    assert not AuditEvent.objects.filter(type="buyer_link_issued").exists()
