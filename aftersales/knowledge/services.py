@@ -126,8 +126,13 @@ def search_articles(*, shop_id: int, text: str, limit: int = 5) -> list[tuple[Ar
     if not ids or not words:
         return []
     scores = index.get_scores(words)
+    # BM25+ scores every document above 0; one that has none of the words is no match.
     ranked = sorted(
-        ((pk, float(s)) for pk, s in zip(ids, scores, strict=True) if s > 0),
+        (
+            (pk, float(s))
+            for pk, s, freqs in zip(ids, scores, index.doc_freqs, strict=True)
+            if s > 0 and any(w in freqs for w in words)
+        ),
         key=lambda x: x[1],
         reverse=True,
     )[:limit]
