@@ -7,7 +7,7 @@ from .models import Article, Conversation, Handover, Turn
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    """The shop's articles: edited here by the operator (the workbench page is not built)."""
+    """Every shop's articles, for the operator; the shops edit theirs at /knowledge/."""
 
     list_display = ("question", "shop", "tags", "categories", "is_published", "updated_at")
     list_filter = ("shop", "is_published")
