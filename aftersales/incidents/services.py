@@ -500,7 +500,7 @@ def check_surge(
 ) -> surges.Surge | None:
     now = now or timezone.now()
     start = now - surges.WINDOW
-    count = _arrivals(shop_id, dimension, value, start, now)
+    count = _arrivals(shop_id, dimension, value, start, now + timedelta(microseconds=1))
     if count < surges.MIN_CASES:
         return None  # the bound needs at least this many: no baseline query
     baseline = _arrivals(
@@ -580,7 +580,7 @@ def detect_surges(now: datetime | None = None) -> list[Incident]:
     `propose_incidents` command)."""
     now = now or timezone.now()
     start = now - surges.WINDOW
-    recent = Case.objects.filter(applied_at__gte=start, applied_at__lt=now)
+    recent = Case.objects.filter(applied_at__gte=start, applied_at__lte=now)
     proposed = []
     by_reason = recent.values("shop_id", "reason").annotate(n=Count("pk")).filter(n__gte=surges.MIN_CASES)
     candidates: list[tuple[int, str, str, str]] = []

@@ -50,7 +50,7 @@ def hamming(a: int, b: int) -> int:
 def _grey(image: Image.Image, size: tuple[int, int]) -> list[int]:
     image.draft("L", (size[0] * 4, size[1] * 4))  # JPEG: decode at a fraction of the size
     small = image.convert("L").resize(size, Image.Resampling.LANCZOS)
-    return list(small.getdata())
+    return list(small.tobytes())
 
 
 def dhash(image: Image.Image) -> int:
