@@ -244,7 +244,9 @@ AFTERSALES_CASE_REACTIONS = [
 ]
 # Staff alerts (aftersales/alerts): hosts besides the robots' own a webhook may point to
 # ("host" or "host:port"; a local relay), and the seconds one delivery waits for the robot.
-AFTERSALES_ALERT_EXTRA_HOSTS = [h for h in env_str("AFTERSALES_ALERT_EXTRA_HOSTS", "").split(",") if h]
+AFTERSALES_ALERT_EXTRA_HOSTS = [
+    h for h in env_str("AFTERSALES_ALERT_EXTRA_HOSTS", "").split(",") if h
+]
 AFTERSALES_ALERT_TIMEOUT_SECONDS = 5
 # This server's public address, for links sent to buyers (the satisfaction survey); empty:
 # the links are paths.

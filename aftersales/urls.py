@@ -13,6 +13,9 @@ urlpatterns = [
     path("analytics/", include("aftersales.analytics.urls")),
     path("reminders/", include("aftersales.sla.urls")),
     path("buyer/", include("aftersales.buyer.urls")),
+    path("incidents/", include("aftersales.incidents.urls")),
+    path("signals/", include("aftersales.signals.urls")),
+    path("alerts/", include("aftersales.alerts.urls")),
     path("", include("aftersales.workbench.urls")),
 ]
 

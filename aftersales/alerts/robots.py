@@ -110,7 +110,10 @@ def build_request(kind: str, url: str, secret: str, message: Message, *, now: fl
             "markdown": {"content": _clip_utf8(markdown(message), WECOM_MARKDOWN_MAX_BYTES)},
         }
     elif kind == RobotKind.DINGTALK:
-        body = {"msgtype": "markdown", "markdown": {"title": message.title, "text": markdown(message)}}
+        body = {
+            "msgtype": "markdown",
+            "markdown": {"title": message.title, "text": markdown(message)},
+        }
         if secret:
             timestamp_ms = int(now * 1000)
             sign = urllib.parse.quote_plus(dingtalk_sign(secret, timestamp_ms))

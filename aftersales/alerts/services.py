@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
@@ -67,9 +67,7 @@ def channels_for_actor(actor: Actor, shop_id: int) -> list[RobotChannel]:
 def get_channel_for_actor(actor: Actor, pk: int) -> RobotChannel:
     """The robot, if it belongs to a shop the actor administers; otherwise not found."""
     channel = RobotChannel.objects.filter(pk=pk).first()
-    if channel is None or not (
-        actor.is_unscoped or actor.role_in(channel.shop_id) in MANAGE_ROLES
-    ):
+    if channel is None or not (actor.is_unscoped or actor.role_in(channel.shop_id) in MANAGE_ROLES):
         raise NotFound(_("Robot not found."))
     return channel
 
@@ -110,7 +108,8 @@ def _clean(kind: str, name: str, url: str, secret: str, alert_kinds: Sequence[st
     if (
         parts.scheme not in {"https", "http"}
         or (official and parts.scheme != "https")
-        or parts.netloc not in allowed_hosts(kind) and parts.hostname not in allowed_hosts(kind)
+        or parts.netloc not in allowed_hosts(kind)
+        and parts.hostname not in allowed_hosts(kind)
     ):
         raise InvalidInput(
             _("The webhook must be the robot's own address, on %(host)s."),
@@ -296,9 +295,13 @@ def deliver(delivery_id: int, now: datetime | None = None) -> str:
     else:
         wait = RETRY_WAITS[min(delivery.attempts - 1, len(RETRY_WAITS) - 1)]
         delivery.last_error, delivery.next_attempt_at = error, now + timedelta(seconds=wait)
-        logger.info("alert %s to robot %s failed, again in %ss: %s", alert.pk, channel.pk, wait, error)
+        logger.info(
+            "alert %s to robot %s failed, again in %ss: %s", alert.pk, channel.pk, wait, error
+        )
     with transaction.atomic():
-        delivery.save(update_fields=["status", "attempts", "next_attempt_at", "last_error", "sent_at"])
+        delivery.save(
+            update_fields=["status", "attempts", "next_attempt_at", "last_error", "sent_at"]
+        )
         if delivery.status == DeliveryStatus.PENDING:
             _queue(delivery.pk, run_after=delivery.next_attempt_at)
     return str(delivery.status)
@@ -343,10 +346,10 @@ def raise_breach_alerts(now: datetime | None = None) -> int:
                 shop_id=clock.shop_id,
                 kind=AlertKind.SLA_BREACHED,
                 key=key,
-                title=_g("Deadline breached: case #%(case)s") % {"case": clock.case_id},
+                title=gettext("Deadline breached: case #%(case)s") % {"case": clock.case_id},
                 lines=[
-                    _g("Deadline: %(clock)s") % {"clock": clock.get_kind_display()},
-                    _g("Was due at %(due)s")
+                    gettext("Deadline: %(clock)s") % {"clock": clock.get_kind_display()},
+                    gettext("Was due at %(due)s")
                     % {"due": timezone.localtime(clock.due_at).strftime("%Y-%m-%d %H:%M")},
                 ],
                 link=public_link(f"/cases/{clock.case_id}/"),
@@ -389,8 +392,8 @@ def send_test_alert(*, channel: RobotChannel, by: Actor) -> Alert | None:
             shop_id=channel.shop_id,
             kind=AlertKind.PLATFORM_WARNING,
             key=f"test:{channel.pk}:{timezone.now().timestamp()}"[:100],
-            title=_g("Test message from the after-sales system"),
-            lines=[_g("This robot is set up: alerts will arrive here.")],
+            title=gettext("Test message from the after-sales system"),
+            lines=[gettext("This robot is set up: alerts will arrive here.")],
             created_at=timezone.now(),
         )
         delivery = AlertDelivery.objects.create(alert=alert, channel=channel)

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _g
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.alerts.models import AlertKind
@@ -115,27 +115,35 @@ def member_cases(incident: Incident) -> QuerySet[Case]:
 
 def timeline(incident: Incident) -> QuerySet[AuditEvent]:
     """The incident's events on the shop's audit chain, oldest first."""
-    return AuditEvent.objects.filter(shop_id=incident.shop_id, payload__incident=incident.pk).order_by(
-        "seq"
-    )
+    return AuditEvent.objects.filter(
+        shop_id=incident.shop_id, payload__incident=incident.pk
+    ).order_by("seq")
 
 
 def scope_words(incident: Incident) -> list[str]:
     """The scope rule in words, one line per condition."""
     words = []
-    if incident.sku_id:
-        words.append(_g("SKU: %(sku)s") % {"sku": f"{incident.sku.product.name} {incident.sku.spec}"})
-    elif incident.product_id:
-        words.append(_g("Product: %(name)s") % {"name": incident.product.name})
+    if incident.sku is not None:
+        words.append(
+            gettext("SKU: %(sku)s") % {"sku": f"{incident.sku.product.name} {incident.sku.spec}"}
+        )
+    elif incident.product is not None:
+        words.append(gettext("Product: %(name)s") % {"name": incident.product.name})
     if incident.reason:
         reason = REASONS.get(incident.reason)
-        words.append(_g("Reason: %(reason)s") % {"reason": reason.label if reason else incident.reason})
+        words.append(
+            gettext("Reason: %(reason)s") % {"reason": reason.label if reason else incident.reason}
+        )
     if incident.carrier:
-        words.append(_g("Carrier: %(carrier)s") % {"carrier": carrier_label(incident.carrier)})
+        words.append(gettext("Carrier: %(carrier)s") % {"carrier": carrier_label(incident.carrier)})
     if incident.region:
-        words.append(_g("Receiver address begins with: %(region)s") % {"region": incident.region})
+        words.append(
+            gettext("Receiver address begins with: %(region)s") % {"region": incident.region}
+        )
     if incident.keyword:
-        words.append(_g("Buyer's statement contains: %(keyword)s") % {"keyword": incident.keyword})
+        words.append(
+            gettext("Buyer's statement contains: %(keyword)s") % {"keyword": incident.keyword}
+        )
     return words
 
 
@@ -225,7 +233,13 @@ def _clean_scope(shop: Shop, scope: Scope) -> dict[str, Any]:
     if fields["carrier"] and fields["carrier"] not in CARRIERS:
         raise InvalidInput(_("Unknown carrier."), field="carrier")
     if not any(
-        (fields["product"], fields["reason"], fields["carrier"], fields["region"], fields["keyword"])
+        (
+            fields["product"],
+            fields["reason"],
+            fields["carrier"],
+            fields["region"],
+            fields["keyword"],
+        )
     ):
         raise InvalidInput(
             _("Say which cases belong: a product, a reason, a carrier, a region or a keyword."),
@@ -301,7 +315,9 @@ def scope_as_dict(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _record(incident: Incident, type: str, by: Actor, *, case_id: int | None = None, **payload: Any) -> None:
+def _record(
+    incident: Incident, type: str, by: Actor, *, case_id: int | None = None, **payload: Any
+) -> None:
     record_event(
         shop_id=incident.shop_id,
         case_id=case_id,
@@ -345,10 +361,10 @@ def _alert_declared(incident: Incident, joined: int) -> None:
             shop_id=incident.shop_id,
             kind=AlertKind.INCIDENT_DECLARED,
             key=f"incident_declared:{incident.pk}",
-            title=_g("Incident declared: %(title)s") % {"title": incident.title},
+            title=gettext("Incident declared: %(title)s") % {"title": incident.title},
             lines=[
                 *scope_words(incident),
-                _g("%(count)d open cases joined; deadlines at most %(hours)d hours.")
+                gettext("%(count)d open cases joined; deadlines at most %(hours)d hours.")
                 % {"count": joined, "hours": incident.target_hours},
             ],
             link=public_link(f"/incidents/{incident.pk}/"),
@@ -434,7 +450,7 @@ def on_case_event(change: CaseChange) -> None:
         return
     if not change.status_changed or case.status in TERMINAL_STATUSES:
         return
-    incident = (
+    tightest = (
         Incident.objects.filter(
             status=IncidentStatus.OPEN,
             members__case=case,
@@ -442,8 +458,8 @@ def on_case_event(change: CaseChange) -> None:
         .order_by("target_hours")
         .first()
     )
-    if incident is not None:
-        tighten_clocks(case=case, within=timedelta(hours=incident.target_hours))
+    if tightest is not None:
+        tighten_clocks(case=case, within=timedelta(hours=tightest.target_hours))
 
 
 # --- Proposals ------------------------------------------------------------------------------
@@ -547,9 +563,11 @@ def propose_incident(
     if live.exists():
         return None
     with translation.override(settings.LANGUAGE_CODE):
-        title = _g("More cases than usual: %(label)s") % {"label": surge.label}
+        title = gettext("More cases than usual: %(label)s") % {"label": surge.label}
         lines = [
-            _g("%(count)d cases in the last 24 hours; normally %(rate).1f a day (p = %(p).1e).")
+            gettext(
+                "%(count)d cases in the last 24 hours; normally %(rate).1f a day (p = %(p).1e)."
+            )
             % {"count": surge.count, "rate": surge.rate, "p": surge.p_value}
         ]
     incident = Incident.objects.create(
@@ -582,12 +600,19 @@ def detect_surges(now: datetime | None = None) -> list[Incident]:
     start = now - surges.WINDOW
     recent = Case.objects.filter(applied_at__gte=start, applied_at__lte=now)
     proposed = []
-    by_reason = recent.values("shop_id", "reason").annotate(n=Count("pk")).filter(n__gte=surges.MIN_CASES)
+    by_reason = (
+        recent.values("shop_id", "reason").annotate(n=Count("pk")).filter(n__gte=surges.MIN_CASES)
+    )
     candidates: list[tuple[int, str, str, str]] = []
     for row in by_reason:
         reason = REASONS.get(row["reason"])
         candidates.append(
-            (row["shop_id"], "reason", row["reason"], str(reason.label) if reason else row["reason"])
+            (
+                row["shop_id"],
+                "reason",
+                row["reason"],
+                str(reason.label) if reason else row["reason"],
+            )
         )
     by_product = (
         CaseItem.objects.filter(case__in=recent)
@@ -654,8 +679,13 @@ def apply_bulk(
     counts. Not inside a transaction: each case commits on its own."""
     _check_lead(by, incident.shop_id)
     if action not in BULK_ACTIONS:
-        raise InvalidInput(_("Choose an action: approve, assign or send a message."), field="action")
-    if action == "message" and team_services.replies.template_for(incident.shop_id, template) is None:
+        raise InvalidInput(
+            _("Choose an action: approve, assign or send a message."), field="action"
+        )
+    if (
+        action == "message"
+        and team_services.replies.template_for(incident.shop_id, template) is None
+    ):
         raise InvalidInput(_("Choose a message template."), field="template")
     if action == "assign" and assignee is None:
         raise InvalidInput(_("Choose who gets the cases."), field="assignee")
@@ -707,6 +737,4 @@ def _apply_one(by: Actor, case_id: int, action: str, template: str, assignee: An
 
 
 def incidents_of_case(case: Case) -> list[Incident]:
-    return list(
-        Incident.objects.filter(members__case=case).order_by("-created_at")
-    )
+    return list(Incident.objects.filter(members__case=case).order_by("-created_at"))

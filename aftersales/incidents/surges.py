@@ -65,9 +65,7 @@ class Surge:
         }
 
 
-def surge(
-    dimension: str, value: str, label: str, count: int, baseline_total: int
-) -> Surge | None:
+def surge(dimension: str, value: str, label: str, count: int, baseline_total: int) -> Surge | None:
     """The surge, if `count` in the window crosses the bound over the baseline."""
     rate = max(baseline_total / BASELINE_DAYS, MIN_RATE)
     if count < MIN_CASES:

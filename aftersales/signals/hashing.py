@@ -67,7 +67,8 @@ def dhash(image: Image.Image) -> int:
 def _dct_matrix(n: int) -> tuple[tuple[float, ...], ...]:
     return tuple(
         tuple(
-            math.cos(math.pi * (2 * x + 1) * u / (2 * n)) * (math.sqrt(1 / n) if u == 0 else math.sqrt(2 / n))
+            math.cos(math.pi * (2 * x + 1) * u / (2 * n))
+            * (math.sqrt(1 / n) if u == 0 else math.sqrt(2 / n))
             for x in range(n)
         )
         for u in range(n)
@@ -80,7 +81,9 @@ def phash(image: Image.Image) -> int:
     rows = [pixels[r * n : (r + 1) * n] for r in range(n)]
     dct = _dct_matrix(n)
     # Only the first `keep` frequencies are needed in each direction.
-    by_row = [[sum(c * v for c, v in zip(dct[u], row, strict=True)) for u in range(keep)] for row in rows]
+    by_row = [
+        [sum(c * v for c, v in zip(dct[u], row, strict=True)) for u in range(keep)] for row in rows
+    ]
     coeffs = [
         sum(dct[v][y] * by_row[y][u] for y in range(n)) for v in range(keep) for u in range(keep)
     ]

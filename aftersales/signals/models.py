@@ -11,7 +11,10 @@ from django.utils.translation import gettext_lazy as _
 class RuleCode(models.TextChoices):
     REFUND_ONLY_BUYER = "refund_only_buyer", _("Many refund-only requests from one buyer")
     HIGH_RETURN_RATE = "high_return_rate", _("High after-sales rate of one buyer")
-    SHARED_RETURN_TRACKING = "shared_return_tracking", _("One return tracking number on several cases")
+    SHARED_RETURN_TRACKING = (
+        "shared_return_tracking",
+        _("One return tracking number on several cases"),
+    )
     TRACKING_NEVER_MOVES = "tracking_never_moves", _("Return tracking number that never moves")
     INSPECTION_MISMATCH = "inspection_mismatch", _("Inspection found another item or weight")
     REUSED_IMAGE = "reused_image", _("The same photo on claims of different buyers or orders")
@@ -104,6 +107,8 @@ class EvidenceHash(models.Model):
     class Meta:
         indexes = [
             models.Index(
-                fields=["shop", "-created_at"], condition=Q(informative=True), name="evidence_hash_recent"
+                fields=["shop", "-created_at"],
+                condition=Q(informative=True),
+                name="evidence_hash_recent",
             )
         ]

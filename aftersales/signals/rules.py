@@ -40,7 +40,7 @@ RULES: dict[str, Rule] = {
             180,
             _("percent"),
             _(
-                "At least {threshold} % of the buyer's orders in {window} days, across the "
+                "At least {threshold} percent of the buyer's orders in {window} days, across the "
                 "merchant's shops, have an after-sales case (at least 4 orders)."
             ),
         ),

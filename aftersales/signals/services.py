@@ -60,7 +60,7 @@ MAX_HASHES_COMPARED = 5000
 MAX_THRESHOLD = 10_000
 MAX_WINDOW_DAYS = 3 * 366
 
-REVIEW_TRANSITIONS = {
+REVIEW_TRANSITIONS: dict[tuple[str, str], str] = {
     (SignalStatus.OPEN, "confirm"): SignalStatus.CONFIRMED,
     (SignalStatus.OPEN, "dismiss"): SignalStatus.DISMISSED,
 }
@@ -126,7 +126,9 @@ def merchant_shop_ids(shop_id: int) -> list[int]:
     """The shop and every shop one of its shop admins also administers."""
     admins = Membership.objects.filter(shop_id=shop_id, role=Role.ADMIN).values("user_id")
     shops = set(
-        Membership.objects.filter(user_id__in=admins, role=Role.ADMIN).values_list("shop_id", flat=True)
+        Membership.objects.filter(user_id__in=admins, role=Role.ADMIN).values_list(
+            "shop_id", flat=True
+        )
     )
     return sorted(shops | {shop_id})
 
@@ -146,7 +148,12 @@ def same_buyer_ids(buyer: Buyer) -> list[int]:
 
 
 def _raise(
-    case: Case, code: str, rule: SignalRule, value: float, evidence: dict[str, Any], suffix: str = ""
+    case: Case,
+    code: str,
+    rule: SignalRule,
+    value: float,
+    evidence: dict[str, Any],
+    suffix: str = "",
 ) -> Signal | None:
     """Keep a hit once per rule and case (and `suffix`), on the record of the case."""
     key = f"{code}:{case.pk}{':' + suffix if suffix else ''}"[:120]
@@ -173,7 +180,12 @@ def _raise(
             case_id=case.pk,
             type="signal_raised",
             by=Actor.system("signals"),
-            payload={"signal": signal.pk, "rule": code, "value": value, "threshold": rule.threshold},
+            payload={
+                "signal": signal.pk,
+                "rule": code,
+                "value": value,
+                "threshold": rule.threshold,
+            },
         )
     return signal
 
@@ -197,7 +209,12 @@ def check_refund_only_buyer(case: Case) -> Signal | None:
     if count < rule.threshold:
         return None
     shops = cases.values("shop_id").distinct().count()
-    evidence = {"count": count, "shops": shops, "cases": _cases_list(cases), "days": rule.window_days}
+    evidence = {
+        "count": count,
+        "shops": shops,
+        "cases": _cases_list(cases),
+        "days": rule.window_days,
+    }
     return _raise(case, RuleCode.REFUND_ONLY_BUYER, rule, count, evidence)
 
 
@@ -206,9 +223,7 @@ def check_high_return_rate(case: Case) -> Signal | None:
     if rule is None:
         return None
     since = case.applied_at - timedelta(days=rule.window_days)
-    orders = Order.objects.filter(
-        buyer_id__in=same_buyer_ids(case.order.buyer), paid_at__gte=since
-    )
+    orders = Order.objects.filter(buyer_id__in=same_buyer_ids(case.order.buyer), paid_at__gte=since)
     total = orders.count()
     if total < MIN_ORDERS_FOR_RATE:
         return None
@@ -216,7 +231,12 @@ def check_high_return_rate(case: Case) -> Signal | None:
     rate = 100 * with_case / total
     if rate < rule.threshold:
         return None
-    evidence = {"orders": total, "orders_with_case": with_case, "rate": round(rate, 1), "days": rule.window_days}
+    evidence = {
+        "orders": total,
+        "orders_with_case": with_case,
+        "rate": round(rate, 1),
+        "days": rule.window_days,
+    }
     return _raise(case, RuleCode.HIGH_RETURN_RATE, rule, round(rate, 1), evidence)
 
 
@@ -225,7 +245,9 @@ def check_shared_tracking(case: Case) -> list[Signal]:
     if rule is None:
         return []
     numbers = set(
-        Shipment.objects.filter(case=case, kind=ShipmentKind.RETURN).values_list("tracking_number", flat=True)
+        Shipment.objects.filter(case=case, kind=ShipmentKind.RETURN).values_list(
+            "tracking_number", flat=True
+        )
     )
     raised: list[Signal] = []
     since = timezone.now() - timedelta(days=rule.window_days)
@@ -250,9 +272,15 @@ def check_shared_tracking(case: Case) -> list[Signal]:
         for other in Case.objects.filter(pk__in=on).select_related("order"):
             if other.shop_id != case.shop_id and other.shop_id not in shops:
                 continue
-            evidence = {"tracking_number": number, "cases": sorted(on)[:MAX_EVIDENCE_CASES], "count": len(on)}
+            evidence = {
+                "tracking_number": number,
+                "cases": sorted(on)[:MAX_EVIDENCE_CASES],
+                "count": len(on),
+            }
             other_rule = _rule(other.shop_id, RuleCode.SHARED_RETURN_TRACKING) or rule
-            signal = _raise(other, RuleCode.SHARED_RETURN_TRACKING, other_rule, len(on), evidence, number)
+            signal = _raise(
+                other, RuleCode.SHARED_RETURN_TRACKING, other_rule, len(on), evidence, number
+            )
             if signal is not None:
                 raised.append(signal)
     return raised
@@ -278,7 +306,9 @@ def check_inspection(case: Case, inspection_id: int | None) -> Signal | None:
     if len(findings) < rule.threshold:
         return None
     evidence = {"inspection": inspection.pk, "findings": findings, "notes": inspection.notes[:300]}
-    return _raise(case, RuleCode.INSPECTION_MISMATCH, rule, len(findings), evidence, str(inspection.pk))
+    return _raise(
+        case, RuleCode.INSPECTION_MISMATCH, rule, len(findings), evidence, str(inspection.pk)
+    )
 
 
 def check_refund_after_interception(case: Case) -> Signal | None:
@@ -381,7 +411,9 @@ def check_reused_images(case_id: int) -> list[Signal]:
         )
         matches = []
         for other in others:
-            theirs = hashing.PictureHash(hashing.from_hex(other.dhash), hashing.from_hex(other.phash))
+            theirs = hashing.PictureHash(
+                hashing.from_hex(other.dhash), hashing.from_hex(other.phash)
+            )
             distance = own.distance(theirs)
             if distance <= rule.threshold:
                 matches.append(
@@ -397,7 +429,12 @@ def check_reused_images(case_id: int) -> list[Signal]:
             evidence = {"evidence": photo.pk, "matches": matches[:MAX_EVIDENCE_CASES]}
             with transaction.atomic():
                 signal = _raise(
-                    case, RuleCode.REUSED_IMAGE, rule, matches[0]["distance"], evidence, str(photo.pk)
+                    case,
+                    RuleCode.REUSED_IMAGE,
+                    rule,
+                    matches[0]["distance"],
+                    evidence,
+                    str(photo.pk),
                 )
             if signal is not None:
                 raised.append(signal)
@@ -440,7 +477,12 @@ def check_tracking_never_moves(now: datetime | None = None, *, limit: int = 1000
         }
         with transaction.atomic():
             signal = _raise(
-                case, RuleCode.TRACKING_NEVER_MOVES, rule, round(days, 1), evidence, str(shipment.pk)
+                case,
+                RuleCode.TRACKING_NEVER_MOVES,
+                rule,
+                round(days, 1),
+                evidence,
+                str(shipment.pk),
             )
         if signal is not None:
             raised.append(signal)
@@ -551,7 +593,11 @@ def review_signal(*, signal: Signal, verdict: str, by: Actor, note: str = "") ->
             raise InvalidInput(_("Confirm or dismiss."), field="verdict")
         raise Conflict(_("This signal has been reviewed already."))
     signal.status = target
-    signal.reviewed_by, signal.reviewed_at, signal.review_note = by.label[:150], timezone.now(), note.strip()
+    signal.reviewed_by, signal.reviewed_at, signal.review_note = (
+        by.label[:150],
+        timezone.now(),
+        note.strip(),
+    )
     signal.save(update_fields=["status", "reviewed_by", "reviewed_at", "review_note"])
     record_event(
         shop_id=signal.shop_id,
@@ -582,7 +628,9 @@ class RulePrecision:
 def precision_by_rule(shop_id: int) -> list[RulePrecision]:
     counts: dict[tuple[str, str], int] = {
         (row["rule"], row["status"]): row["n"]
-        for row in Signal.objects.filter(shop_id=shop_id).values("rule", "status").annotate(n=Count("pk"))
+        for row in Signal.objects.filter(shop_id=shop_id)
+        .values("rule", "status")
+        .annotate(n=Count("pk"))
     }
     rules = rules_for(shop_id)
     return [
@@ -597,5 +645,7 @@ def precision_by_rule(shop_id: int) -> list[RulePrecision]:
 
 
 def signal_shops(actor: Actor) -> list[Shop]:
-    ids: Iterable[int] = Shop.objects.values_list("pk", flat=True) if actor.is_unscoped else actor.shop_roles
+    ids: Iterable[int] = (
+        Shop.objects.values_list("pk", flat=True) if actor.is_unscoped else actor.shop_roles
+    )
     return list(Shop.objects.filter(pk__in=list(ids)).order_by("pk"))

@@ -263,9 +263,11 @@ def tighten_clocks(*, case: Case, within: timedelta, now: datetime | None = None
     clocks that moved. Call inside the caller's transaction."""
     now = now or timezone.now()
     moved = []
-    for clock in SlaClock.objects.select_for_update().filter(
-        case=case, is_buyer_clock=False, breached_at__isnull=True
-    ).exclude(state=ClockState.STOPPED):
+    for clock in (
+        SlaClock.objects.select_for_update()
+        .filter(case=case, is_buyer_clock=False, breached_at__isnull=True)
+        .exclude(state=ClockState.STOPPED)
+    ):
         if clock.state == ClockState.PAUSED:
             assert clock.remaining_at_pause is not None
             if clock.remaining_at_pause > within:

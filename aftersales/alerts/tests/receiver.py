@@ -45,7 +45,9 @@ def start_receiver() -> Receiver:
             body = self.rfile.read(length)
             receiver = holder["r"]
             receiver.requests.append(Received(self.path, dict(self.headers), body))
-            status, answer = receiver.answers.popleft() if receiver.answers else (200, {"errcode": 0, "code": 0})
+            status, answer = (
+                receiver.answers.popleft() if receiver.answers else (200, {"errcode": 0, "code": 0})
+            )
             data = json.dumps(answer).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

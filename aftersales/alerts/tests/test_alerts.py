@@ -62,8 +62,11 @@ def test_feishu_signature_signs_the_empty_message_with_the_timestamp_key():
     key = f"{ts}\n{secret}".encode()
     expected = base64.b64encode(hmac.new(key, b"", hashlib.sha256).digest()).decode()
     request = robots.build_request(
-        "feishu", "https://open.feishu.cn/open-apis/bot/v2/hook/x", secret,
-        robots.Message("超时", ("a",)), now=ts,
+        "feishu",
+        "https://open.feishu.cn/open-apis/bot/v2/hook/x",
+        secret,
+        robots.Message("超时", ("a",)),
+        now=ts,
     )
     import json
 
@@ -76,7 +79,11 @@ def test_wecom_markdown_escapes_buyers_words_and_fits_4096_bytes():
     message = robots.Message("标题", ("[链接](http://evil)", "很长" * 3000))
     import json
 
-    body = json.loads(robots.build_request("wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", "", message, now=0).body)
+    body = json.loads(
+        robots.build_request(
+            "wecom", "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", "", message, now=0
+        ).body
+    )
     assert body["msgtype"] == "markdown"
     content = body["markdown"]["content"]
     assert "\\[链接\\]\\(http://evil\\)" in content
@@ -87,19 +94,30 @@ def test_setup_refuses_other_hosts_and_never_records_the_secret(shop_a, admin_a,
     by = testing.actor(admin_a)
     with pytest.raises(InvalidInput):
         services.configure_channel(
-            shop=shop_a, kind="dingtalk", name="群", webhook_url="https://evil.example/robot/send",
-            alert_kinds=["sla_breached"], by=by,
+            shop=shop_a,
+            kind="dingtalk",
+            name="群",
+            webhook_url="https://evil.example/robot/send",
+            alert_kinds=["sla_breached"],
+            by=by,
         )
     with pytest.raises(PermissionDenied):
         services.configure_channel(
-            shop=shop_a, kind="wecom", name="群",
+            shop=shop_a,
+            kind="wecom",
+            name="群",
             webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1",
-            alert_kinds=["sla_breached"], by=testing.actor(alice),
+            alert_kinds=["sla_breached"],
+            by=testing.actor(alice),
         )
     channel = services.configure_channel(
-        shop=shop_a, kind="dingtalk", name="售后群",
+        shop=shop_a,
+        kind="dingtalk",
+        name="售后群",
         webhook_url="https://oapi.dingtalk.com/robot/send?access_token=tok-1234567890",
-        secret="SECabcdef123456", alert_kinds=["sla_breached"], by=by,
+        secret="SECabcdef123456",
+        alert_kinds=["sla_breached"],
+        by=by,
     )
     from aftersales.audit.models import AuditEvent
 
@@ -110,10 +128,19 @@ def test_setup_refuses_other_hosts_and_never_records_the_secret(shop_a, admin_a,
 
 
 def _channel(shop, admin, receiver, kind="dingtalk", kinds=("sla_breached", "incident_proposed")):
-    path = {"dingtalk": "/robot/send?access_token=t1", "wecom": "/cgi-bin/webhook/send?key=k1", "feishu": "/open-apis/bot/v2/hook/h1"}[kind]
+    path = {
+        "dingtalk": "/robot/send?access_token=t1",
+        "wecom": "/cgi-bin/webhook/send?key=k1",
+        "feishu": "/open-apis/bot/v2/hook/h1",
+    }[kind]
     return services.configure_channel(
-        shop=shop, kind=kind, name=kind, webhook_url=receiver.url(path),
-        secret="" if kind == "wecom" else "SECsecret", alert_kinds=list(kinds), by=testing.actor(admin),
+        shop=shop,
+        kind=kind,
+        name=kind,
+        webhook_url=receiver.url(path),
+        secret="" if kind == "wecom" else "SECsecret",
+        alert_kinds=list(kinds),
+        by=testing.actor(admin),
     )
 
 
@@ -122,10 +149,21 @@ def test_issue13_alert_reaches_each_robot_signed_and_once(shop_a, admin_a, recei
     for kind in ("dingtalk", "wecom", "feishu"):
         _channel(shop_a, admin_a, receiver, kind)
     with transaction.atomic():
-        services.raise_alert(shop_id=shop_a.pk, kind=AlertKind.SLA_BREACHED, key="k:1", title="超时", lines=["案例 #9"])
+        services.raise_alert(
+            shop_id=shop_a.pk,
+            kind=AlertKind.SLA_BREACHED,
+            key="k:1",
+            title="超时",
+            lines=["案例 #9"],
+        )
     # Raised again (a second sweep, a retried event): nothing more is sent.
     with transaction.atomic():
-        assert services.raise_alert(shop_id=shop_a.pk, kind=AlertKind.SLA_BREACHED, key="k:1", title="超时") is None
+        assert (
+            services.raise_alert(
+                shop_id=shop_a.pk, kind=AlertKind.SLA_BREACHED, key="k:1", title="超时"
+            )
+            is None
+        )
     assert len(receiver.requests) == 3
     by_path = {r.path.split("?")[0]: r for r in receiver.requests}
     ding = by_path["/robot/send"]
@@ -141,11 +179,15 @@ def test_issue13_alert_reaches_each_robot_signed_and_once(shop_a, admin_a, recei
 @pytest.mark.django_db(transaction=True)
 def test_issue13_a_refusal_is_retried_with_waits_then_given_up(shop_a, admin_a, receiver):
     _channel(shop_a, admin_a, receiver, "wecom")
-    receiver.answers.extend([(200, {"errcode": 45009, "errmsg": "api freq out of limit"}), (502, {})])
+    receiver.answers.extend(
+        [(200, {"errcode": 45009, "errmsg": "api freq out of limit"}), (502, {})]
+    )
     t0 = timezone.now()
     with time_machine.travel(t0, tick=False) as clock:
         with transaction.atomic():
-            services.raise_alert(shop_id=shop_a.pk, kind=AlertKind.SLA_BREACHED, key="k:2", title="超时")
+            services.raise_alert(
+                shop_id=shop_a.pk, kind=AlertKind.SLA_BREACHED, key="k:2", title="超时"
+            )
         delivery = AlertDelivery.objects.get()
         assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
         assert "45009" in delivery.last_error
@@ -163,7 +205,9 @@ def test_issue13_a_refusal_is_retried_with_waits_then_given_up(shop_a, admin_a, 
     receiver.answers.extend([(500, {})] * services.MAX_ATTEMPTS)
     with time_machine.travel(t0, tick=False) as clock:
         with transaction.atomic():
-            services.raise_alert(shop_id=shop_a.pk, kind=AlertKind.SLA_BREACHED, key="k:3", title="超时")
+            services.raise_alert(
+                shop_id=shop_a.pk, kind=AlertKind.SLA_BREACHED, key="k:3", title="超时"
+            )
         for _ in range(services.MAX_ATTEMPTS + 2):
             clock.shift(timedelta(hours=1))
             services.send_due_alerts()
@@ -192,9 +236,12 @@ def test_issue13_an_sla_breach_reaches_the_robot_once(shop_a, admin_a, receiver)
 def test_another_shops_robot_is_not_found(shop_a, shop_b, admin_a):
     admin_b = testing.make_user("bea", shop_b, Role.ADMIN)
     channel = services.configure_channel(
-        shop=shop_a, kind="wecom", name="群",
+        shop=shop_a,
+        kind="wecom",
+        name="群",
         webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k1",
-        alert_kinds=["sla_breached"], by=testing.actor(admin_a),
+        alert_kinds=["sla_breached"],
+        by=testing.actor(admin_a),
     )
     with pytest.raises(NotFound):
         services.get_channel_for_actor(testing.actor(admin_b), channel.pk)

@@ -35,10 +35,26 @@ def world(shop_a, shop_b):
     mug = product(shop_a, "马克杯")
     other_shop_dress = product(shop_b, "连衣裙")
     cases = {
-        "dress1": open_case(order(shop_a, dress, T0 - timedelta(days=3)), T0 - timedelta(days=2), reason="quality_issue"),
-        "dress2": open_case(order(shop_a, dress, T0 - timedelta(days=3)), T0 - timedelta(days=1), reason="quality_issue"),
-        "mug": open_case(order(shop_a, mug, T0 - timedelta(days=3)), T0 - timedelta(days=1), reason="quality_issue"),
-        "b": open_case(order(shop_b, other_shop_dress, T0 - timedelta(days=3)), T0 - timedelta(days=1), reason="quality_issue"),
+        "dress1": open_case(
+            order(shop_a, dress, T0 - timedelta(days=3)),
+            T0 - timedelta(days=2),
+            reason="quality_issue",
+        ),
+        "dress2": open_case(
+            order(shop_a, dress, T0 - timedelta(days=3)),
+            T0 - timedelta(days=1),
+            reason="quality_issue",
+        ),
+        "mug": open_case(
+            order(shop_a, mug, T0 - timedelta(days=3)),
+            T0 - timedelta(days=1),
+            reason="quality_issue",
+        ),
+        "b": open_case(
+            order(shop_b, other_shop_dress, T0 - timedelta(days=3)),
+            T0 - timedelta(days=1),
+            reason="quality_issue",
+        ),
     }
     return {"dress": dress, "mug": mug, "cases": cases}
 
@@ -63,14 +79,20 @@ def test_r12_1_declared_incident_groups_matching_cases_existing_and_arriving(sho
     members = set(services.member_cases(incident).values_list("pk", flat=True))
     assert members == {cases["dress1"].pk, cases["dress2"].pk}  # not the mug, not shop B's
     # A new case for the product joins as it opens; one for the mug does not.
-    new = open_case(order(shop_a, world["dress"], T0), T0 + timedelta(hours=1), reason="quality_issue")
-    mug = open_case(order(shop_a, world["mug"], T0), T0 + timedelta(hours=1), reason="quality_issue")
+    new = open_case(
+        order(shop_a, world["dress"], T0), T0 + timedelta(hours=1), reason="quality_issue"
+    )
+    mug = open_case(
+        order(shop_a, world["mug"], T0), T0 + timedelta(hours=1), reason="quality_issue"
+    )
     members = set(services.member_cases(incident).values_list("pk", flat=True))
     assert new.pk in members and mug.pk not in members
     # Closed: no case joins any more.
     with time_machine.travel(T0 + timedelta(hours=2), tick=False):
         services.close_incident(incident=incident, by=testing.actor(sup_a), note="供应商已换批次")
-    late = open_case(order(shop_a, world["dress"], T0), T0 + timedelta(hours=3), reason="quality_issue")
+    late = open_case(
+        order(shop_a, world["dress"], T0), T0 + timedelta(hours=3), reason="quality_issue"
+    )
     assert not IncidentCase.objects.filter(case=late).exists()
     types = list(services.timeline(incident).values_list("type", flat=True))
     assert types[0] == "incident_declared" and types[-1] == "incident_closed"
@@ -80,15 +102,22 @@ def test_r12_1_declared_incident_groups_matching_cases_existing_and_arriving(sho
 
 def test_r12_1_member_cases_deadlines_are_tightened_and_others_are_not(shop_a, sup_a, world):
     cases = world["cases"]
-    before = {c.pk: c.due_at for c in SlaClock.objects.filter(state=ClockState.RUNNING, is_buyer_clock=False)}
+    before = {
+        c.pk: c.due_at
+        for c in SlaClock.objects.filter(state=ClockState.RUNNING, is_buyer_clock=False)
+    }
     with time_machine.travel(T0, tick=False):
         _declare(shop_a, sup_a, world)
-    live = SlaClock.objects.filter(case=cases["dress2"], is_buyer_clock=False).exclude(state=ClockState.STOPPED)
+    live = SlaClock.objects.filter(case=cases["dress2"], is_buyer_clock=False).exclude(
+        state=ClockState.STOPPED
+    )
     for clock in live:
         assert clock.due_at <= max(clock.started_at + timedelta(hours=4), T0 + timedelta(hours=1))
         assert clock.due_at <= before[clock.pk]
     assert any(clock.due_at < before[clock.pk] for clock in live)
-    for clock in SlaClock.objects.filter(case=cases["mug"], is_buyer_clock=False).exclude(state=ClockState.STOPPED):
+    for clock in SlaClock.objects.filter(case=cases["mug"], is_buyer_clock=False).exclude(
+        state=ClockState.STOPPED
+    ):
         assert clock.due_at == before[clock.pk]
     # A clock that starts later on a member case is tightened too.
     with time_machine.travel(T0 + timedelta(hours=1), tick=False):
@@ -99,12 +128,18 @@ def test_r12_1_member_cases_deadlines_are_tightened_and_others_are_not(shop_a, s
         assert clock.due_at <= now + timedelta(hours=4)
 
 
-def test_r12_1_only_a_lead_declares_and_another_shop_sees_nothing(shop_a, alice, carol, sup_a, world):
+def test_r12_1_only_a_lead_declares_and_another_shop_sees_nothing(
+    shop_a, alice, carol, sup_a, world
+):
     with pytest.raises(PermissionDenied):
         _declare(shop_a, alice, world)
     with pytest.raises(InvalidInput):
         services.declare_incident(
-            shop=shop_a, kind="batch_defect", title="x", scope=services.Scope(), by=testing.actor(sup_a)
+            shop=shop_a,
+            kind="batch_defect",
+            title="x",
+            scope=services.Scope(),
+            by=testing.actor(sup_a),
         )
     with time_machine.travel(T0, tick=False):
         incident = _declare(shop_a, sup_a, world)
@@ -117,17 +152,26 @@ def test_r12_1_bulk_templated_message_reports_each_case(shop_a, sup_a, world):
     cases = world["cases"]
     with time_machine.travel(T0, tick=False):
         incident = _declare(shop_a, sup_a, world)
-    results = services.apply_bulk(incident=incident, action="message", template="delay_notice", by=testing.actor(sup_a))
-    assert {r.case_id: r.outcome for r in results} == {cases["dress1"].pk: "done", cases["dress2"].pk: "done"}
+    results = services.apply_bulk(
+        incident=incident, action="message", template="delay_notice", by=testing.actor(sup_a)
+    )
+    assert {r.case_id: r.outcome for r in results} == {
+        cases["dress1"].pk: "done",
+        cases["dress2"].pk: "done",
+    }
     from aftersales.audit.models import AuditEvent
 
-    sent = AuditEvent.objects.filter(type="buyer_message_sent", case__in=[cases["dress1"], cases["dress2"]])
+    sent = AuditEvent.objects.filter(
+        type="buyer_message_sent", case__in=[cases["dress1"], cases["dress2"]]
+    )
     assert sent.count() == 2
     assert not AuditEvent.objects.filter(type="buyer_message_sent", case=cases["mug"]).exists()
     bulk = services.timeline(incident).get(type="incident_bulk_applied")
     assert sorted(bulk.payload["done"]) == sorted([cases["dress1"].pk, cases["dress2"].pk])
     with pytest.raises(InvalidInput):
-        services.apply_bulk(incident=incident, action="message", template="nope", by=testing.actor(sup_a))
+        services.apply_bulk(
+            incident=incident, action="message", template="nope", by=testing.actor(sup_a)
+        )
     # Approve: each case through the same service; refusals named per case.
     results = services.apply_bulk(incident=incident, action="approve", by=testing.actor(sup_a))
     assert {r.case_id for r in results} == {cases["dress1"].pk, cases["dress2"].pk}
@@ -146,7 +190,9 @@ def test_r12_1_poisson_bound():
 def _arrivals(shop, sku, per_day_baseline: int, today: int, now):
     for day in range(1, surges.BASELINE_DAYS + 1):
         for _ in range(per_day_baseline):
-            open_case(order(shop, sku, now - timedelta(days=day + 2)), now - timedelta(days=day, hours=2))
+            open_case(
+                order(shop, sku, now - timedelta(days=day + 2)), now - timedelta(days=day, hours=2)
+            )
     for i in range(today):
         open_case(order(shop, sku, now - timedelta(days=2)), now - timedelta(hours=i + 1))
 
@@ -154,7 +200,9 @@ def _arrivals(shop, sku, per_day_baseline: int, today: int, now):
 def test_r12_1_a_jump_in_arrivals_proposes_an_incident_and_a_normal_day_does_not(shop_a, sup_a):
     now = sh(2026, 7, 1, 12)
     steady, jumped = product(shop_a, "毛巾"), product(shop_a, "保温杯")
-    _arrivals(shop_a, steady.sku if hasattr(steady, "sku") else steady, 0, 4, now)  # 4 today: too few
+    _arrivals(
+        shop_a, steady.sku if hasattr(steady, "sku") else steady, 0, 4, now
+    )  # 4 today: too few
     _arrivals(shop_a, jumped, 0, 6, now)
     with time_machine.travel(now, tick=False):
         proposed = services.detect_surges()
@@ -185,11 +233,16 @@ def test_r12_1_a_product_with_a_normal_rate_needs_a_bigger_jump(shop_a):
     assert len(found) == 1 and found[0].proposal["count"] == 7
 
 
-def test_r12_1_the_reaction_proposes_once_the_case_is_committed(shop_a, django_capture_on_commit_callbacks):
+def test_r12_1_the_reaction_proposes_once_the_case_is_committed(
+    shop_a, django_capture_on_commit_callbacks
+):
     now = sh(2026, 7, 1, 12)
     sku = product(shop_a, "围巾")
     _arrivals(shop_a, sku, 0, 5, now)
     with time_machine.travel(now, tick=False), django_capture_on_commit_callbacks(execute=True):
         open_case(order(shop_a, sku, now - timedelta(days=2)), now)
-    assert Incident.objects.filter(product_id=sku.product_id, status=IncidentStatus.PROPOSED).count() == 1
+    assert (
+        Incident.objects.filter(product_id=sku.product_id, status=IncidentStatus.PROPOSED).count()
+        == 1
+    )
     assert Case.objects.filter(shop=shop_a).count() == 6

@@ -20,7 +20,7 @@ from aftersales.orders.models import Buyer, Shipment
 from aftersales.orders.services import update_shipment_status
 from aftersales.shops.choices import Role
 from aftersales.signals import hashing, services
-from aftersales.signals.models import RuleCode, Signal, SignalStatus
+from aftersales.signals.models import RuleCode, Signal
 
 SYSTEM = testing.SYSTEM
 
@@ -70,10 +70,22 @@ def test_issue13_many_refund_only_requests_of_one_buyer_across_the_merchants_sho
     from aftersales.shops.services import add_member
 
     add_member(shop=shop_b, user=admin, role=Role.ADMIN, by=SYSTEM)  # one merchant, two shops
-    first = testing.make_case(testing.make_order(shop_a, buyer=_buyer(shop_a)), type="refund_shipped", reason="quality_issue")
-    second = testing.make_case(testing.make_order(shop_b, buyer=_buyer(shop_b)), type="refund_shipped", reason="quality_issue")
+    first = testing.make_case(
+        testing.make_order(shop_a, buyer=_buyer(shop_a)),
+        type="refund_shipped",
+        reason="quality_issue",
+    )
+    second = testing.make_case(
+        testing.make_order(shop_b, buyer=_buyer(shop_b)),
+        type="refund_shipped",
+        reason="quality_issue",
+    )
     assert not Signal.objects.exists()
-    third = testing.make_case(testing.make_order(shop_a, buyer=Buyer.objects.get(shop=shop_a)), type="refund_shipped", reason="quality_issue")
+    third = testing.make_case(
+        testing.make_order(shop_a, buyer=Buyer.objects.get(shop=shop_a)),
+        type="refund_shipped",
+        reason="quality_issue",
+    )
     (signal,) = _signals(third, RuleCode.REFUND_ONLY_BUYER)
     assert signal.evidence["count"] == 3 and signal.evidence["shops"] == 2
     assert set(signal.evidence["cases"]) == {first.pk, second.pk, third.pk}
@@ -82,9 +94,21 @@ def test_issue13_many_refund_only_requests_of_one_buyer_across_the_merchants_sho
 
 
 def test_issue13_refund_only_from_an_unrelated_shop_does_not_count(shop_a, shop_b):
-    testing.make_case(testing.make_order(shop_b, buyer=_buyer(shop_b)), type="refund_shipped", reason="quality_issue")
-    testing.make_case(testing.make_order(shop_b, buyer=Buyer.objects.get(shop=shop_b)), type="refund_shipped", reason="quality_issue")
-    case = testing.make_case(testing.make_order(shop_a, buyer=_buyer(shop_a)), type="refund_shipped", reason="quality_issue")
+    testing.make_case(
+        testing.make_order(shop_b, buyer=_buyer(shop_b)),
+        type="refund_shipped",
+        reason="quality_issue",
+    )
+    testing.make_case(
+        testing.make_order(shop_b, buyer=Buyer.objects.get(shop=shop_b)),
+        type="refund_shipped",
+        reason="quality_issue",
+    )
+    case = testing.make_case(
+        testing.make_order(shop_a, buyer=_buyer(shop_a)),
+        type="refund_shipped",
+        reason="quality_issue",
+    )
     assert _signals(case, RuleCode.REFUND_ONLY_BUYER) == []
 
 
@@ -96,19 +120,35 @@ def _returning(shop, **kwargs):
 
 def test_issue13_the_same_return_tracking_number_on_two_cases(shop_a):
     one, two, three = _returning(shop_a), _returning(shop_a), _returning(shop_a)
-    case_services.record_return_shipment(case=one, carrier="yunda", tracking_number="YD123456", by=SYSTEM)
-    case_services.record_return_shipment(case=three, carrier="yunda", tracking_number="YD999999", by=SYSTEM)
+    case_services.record_return_shipment(
+        case=one, carrier="yunda", tracking_number="YD123456", by=SYSTEM
+    )
+    case_services.record_return_shipment(
+        case=three, carrier="yunda", tracking_number="YD999999", by=SYSTEM
+    )
     assert not Signal.objects.exists()
-    case_services.record_return_shipment(case=two, carrier="yunda", tracking_number=" yd123456 ", by=SYSTEM)
-    assert {s.case_id for s in Signal.objects.filter(rule=RuleCode.SHARED_RETURN_TRACKING)} == {one.pk, two.pk}
+    case_services.record_return_shipment(
+        case=two, carrier="yunda", tracking_number=" yd123456 ", by=SYSTEM
+    )
+    assert {s.case_id for s in Signal.objects.filter(rule=RuleCode.SHARED_RETURN_TRACKING)} == {
+        one.pk,
+        two.pk,
+    }
     assert Signal.objects.get(case=two).evidence["tracking_number"] == "yd123456"
 
 
 def test_issue13_a_return_tracking_number_that_never_moves(shop_a):
     still, moving = _returning(shop_a), _returning(shop_a)
-    case_services.record_return_shipment(case=still, carrier="yunda", tracking_number="YD1", by=SYSTEM)
-    case_services.record_return_shipment(case=moving, carrier="yunda", tracking_number="YD2", by=SYSTEM)
-    update_shipment_status(shipment=Shipment.objects.get(case=moving, kind=ShipmentKind.RETURN), status=ShipmentStatus.IN_TRANSIT)
+    case_services.record_return_shipment(
+        case=still, carrier="yunda", tracking_number="YD1", by=SYSTEM
+    )
+    case_services.record_return_shipment(
+        case=moving, carrier="yunda", tracking_number="YD2", by=SYSTEM
+    )
+    update_shipment_status(
+        shipment=Shipment.objects.get(case=moving, kind=ShipmentKind.RETURN),
+        status=ShipmentStatus.IN_TRANSIT,
+    )
     with time_machine.travel(timezone.now() + timedelta(days=3), tick=False):
         assert services.scan()[0] == 0  # 3 days: not yet
     with time_machine.travel(timezone.now() + timedelta(days=5), tick=False):
@@ -123,14 +163,19 @@ def test_issue13_an_inspection_that_finds_another_item(shop_a):
     for case, condition in ((wrong, "not_sent_item"), (fine, "good")):
         case_services.receive_return(case=case, by=SYSTEM)
         case_services.inspect_return(
-            case=case, result="fail" if condition != "good" else "pass", condition=condition,
-            notes="寄回的是旧款" if condition != "good" else "", by=SYSTEM,
+            case=case,
+            result="fail" if condition != "good" else "pass",
+            condition=condition,
+            notes="寄回的是旧款" if condition != "good" else "",
+            by=SYSTEM,
         )
     (signal,) = Signal.objects.filter(rule=RuleCode.INSPECTION_MISMATCH)
     assert signal.case_id == wrong.pk and signal.evidence["findings"] == ["not_sent_item"]
 
 
-def test_issue13_the_same_photo_on_claims_of_different_buyers(shop_a, django_capture_on_commit_callbacks):
+def test_issue13_the_same_photo_on_claims_of_different_buyers(
+    shop_a, django_capture_on_commit_callbacks
+):
     def claim(data: bytes):
         case = testing.make_case(testing.make_order(shop_a), reason="quality_issue")
         with django_capture_on_commit_callbacks(execute=True):
@@ -151,8 +196,12 @@ def test_issue13_the_same_photo_on_claims_of_different_buyers(shop_a, django_cap
 def test_issue13_refund_only_right_after_an_interception(shop_a):
     placed = testing.make_order(shop_a, status="shipped")
     parcel = Shipment.objects.create(
-        shop=shop_a, order=placed, kind=ShipmentKind.OUTBOUND, carrier="yunda",
-        tracking_number="YD777", created_at=timezone.now() - timedelta(days=1),
+        shop=shop_a,
+        order=placed,
+        kind=ShipmentKind.OUTBOUND,
+        carrier="yunda",
+        tracking_number="YD777",
+        created_at=timezone.now() - timedelta(days=1),
     )
     update_shipment_status(shipment=parcel, status=ShipmentStatus.INTERCEPTED)
     with time_machine.travel(timezone.now() + timedelta(hours=5), tick=False):
@@ -164,7 +213,9 @@ def test_issue13_refund_only_right_after_an_interception(shop_a):
 def test_issue13_review_feeds_precision_and_only_leads_review(shop_a, alice, carol, sup_a):
     cases = [_returning(shop_a) for _ in range(3)]
     for case in cases:
-        case_services.record_return_shipment(case=case, carrier="yunda", tracking_number="SAME", by=SYSTEM)
+        case_services.record_return_shipment(
+            case=case, carrier="yunda", tracking_number="SAME", by=SYSTEM
+        )
     signals = list(Signal.objects.order_by("pk"))
     assert len(signals) == 3
     with pytest.raises(PermissionDenied):
@@ -172,10 +223,16 @@ def test_issue13_review_feeds_precision_and_only_leads_review(shop_a, alice, car
     with pytest.raises(NotFound):
         services.get_signal_for_actor(testing.actor(carol), signals[0].pk)
     services.review_signal(signal=signals[0], verdict="confirm", by=testing.actor(sup_a))
-    services.review_signal(signal=signals[1], verdict="dismiss", by=testing.actor(sup_a), note="同一快递员揽收")
+    services.review_signal(
+        signal=signals[1], verdict="dismiss", by=testing.actor(sup_a), note="同一快递员揽收"
+    )
     with pytest.raises(Conflict):
         services.review_signal(signal=signals[1], verdict="confirm", by=testing.actor(sup_a))
-    row = next(p for p in services.precision_by_rule(shop_a.pk) if p.rule.code == RuleCode.SHARED_RETURN_TRACKING)
+    row = next(
+        p
+        for p in services.precision_by_rule(shop_a.pk)
+        if p.rule.code == RuleCode.SHARED_RETURN_TRACKING
+    )
     assert (row.confirmed, row.dismissed, row.open, row.precision) == (1, 1, 1, 0.5)
     for case in cases:
         case.refresh_from_db()
@@ -184,11 +241,31 @@ def test_issue13_review_feeds_precision_and_only_leads_review(shop_a, alice, car
 
 def test_issue13_a_rule_is_data_its_threshold_changes_what_fires(shop_a):
     admin = testing.make_user("owner", shop_a, Role.ADMIN)
-    services.update_rule(shop=shop_a, code=RuleCode.REFUND_ONLY_BUYER, threshold=2, window_days=30, active=True, by=testing.actor(admin))
+    services.update_rule(
+        shop=shop_a,
+        code=RuleCode.REFUND_ONLY_BUYER,
+        threshold=2,
+        window_days=30,
+        active=True,
+        by=testing.actor(admin),
+    )
     buyer = _buyer(shop_a)
-    testing.make_case(testing.make_order(shop_a, buyer=buyer), type="refund_shipped", reason="quality_issue")
-    second = testing.make_case(testing.make_order(shop_a, buyer=buyer), type="refund_shipped", reason="quality_issue")
+    testing.make_case(
+        testing.make_order(shop_a, buyer=buyer), type="refund_shipped", reason="quality_issue"
+    )
+    second = testing.make_case(
+        testing.make_order(shop_a, buyer=buyer), type="refund_shipped", reason="quality_issue"
+    )
     assert _signals(second, RuleCode.REFUND_ONLY_BUYER)
-    services.update_rule(shop=shop_a, code=RuleCode.REFUND_ONLY_BUYER, threshold=2, window_days=30, active=False, by=testing.actor(admin))
-    third = testing.make_case(testing.make_order(shop_a, buyer=buyer), type="refund_shipped", reason="quality_issue")
+    services.update_rule(
+        shop=shop_a,
+        code=RuleCode.REFUND_ONLY_BUYER,
+        threshold=2,
+        window_days=30,
+        active=False,
+        by=testing.actor(admin),
+    )
+    third = testing.make_case(
+        testing.make_order(shop_a, buyer=buyer), type="refund_shipped", reason="quality_issue"
+    )
     assert _signals(third, RuleCode.REFUND_ONLY_BUYER) == []
