@@ -91,6 +91,7 @@ from aftersales.team.services import set_on_duty
 from aftersales.testing import png_bytes
 
 from . import data
+from .bad_days import seed_bad_days
 
 # What the merchant attaches to a rejection the platform refuses without evidence.
 REJECT_EVIDENCE_NOTES = {
@@ -579,6 +580,7 @@ class _Builder:
             self.finish_orders([o for o in orders if o.case is not None])
             running = SlaClock.objects.filter(shop__in=history_shops, state=ClockState.RUNNING)
             sla_services.schedule_timers(running)
+            seed_bad_days(history_shops, self.users, self.now)
             for shop in history_shops:
                 record_event(shop_id=shop.pk, type=HISTORY_SEEDED, by=SEED_ACTOR)
 
