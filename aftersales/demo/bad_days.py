@@ -15,10 +15,14 @@ from django.db.models import Count
 from PIL import Image, ImageDraw
 
 from aftersales.cases import services as case_services
-from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus
+from aftersales.cases.choices import TERMINAL_STATUSES
 from aftersales.cases.models import Case, CaseItem
+from aftersales.catalog.models import Sku
 from aftersales.core.actors import Actor
 from aftersales.incidents import services as incident_services
+from aftersales.intake.services import settle_case
+from aftersales.orders.choices import OrderStatus
+from aftersales.orders.models import Buyer, Order, OrderItem
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 from aftersales.signals import services as signal_services
@@ -40,6 +44,46 @@ def _jpeg(image: Image.Image, quality: int) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=quality)
     return out.getvalue()
+
+
+def _claim(shop: Shop, sku: Sku, now: datetime, n: int, type: str, reason: str) -> Case:
+    """A new order of one buyer and its case, opened and given to a person on duty."""
+    buyer = Buyer.objects.create(
+        shop=shop,
+        platform_buyer_id=f"demo-badday-{shop.pk}-{n}",
+        nickname=f"买家{n:02d}号",
+        phone=f"1390000{n:04d}",
+    )
+    placed = Order.objects.create(
+        shop=shop,
+        buyer=buyer,
+        platform_order_id=f"demo-badday-{shop.pk}-{n}",
+        status=OrderStatus.DELIVERED,
+        paid_at=now - timedelta(days=4),
+        shipped_at=now - timedelta(days=3),
+        delivered_at=now - timedelta(days=1),
+        receiver_name="王小明",
+        receiver_phone=f"1390000{n:04d}",
+        receiver_address="浙江省杭州市西湖区文三路100号",
+    )
+    item = OrderItem.objects.create(
+        shop=shop,
+        order=placed,
+        sku=sku,
+        platform_item_id=f"demo-badday-{shop.pk}-{n}",
+        quantity=1,
+        list_price_fen=sku.list_price_fen,
+        paid_amount_fen=sku.list_price_fen,
+    )
+    case = case_services.open_case(
+        order=placed,
+        type=type,
+        reason=reason,
+        items=[case_services.RequestedItem(order_item=item, quantity=1)],
+        by=Actor.buyer(buyer.nickname),
+        buyer_statement="收到的商品有问题",
+    )
+    return settle_case(case, by=Actor.system("demo"), triage=False)
 
 
 def seed_bad_days(shops: Sequence[Shop], users: dict[str, Any], now: datetime) -> dict[str, int]:
@@ -73,41 +117,27 @@ def seed_bad_days(shops: Sequence[Shop], users: dict[str, Any], now: datetime) -
         )
         made["incidents"] += 1
 
-    # The same return tracking number on two returns.
-    awaiting = list(
-        Case.objects.filter(
-            shop=shop, status=CaseStatus.AWAITING_RETURN, return_status="awaiting_shipment"
-        ).order_by("pk")[:2]
-    )
-    if len(awaiting) == 2:
-        for case in awaiting:
+    # Fresh claims from four buyers, through the services: two returns sent back under the same
+    # tracking number, and the same photo (resized, recompressed) on two claims.
+    sku = Sku.objects.filter(shop=shop).order_by("pk").first()
+    if sku is not None:
+        returns = [_claim(shop, sku, now, n, "return_refund", "quality_issue") for n in (1, 2)]
+        for case in returns:
+            case_services.approve_case(case=case, by=supervisor)
             case_services.record_return_shipment(
                 case=case, carrier="yunda", tracking_number="4318902765512", by=buyer
             )
-
-    # The same photo, resized and recompressed, on the claims of two buyers.
-    reviewing = list(
-        Case.objects.filter(shop=shop, status=CaseStatus.PENDING_REVIEW)
-        .order_by("-applied_at")
-        .select_related("order")[:12]
-    )
-    pair = []
-    for case in reviewing:
-        if not pair or case.order.buyer_id != pair[0].order.buyer_id:
-            pair.append(case)
-        if len(pair) == 2:
-            break
-    picture = _photo(13)
-    for case, data in zip(
-        pair, (_jpeg(picture, 90), _jpeg(picture.resize((240, 180)), 55)), strict=False
-    ):
-        case_services.record_buyer_evidence(
-            case=case,
-            uploads=[case_services.Upload(io.BytesIO(data), "IMG_2041.jpg")],
-            by=buyer,
-            note="商品破损照片",
-        )
-        signal_services.check_reused_images(case.pk)  # the seed's transaction commits later
+        picture = _photo(13)
+        photos = (_jpeg(picture, 90), _jpeg(picture.resize((240, 180)), 55))
+        for n, data in zip((3, 4), photos, strict=True):
+            case = _claim(shop, sku, now, n, "refund_shipped", "damaged")
+            case_services.record_buyer_evidence(
+                case=case,
+                uploads=[case_services.Upload(io.BytesIO(data), "IMG_2041.jpg")],
+                by=buyer,
+                note="商品破损照片",
+            )
+            signal_services.check_reused_images(case.pk)  # the seed commits later
 
     signal_services.scan(now)
     made["signals"] = Signal.objects.filter(shop=shop).count() - before

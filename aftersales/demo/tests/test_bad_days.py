@@ -31,3 +31,20 @@ def test_r12_1_the_demo_has_an_incident_and_signals_to_review():
     rules = set(Signal.objects.filter(shop=shop).values_list("rule", flat=True))
     assert {RuleCode.SHARED_RETURN_TRACKING, RuleCode.REUSED_IMAGE} <= rules
     assert all(verify_chain(s.pk) is None for s in demo_shops())
+
+
+def test_r12_1_the_bad_day_on_its_own_raises_the_two_signals(shop_a):
+    from django.utils import timezone
+
+    from aftersales import testing
+    from aftersales.demo.bad_days import seed_bad_days
+    from aftersales.shops.choices import Role
+
+    supervisor = testing.make_user("supervisor", shop_a, Role.SUPERVISOR)
+    testing.make_user("agent", shop_a, Role.AGENT)
+    testing.make_case(testing.make_order(shop_a), reason="quality_issue")
+    made = seed_bad_days([shop_a], {"supervisor": supervisor}, timezone.now())
+    assert made["incidents"] == 1
+    rules = list(Signal.objects.filter(shop=shop_a).values_list("rule", flat=True))
+    assert rules.count(RuleCode.SHARED_RETURN_TRACKING) == 2 and rules.count(RuleCode.REUSED_IMAGE) == 1
+    assert verify_chain(shop_a.pk) is None
