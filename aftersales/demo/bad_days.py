@@ -11,18 +11,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from PIL import Image, ImageDraw
 
 from aftersales.cases import services as case_services
 from aftersales.cases.choices import TERMINAL_STATUSES
 from aftersales.cases.models import Case, CaseItem
-from aftersales.catalog.models import Sku
 from aftersales.core.actors import Actor
 from aftersales.incidents import services as incident_services
 from aftersales.intake.services import settle_case
 from aftersales.orders.choices import OrderStatus
-from aftersales.orders.models import Buyer, Order, OrderItem
+from aftersales.orders.models import Order
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 from aftersales.signals import services as signal_services
@@ -46,44 +45,40 @@ def _jpeg(image: Image.Image, quality: int) -> bytes:
     return out.getvalue()
 
 
-def _claim(shop: Shop, sku: Sku, now: datetime, n: int, type: str, reason: str) -> Case:
-    """A new order of one buyer and its case, opened and given to a person on duty."""
-    buyer = Buyer.objects.create(
-        shop=shop,
-        platform_buyer_id=f"demo-badday-{shop.pk}-{n}",
-        nickname=f"买家{n:02d}号",
-        phone=f"1390000{n:04d}",
-    )
-    placed = Order.objects.create(
-        shop=shop,
-        buyer=buyer,
-        platform_order_id=f"demo-badday-{shop.pk}-{n}",
-        status=OrderStatus.DELIVERED,
-        paid_at=now - timedelta(days=4),
-        shipped_at=now - timedelta(days=3),
-        delivered_at=now - timedelta(days=1),
-        receiver_name="王小明",
-        receiver_phone=f"1390000{n:04d}",
-        receiver_address="浙江省杭州市西湖区文三路100号",
-    )
-    item = OrderItem.objects.create(
-        shop=shop,
-        order=placed,
-        sku=sku,
-        platform_item_id=f"demo-badday-{shop.pk}-{n}",
-        quantity=1,
-        list_price_fen=sku.list_price_fen,
-        paid_amount_fen=sku.list_price_fen,
-    )
+def _claim(placed: Order, type: str, reason: str) -> Case:
+    """A case for the whole order, opened by its buyer and given to a person on duty."""
+    items = [
+        case_services.RequestedItem(order_item=item, quantity=item.quantity)
+        for item in placed.items.order_by("pk")
+    ]
     case = case_services.open_case(
         order=placed,
         type=type,
         reason=reason,
-        items=[case_services.RequestedItem(order_item=item, quantity=1)],
-        by=Actor.buyer(buyer.nickname),
+        items=items,
+        by=Actor.buyer(placed.buyer.nickname or "buyer"),
         buyer_statement="收到的商品有问题",
     )
     return settle_case(case, by=Actor.system("demo"), triage=False)
+
+
+def _quiet_orders(shop: Shop, n: int) -> list[Order]:
+    """Delivered orders of `n` different buyers that have no case yet, the latest first."""
+    chosen: list[Order] = []
+    buyers: set[int] = set()
+    candidates = (
+        Order.objects.filter(shop=shop, status=OrderStatus.DELIVERED)
+        .exclude(Exists(Case.objects.filter(order=OuterRef("pk"))))
+        .select_related("buyer")
+        .order_by("-paid_at", "pk")[:200]
+    )
+    for placed in candidates:
+        if placed.buyer_id not in buyers:
+            chosen.append(placed)
+            buyers.add(placed.buyer_id)
+        if len(chosen) == n:
+            break
+    return chosen
 
 
 def seed_bad_days(shops: Sequence[Shop], users: dict[str, Any], now: datetime) -> dict[str, int]:
@@ -117,20 +112,20 @@ def seed_bad_days(shops: Sequence[Shop], users: dict[str, Any], now: datetime) -
         )
         made["incidents"] += 1
 
-    # Fresh claims from four buyers, through the services: two returns sent back under the same
-    # tracking number, and the same photo (resized, recompressed) on two claims.
-    sku = Sku.objects.filter(shop=shop).order_by("pk").first()
-    if sku is not None:
-        returns = [_claim(shop, sku, now, n, "return_refund", "quality_issue") for n in (1, 2)]
-        for case in returns:
+    # New claims on quiet orders of four buyers, through the services: two returns sent under
+    # the same tracking number, and the same photo (resized, recompressed) on two claims.
+    orders = _quiet_orders(shop, 4)
+    if len(orders) == 4:
+        for placed in orders[:2]:
+            case = _claim(placed, "return_refund", "quality_issue")
             case_services.approve_case(case=case, by=supervisor)
             case_services.record_return_shipment(
                 case=case, carrier="yunda", tracking_number="4318902765512", by=buyer
             )
         picture = _photo(13)
         photos = (_jpeg(picture, 90), _jpeg(picture.resize((240, 180)), 55))
-        for n, data in zip((3, 4), photos, strict=True):
-            case = _claim(shop, sku, now, n, "refund_shipped", "damaged")
+        for placed, data in zip(orders[2:], photos, strict=True):
+            case = _claim(placed, "refund_shipped", "damaged")
             case_services.record_buyer_evidence(
                 case=case,
                 uploads=[case_services.Upload(io.BytesIO(data), "IMG_2041.jpg")],

@@ -43,8 +43,13 @@ def test_r12_1_the_bad_day_on_its_own_raises_the_two_signals(shop_a):
     supervisor = testing.make_user("supervisor", shop_a, Role.SUPERVISOR)
     testing.make_user("agent", shop_a, Role.AGENT)
     testing.make_case(testing.make_order(shop_a), reason="quality_issue")
+    for _ in range(4):
+        testing.make_order(shop_a)
     made = seed_bad_days([shop_a], {"supervisor": supervisor}, timezone.now())
     assert made["incidents"] == 1
     rules = list(Signal.objects.filter(shop=shop_a).values_list("rule", flat=True))
-    assert rules.count(RuleCode.SHARED_RETURN_TRACKING) == 2 and rules.count(RuleCode.REUSED_IMAGE) == 1
+    assert (
+        rules.count(RuleCode.SHARED_RETURN_TRACKING) == 2
+        and rules.count(RuleCode.REUSED_IMAGE) == 1
+    )
     assert verify_chain(shop_a.pk) is None
