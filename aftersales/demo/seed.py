@@ -578,9 +578,10 @@ class _Builder:
             self.replay([o.case for o in orders if o.case is not None])
         with transaction.atomic():
             self.finish_orders([o for o in orders if o.case is not None])
+            with sla_services.timers_held():  # the bad day's clocks are queued just below
+                seed_bad_days(history_shops, self.users, self.now)
             running = SlaClock.objects.filter(shop__in=history_shops, state=ClockState.RUNNING)
             sla_services.schedule_timers(running)
-            seed_bad_days(history_shops, self.users, self.now)
             for shop in history_shops:
                 record_event(shop_id=shop.pk, type=HISTORY_SEEDED, by=SEED_ACTOR)
 
