@@ -112,6 +112,9 @@ INSTALLED_APPS = [
     "aftersales.platforms.douyin",
     "aftersales.intake",
     "aftersales.knowledge",
+    "aftersales.alerts",
+    "aftersales.incidents",
+    "aftersales.signals",
     "aftersales.analytics",
     "aftersales.workbench",
     "aftersales.buyer",
@@ -237,7 +240,15 @@ AFTERSALES_CASE_REACTIONS = [
     "aftersales.platforms.adapter.tell_platform",
     "aftersales.analytics.reactions.on_case_event",
     "aftersales.knowledge.services.take_handovers_on_answer",
+    "aftersales.incidents.services.on_case_event",
+    "aftersales.signals.services.on_case_event",
 ]
+# Staff alerts (aftersales/alerts): hosts besides the robots' own a webhook may point to
+# ("host" or "host:port"; a local relay), and the seconds one delivery waits for the robot.
+AFTERSALES_ALERT_EXTRA_HOSTS = [
+    h for h in env_str("AFTERSALES_ALERT_EXTRA_HOSTS", "").split(",") if h
+]
+AFTERSALES_ALERT_TIMEOUT_SECONDS = 5
 # This server's public address, for links sent to buyers (the satisfaction survey); empty:
 # the links are paths.
 AFTERSALES_PUBLIC_BASE_URL = env_str("AFTERSALES_PUBLIC_BASE_URL", "")

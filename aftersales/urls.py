@@ -14,6 +14,9 @@ urlpatterns = [
     path("reminders/", include("aftersales.sla.urls")),
     path("buyer/", include("aftersales.buyer.urls")),
     path("knowledge/", include("aftersales.knowledge.urls")),
+    path("incidents/", include("aftersales.incidents.urls")),
+    path("signals/", include("aftersales.signals.urls")),
+    path("alerts/", include("aftersales.alerts.urls")),
     path("", include("aftersales.workbench.urls")),
 ]
 

@@ -90,6 +90,8 @@ ROLES = {
     "aftersales.intake": "use case: a case arrives",
     "aftersales.team": "team: assignment, templates, pages",
     "aftersales.analytics": "reports: the shop's numbers",
+    "aftersales.incidents": "bad days: incidents, abuse signals",
+    "aftersales.alerts": "staff alerts: group robots",
     "aftersales.platforms.adapter": "platform protocol",
     "aftersales.core": "core",
 }

@@ -19,6 +19,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from pydantic import StringConstraints
 
+from aftersales.alerts.api import router as alerts_router
 from aftersales.analytics.api import router as analytics_router
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, CaseType, EvidenceSource
@@ -28,9 +29,11 @@ from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from aftersales.core.limits import CODE_MAX_LENGTH, SEARCH_MAX_LENGTH, SHORT_NOTE_MAX_LENGTH
+from aftersales.incidents.api import router as incidents_router
 from aftersales.intake.services import receive_case
 from aftersales.orders.models import Order, OrderItem
 from aftersales.shops.choices import WRITE_ROLES
+from aftersales.signals.api import router as signals_router
 
 from .auth import ApiKeyAuth, SessionActorAuth
 from .bot import router as bot_router
@@ -596,3 +599,6 @@ api.add_router("", policy_router)
 api.add_router("", sync_router)
 api.add_router("", bot_router)
 api.add_router("/analytics", analytics_router)
+api.add_router("/incidents", incidents_router)
+api.add_router("/signals", signals_router)
+api.add_router("/alerts", alerts_router)

@@ -93,6 +93,7 @@ from aftersales.team.services import set_on_duty
 from aftersales.testing import png_bytes
 
 from . import data
+from .bad_days import seed_bad_days
 
 # What the merchant attaches to a rejection the platform refuses without evidence.
 REJECT_EVIDENCE_NOTES = {
@@ -607,6 +608,8 @@ class _Builder:
             self.replay([o.case for o in orders if o.case is not None])
         with transaction.atomic():
             self.finish_orders([o for o in orders if o.case is not None])
+            with sla_services.timers_held():  # the bad day's clocks are queued just below
+                seed_bad_days(history_shops, self.users, self.now)
             running = SlaClock.objects.filter(shop__in=history_shops, state=ClockState.RUNNING)
             sla_services.schedule_timers(running)
             for shop in history_shops:

@@ -42,6 +42,9 @@ logger = logging.getLogger(__name__)
 
 # What the buyer reads when the return deadline passed and the policy reminds rather than
 # closes (`buyer_return_expiry_action = "remind"`).
+# The least time a tightened deadline leaves from the moment it is tightened (R12.1).
+TIGHTEN_FLOOR = timedelta(hours=1)
+
 BUYER_RETURN_REMINDER = "您的退货寄回期限已到，请尽快寄回商品并填写退货物流单号，以免影响售后处理。"
 
 
@@ -250,6 +253,39 @@ def extend_deadline(
     )
     _schedule(clock)
     return clock
+
+
+def tighten_clocks(*, case: Case, within: timedelta, now: datetime | None = None) -> list[SlaClock]:
+    """Bring the merchant's running deadlines of a case in to at most `within` from their
+    start, never closer than `TIGHTEN_FLOOR` from now (R12.1: an incident's cases are worked
+    faster). The buyer's own deadlines are the platform's and stay. Pauses keep their time
+    left, shortened the same way. The caller records why (its audit event); returns the
+    clocks that moved. Call inside the caller's transaction."""
+    now = now or timezone.now()
+    moved = []
+    for clock in (
+        SlaClock.objects.select_for_update()
+        .filter(case=case, is_buyer_clock=False, breached_at__isnull=True)
+        .exclude(state=ClockState.STOPPED)
+    ):
+        if clock.state == ClockState.PAUSED:
+            assert clock.remaining_at_pause is not None
+            if clock.remaining_at_pause > within:
+                clock.remaining_at_pause = within
+                clock.save(update_fields=["remaining_at_pause"])
+                moved.append(clock)
+            continue
+        target = max(clock.started_at + within, now + TIGHTEN_FLOOR)
+        if target >= clock.due_at:
+            continue
+        span = clock.due_at - clock.started_at
+        fraction = (clock.due_at - clock.at_risk_at) / span if span else 0
+        clock.due_at = target
+        clock.at_risk_at = max(now, target - (target - clock.started_at) * fraction)
+        clock.save(update_fields=["due_at", "at_risk_at"])
+        _schedule(clock)
+        moved.append(clock)
+    return moved
 
 
 # --- Firing warnings and breaches --------------------------------------------------------------

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from aftersales.alerts.words import EVENT_LABELS as ALERT_EVENT_LABELS
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import (
     CaseStatus,
@@ -20,8 +21,10 @@ from aftersales.cases.choices import (
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.money import fen_to_yuan
+from aftersales.incidents.words import EVENT_LABELS as INCIDENT_EVENT_LABELS
 from aftersales.orders.carriers import carrier_label
 from aftersales.policy.document import EVIDENCE_KINDS as POLICY_EVIDENCE_KINDS
+from aftersales.signals.words import EVENT_LABELS as SIGNAL_EVENT_LABELS
 from aftersales.sla.models import ClockKind
 
 # The events on a shop's audit chain that are not about one case, by the type their service
@@ -50,7 +53,13 @@ SHOP_EVENT_LABELS: dict[str, Any] = {
 }
 # Every event's words: the case events (`cases.events.CaseEvent`) for the timeline, and the
 # shop's own. A test walks the code for every type recorded and checks it is here.
-EVENT_LABELS: dict[str, Any] = dict(CaseEvent.choices) | SHOP_EVENT_LABELS
+EVENT_LABELS: dict[str, Any] = (
+    dict(CaseEvent.choices)
+    | SHOP_EVENT_LABELS
+    | INCIDENT_EVENT_LABELS
+    | SIGNAL_EVENT_LABELS
+    | ALERT_EVENT_LABELS
+)
 
 # The case's platform sync as a whole (`platforms.adapter.SyncState`): a failure anywhere wins, then
 # anything still on its way. Words of their own: "Pending" and "Failed" mean other things

@@ -30,12 +30,14 @@ from aftersales.cases.services import refundable_lines
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.core.money import fen_to_yuan
+from aftersales.incidents.services import incidents_of_case
 from aftersales.orders.choices import ShipmentKind
 from aftersales.platforms.adapter import PlatformAdapter, adapter_for_case
 from aftersales.policy.services import latest_decision
 from aftersales.shops.choices import WRITE_ROLES
 from aftersales.shops.models import Membership, Shop
 from aftersales.shops.services import actor_for_user
+from aftersales.signals import views as signal_views
 from aftersales.sla.models import ClockState
 from aftersales.sla.services import is_at_risk, time_left
 from aftersales.team import replies
@@ -284,6 +286,8 @@ def case_context(
         "order": case.order,
         "buyer": case.order.buyer,
         "contact": contact,
+        "signals": signal_views.case_panel(actor, case),
+        "case_incidents": incidents_of_case(case),
         "can_reveal": can_reveal(actor, case),
         "item_rows": figures.item_rows(lines),
         "refundable": fen_to_yuan(sum(line.refundable_fen for line in lines)),
