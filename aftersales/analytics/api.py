@@ -40,6 +40,8 @@ class ReportQuery(Schema):
     type: str = Field("", max_length=CODE_MAX_LENGTH)
     agent: int | None = None
     carrier: str = Field("", max_length=CARRIER_MAX_LENGTH)
+    channel: Literal["", "live", "video", "other"] = ""
+    live_room: str = Field("", max_length=32)
 
     def get_period(self) -> Period:
         if self.period in PRESETS:
@@ -56,12 +58,26 @@ class ReportQuery(Schema):
             type=self.type,
             agent=self.agent,
             carrier=self.carrier.strip(),
+            channel=self.channel,
+            live_room=self.live_room.strip(),
         )
 
 
 class OverviewQuery(ReportQuery):
     compare: bool = True
-    by: Literal["", "shop", "category", "product", "sku", "reason", "type", "agent", "carrier"] = ""
+    by: Literal[
+        "",
+        "shop",
+        "category",
+        "product",
+        "sku",
+        "reason",
+        "type",
+        "agent",
+        "carrier",
+        "channel",
+        "live_room",
+    ] = ""
 
 
 class ProblemQuery(ReportQuery):

@@ -82,6 +82,7 @@ from aftersales.core.actors import Actor
 from aftersales.core.money import yuan_to_fen
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment, ShipmentEvent
+from aftersales.orders.totals import rebuild_order_totals
 from aftersales.shops.choices import Platform, Role
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user, add_member, create_shop
@@ -866,6 +867,7 @@ class _Builder:
             [ShipmentEvent(shipment=s, status=st, at=at, note=n) for s, st, at, n in history],
             batch_size=500,
         )
+        rebuild_order_totals([shop.pk])  # the reports' daily order totals, after the bulk write
 
     def finish_orders(self, plans: list[OrderPlan]) -> None:
         fields = ["status", "shipped_at", "delivered_at", "completed_at", "cancelled_at"]
