@@ -57,8 +57,7 @@ from aftersales.cases.models import Case, CaseItem, RefundExecution, RefundLine
 from aftersales.cases.reasons import REASONS
 from aftersales.catalog.choices import Category
 from aftersales.catalog.models import Product, Sku
-from aftersales.orders.choices import ShipmentKind
-from aftersales.orders.choices import OrderChannel
+from aftersales.orders.choices import OrderChannel, ShipmentKind
 from aftersales.orders.models import DailyOrderTotal, Order, OrderItem, Shipment
 from aftersales.shops.models import Shop
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
