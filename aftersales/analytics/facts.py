@@ -232,25 +232,35 @@ def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True) -> int:
         .values_list("decision_id", "s")
     )
     facts = []
-    for case in Case.objects.filter(shop_id__in=shop_ids).iterator(chunk_size=5000):
-        refund = refunds.get(case.pk)
+    written = 0
+    for pk, shop_id, order_id, reason, type_, assignee_id, applied_at in (
+        Case.objects.filter(shop_id__in=shop_ids)
+        .values_list("pk", "shop_id", "order_id", "reason", "type", "assignee_id", "applied_at")
+        .iterator(chunk_size=5000)
+    ):
+        refund = refunds.get(pk)
         facts.append(
             CaseFact(
-                case_id=case.pk,
-                shop_id=case.shop_id,
-                order_id=case.order_id,
-                reason=case.reason,
-                type=case.type,
-                assignee_id=case.assignee_id,
-                applied_at=case.applied_at,
-                applied_day=shanghai_day(case.applied_at),
-                first_response_at=responses.get(case.pk),
-                decided_at=decisions.get(case.pk),
+                case_id=pk,
+                shop_id=shop_id,
+                order_id=order_id,
+                reason=reason,
+                type=type_,
+                assignee_id=assignee_id,
+                applied_at=applied_at,
+                applied_day=shanghai_day(applied_at),
+                first_response_at=responses.get(pk),
+                decided_at=decisions.get(pk),
                 refund_executed_at=refund["executed_at"] if refund else None,
                 refunded_fen=goods.get(refund["decision_id"], 0) if refund else 0,
             )
         )
+        if len(facts) >= 5000:  # a million cases never sit in memory as rows
+            CaseFact.objects.bulk_create(facts)
+            written += len(facts)
+            facts = []
     CaseFact.objects.bulk_create(facts, batch_size=5000)
+    written += len(facts)
     DailyCaseFact.objects.bulk_create(
         [
             DailyCaseFact(
@@ -260,4 +270,4 @@ def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True) -> int:
         ],
         batch_size=5000,
     )
-    return len(facts)
+    return written
