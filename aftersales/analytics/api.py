@@ -7,6 +7,8 @@ integer fen, durations are seconds, days are Asia/Shanghai days.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any, Literal
 
@@ -15,6 +17,7 @@ from ninja import Field, Query, Router, Schema
 
 from aftersales.core.actors import Actor
 from aftersales.core.limits import CARRIER_MAX_LENGTH, CODE_MAX_LENGTH
+from aftersales.core.replica import reading_reports
 
 from .definitions import FIGURES
 from .overview import DIMENSIONS, Overview, overview
@@ -24,6 +27,17 @@ from .problems import finding_as_dict, problem_products
 from .scope import Cuts, scope_for
 
 router = Router(tags=["analytics"])
+
+
+def from_replica(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """The figures are read from the replica if there is one (`core.replica`)."""
+
+    @functools.wraps(endpoint)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with reading_reports():
+            return endpoint(*args, **kwargs)
+
+    return wrapper
 
 PeriodKey = Literal["today", "7d", "30d", "90d", "custom"]
 
@@ -129,6 +143,7 @@ def overview_body(ov: Overview) -> dict[str, Any]:
 
 
 @router.get("/overview", summary="After-sales rate, refund rate, reasons, times, SLA (R8.1)")
+@from_replica
 def get_overview(request: HttpRequest, query: Query[OverviewQuery]) -> dict[str, Any]:
     actor: Actor = request.auth  # type: ignore[attr-defined]
     scope = scope_for(actor, query.get_cuts())
@@ -137,6 +152,7 @@ def get_overview(request: HttpRequest, query: Query[OverviewQuery]) -> dict[str,
 
 
 @router.get("/problem-products", summary="Products that stand out from their category (R8.2)")
+@from_replica
 def get_problem_products(request: HttpRequest, query: Query[ProblemQuery]) -> dict[str, Any]:
     actor: Actor = request.auth  # type: ignore[attr-defined]
     period = query.get_period()
@@ -157,6 +173,7 @@ def _value_body(value: Any) -> dict[str, Any]:
 
 
 @router.get("/platform-metrics", summary="The platform's own service metrics, versioned")
+@from_replica
 def get_platform_metrics(request: HttpRequest, query: Query[ProblemQuery]) -> dict[str, Any]:
     actor: Actor = request.auth  # type: ignore[attr-defined]
     period = query.get_period()

@@ -30,6 +30,7 @@ from aftersales.cases.fetch import get_case_for_actor
 from aftersales.catalog.models import Product
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound
+from aftersales.core.replica import reading_reports
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 
@@ -70,12 +71,24 @@ def report_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
                 return HttpResponseClientRedirect(resolve_url(settings.LOGIN_URL))
             return redirect_to_login(request.get_full_path())
         request.actor = actor_for_user(request.user)  # type: ignore[attr-defined]
+        # A page of figures reads from the replica if there is one; a POST, and the pages
+        # that must see what was just written (an export's status), read the primary.
+        replica = request.method == "GET" and not getattr(view, "primary_only", False)
         try:
+            if replica:
+                with reading_reports():
+                    return view(request, *args, **kwargs)
             return view(request, *args, **kwargs)
         except NotFound as exc:
             raise Http404(exc.render("en")) from exc
 
     return wrapper
+
+
+def primary_only(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Below `report_view`: this page reads the primary even for a GET."""
+    view.primary_only = True  # type: ignore[attr-defined]
+    return view
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -204,6 +217,7 @@ def _language() -> str:
 
 @require_GET
 @report_view
+@primary_only
 def export_page(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_export_for_actor(actor_of(request), pk)
     return render(
@@ -213,6 +227,7 @@ def export_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @report_view
+@primary_only
 def export_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The status fragment htmx polls until the file is ready."""
     export = get_export_for_actor(actor_of(request), pk)
@@ -228,6 +243,7 @@ def _status(export: Any) -> dict[str, Any]:
 
 @require_GET
 @report_view
+@primary_only
 def download_export(request: HttpRequest, pk: int) -> HttpResponseBase:
     export = get_export_for_actor(actor_of(request), pk)
     if export.status != ExportStatus.DONE:
