@@ -12,6 +12,9 @@ class ExportKind(models.TextChoices):
     CASES = "cases", _("Case list")
     PRODUCTS = "products", _("Problem products")
     COSTS = "costs", _("Costs")
+    PLATFORM = "platform", _("Platform metrics")
+    IMPROVEMENTS = "improvements", _("Improvements")
+    SATISFACTION = "satisfaction", _("Satisfaction")
 
 
 class ExportStatus(models.TextChoices):

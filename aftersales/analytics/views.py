@@ -35,7 +35,7 @@ from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 
 from .costs import BY as COST_BY
-from .costs import costs_by, damage_by_carrier
+from .costs import carrier_rates, costs_by, damage_by_carrier
 from .definitions import FIGURES
 from .forms import ExportForm, ImprovementForm, OverviewForm, ReportForm
 from .improvements import MIN_ORDERS as IMPROVEMENT_MIN_ORDERS
@@ -319,7 +319,13 @@ def platform_page(request: HttpRequest) -> HttpResponse:
         }
         for report in reports
     }
-    context.update(period=period, reports=reports, charts={"metrics": charts})
+    context.update(
+        period=period,
+        reports=reports,
+        charts={"metrics": charts},
+        export_params=export_params(form),
+        export_kinds=[("platform", _("Export the platform metrics to Excel"))],
+    )
     return render(request, "analytics/platform.html", context)
 
 
@@ -363,6 +369,8 @@ def improvements_page(request: HttpRequest) -> HttpResponse:
             "products": products,
             "window": WINDOW_DAYS,
             "min_orders": IMPROVEMENT_MIN_ORDERS,
+            "export_params": [],
+            "export_kinds": [("improvements", _("Export the improvements to Excel"))],
         },
         status=status,
     )
@@ -420,6 +428,8 @@ def satisfaction_page(request: HttpRequest) -> HttpResponse:
     period = form.get_period()
     surveys = Survey.objects.filter(shop_id__in=scope.shop_ids)
     context.update(
+        export_params=export_params(form),
+        export_kinds=[("satisfaction", _("Export the satisfaction figures to Excel"))],
         period=period,
         agents=csat_by_agent(scope, period),
         follow_ups=FollowUp.objects.filter(shop_id__in=scope.shop_ids, called_back_at__isnull=True)
@@ -507,6 +517,8 @@ def costs_page(request: HttpRequest) -> HttpResponse:
         tables=tables,
         total_fen=sum(row.fen for row in by_kind),
         damage=damage_by_carrier(scope, period),
+        damage_packaging=damage_by_carrier(scope, period, by_packaging=True),
+        carrier_rates=carrier_rates(scope, period),
         charts={
             "costs": {
                 "kinds": [row.label for row in by_kind],

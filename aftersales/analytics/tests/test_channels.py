@@ -56,17 +56,24 @@ def test_r8_1_the_overview_cut_by_live_room_and_channel(shop_a, shop_b, alice, c
 def test_r8_1_the_api_and_page_cut_by_live_room(shop_a, alice, carol):
     world(shop_a)
     params = {"period": "custom", "start": "2026-05-01", "end": "2026-05-07"}
-    body = client_for(alice).get(
-        "/api/v1/analytics/overview", {**params, "live_room": "7001", "by": "channel"}
-    ).json()
+    body = (
+        client_for(alice)
+        .get("/api/v1/analytics/overview", {**params, "live_room": "7001", "by": "channel"})
+        .json()
+    )
     assert body["totals"]["orders"] == 2 and body["totals"]["cases"] == 1
-    assert client_for(carol).get(
-        "/api/v1/analytics/overview", {**params, "live_room": "7001"}
-    ).json()["totals"]["orders"] == 0  # carol's shop has no such room
+    assert (
+        client_for(carol)
+        .get("/api/v1/analytics/overview", {**params, "live_room": "7001"})
+        .json()["totals"]["orders"]
+        == 0
+    )  # carol's shop has no such room
     bad = client_for(alice).get("/api/v1/analytics/overview", {**params, "channel": "tv"})
     assert bad.status_code in (400, 422)
     page = client_for(alice).get(
-        "/analytics/", {**params, "channel": "live", "by": "live_room"}, HTTP_ACCEPT_LANGUAGE="zh-hans"
+        "/analytics/",
+        {**params, "channel": "live", "by": "live_room"},
+        HTTP_ACCEPT_LANGUAGE="zh-hans",
     )
     assert page.status_code == 200
     assert "主播7001 (7001)" in page.content.decode()

@@ -6,6 +6,7 @@ the case pages, an export's status) to the primary.
 from __future__ import annotations
 
 from django.conf import settings
+
 from aftersales.analytics import api as analytics_api
 from aftersales.analytics import views as analytics_views
 from aftersales.cases.models import Case
