@@ -9,6 +9,8 @@ shop page, no case.
 
 from __future__ import annotations
 
+from django.utils import translation
+
 from aftersales import testing
 from aftersales.analytics.overview import overview
 from aftersales.analytics.scope import Cuts, scope_for
@@ -47,10 +49,11 @@ def test_r8_1_the_overview_cut_by_live_room_and_channel(shop_a, shop_b, alice, c
     assert rows["7001"] == ("主播7001 (7001)", 2, 1)
     assert rows["7002"] == ("主播7002 (7002)", 1, 0)
     assert rows[""] == ("—", 2, 1)  # not from a live room
-    by_channel = overview(scope_for(actor), PERIOD, by="channel", now=NOW)
+    with translation.override("zh-hans"):
+        by_channel = overview(scope_for(actor), PERIOD, by="channel", now=NOW)
     labels = {r.key: (r.label, r.orders, r.cases) for r in by_channel.breakdown}
-    assert labels["live"] == ("Live room", 3, 1)
-    assert labels["video"] == ("Short video", 1, 1)
+    assert labels["live"] == ("直播间", 3, 1)
+    assert labels["video"] == ("短视频", 1, 1)
 
 
 def test_r8_1_the_api_and_page_cut_by_live_room(shop_a, alice, carol):
