@@ -167,6 +167,12 @@ if DATABASE_URL:
     # Short OLTP queries only: JIT compilation costs more than it saves (docs/benchmarks.md,
     # the queue at 1M cases is ~10 % faster without it).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+    # Reports can read from a streaming replica (docs/scaling.md, aftersales/core/replica.py).
+    DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+    if DATABASE_REPLICA_URL:
+        DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+        DATABASES["replica"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
+        DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # tests: the same database
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -189,6 +195,7 @@ else:
             },
         }
     }
+DATABASE_ROUTERS = ["aftersales.core.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Background tasks -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
 from aftersales.orders.choices import OrderStatus
 from aftersales.orders.models import Buyer, Order, OrderItem
+from aftersales.orders.totals import count_order
 from aftersales.shops.choices import Platform, Role
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user, add_member, create_shop
@@ -131,6 +132,7 @@ def make_order(
         receiver_phone="13987654321",
         receiver_address="浙江省杭州市西湖区文三路100号",
     )
+    items = []
     for line in lines:
         product = Product.objects.create(
             shop=shop,
@@ -145,15 +147,18 @@ def make_order(
             spec="默认",
             list_price_fen=line.list_price_fen,
         )
-        OrderItem.objects.create(
-            shop=shop,
-            order=order,
-            sku=sku,
-            platform_item_id=next_id("item"),
-            quantity=line.quantity,
-            list_price_fen=line.list_price_fen,
-            paid_amount_fen=line.paid_amount_fen,
+        items.append(
+            OrderItem.objects.create(
+                shop=shop,
+                order=order,
+                sku=sku,
+                platform_item_id=next_id("item"),
+                quantity=line.quantity,
+                list_price_fen=line.list_price_fen,
+                paid_amount_fen=line.paid_amount_fen,
+            )
         )
+    count_order(order, items)  # as every writer of orders does (the reports' daily totals)
     return order
 
 

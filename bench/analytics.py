@@ -7,7 +7,7 @@ rows in the same run (issue #10).
 
 Writes a shop of `--cases` cases (90 % in the measured shop, the rest in another) with three
 orders per case, one item each, a refund for 60 % of the cases, the first decision on the
-audit trail and two stopped clocks per case, all with `bulk_create`; builds the reports'
+audit trail and two stopped clocks per case, all with COPY (`copy_rows`); builds the reports'
 facts with `rebuild_facts`; runs `VACUUM ANALYZE`. Then, `--runs` times each:
 
 - the overview of the last 30 days with the period before (`analytics.overview.overview`),
@@ -22,6 +22,7 @@ created and dropped by the script (unless `--keep-db`).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import platform
 import random
@@ -132,8 +133,45 @@ def machine() -> dict[str, str]:
 # --- Data (not timed) --------------------------------------------------------------------------
 
 
+def reserve_ids(model: Any, n: int) -> int:
+    """Take a block of n ids from the table's sequence; returns the first."""
+    from django.db import connection
+
+    meta = model._meta
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+        (sequence,) = cursor.fetchone()
+        cursor.execute("SELECT nextval(%s)", [sequence])
+        (first,) = cursor.fetchone()
+        cursor.execute("SELECT setval(%s, %s)", [sequence, first + max(n, 1) - 1])
+    return first
+
+
+def copy_rows(model: Any, rows: list[dict[str, Any]]) -> None:
+    """Write rows with PostgreSQL's COPY (no model instances: 1,000,000 cases are ~12
+    million rows). Each row gives the columns it sets by attribute name (`id` included, from
+    `reserve_ids`); every other column gets the model's default, prepared once as Django
+    would for an INSERT (so a NOT NULL column with a Python-side default is never NULL)."""
+    from django.db import connection
+
+    if not rows:
+        return
+    meta = model._meta
+    fields = meta.concrete_fields
+    template = model()
+    defaults = [f.get_db_prep_save(f.pre_save(template, True), connection) for f in fields]
+    names = [f.attname for f in fields]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    statement = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+    pairs = list(zip(names, defaults, strict=True))
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row([row.get(name, default) for name, default in pairs])
+
+
 def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
+    from django.db import connection
 
     from aftersales.analytics.facts import rebuild_facts
     from aftersales.audit.models import AuditEvent
@@ -147,6 +185,7 @@ def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
     from aftersales.catalog.models import Product, Sku
     from aftersales.core.actors import Actor
     from aftersales.orders.models import Buyer, Order, OrderItem
+    from aftersales.orders.totals import rebuild_order_totals
     from aftersales.shops.choices import Platform, Role
     from aftersales.shops.services import add_member, create_shop
     from aftersales.sla.models import SlaClock
@@ -161,7 +200,7 @@ def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
         user = get_user_model().objects.create_user(f"agent{i}", password=None)
         add_member(shop=shops[0], user=user, role=Role.AGENT, by=system)
         agents.append(user.pk)
-    catalogue: dict[int, list[Any]] = {}
+    catalogue: dict[int, list[int]] = {}
     buyers: dict[int, list[int]] = {}
     for shop in shops:
         products = Product.objects.bulk_create(
@@ -175,12 +214,15 @@ def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
                 for i in range(200)
             ]
         )
-        catalogue[shop.pk] = Sku.objects.bulk_create(
-            [
-                Sku(shop=shop, product=p, platform_sku_id=f"s{p.pk}", list_price_fen=9900)
-                for p in products
-            ]
-        )
+        catalogue[shop.pk] = [
+            sku.pk
+            for sku in Sku.objects.bulk_create(
+                [
+                    Sku(shop=shop, product=p, platform_sku_id=f"s{p.pk}", list_price_fen=9900)
+                    for p in products
+                ]
+            )
+        ]
         buyers[shop.pk] = [
             b.pk
             for b in Buyer.objects.bulk_create(
@@ -188,143 +230,177 @@ def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
             )
         ]
     # Problem products: a few SKUs with more cases than the rest.
-    weights = [5 if i < 5 else 1 for i in range(200)]
+    cum_weights = list(itertools.accumulate(5 if i < 5 else 1 for i in range(200)))
+    shop_ids = [shop.pk for shop in shops]
     seq = {shop.pk: 1000 for shop in shops}
     started = time.perf_counter()
     batch = 20_000
     made = 0
     while made < n_cases:
         size = min(batch, n_cases - made)
-        orders, items, plan = [], [], []
-        for i in range(size * 3):
-            shop = shops[0] if rng.random() < 0.9 else shops[1]
-            paid = now - timedelta(seconds=rng.randint(3600, 100 * 86400))
+        n_orders = size * 3
+        first_order = reserve_ids(Order, n_orders)
+        first_item = reserve_ids(OrderItem, n_orders)
+        orders, items, chosen = [], [], []
+        for i in range(n_orders):
+            shop_id = shop_ids[0] if rng.random() < 0.9 else shop_ids[1]
+            with_case = i % 3 == 0
             sku_index = (
-                rng.choices(range(200), weights=weights)[0] if i % 3 == 0 else rng.randrange(200)
+                rng.choices(range(200), cum_weights=cum_weights)[0]
+                if with_case
+                else rng.randrange(200)
             )
-            orders.append(
-                Order(
-                    shop=shop,
-                    buyer_id=rng.choice(buyers[shop.pk]),
-                    platform_order_id=f"o{made}-{i}",
-                    status="delivered",
-                    paid_at=paid,
-                )
-            )
-            plan.append((shop, catalogue[shop.pk][sku_index], i % 3 == 0))
-        Order.objects.bulk_create(orders, batch_size=5000)
-        for order, (shop, sku, _with_case) in zip(orders, plan, strict=True):
-            items.append(
-                OrderItem(
-                    shop=shop,
-                    order=order,
-                    sku=sku,
-                    platform_item_id=f"i{order.pk}",
-                    quantity=1,
-                    list_price_fen=9900,
-                    paid_amount_fen=rng.choice([990, 4900, 8800, 12800]),
-                )
-            )
-        OrderItem.objects.bulk_create(items, batch_size=5000)
-        cases, case_items = [], []
-        chosen = [(o, it) for o, it, p in zip(orders, items, plan, strict=True) if p[2]]
-        for order, _item in chosen:
-            applied = min(order.paid_at + timedelta(hours=rng.randint(5, 200)), now)
+            order = {
+                "id": first_order + i,
+                "shop_id": shop_id,
+                "buyer_id": rng.choice(buyers[shop_id]),
+                "platform_order_id": f"o{made}-{i}",
+                "status": "delivered",
+                "paid_at": now - timedelta(seconds=rng.randint(3600, 100 * 86400)),
+            }
+            item = {
+                "id": first_item + i,
+                "shop_id": shop_id,
+                "order_id": order["id"],
+                "sku_id": catalogue[shop_id][sku_index],
+                "platform_item_id": f"i{order['id']}",
+                "quantity": 1,
+                "list_price_fen": 9900,
+                "paid_amount_fen": rng.choice([990, 4900, 8800, 12800]),
+            }
+            orders.append(order)
+            items.append(item)
+            if with_case:
+                chosen.append((order, item))
+        copy_rows(Order, orders)
+        copy_rows(OrderItem, items)
+        first_case = reserve_ids(Case, len(chosen))
+        first_case_item = reserve_ids(CaseItem, len(chosen))
+        first_event = reserve_ids(AuditEvent, len(chosen))
+        first_clock = reserve_ids(SlaClock, 2 * len(chosen))
+        cases, case_items, events, clocks, refunds = [], [], [], [], []
+        for n, (order, item) in enumerate(chosen):
+            applied = min(order["paid_at"] + timedelta(hours=rng.randint(5, 200)), now)
             refunded = rng.random() < 0.6
-            cases.append(
-                Case(
-                    shop_id=order.shop_id,
-                    order=order,
-                    type="return_refund",
-                    reason=rng.choice(REASONS),
-                    applied_at=applied,
-                    status="completed" if refunded else "rejected",
-                    refund_status="refunded" if refunded else "none",
-                    assignee_id=rng.choice(agents) if order.shop_id == shops[0].pk else None,
-                )
+            shop_id = order["shop_id"]
+            case = {
+                "id": first_case + n,
+                "shop_id": shop_id,
+                "order_id": order["id"],
+                "type": "return_refund",
+                "reason": rng.choice(REASONS),
+                "applied_at": applied,
+                "status": "completed" if refunded else "rejected",
+                "refund_status": "refunded" if refunded else "none",
+                "assignee_id": rng.choice(agents) if shop_id == shop_ids[0] else None,
+            }
+            cases.append(case)
+            case_items.append(
+                {
+                    "id": first_case_item + n,
+                    "case_id": case["id"],
+                    "order_item_id": item["id"],
+                    "quantity": 1,
+                }
             )
-        Case.objects.bulk_create(cases, batch_size=5000)
-        for case, (_order, item) in zip(cases, chosen, strict=True):
-            case_items.append(CaseItem(case=case, order_item=item, quantity=1))
-        CaseItem.objects.bulk_create(case_items, batch_size=5000)
-        events, clocks, decisions = [], [], []
-        for case, (order, item) in zip(cases, chosen, strict=True):
-            answered = case.applied_at + timedelta(minutes=rng.randint(1, 3000))
-            seq[case.shop_id] += 1
+            answered = applied + timedelta(minutes=rng.randint(1, 3000))
+            seq[shop_id] += 1
             events.append(
-                AuditEvent(
-                    shop_id=case.shop_id,
-                    seq=seq[case.shop_id],
-                    case=case,
-                    type="case_approved" if case.refund_status == "refunded" else "case_rejected",
-                    actor_kind="user",
-                    actor_label="bench",
-                    created_at=answered,
-                    prev_hash="",
-                    hash=f"{case.shop_id}-{seq[case.shop_id]}",
-                )
+                {
+                    "id": first_event + n,
+                    "shop_id": shop_id,
+                    "seq": seq[shop_id],
+                    "case_id": case["id"],
+                    "type": "case_approved" if refunded else "case_rejected",
+                    "actor_kind": "user",
+                    "actor_label": "bench",
+                    "created_at": answered,
+                    "prev_hash": "",
+                    "hash": f"{shop_id}-{seq[shop_id]}",
+                }
             )
-            for kind, hours in (("first_response", 2), ("review", 48)):
-                due = case.applied_at + timedelta(hours=hours)
+            for k, (kind, hours) in enumerate((("first_response", 2), ("review", 48))):
+                due = applied + timedelta(hours=hours)
                 clocks.append(
-                    SlaClock(
-                        shop_id=case.shop_id,
-                        case=case,
-                        kind=kind,
-                        state="stopped",
-                        started_at=case.applied_at,
-                        due_at=due,
-                        at_risk_at=due - timedelta(hours=hours / 4),
-                        stopped_at=answered,
-                        breached_at=due if answered > due else None,
-                        policy_version="bench",
-                    )
+                    {
+                        "id": first_clock + 2 * n + k,
+                        "shop_id": shop_id,
+                        "case_id": case["id"],
+                        "kind": kind,
+                        "state": "stopped",
+                        "started_at": applied,
+                        "due_at": due,
+                        "at_risk_at": due - timedelta(hours=hours / 4),
+                        "stopped_at": answered,
+                        "breached_at": due if answered > due else None,
+                        "policy_version": "bench",
+                    }
                 )
-            if case.refund_status == "refunded":
-                decisions.append(
+            if refunded:
+                refunds.append(
                     (
-                        RefundDecision(
-                            shop_id=case.shop_id,
-                            case=case,
-                            order=order,
-                            goods_amount_fen=item.paid_amount_fen,
-                            decided_by="bench",
-                            decided_at=answered,
-                        ),
+                        case,
+                        order,
                         item,
+                        answered,
                         min(answered + timedelta(hours=rng.randint(1, 72)), now),
                     )
                 )
-        AuditEvent.objects.bulk_create(events, batch_size=5000)
-        SlaClock.objects.bulk_create(clocks, batch_size=5000)
-        RefundDecision.objects.bulk_create([d for d, _i, _t in decisions], batch_size=5000)
-        RefundLine.objects.bulk_create(
-            [
-                RefundLine(decision=d, order_item=i, amount_fen=d.goods_amount_fen)
-                for d, i, _t in decisions
-            ],
-            batch_size=5000,
-        )
-        RefundExecution.objects.bulk_create(
-            [
-                RefundExecution(
-                    shop_id=d.shop_id,
-                    decision=d,
-                    idempotency_key=f"refund-{d.case_id}",
-                    amount_fen=d.goods_amount_fen,
-                    status="succeeded",
-                    created_at=d.decided_at,
-                    executed_at=at,
-                )
-                for d, _i, at in decisions
-            ],
-            batch_size=5000,
-        )
+        copy_rows(Case, cases)
+        copy_rows(CaseItem, case_items)
+        copy_rows(AuditEvent, events)
+        copy_rows(SlaClock, clocks)
+        first_decision = reserve_ids(RefundDecision, len(refunds))
+        first_line = reserve_ids(RefundLine, len(refunds))
+        first_execution = reserve_ids(RefundExecution, len(refunds))
+        decisions, lines, executions = [], [], []
+        for n, (case, order, item, decided, executed) in enumerate(refunds):
+            decision_id = first_decision + n
+            amount = item["paid_amount_fen"]
+            decisions.append(
+                {
+                    "id": decision_id,
+                    "shop_id": case["shop_id"],
+                    "case_id": case["id"],
+                    "order_id": order["id"],
+                    "goods_amount_fen": amount,
+                    "decided_by": "bench",
+                    "decided_at": decided,
+                }
+            )
+            lines.append(
+                {
+                    "id": first_line + n,
+                    "decision_id": decision_id,
+                    "order_item_id": item["id"],
+                    "amount_fen": amount,
+                }
+            )
+            executions.append(
+                {
+                    "id": first_execution + n,
+                    "shop_id": case["shop_id"],
+                    "decision_id": decision_id,
+                    "idempotency_key": f"refund-{case['id']}",
+                    "amount_fen": amount,
+                    "status": "succeeded",
+                    "created_at": decided,
+                    "executed_at": executed,
+                }
+            )
+        copy_rows(RefundDecision, decisions)
+        copy_rows(RefundLine, lines)
+        copy_rows(RefundExecution, executions)
         made += len(cases)
         print(f"  {made:,} cases written ({time.perf_counter() - started:.0f} s)", flush=True)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")  # the rebuilds' joins need the tables' statistics
     started = time.perf_counter()
     rebuild_facts([s.pk for s in shops])
-    print(f"  facts rebuilt ({time.perf_counter() - started:.0f} s)", flush=True)
+    print(f"  case facts rebuilt ({time.perf_counter() - started:.0f} s)", flush=True)
+    started = time.perf_counter()
+    rebuild_order_totals([s.pk for s in shops])
+    print(f"  order totals rebuilt ({time.perf_counter() - started:.0f} s)", flush=True)
     return {"shop": shops[0], "shops": shops}
 
 

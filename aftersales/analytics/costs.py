@@ -7,7 +7,10 @@ category, product and carrier; and the damage-in-transit rate by carrier.
   is counted once, under its first).
 - Its **carrier** is the carrier of the order's first outbound parcel.
 - The **damage-in-transit rate** of a carrier: of the orders whose outbound parcel it carried
-  (parcels created in the period), the share with an "arrived damaged" case.
+  (parcels created in the period), the share with an "arrived damaged" case; also by carrier
+  and the parcel's packaging (`Shipment.packaging`, "—" where none was recorded).
+- The **carriers' return-shipping rates** are data (`orders.carriers`): each carrier's first
+  and extra kilogram, and the period's return parcels priced at one kilogram.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from aftersales.cases.models import CaseCost, CaseItem
 from aftersales.cases.reasons import REASONS
 from aftersales.catalog.choices import Category
 from aftersales.catalog.models import Product
-from aftersales.orders.choices import ShipmentKind
+from aftersales.orders.carriers import CARRIERS, carrier_for, carrier_label
+from aftersales.orders.choices import Packaging, ShipmentKind
 from aftersales.orders.models import Shipment
 
 from .overview import cut_cases, in_period, ratio
@@ -54,10 +58,62 @@ class CarrierDamage:
     carrier: str
     orders: int
     damaged: int
+    packaging: str | None = None  # None: all packagings together
 
     @property
     def rate(self) -> float | None:
         return ratio(self.damaged, self.orders)
+
+    @property
+    def carrier_label(self) -> str:
+        return carrier_label(self.carrier)
+
+    @property
+    def packaging_label(self) -> str:
+        if self.packaging in Packaging.values:
+            return str(Packaging(self.packaging).label)
+        return "—"
+
+
+@dataclass(frozen=True)
+class CarrierRate:
+    code: str
+    label: str
+    first_kg_fen: int
+    extra_kg_fen: int
+    returns: int  # return parcels it took in the period
+
+    @property
+    def estimated_fen(self) -> int:
+        return self.returns * self.first_kg_fen
+
+
+def carrier_rates(scope: Scope, period: Period) -> list[CarrierRate]:
+    """Every listed carrier with its return-shipping rate and the period's return parcels."""
+    returns: dict[str, int] = {}
+    for value, n in (
+        in_period(
+            Shipment.objects.filter(shop_id__in=scope.shop_ids, kind=ShipmentKind.RETURN),
+            "created_at",
+            period,
+        )
+        .values("carrier")
+        .annotate(n=Count("pk"))
+        .values_list("carrier", "n")
+    ):
+        carrier = carrier_for(value)
+        if carrier is not None:
+            returns[carrier.code] = returns.get(carrier.code, 0) + n
+    return [
+        CarrierRate(
+            code=c.code,
+            label=str(c.label),
+            first_kg_fen=c.return_first_kg_fen,
+            extra_kg_fen=c.return_extra_kg_fen,
+            returns=returns.get(c.code, 0),
+        )
+        for c in CARRIERS.values()
+    ]
 
 
 def _costs(scope: Scope, period: Period) -> Any:
@@ -126,7 +182,9 @@ def costs_by(scope: Scope, period: Period, by: str) -> list[CostRow]:
     return sorted(rows, key=lambda r: (-r.fen, r.label))
 
 
-def damage_by_carrier(scope: Scope, period: Period) -> list[CarrierDamage]:
+def damage_by_carrier(
+    scope: Scope, period: Period, *, by_packaging: bool = False
+) -> list[CarrierDamage]:
     damaged_case = Exists(cut_cases(scope).filter(order_id=OuterRef("order_id"), reason="damaged"))
     rows = (
         in_period(
@@ -134,7 +192,7 @@ def damage_by_carrier(scope: Scope, period: Period) -> list[CarrierDamage]:
             "created_at",
             period,
         )
-        .values("carrier")
+        .values(*(["carrier", "packaging"] if by_packaging else ["carrier"]))
         .annotate(
             orders=Count("order_id", distinct=True),
             damaged=Count("order_id", distinct=True, filter=damaged_case),
@@ -142,6 +200,6 @@ def damage_by_carrier(scope: Scope, period: Period) -> list[CarrierDamage]:
         .order_by()
     )
     return sorted(
-        (CarrierDamage(r["carrier"], r["orders"], r["damaged"]) for r in rows),
-        key=lambda c: (-(c.rate or 0), c.carrier),
+        (CarrierDamage(r["carrier"], r["orders"], r["damaged"], r.get("packaging")) for r in rows),
+        key=lambda c: (-(c.rate or 0), c.carrier, c.packaging or ""),
     )

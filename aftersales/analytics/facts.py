@@ -6,6 +6,9 @@ batch that can drift).
   refund paid and its goods amount.
 - `DailyCaseFact`: the number of cases applied for per shop, Shanghai day, reason, type and
   assignee.
+- `CaseProductFact`: one row per case and product of its items, dated by the order's day of
+  payment, with the case's reason (the problem products' numerators; their denominators,
+  orders per product and day, are kept by the orders' own writes: `orders.totals`).
 
 `record_case_facts` is a reaction to case events (`settings.AFTERSALES_CASE_REACTIONS`, last):
 in the event's transaction it re-reads what the event can have changed, compares it with
@@ -29,12 +32,13 @@ from django.db.models import F, Min, Sum
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import ExecutionStatus
 from aftersales.cases.events import CaseEvent
-from aftersales.cases.models import Case, RefundExecution, RefundLine
+from aftersales.cases.models import Case, CaseItem, RefundExecution, RefundLine
 from aftersales.cases.ports import CaseChange
+from aftersales.orders.totals import paid_day
 from aftersales.sla.rules import MERCHANT_RESPONSES
 from aftersales.workdays.calendar import SHANGHAI
 
-from .models import CaseFact, DailyCaseFact
+from .models import CaseFact, CaseProductFact, DailyCaseFact
 
 DECISION_EVENTS = frozenset({CaseEvent.CASE_APPROVED, CaseEvent.CASE_REJECTED})
 # The events that can change a case's facts; every other event returns before any query.
@@ -58,6 +62,9 @@ def record_case_facts(change: CaseChange) -> None:
     before = _daily_key(fact)
     if fact is None:
         fact = CaseFact(case_id=case.pk)
+        CaseProductFact.objects.bulk_create(case_product_facts([case.pk]))
+    elif fact.reason != case.reason:
+        CaseProductFact.objects.filter(case_id=case.pk).update(reason=case.reason)
     fact.shop_id = case.shop_id
     fact.order_id = case.order_id
     fact.reason = case.reason
@@ -132,6 +139,40 @@ def _add(key: DailyKey, delta: int) -> None:
         DailyCaseFact.objects.filter(**lookup).update(cases=F("cases") + delta)
 
 
+def case_product_facts(case_ids: Iterable[int] | None = None, shop_ids: Iterable[int] = ()) -> list:
+    """The `CaseProductFact` rows of these cases (or of every case of these shops), from the
+    case items: one per case and product."""
+    items = CaseItem.objects.all()
+    if case_ids is not None:
+        items = items.filter(case_id__in=list(case_ids))
+    else:
+        items = items.filter(case__shop_id__in=list(shop_ids))
+    rows = {}
+    for case_id, shop_id, product_id, order_id, paid_at, reason in items.values_list(
+        "case_id",
+        "case__shop_id",
+        "order_item__sku__product_id",
+        "order_item__order_id",
+        "order_item__order__paid_at",
+        "case__reason",
+    ).iterator(chunk_size=5000):
+        rows[(case_id, product_id)] = CaseProductFact(
+            case_id=case_id,
+            shop_id=shop_id,
+            product_id=product_id,
+            order_id=order_id,
+            paid_day=paid_day(paid_at),
+            reason=reason,
+        )
+    return list(rows.values())
+
+
+def rebuild_case_product_facts(shop_ids: Iterable[int]) -> None:
+    shop_ids = list(shop_ids)
+    CaseProductFact.objects.filter(shop_id__in=shop_ids).delete()
+    CaseProductFact.objects.bulk_create(case_product_facts(shop_ids=shop_ids), batch_size=5000)
+
+
 # --- From the raw rows -----------------------------------------------------------------------
 
 
@@ -168,11 +209,14 @@ def first_times(shop_ids: Iterable[int], types: Iterable[str]) -> dict[int, Any]
 
 
 @transaction.atomic
-def rebuild_facts(shop_ids: Iterable[int]) -> int:
-    """Write the shops' facts afresh from the raw rows; returns the cases counted."""
+def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True) -> int:
+    """Write the shops' facts afresh from the raw rows; returns the cases counted.
+    (`products=False`: not the case-product facts, for the migration that predates them.)"""
     shop_ids = list(shop_ids)
     CaseFact.objects.filter(shop_id__in=shop_ids).delete()
     DailyCaseFact.objects.filter(shop_id__in=shop_ids).delete()
+    if products:
+        rebuild_case_product_facts(shop_ids)
     responses = first_times(shop_ids, MERCHANT_RESPONSES)
     decisions = first_times(shop_ids, DECISION_EVENTS)
     refunds = {
@@ -188,25 +232,35 @@ def rebuild_facts(shop_ids: Iterable[int]) -> int:
         .values_list("decision_id", "s")
     )
     facts = []
-    for case in Case.objects.filter(shop_id__in=shop_ids).iterator(chunk_size=5000):
-        refund = refunds.get(case.pk)
+    written = 0
+    for pk, shop_id, order_id, reason, type_, assignee_id, applied_at in (
+        Case.objects.filter(shop_id__in=shop_ids)
+        .values_list("pk", "shop_id", "order_id", "reason", "type", "assignee_id", "applied_at")
+        .iterator(chunk_size=5000)
+    ):
+        refund = refunds.get(pk)
         facts.append(
             CaseFact(
-                case_id=case.pk,
-                shop_id=case.shop_id,
-                order_id=case.order_id,
-                reason=case.reason,
-                type=case.type,
-                assignee_id=case.assignee_id,
-                applied_at=case.applied_at,
-                applied_day=shanghai_day(case.applied_at),
-                first_response_at=responses.get(case.pk),
-                decided_at=decisions.get(case.pk),
+                case_id=pk,
+                shop_id=shop_id,
+                order_id=order_id,
+                reason=reason,
+                type=type_,
+                assignee_id=assignee_id,
+                applied_at=applied_at,
+                applied_day=shanghai_day(applied_at),
+                first_response_at=responses.get(pk),
+                decided_at=decisions.get(pk),
                 refund_executed_at=refund["executed_at"] if refund else None,
                 refunded_fen=goods.get(refund["decision_id"], 0) if refund else 0,
             )
         )
+        if len(facts) >= 5000:  # a million cases never sit in memory as rows
+            CaseFact.objects.bulk_create(facts)
+            written += len(facts)
+            facts = []
     CaseFact.objects.bulk_create(facts, batch_size=5000)
+    written += len(facts)
     DailyCaseFact.objects.bulk_create(
         [
             DailyCaseFact(
@@ -216,4 +270,4 @@ def rebuild_facts(shop_ids: Iterable[int]) -> int:
         ],
         batch_size=5000,
     )
-    return len(facts)
+    return written

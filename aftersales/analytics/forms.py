@@ -13,6 +13,7 @@ from aftersales.cases.choices import CaseType
 from aftersales.cases.reasons import REASON_CHOICES
 from aftersales.catalog.choices import Category
 from aftersales.core.errors import InvalidInput
+from aftersales.orders.choices import OrderChannel
 
 from .models import ExportKind, ImprovementKind
 from .overview import DIMENSION_CHOICES
@@ -45,6 +46,10 @@ class ReportForm(forms.Form):
     type = forms.ChoiceField(label=_("Case type"), choices=ANY + CaseType.choices, required=False)
     agent = forms.IntegerField(label=_("Agent"), required=False, min_value=1)
     carrier = forms.CharField(label=_("Carrier"), required=False, max_length=32)
+    channel = forms.ChoiceField(
+        label=_("Channel"), choices=ANY + OrderChannel.choices, required=False
+    )
+    live_room = forms.CharField(label=_("Live room"), required=False, max_length=32)
 
     default_period = "30d"
 
@@ -82,6 +87,8 @@ class ReportForm(forms.Form):
             type=data.get("type") or "",
             agent=data.get("agent"),
             carrier=(data.get("carrier") or "").strip(),
+            channel=data.get("channel") or "",
+            live_room=(data.get("live_room") or "").strip(),
         )
 
 

@@ -12,6 +12,9 @@ class ExportKind(models.TextChoices):
     CASES = "cases", _("Case list")
     PRODUCTS = "products", _("Problem products")
     COSTS = "costs", _("Costs")
+    PLATFORM = "platform", _("Platform metrics")
+    IMPROVEMENTS = "improvements", _("Improvements")
+    SATISFACTION = "satisfaction", _("Satisfaction")
 
 
 class ExportStatus(models.TextChoices):
@@ -108,6 +111,26 @@ class DailyCaseFact(models.Model):
                 name="daily_case_fact_unique",
             )
         ]
+
+
+class CaseProductFact(models.Model):
+    """One row per case and product of its items, dated by the order's Shanghai day of
+    payment: the problem products' numerators (orders with a case on the product, cases by
+    reason), beside `orders.ProductDailyOrders`' denominators. Written once, when the case's
+    facts are first recorded (a case's items and order never change)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    product_id = models.BigIntegerField()
+    order_id = models.BigIntegerField()
+    paid_day = models.DateField()  # the order's, Asia/Shanghai
+    reason = models.CharField(max_length=32)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["case", "product_id"], name="case_product_fact_unique")
+        ]
+        indexes = [models.Index(fields=["shop", "paid_day"], name="case_product_fact_day")]
 
 
 class ImprovementKind(models.TextChoices):

@@ -57,8 +57,8 @@ from aftersales.cases.models import Case, CaseItem, RefundExecution, RefundLine
 from aftersales.cases.reasons import REASONS
 from aftersales.catalog.choices import Category
 from aftersales.catalog.models import Product, Sku
-from aftersales.orders.choices import ShipmentKind
-from aftersales.orders.models import Order, OrderItem, Shipment
+from aftersales.orders.choices import OrderChannel, ShipmentKind
+from aftersales.orders.models import DailyOrderTotal, Order, OrderItem, Shipment
 from aftersales.shops.models import Shop
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.rules import MERCHANT_RESPONSES
@@ -120,6 +120,20 @@ DIMENSIONS: dict[str, Dimension] = {
         Dimension("type", _("Case type"), None, "case__type", "decision__case__type"),
         Dimension("agent", _("Agent"), None, "case__assignee_id", "decision__case__assignee_id"),
         Dimension("carrier", _("Carrier"), CARRIER, CARRIER, CARRIER),
+        Dimension(
+            "channel",
+            _("Channel"),
+            "order__channel",
+            "case__order__channel",
+            "decision__order__channel",
+        ),
+        Dimension(
+            "live_room",
+            _("Live room"),
+            "order__live_room_id",
+            "case__order__live_room_id",
+            "decision__order__live_room_id",
+        ),
     ]
 }
 DIMENSION_CHOICES = [(d.key, d.label) for d in DIMENSIONS.values()]
@@ -167,7 +181,17 @@ def cut_cases(scope: Scope) -> QuerySet[Case]:
         qs = qs.filter(Exists(CaseItem.objects.filter(case=OuterRef("pk"), **items)))
     if cuts.carrier:
         qs = qs.filter(_shipped_by(cuts.carrier, "order_id"))
-    return qs
+    return qs.filter(**_order_lookups(cuts, "order__"))
+
+
+def _order_lookups(cuts: Cuts, prefix: str) -> dict[str, Any]:
+    """The cuts an order carries itself: its channel and live room."""
+    lookups: dict[str, Any] = {}
+    if cuts.channel:
+        lookups[prefix + "channel"] = cuts.channel
+    if cuts.live_room:
+        lookups[prefix + "live_room_id"] = cuts.live_room
+    return lookups
 
 
 def cut_orders(scope: Scope) -> QuerySet[Order]:
@@ -179,7 +203,7 @@ def cut_orders(scope: Scope) -> QuerySet[Order]:
         qs = qs.filter(Exists(OrderItem.objects.filter(order=OuterRef("pk"), **items)))
     if cuts.carrier:
         qs = qs.filter(_shipped_by(cuts.carrier, "pk"))
-    return qs
+    return qs.filter(**_order_lookups(cuts, ""))
 
 
 def cut_order_items(scope: Scope) -> QuerySet[OrderItem]:
@@ -187,7 +211,10 @@ def cut_order_items(scope: Scope) -> QuerySet[OrderItem]:
     # The order's shop as well as the item's: the period is a range of the orders' payment
     # times, and only (shop, paid_at) is indexed.
     qs = OrderItem.objects.filter(
-        shop_id__in=scope.shop_ids, order__shop_id__in=scope.shop_ids, **_item_lookups(cuts, "")
+        shop_id__in=scope.shop_ids,
+        order__shop_id__in=scope.shop_ids,
+        **_item_lookups(cuts, ""),
+        **_order_lookups(cuts, "order__"),
     )
     if cuts.carrier:
         qs = qs.filter(_shipped_by(cuts.carrier, "order_id"))
@@ -210,13 +237,31 @@ def cut_refund_lines(scope: Scope) -> QuerySet[RefundLine]:
         qs = qs.filter(decision__case__assignee_id=cuts.agent)
     if cuts.carrier:
         qs = qs.filter(_shipped_by(cuts.carrier, "decision__order_id"))
-    return qs
+    return qs.filter(**_order_lookups(cuts, "decision__order__"))
+
+
+def order_facts_apply(cuts: Cuts) -> bool:
+    """The daily order totals carry the shop, the day, the channel and the live room; a cut
+    by an item (category, product, SKU) or a carrier is answered from the raw rows."""
+    return not (cuts.category or cuts.product is not None or cuts.sku is not None or cuts.carrier)
 
 
 def facts_apply(cuts: Cuts) -> bool:
-    """The facts carry the case's own dimensions (shop, reason, type, agent); a cut by an
-    item (category, product, SKU) or a carrier is answered from the raw rows."""
-    return not (cuts.category or cuts.product is not None or cuts.sku is not None or cuts.carrier)
+    """The case facts carry the case's own dimensions (shop, reason, type, agent); a cut by an
+    item (category, product, SKU), a carrier, a channel or a live room is answered from the
+    raw rows."""
+    return order_facts_apply(cuts) and not (cuts.channel or cuts.live_room)
+
+
+def daily_order_totals(scope: Scope, period: Period) -> QuerySet[DailyOrderTotal]:
+    qs = DailyOrderTotal.objects.filter(
+        shop_id__in=scope.shop_ids, day__gte=period.first, day__lte=period.last
+    )
+    if scope.cuts.channel:
+        qs = qs.filter(channel=scope.cuts.channel)
+    if scope.cuts.live_room:
+        qs = qs.filter(live_room_id=scope.cuts.live_room)
+    return qs
 
 
 def case_facts(scope: Scope) -> QuerySet[CaseFact]:
@@ -355,9 +400,14 @@ class Overview:
     breakdown: list[BreakdownRow] = field(default_factory=list)
 
 
-def _orders_and_paid(scope: Scope, period: Period) -> dict[str, Any]:
-    """The orders paid in the period and the goods amount paid, in one pass over the items
-    (an order is counted through its items: every order has at least one)."""
+def _orders_and_paid(scope: Scope, period: Period, facts: bool = True) -> dict[str, Any]:
+    """The orders paid in the period and the goods amount paid: from the daily order totals
+    the order writes keep, or in one pass over the items (an order is counted through its
+    items: every order has at least one)."""
+    if facts and order_facts_apply(scope.cuts):
+        return daily_order_totals(scope, period).aggregate(
+            orders=Sum("orders"), paid=Sum("paid_fen")
+        )
     return in_period(cut_order_items(scope), "order__paid_at", period).aggregate(
         orders=Count("order_id", distinct=True), paid=Sum("paid_amount_fen")
     )
@@ -375,7 +425,7 @@ def _refunds(scope: Scope, period: Period, facts: bool) -> dict[str, Any]:
 
 def totals(scope: Scope, period: Period, *, facts: bool = True) -> Totals:
     """Orders, paid, cases and refunds of the period (see `definitions.FIGURES`)."""
-    bought = _orders_and_paid(scope, period)
+    bought = _orders_and_paid(scope, period, facts)
     if _use_facts(scope, facts):
         cases = daily_facts(scope, period).aggregate(n=Sum("cases"))["n"] or 0
     else:
@@ -416,12 +466,21 @@ def by_day(scope: Scope, period: Period, *, facts: bool = True) -> list[DayRow]:
             .annotate(**aggregates)
         )
 
-    for row in per_day(
-        cut_order_items(scope),
-        "order__paid_at",
-        n=Count("order_id", distinct=True),
-        s=Sum("paid_amount_fen"),
-    ):
+    if facts and order_facts_apply(scope.cuts):
+        bought: Iterable[dict[str, Any]] = (
+            {"_day": row["day"], "n": row["n"], "s": row["s"]}
+            for row in daily_order_totals(scope, period)
+            .values("day")
+            .annotate(n=Sum("orders"), s=Sum("paid_fen"))
+        )
+    else:
+        bought = per_day(
+            cut_order_items(scope),
+            "order__paid_at",
+            n=Count("order_id", distinct=True),
+            s=Sum("paid_amount_fen"),
+        )
+    for row in bought:
         rows[row["_day"]].orders = row["n"]
         rows[row["_day"]].paid_fen = row["s"] or 0
     if _use_facts(scope, facts):
@@ -684,7 +743,7 @@ def breakdown(scope: Scope, period: Period, dimension: str) -> list[BreakdownRow
         target.refunded_orders, target.refunded_fen = r["orders"], r["fen"] or 0
     if not dim.order_item:
         # Orders have no reason, type or agent: each row's rates are per order of the scope.
-        whole = totals(scope, period)
+        whole = totals(scope, period)  # (also reason/type/agent: orders have none)
         for target in rows.values():
             target.orders, target.paid_fen = whole.orders, whole.paid_fen
     labels = dimension_labels(dimension, [k for k in rows if k is not None], scope)
@@ -715,6 +774,15 @@ def dimension_labels(dimension: str, keys: list[Any], scope: Scope) -> dict[Any,
         return {k: str(REASONS[k].label) for k in keys if k in REASONS}
     if dimension == "type":
         return {k: str(CaseType(k).label) for k in keys if k in CaseType.values}
+    if dimension == "channel":
+        return {k: str(OrderChannel(k).label) if k in OrderChannel.values else "—" for k in keys}
+    if dimension == "live_room":
+        names = dict(
+            Order.objects.filter(shop_id__in=shops, live_room_id__in=[k for k in keys if k])
+            .exclude(live_author="")
+            .values_list("live_room_id", "live_author")
+        )
+        return {k: (f"{names[k]} ({k})" if k in names else k) if k else "—" for k in keys}
     if dimension == "agent":
         users = get_user_model().objects.filter(pk__in=keys, memberships__shop_id__in=shops)
         return {user.pk: user.get_username() for user in users.distinct()}

@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Sum
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -36,7 +36,9 @@ from aftersales.cases.models import CaseItem
 from aftersales.cases.reasons import REASONS
 from aftersales.catalog.choices import Category
 from aftersales.catalog.models import Product
+from aftersales.orders.models import ProductDailyOrders
 
+from .models import CaseProductFact
 from .overview import cut_order_items, in_period, ratio
 from .periods import Period
 from .scope import Scope
@@ -133,16 +135,16 @@ class ProductFinding:
         return self.lower - self.compared_rate
 
 
-def problem_products(scope: Scope, period: Period) -> list[ProductFinding]:
-    """Every product with orders in the period, flagged ones first, then by excess."""
-    items = in_period(cut_order_items(scope), "order__paid_at", period)
-    has_case = Exists(CaseItem.objects.filter(order_item=OuterRef("pk")))
-    per_product = list(
-        items.values("sku__product_id").annotate(
-            orders=Count("order_id", distinct=True),
-            with_case=Count("order_id", distinct=True, filter=has_case),
-        )
-    )
+def problem_products(scope: Scope, period: Period, *, facts: bool = True) -> list[ProductFinding]:
+    """Every product with orders in the period, flagged ones first, then by excess.
+
+    Read from the facts (orders per product and day, kept by the order writes; a row per case
+    and product, kept by the case events) unless a cut they do not carry is set (SKU, carrier,
+    channel, live room) or `facts=False` (the raw rows; the tests compare the two)."""
+    if facts and product_facts_apply(scope):
+        per_product, mix = _counts_from_facts(scope, period)
+    else:
+        per_product, mix = _counts_from_rows(scope, period)
     if not per_product:
         return []
     products = {
@@ -151,15 +153,6 @@ def problem_products(scope: Scope, period: Period) -> list[ProductFinding]:
             shop_id__in=scope.shop_ids, pk__in=[r["sku__product_id"] for r in per_product]
         )
     }
-    # Cases on those orders' items, by product and reason.
-    mix: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in (
-        CaseItem.objects.filter(order_item__in=items)
-        .values("order_item__sku__product_id", "case__reason")
-        .annotate(n=Count("case_id", distinct=True))
-    ):
-        mix[row["order_item__sku__product_id"]][row["case__reason"]] = row["n"]
-
     category_orders: dict[str, int] = defaultdict(int)
     category_with_case: dict[str, int] = defaultdict(int)
     category_mix: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
@@ -217,6 +210,72 @@ def problem_products(scope: Scope, period: Period) -> list[ProductFinding]:
         finding.cause, finding.cause_reason = _likely_cause(finding)
         findings.append(finding)
     return sorted(findings, key=lambda f: (not f.flagged, -f.excess, -f.orders, f.name))
+
+
+def product_facts_apply(scope: Scope) -> bool:
+    cuts = scope.cuts
+    return not (cuts.sku is not None or cuts.carrier or cuts.channel or cuts.live_room)
+
+
+Counts = tuple[list[dict[str, Any]], dict[int, dict[str, int]]]
+
+
+def _counts_from_rows(scope: Scope, period: Period) -> Counts:
+    items = in_period(cut_order_items(scope), "order__paid_at", period)
+    has_case = Exists(CaseItem.objects.filter(order_item=OuterRef("pk")))
+    per_product = list(
+        items.values("sku__product_id").annotate(
+            orders=Count("order_id", distinct=True),
+            with_case=Count("order_id", distinct=True, filter=has_case),
+        )
+    )
+    # Cases on those orders' items, by product and reason.
+    mix: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in (
+        CaseItem.objects.filter(order_item__in=items)
+        .values("order_item__sku__product_id", "case__reason")
+        .annotate(n=Count("case_id", distinct=True))
+    ):
+        mix[row["order_item__sku__product_id"]][row["case__reason"]] = row["n"]
+    return per_product, mix
+
+
+def _counts_from_facts(scope: Scope, period: Period) -> Counts:
+    cuts = scope.cuts
+    days = {"day__gte": period.first, "day__lte": period.last}
+    orders = ProductDailyOrders.objects.filter(shop_id__in=scope.shop_ids, **days)
+    cases = CaseProductFact.objects.filter(
+        shop_id__in=scope.shop_ids, paid_day__gte=period.first, paid_day__lte=period.last
+    )
+    if cuts.product is not None:
+        orders = orders.filter(product_id=cuts.product)
+        cases = cases.filter(product_id=cuts.product)
+    if cuts.category:
+        in_category = Product.objects.filter(
+            shop_id__in=scope.shop_ids, category=cuts.category
+        ).values("pk")
+        orders = orders.filter(product_id__in=in_category)
+        cases = cases.filter(product_id__in=in_category)
+    with_case = dict(
+        cases.values("product_id")
+        .annotate(n=Count("order_id", distinct=True))
+        .values_list("product_id", "n")
+    )
+    per_product = [
+        {"sku__product_id": product_id, "orders": n, "with_case": with_case.get(product_id, 0)}
+        for product_id, n in orders.values("product_id")
+        .annotate(n=Sum("orders"))
+        .values_list("product_id", "n")
+        if n
+    ]
+    mix: dict[int, dict[str, int]] = defaultdict(dict)
+    for product_id, reason, n in (
+        cases.values("product_id", "reason")
+        .annotate(n=Count("pk"))
+        .values_list("product_id", "reason", "n")
+    ):
+        mix[product_id][reason] = n
+    return per_product, mix
 
 
 def _reason_findings(own: dict[str, int], rest: dict[str, int]) -> list[ReasonFinding]:

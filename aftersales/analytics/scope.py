@@ -31,6 +31,8 @@ class Cuts:
     type: str = ""
     agent: int | None = None
     carrier: str = ""
+    channel: str = ""  # orders.choices.OrderChannel
+    live_room: str = ""  # the platform's live room id
 
     def as_params(self) -> dict[str, Any]:
         """The cuts that are set, as query parameters (and as the export's recorded filter)."""

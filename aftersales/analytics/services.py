@@ -43,6 +43,7 @@ from aftersales.shops.services import actor_for_user
 from . import workbooks
 from .costs import BY as COST_BY
 from .costs import costs_by, damage_by_carrier
+from .improvements import measure
 from .models import (
     Export,
     ExportKind,
@@ -55,13 +56,25 @@ from .models import (
 )
 from .overview import DIMENSIONS, cut_cases, overview
 from .periods import Period, custom_period, shanghai_today
+from .platform_metrics import platform_metrics
 from .problems import problem_products
 from .scope import Cuts, Scope, scope_for
 
 logger = logging.getLogger(__name__)
 
 EXPORT_EVENT = "report_exported"
-CUT_FIELDS = ("shop", "category", "product", "sku", "reason", "type", "agent", "carrier")
+CUT_FIELDS = (
+    "shop",
+    "category",
+    "product",
+    "sku",
+    "reason",
+    "type",
+    "agent",
+    "carrier",
+    "channel",
+    "live_room",
+)
 
 
 def _period_of(filters: dict[str, Any]) -> Period:
@@ -157,7 +170,20 @@ def run_export(*, export: Export) -> Export:
             rows = workbooks.write_products(book, problem_products(scope, period))
         elif export.kind == ExportKind.COSTS:
             tables = [(key, label, costs_by(scope, period, key)) for key, label in COST_BY.items()]
-            rows = workbooks.write_costs(book, tables, damage_by_carrier(scope, period))
+            rows = workbooks.write_costs(
+                book,
+                tables,
+                damage_by_carrier(scope, period),
+                damage_by_carrier(scope, period, by_packaging=True),
+            )
+        elif export.kind == ExportKind.PLATFORM:
+            rows = workbooks.write_platform(book, platform_metrics(scope, period))
+        elif export.kind == ExportKind.IMPROVEMENTS:
+            effects = [measure(improvement) for improvement in improvements_for(scope)]
+            rows = workbooks.write_improvements(book, effects)
+        elif export.kind == ExportKind.SATISFACTION:
+            library = GoodCase.objects.filter(shop_id__in=scope.shop_ids).order_by("-added_at")
+            rows = workbooks.write_satisfaction(book, csat_by_agent(scope, period), list(library))
         else:
             ov = overview(scope, period, compare=True, by=export.filters.get("by", ""))
             rows = workbooks.write_overview(book, ov)
@@ -218,6 +244,9 @@ def export_file_name(export: Export) -> str:
         ExportKind.CASES: "售后单",
         ExportKind.PRODUCTS: "问题商品",
         ExportKind.COSTS: "售后成本",
+        ExportKind.PLATFORM: "平台服务指标",
+        ExportKind.IMPROVEMENTS: "改进追踪",
+        ExportKind.SATISFACTION: "满意度",
     }
     prefix = prefixes.get(export.kind, "售后数据概览")
     return f"{prefix}-{stamp:%Y-%m-%d %H_%M_%S}.xlsx"

@@ -30,11 +30,12 @@ from aftersales.cases.fetch import get_case_for_actor
 from aftersales.catalog.models import Product
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound
+from aftersales.core.replica import reading_reports
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 
 from .costs import BY as COST_BY
-from .costs import costs_by, damage_by_carrier
+from .costs import carrier_rates, costs_by, damage_by_carrier
 from .definitions import FIGURES
 from .forms import ExportForm, ImprovementForm, OverviewForm, ReportForm
 from .improvements import MIN_ORDERS as IMPROVEMENT_MIN_ORDERS
@@ -70,12 +71,24 @@ def report_view(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResp
                 return HttpResponseClientRedirect(resolve_url(settings.LOGIN_URL))
             return redirect_to_login(request.get_full_path())
         request.actor = actor_for_user(request.user)  # type: ignore[attr-defined]
+        # A page of figures reads from the replica if there is one; a POST, and the pages
+        # that must see what was just written (an export's status), read the primary.
+        replica = request.method == "GET" and not getattr(view, "primary_only", False)
         try:
+            if replica:
+                with reading_reports():
+                    return view(request, *args, **kwargs)
             return view(request, *args, **kwargs)
         except NotFound as exc:
             raise Http404(exc.render("en")) from exc
 
     return wrapper
+
+
+def primary_only(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Below `report_view`: this page reads the primary even for a GET."""
+    view.primary_only = True  # type: ignore[attr-defined]
+    return view
 
 
 def actor_of(request: HttpRequest) -> Actor:
@@ -204,6 +217,7 @@ def _language() -> str:
 
 @require_GET
 @report_view
+@primary_only
 def export_page(request: HttpRequest, pk: int) -> HttpResponse:
     export = get_export_for_actor(actor_of(request), pk)
     return render(
@@ -213,6 +227,7 @@ def export_page(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @report_view
+@primary_only
 def export_status(request: HttpRequest, pk: int) -> HttpResponse:
     """The status fragment htmx polls until the file is ready."""
     export = get_export_for_actor(actor_of(request), pk)
@@ -228,6 +243,7 @@ def _status(export: Any) -> dict[str, Any]:
 
 @require_GET
 @report_view
+@primary_only
 def download_export(request: HttpRequest, pk: int) -> HttpResponseBase:
     export = get_export_for_actor(actor_of(request), pk)
     if export.status != ExportStatus.DONE:
@@ -303,7 +319,13 @@ def platform_page(request: HttpRequest) -> HttpResponse:
         }
         for report in reports
     }
-    context.update(period=period, reports=reports, charts={"metrics": charts})
+    context.update(
+        period=period,
+        reports=reports,
+        charts={"metrics": charts},
+        export_params=export_params(form),
+        export_kinds=[("platform", _("Export the platform metrics to Excel"))],
+    )
     return render(request, "analytics/platform.html", context)
 
 
@@ -347,6 +369,8 @@ def improvements_page(request: HttpRequest) -> HttpResponse:
             "products": products,
             "window": WINDOW_DAYS,
             "min_orders": IMPROVEMENT_MIN_ORDERS,
+            "export_params": [],
+            "export_kinds": [("improvements", _("Export the improvements to Excel"))],
         },
         status=status,
     )
@@ -404,6 +428,8 @@ def satisfaction_page(request: HttpRequest) -> HttpResponse:
     period = form.get_period()
     surveys = Survey.objects.filter(shop_id__in=scope.shop_ids)
     context.update(
+        export_params=export_params(form),
+        export_kinds=[("satisfaction", _("Export the satisfaction figures to Excel"))],
         period=period,
         agents=csat_by_agent(scope, period),
         follow_ups=FollowUp.objects.filter(shop_id__in=scope.shop_ids, called_back_at__isnull=True)
@@ -491,6 +517,8 @@ def costs_page(request: HttpRequest) -> HttpResponse:
         tables=tables,
         total_fen=sum(row.fen for row in by_kind),
         damage=damage_by_carrier(scope, period),
+        damage_packaging=damage_by_carrier(scope, period, by_packaging=True),
+        carrier_rates=carrier_rates(scope, period),
         charts={
             "costs": {
                 "kinds": [row.label for row in by_kind],

@@ -376,8 +376,14 @@ def write_products(book: Workbook, findings: list[Any]) -> int:
     return len(findings)
 
 
-def write_costs(book: Workbook, tables: list[tuple[str, Any, list[Any]]], damage: list[Any]) -> int:
-    """One sheet per cut of the costs, and the damage-in-transit rates."""
+def write_costs(
+    book: Workbook,
+    tables: list[tuple[str, Any, list[Any]]],
+    damage: list[Any],
+    packaging: list[Any] = (),  # type: ignore[assignment]
+) -> int:
+    """One sheet per cut of the costs, and the damage-in-transit rates (by carrier, and by
+    carrier and packaging)."""
     rows = 0
     with translation.override("zh-hans"):
         for _key, label, table in tables:
@@ -405,6 +411,173 @@ def write_costs(book: Workbook, tables: list[tuple[str, Any, list[Any]]], damage
             [_("Carrier"), _("Orders shipped"), _("Arrived damaged"), _("Damage rate")],
         )
         for d in damage:
-            sheet.row(d.carrier, d.orders, d.damaged, d.rate, formats={3: PERCENT})
+            sheet.row(d.carrier_label, d.orders, d.damaged, d.rate, formats={3: PERCENT})
             rows += 1
+        if packaging:
+            sheet = Sheet(
+                book,
+                _("Damage by carrier and packaging"),
+                [
+                    _("Carrier"),
+                    _("Packaging"),
+                    _("Orders shipped"),
+                    _("Arrived damaged"),
+                    _("Damage rate"),
+                ],
+            )
+            for d in packaging:
+                sheet.row(
+                    d.carrier_label,
+                    d.packaging_label,
+                    d.orders,
+                    d.damaged,
+                    d.rate,
+                    formats={4: PERCENT},
+                )
+                rows += 1
     return rows
+
+
+# --- Platform metrics, improvements, satisfaction ------------------------------------------------
+
+
+def _metric_cell(value: float | None, unit: str) -> tuple[Any, str | None]:
+    """A rate as a percentage cell, hours as a number of hours."""
+    if value is None:
+        return None, None
+    return (value, PERCENT) if unit == "rate" else (round(value, 2), None)
+
+
+def write_platform(book: Workbook, reports: list[Any]) -> int:
+    """The platform's metrics by the definition in force on each part of the period, the
+    weekly trend, and the cases and agents that move each most."""
+    rows = 0
+    with translation.override("zh-hans"):
+        headers = [
+            _("Metric"),
+            _("Definition version"),
+            _("In force from"),
+            _("In force until"),
+            _("From"),
+            _("To"),
+            _("Value"),
+            _("Unit"),
+            _("Numerator"),
+            _("Denominator"),
+        ]
+        periods = Sheet(book, _("Platform metrics"), headers)
+        weekly = Sheet(book, _("By week"), headers)
+        movers = Sheet(
+            book,
+            _("What moves them"),
+            [
+                _("Metric"),
+                _("Definition version"),
+                _("Kind"),
+                _("Case or agent"),
+                _("Cases"),
+                _("Effect"),
+            ],
+        )
+        for report in reports:
+            for sheet, entries in ((periods, report.parts), (weekly, report.trend)):
+                for version, part, value in entries:
+                    cell, number_format = _metric_cell(value.value, version.unit)
+                    sheet.row(
+                        str(version.label),
+                        version.name,
+                        version.effective_from,
+                        version.effective_to,
+                        part.first,
+                        part.last,
+                        cell,
+                        str(_("share") if version.unit == "rate" else _("hours")),
+                        round(value.numerator, 4),
+                        value.denominator,
+                        formats={6: number_format} if number_format else None,
+                    )
+                    rows += 1
+            for version, _part, value in report.parts:
+                for kind, entries in ((_("Case"), value.cases), (_("Agent"), value.agents)):
+                    for mover in entries:
+                        movers.row(
+                            str(version.label),
+                            version.name,
+                            str(kind),
+                            mover.label,
+                            mover.count,
+                            round(mover.effect, 4),
+                        )
+                        rows += 1
+    return rows
+
+
+def write_improvements(book: Workbook, effects: list[Any]) -> int:
+    """Each recorded change with the orders and cases before and after and the verdict."""
+    with translation.override("zh-hans"):
+        sheet = Sheet(
+            book,
+            _("Improvements"),
+            [
+                _("Product"),
+                _("Kind of change"),
+                _("What changed"),
+                _("Changed on"),
+                _("Orders before"),
+                _("With a case before"),
+                _("Rate before"),
+                _("Orders after"),
+                _("With a case after"),
+                _("Rate after"),
+                _("Change (points)"),
+                _("p-value"),
+                _("Verdict"),
+            ],
+        )
+        for e in effects:
+            points = e.change_points
+            sheet.row(
+                e.improvement.product.name,
+                str(e.improvement.get_kind_display()),
+                e.improvement.description,
+                e.improvement.changed_on,
+                e.before.orders,
+                e.before.with_case,
+                e.before.rate,
+                e.after.orders,
+                e.after.with_case,
+                e.after.rate,
+                None if points is None else round(points, 2),
+                None if e.p is None else round(e.p, 4),
+                str(e.sentence),
+                formats={6: PERCENT, 9: PERCENT},
+            )
+    return len(effects)
+
+
+def write_satisfaction(book: Workbook, agents: list[Any], library: list[Any]) -> int:
+    """CSAT per agent and the good-case library (no buyer's words or contact data)."""
+    with translation.override("zh-hans"):
+        sheet = Sheet(
+            book,
+            _("CSAT by agent"),
+            [_("Agent"), _("Answered"), _("Scored 4–5"), _("CSAT"), _("Average score")],
+        )
+        for c in agents:
+            average = c.average
+            sheet.row(
+                c.label,
+                c.answered,
+                c.satisfied,
+                c.csat,
+                None if average is None else round(average, 2),
+                formats={3: PERCENT},
+            )
+        cases = Sheet(
+            book,
+            _("Good-case library"),
+            [_("Case id"), _("Why it is good"), _("Added by"), _("Added at")],
+        )
+        for good in library:
+            cases.row(good.case_id, good.note, good.added_by, shanghai(good.added_at))
+    return len(agents) + len(library)

@@ -154,6 +154,7 @@ FASHION = ShopSpec(
             C.APPAREL,
             "119",
             (("颜色", ("黑色", "灰色", "藏青")), ("尺码", SIZES_TOP[:4])),
+            popularity=4.0,  # the live room's best seller (the size-chart story, seed.py)
         ),
         ProductSpec(
             "三合一冲锋衣 防风防水",

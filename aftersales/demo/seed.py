@@ -82,8 +82,9 @@ from aftersales.core.actors import Actor
 from aftersales.core.money import yuan_to_fen
 from aftersales.knowledge.models import Article
 from aftersales.knowledge.services import ArticleDraft, create_article
-from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
+from aftersales.orders.choices import OrderStatus, Packaging, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment, ShipmentEvent
+from aftersales.orders.totals import rebuild_order_totals
 from aftersales.shops.choices import Platform, Role
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user, add_member, create_shop
@@ -108,6 +109,20 @@ DEFAULT_SEED = 2026
 DAYS = 90
 
 BEIJING = ZoneInfo("Asia/Shanghai")
+
+# The stories the reports must find in the history (issue #10; `tests/test_stories.py`):
+# - the skirt's size returns fall after its new size chart (recorded as an improvement);
+STORY_SKIRT = "高腰A字百褶半身裙"
+SIZE_CHART_DAYS_AGO = 45
+# - the vacuum flask arrives dented when 韵达 carries it in a poly bag (a packaging problem
+#   on one carrier: other carriers' parcels of it are boxed);
+STORY_FRAGILE = "316不锈钢保温杯 500ml"
+STORY_CARRIER = "韵达快递"
+# - the agent (小美) is slow at the first response: three times the supervisor's wait;
+SLOW_AGENT = "agent"
+# - one month (the month of 60 days ago, Shanghai) every review waited three times as long:
+#   the platform's review metric dips.
+DIP_DAYS_AGO = 60
 SEED_ACTOR = Actor.system("seed")
 # The replay commits after about this many seconds of steps...
 REPLAY_CHUNK_SECONDS = 1.0
@@ -612,6 +627,7 @@ class _Builder:
                 seed_bad_days(history_shops, self.users, self.now)
             running = SlaClock.objects.filter(shop__in=history_shops, state=ClockState.RUNNING)
             sla_services.schedule_timers(running)
+            self.record_stories(history_shops)
             for shop in history_shops:
                 record_event(shop_id=shop.pk, type=HISTORY_SEEDED, by=SEED_ACTOR)
 
@@ -883,6 +899,7 @@ class _Builder:
                 kind=ShipmentKind.OUTBOUND,
                 carrier=plan.carrier[0],
                 tracking_number=plan.tracking_number,
+                packaging=self.packaging_of(plan),
                 status=status,
                 created_at=final["shipped_at"],
             )
@@ -899,6 +916,7 @@ class _Builder:
             [ShipmentEvent(shipment=s, status=st, at=at, note=n) for s, st, at, n in history],
             batch_size=500,
         )
+        rebuild_order_totals([shop.pk])  # the reports' daily order totals, after the bulk write
 
     def finish_orders(self, plans: list[OrderPlan]) -> None:
         fields = ["status", "shipped_at", "delivered_at", "completed_at", "cancelled_at"]
@@ -938,7 +956,7 @@ class _Builder:
                 plan.lines = [(line, line.quantity) for line in order.lines]
                 self.plan_not_received(plan, opened)
             return
-        rate, mix = CASE_PROFILES[category]
+        rate, mix = self.story_profile(order, primary) or CASE_PROFILES[category]
         if rng.random() >= rate:
             return
         _weight, type_, reason = rng.choices(mix, weights=[m[0] for m in mix])[0]
@@ -956,6 +974,54 @@ class _Builder:
             primary.best_before = (order.deliver_at + timedelta(days=rng.randrange(3, 20))).date()
         plan = self.new_case(order, type_, reason, primary, opened)
         self.plan_after_delivery(plan, opened, late_no_reason)
+
+    def size_chart_day(self) -> date:
+        return (self.now - timedelta(days=SIZE_CHART_DAYS_AGO)).astimezone(BEIJING).date()
+
+    def dip_month(self) -> tuple[date, date]:
+        first = (self.now - timedelta(days=DIP_DAYS_AGO)).astimezone(BEIJING).date().replace(day=1)
+        following = (first + timedelta(days=32)).replace(day=1)
+        return first, following - timedelta(days=1)
+
+    def story_profile(
+        self, order: OrderPlan, primary: LinePlan
+    ) -> tuple[float, tuple[tuple[int, str, str], ...]] | None:
+        """The stories' case rates and mixes, where they differ from the category's."""
+        if primary.product.name == STORY_SKIRT:
+            if order.paid_at.astimezone(BEIJING).date() < self.size_chart_day():
+                return 0.42, (
+                    (75, T.RETURN_REFUND, "wrong_size"),
+                    (25, T.RETURN_REFUND, "no_reason"),
+                )
+            return 0.14, ((10, T.RETURN_REFUND, "wrong_size"), (90, T.RETURN_REFUND, "no_reason"))
+        if primary.product.name == STORY_FRAGILE and order.carrier[0] == STORY_CARRIER:
+            return 0.4, ((90, T.REFUND_SHIPPED, "damaged"), (10, T.RETURN_REFUND, "no_reason"))
+        return None
+
+    def packaging_of(self, plan: OrderPlan) -> str:
+        """Clothes go in a poly bag, everything else in a carton — except the flask, which
+        the 韵达 pick-up point bags."""
+        names = {line.product.name for line in plan.lines}
+        if STORY_FRAGILE in names and plan.carrier[0] == STORY_CARRIER:
+            return Packaging.BAG
+        if all(line.product.category == Category.APPAREL for line in plan.lines):
+            return Packaging.BAG
+        return Packaging.BOX
+
+    def record_stories(self, shops: list[Shop]) -> None:
+        """What the stories need besides the orders and cases: the skirt's new size chart."""
+        skirt = Product.objects.filter(shop__in=shops, name=STORY_SKIRT).first()
+        if skirt is None:
+            return
+        from aftersales.analytics.services import record_improvement
+
+        record_improvement(
+            product_id=skirt.pk,
+            kind="size_chart",
+            description="尺码表改为按腰围、臀围标注，并加上模特身高体重",
+            changed_on=self.size_chart_day(),
+            by=self.actors["admin"],
+        )
 
     def new_case(
         self, order: OrderPlan, type_: str, reason: str, primary: LinePlan, opened: datetime
@@ -1057,7 +1123,13 @@ class _Builder:
         elif rng.random() < 0.03:
             plan.add(t + self.hours(0.5, 10), "withdraw")
             return None
-        t = self.staffed(t + self.review_delay(vip))
+        delay = self.review_delay(vip)
+        if plan.handler == SLOW_AGENT:
+            delay *= 3  # the slow agent's story
+        first, last = self.dip_month()
+        if first <= t.astimezone(BEIJING).date() <= last:
+            delay *= 3  # the month of the dip
+        t = self.staffed(t + delay)
         reject = self.stage_one_rejection(plan, late)
         if reject is not None:
             code, note = reject

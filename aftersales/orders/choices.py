@@ -25,3 +25,17 @@ class ShipmentStatus(models.TextChoices):
     INTERCEPTED = "intercepted", _("Intercepted")
     RETURNED = "returned", _("Returned to sender")
     LOST = "lost", _("Lost")
+
+
+class OrderChannel(models.TextChoices):
+    """Where the order was placed, from the platform's line (`room_id`, `video_id`)."""
+
+    LIVE = "live", _("Live room")
+    VIDEO = "video", _("Short video")
+    OTHER = "other", _("Shop, search and other")
+
+
+class Packaging(models.TextChoices):
+    BAG = "bag", _("Poly bag")
+    BOX = "box", _("Carton")
+    REINFORCED = "reinforced", _("Reinforced carton (foam, corners)")

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.privacy import mask_address, mask_name, mask_phone
 
-from .choices import OrderStatus, ShipmentKind, ShipmentStatus
+from .choices import OrderChannel, OrderStatus, Packaging, ShipmentKind, ShipmentStatus
 
 
 class PhoneTail(models.Func):
@@ -100,6 +100,12 @@ class Order(models.Model):
     receiver_name = models.CharField(_("receiver"), max_length=64, blank=True)
     receiver_phone = models.CharField(_("receiver phone"), max_length=32, blank=True)
     receiver_address = models.CharField(_("address"), max_length=255, blank=True)
+    # Where the buyer bought (the platform's sku_order_list: room_id, video_id, author_name).
+    channel = models.CharField(
+        _("channel"), max_length=16, choices=OrderChannel.choices, blank=True, default=""
+    )
+    live_room_id = models.CharField(_("live room"), max_length=32, blank=True, default="")
+    live_author = models.CharField(_("streamer"), max_length=100, blank=True, default="")
 
     class Meta:
         verbose_name = _("order")
@@ -203,6 +209,10 @@ class Shipment(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=ShipmentStatus.choices, default=ShipmentStatus.CREATED
     )
+    # How the parcel was packed (outbound parcels; the damage-in-transit report reads it).
+    packaging = models.CharField(
+        _("packaging"), max_length=16, choices=Packaging.choices, blank=True, default=""
+    )
     created_at = models.DateTimeField(_("created at"))
 
     class Meta:
@@ -226,3 +236,41 @@ class ShipmentEvent(models.Model):
         ordering = ["at", "pk"]
         verbose_name = _("shipment event")
         verbose_name_plural = _("shipment events")
+
+
+class DailyOrderTotal(models.Model):
+    """Orders paid and the goods amount paid per shop, Shanghai day, channel and live room,
+    kept by the writes of orders (`totals.count_order`) in their own transaction; equal to
+    `totals.recount_order_totals` (the tests prove it after random activity)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    channel = models.CharField(max_length=16, default="")
+    live_room_id = models.CharField(max_length=32, default="")
+    orders = models.IntegerField(default=0)
+    paid_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "day", "channel", "live_room_id"], name="daily_order_total_unique"
+            )
+        ]
+
+
+class ProductDailyOrders(models.Model):
+    """Orders with at least one item of the product, and what was paid for its items, per
+    shop, product and Shanghai day of payment (the problem products' denominators)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey("catalog.Product", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    orders = models.IntegerField(default=0)
+    paid_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "day", "product"], name="product_daily_orders_unique"
+            )
+        ]

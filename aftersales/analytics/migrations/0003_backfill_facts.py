@@ -12,7 +12,7 @@ def backfill(apps, schema_editor):
     Shop = apps.get_model("shops", "Shop")
     shop_ids = list(Shop.objects.values_list("pk", flat=True))
     if shop_ids:
-        rebuild_facts(shop_ids)
+        rebuild_facts(shop_ids, products=False)  # 0007 writes those
 
 
 class Migration(migrations.Migration):

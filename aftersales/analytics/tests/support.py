@@ -14,6 +14,7 @@ from aftersales.cases.models import Case
 from aftersales.catalog.models import Product, Sku
 from aftersales.orders.choices import OrderStatus, ShipmentKind
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment
+from aftersales.orders.totals import count_order
 from aftersales.workdays.calendar import SHANGHAI
 
 SYSTEM = testing.SYSTEM
@@ -51,6 +52,9 @@ def order(
     quantity: int = 1,
     carrier: str = "",
     status: str = OrderStatus.DELIVERED,
+    channel: str = "",
+    live_room: str = "",
+    packaging: str = "",
 ) -> Order:
     buyer = Buyer.objects.create(
         shop=shop,
@@ -67,11 +71,14 @@ def order(
         shipped_at=paid_at if status != OrderStatus.UNSHIPPED else None,
         delivered_at=paid_at if status == OrderStatus.DELIVERED else None,
         shipping_fee_paid_fen=0,
+        channel=channel or ("live" if live_room else ""),
+        live_room_id=live_room,
+        live_author=f"主播{live_room}" if live_room else "",
         receiver_name="张三丰",
         receiver_phone="13987654321",
         receiver_address="浙江省杭州市西湖区文三路100号",
     )
-    OrderItem.objects.create(
+    item = OrderItem.objects.create(
         shop=shop,
         order=placed,
         sku=sku,
@@ -80,6 +87,7 @@ def order(
         list_price_fen=12000,
         paid_amount_fen=paid_fen,
     )
+    count_order(placed, [item])
     if carrier:
         Shipment.objects.create(
             shop=shop,
@@ -87,6 +95,7 @@ def order(
             kind=ShipmentKind.OUTBOUND,
             carrier=carrier,
             tracking_number=testing.next_id("t"),
+            packaging=packaging,
             created_at=paid_at,
         )
     return placed

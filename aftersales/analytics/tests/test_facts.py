@@ -22,13 +22,15 @@ from aftersales.analytics.facts import (
     recount_daily_facts,
     stored_daily_facts,
 )
-from aftersales.analytics.models import CaseFact
+from aftersales.analytics.models import CaseFact, CaseProductFact
 from aftersales.analytics.overview import overview
 from aftersales.analytics.periods import Period
+from aftersales.analytics.problems import problem_products
 from aftersales.analytics.scope import Cuts, scope_for
 from aftersales.cases import services as case_services
 from aftersales.cases.choices import CaseStatus
 from aftersales.core.errors import DomainError
+from aftersales.orders.totals import recount_order_totals, stored_order_totals
 
 from .support import at, open_case, order, product, sh
 
@@ -68,12 +70,15 @@ def walk(shop, people, seed: int, steps: int):
             try:
                 if action < 0.25 or not cases:
                     if not orders or rng.random() < 0.6:
+                        room = rng.choice(["", "", "r1", "r2"])
                         orders.append(
                             order(
                                 shop,
                                 rng.choice(skus),
                                 moment,
                                 paid_fen=rng.choice([990, 5000, 12800]),
+                                live_room=room,
+                                channel="" if room else rng.choice(["", "video", "other"]),
                             )
                         )
                     cases.append(open_case(rng.choice(orders), moment, reason=rng.choice(REASONS)))
@@ -109,7 +114,7 @@ def walk(shop, people, seed: int, steps: int):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, shop_b, alice, carol):
+def test_r8_1_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, shop_b, alice, carol):
     bob = testing.make_user("bob", shop_a, "agent")
     walk(shop_a, [alice, bob], seed, 160)
     walk(shop_b, [carol], seed + 100, 40)
@@ -118,10 +123,17 @@ def test_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, shop_b,
     assert stored_daily_facts(shops) == recount_daily_facts(shops)
     kept = fact_rows()
     assert len(kept) > 40
+    products = product_fact_rows()
+    assert len(products) == len(kept)  # one product per case in this walk
     rebuild_facts(shops)
     assert fact_rows() == kept
+    assert product_fact_rows() == products
+    assert stored_order_totals(shops) == recount_order_totals(shops)
 
     actor = testing.actor(alice)
+    product_id = CaseProductFact.objects.filter(shop_id=shop_a.pk).values_list(
+        "product_id", flat=True
+    )[0]
     for first, last in [
         (date(2026, 3, 1), date(2026, 3, 31)),
         (date(2026, 3, 2), date(2026, 3, 2)),
@@ -133,6 +145,9 @@ def test_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, shop_b,
             Cuts(reason="wrong_size"),
             Cuts(agent=bob.pk),
             Cuts(type="return_refund"),
+            Cuts(channel="live"),
+            Cuts(live_room="r2", reason="damaged"),
+            Cuts(channel="video"),
         ]:
             scope = scope_for(actor, cuts)
             from_facts = overview(scope, period, compare=False)
@@ -141,6 +156,26 @@ def test_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, shop_b,
             assert [d.as_dict() for d in from_facts.days] == [d.as_dict() for d in raw.days]
             assert from_facts.reasons == raw.reasons
             assert from_facts.times == raw.times
+        for cuts in [Cuts(), Cuts(category="apparel"), Cuts(product=product_id)]:
+            scope = scope_for(actor, cuts)
+            assert findings(problem_products(scope, period)) == findings(
+                problem_products(scope, period, facts=False)
+            ), (period, cuts)
+
+
+def findings(rows):
+    return sorted(
+        (f.product_id, f.orders, f.orders_with_case, f.cases, f.flagged, tuple(f.reasons))
+        for f in rows
+    )
+
+
+def product_fact_rows():
+    return sorted(
+        CaseProductFact.objects.values_list(
+            "case_id", "shop_id", "product_id", "order_id", "paid_day", "reason"
+        )
+    )
 
 
 def test_the_reaction_reads_nothing_for_events_it_ignores(shop_a, alice, django_assert_num_queries):

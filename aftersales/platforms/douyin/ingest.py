@@ -43,7 +43,7 @@ from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
 from aftersales.intake.services import settle_case
-from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
+from aftersales.orders.choices import OrderChannel, OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem
 
 from .choices import MessageStatus
@@ -488,6 +488,24 @@ def _requested_items(order: Order, snapshot: Snapshot) -> list[Any]:
     return requested
 
 
+def channel_of(detail: dict[str, Any]) -> dict[str, str]:
+    """Where the order was placed, from its lines: `room_id` (the live room, 0 for none),
+    `author_name` (the streamer) and `video_id` (a short video), as orderDetail's
+    sku_order_list carries them. A line from a live room makes it a live-room order."""
+    lines = list(detail.get("sku_order_list") or [])
+    for line in lines:
+        room = str(line.get("room_id") or "")
+        if room and room != "0":
+            return {
+                "channel": OrderChannel.LIVE,
+                "live_room_id": room[:32],
+                "live_author": str(line.get("author_name") or "")[:100],
+            }
+    if any(str(line.get("video_id") or "") not in ("", "0") for line in lines):
+        return {"channel": OrderChannel.VIDEO, "live_room_id": "", "live_author": ""}
+    return {"channel": OrderChannel.OTHER if lines else "", "live_room_id": "", "live_author": ""}
+
+
 def upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
     """Create or update the order, its buyer, products, SKUs and items from orderDetail.
 
@@ -505,6 +523,7 @@ def upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
 
 def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
     from aftersales.orders.services import create_shipment, update_shipment_status
+    from aftersales.orders.totals import count_order
 
     shop_id = link.shop_id
     buyer_info = detail.get("buyer") or {}
@@ -535,6 +554,7 @@ def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
         .filter(shop_id=shop_id, platform_order_id=str(detail["order_id"]))
         .first()
     )
+    new_order = order is None
     if order is None:
         order = Order.objects.create(
             shop_id=shop_id,
@@ -546,6 +566,7 @@ def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
             has_shipping_insurance=bool(detail.get("has_insurance", False)),
             cancelled_at=timezone.now() if status == OrderStatus.CANCELLED else None,
             **values,
+            **channel_of(detail),
         )
     elif ORDER_STATUS_RANK[status] > ORDER_STATUS_RANK[order.status]:
         changed = {"status": status} | {k: v for k, v in values.items() if v is not None}
@@ -553,6 +574,7 @@ def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
             setattr(order, name, value)
         order.save(update_fields=list(changed))
 
+    new_items: list[OrderItem] = []
     for line in detail.get("sku_order_list") or []:
         product, _ = Product.objects.get_or_create(
             shop_id=shop_id,
@@ -573,7 +595,7 @@ def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
                 "list_price_fen": list_price,
             },
         )
-        OrderItem.objects.get_or_create(
+        item, item_created = OrderItem.objects.get_or_create(
             shop_id=shop_id,
             platform_item_id=str(line["sku_order_id"]),
             defaults={
@@ -584,6 +606,10 @@ def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
                 "paid_amount_fen": int(line.get("pay_amount") or 0),
             },
         )
+        if item_created:
+            new_items.append(item)
+    # The shop's daily order totals, in this transaction (the reports' denominators).
+    count_order(order, new_items, new_order=new_order)
 
     known = set(
         order.shipments.filter(kind=ShipmentKind.OUTBOUND).values_list("tracking_number", flat=True)
