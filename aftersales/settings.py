@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "aftersales.platforms.douyin",
     "aftersales.intake",
     "aftersales.knowledge",
+    "aftersales.disputes",
     "aftersales.analytics",
     "aftersales.workbench",
     "aftersales.buyer",
@@ -236,6 +237,8 @@ AFTERSALES_CASE_REACTIONS = [
     "aftersales.policy.services.redecide_on_new_facts",
     "aftersales.platforms.adapter.tell_platform",
     "aftersales.analytics.reactions.on_case_event",
+    # Last: the platform's intervention opens or rules a dispute ticket (R5.2, R5.3).
+    "aftersales.disputes.reactions.on_case_event",
 ]
 # This server's public address, for links sent to buyers (the satisfaction survey); empty:
 # the links are paths.

@@ -13,6 +13,7 @@ urlpatterns = [
     path("analytics/", include("aftersales.analytics.urls")),
     path("reminders/", include("aftersales.sla.urls")),
     path("buyer/", include("aftersales.buyer.urls")),
+    path("disputes/", include("aftersales.disputes.urls")),
     path("", include("aftersales.workbench.urls")),
 ]
 

@@ -20,6 +20,7 @@ from ninja.files import UploadedFile
 from pydantic import StringConstraints
 
 from aftersales.analytics.api import router as analytics_router
+from aftersales.disputes.api import router as disputes_router
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, CaseType, EvidenceSource
 from aftersales.cases.fetch import cases_for_actor, get_case_for_actor, search_cases
@@ -596,3 +597,4 @@ api.add_router("", policy_router)
 api.add_router("", sync_router)
 api.add_router("", bot_router)
 api.add_router("/analytics", analytics_router)
+api.add_router("", disputes_router)
