@@ -58,9 +58,7 @@ EDGES: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {
         ("approve_after_inspection", (EXCHANGE, REPAIR))
     ],
     (S.PENDING_FINAL_REVIEW, S.REJECTED): [("reject_case (stage 2)", RETURNING)],
-    (S.AWAITING_REFUND, S.COMPLETED): [
-        ("refund_case, then execute_refund succeeds", ALL)
-    ],
+    (S.AWAITING_REFUND, S.COMPLETED): [("refund_case, then execute_refund succeeds", ALL)],
     (S.AWAITING_SHIPMENT, S.AWAITING_BUYER_RECEIPT): [
         ("ship_replacement (after a passed record_quality_check)", (EXCHANGE,)),
         ("resend_items", (RESEND,)),

@@ -117,9 +117,9 @@ def dispute_body(case: Case) -> dict[str, Any]:
 
 
 class OfferIn(Schema):
-    kind: Literal[
-        "full_refund", "partial_refund", "exchange", "resend", "compensation"
-    ] = Field(description="; ".join(OfferKind.values))
+    kind: Literal["full_refund", "partial_refund", "exchange", "resend", "compensation"] = Field(
+        description="; ".join(OfferKind.values)
+    )
     amount_fen: int = Field(0, ge=0, description="for a partial refund or compensation")
     note: str = Field("", max_length=REASON_MAX_LENGTH)
     side: Literal["merchant", "buyer"] = Field(
@@ -151,7 +151,9 @@ class ShopQuery(Schema):
     shop: int
 
 
-@router.get("/cases/{case_id}/dispute", summary="The case's negotiation, intervention, ruling, appeal (R5)")
+@router.get(
+    "/cases/{case_id}/dispute", summary="The case's negotiation, intervention, ruling, appeal (R5)"
+)
 def get_dispute(request: HttpRequest, case_id: int) -> dict[str, Any]:
     return dispute_body(get_case_for_actor(_actor(request), case_id))
 
@@ -160,9 +162,7 @@ def get_dispute(request: HttpRequest, case_id: int) -> dict[str, Any]:
 def post_offer(request: HttpRequest, case_id: int, payload: OfferIn) -> dict[str, Any]:
     actor = _actor(request)
     case = get_case_for_actor(actor, case_id, write=True)
-    counter = (
-        services.get_offer_for_case(case, payload.counter_to) if payload.counter_to else None
-    )
+    counter = services.get_offer_for_case(case, payload.counter_to) if payload.counter_to else None
     offer = services.make_offer(
         case=case,
         kind=payload.kind,
@@ -179,7 +179,9 @@ def post_offer(request: HttpRequest, case_id: int, payload: OfferIn) -> dict[str
     "/cases/{case_id}/offers/{offer_id}/answer",
     summary="Record the answer to an offer; accepted, it is carried out (R5.1)",
 )
-def post_answer(request: HttpRequest, case_id: int, offer_id: int, payload: AnswerIn) -> dict[str, Any]:
+def post_answer(
+    request: HttpRequest, case_id: int, offer_id: int, payload: AnswerIn
+) -> dict[str, Any]:
     actor = _actor(request)
     case = get_case_for_actor(actor, case_id, write=True)
     offer = services.answer_offer(
@@ -209,19 +211,28 @@ def _file(package: EvidencePackage, which: str) -> FileResponse:
     return response
 
 
-@router.get("/cases/{case_id}/evidence-packages/{package_id}/{which}", summary="Download the PDF or the zip")
-def get_package_file(request: HttpRequest, case_id: int, package_id: int, which: str) -> FileResponse:
-    if which not in ("pdf", "zip"):
-        raise NotFound()
+@router.get("/cases/{case_id}/evidence-packages/{package_id}/pdf", summary="Download the PDF")
+def get_package_pdf(request: HttpRequest, case_id: int, package_id: int) -> FileResponse:
     case = get_case_for_actor(_actor(request), case_id)
-    return _file(services.get_package_for_case(case, package_id), which)
+    return _file(services.get_package_for_case(case, package_id), "pdf")
+
+
+@router.get(
+    "/cases/{case_id}/evidence-packages/{package_id}/zip",
+    summary="Download the zip of the original files with their SHA-256",
+)
+def get_package_zip(request: HttpRequest, case_id: int, package_id: int) -> FileResponse:
+    case = get_case_for_actor(_actor(request), case_id)
+    return _file(services.get_package_for_case(case, package_id), "zip")
 
 
 @router.post(
     "/cases/{case_id}/evidence-packages/{package_id}/submit",
     summary="Submit the chosen photos to the platform's intervention (R5.2)",
 )
-def post_submit(request: HttpRequest, case_id: int, package_id: int, payload: SubmitIn) -> dict[str, Any]:
+def post_submit(
+    request: HttpRequest, case_id: int, package_id: int, payload: SubmitIn
+) -> dict[str, Any]:
     actor = _actor(request)
     case = get_case_for_actor(actor, case_id, write=True)
     package = services.submit_package(
@@ -242,13 +253,17 @@ def post_appeal(request: HttpRequest, case_id: int, payload: AppealIn) -> dict[s
 
 
 @router.post("/cases/{case_id}/appeal/outcome", summary="Record the appeal's outcome (R5.3)")
-def post_appeal_outcome(request: HttpRequest, case_id: int, payload: AppealOutcomeIn) -> dict[str, Any]:
+def post_appeal_outcome(
+    request: HttpRequest, case_id: int, payload: AppealOutcomeIn
+) -> dict[str, Any]:
     actor = _actor(request)
     case = get_case_for_actor(actor, case_id, write=True)
     appeal = services.latest_appeal(case)
     if appeal is None:
         raise NotFound()
-    services.record_appeal_outcome(appeal=appeal, outcome=payload.outcome, note=payload.note, by=actor)
+    services.record_appeal_outcome(
+        appeal=appeal, outcome=payload.outcome, note=payload.note, by=actor
+    )
     return dispute_body(case)
 
 

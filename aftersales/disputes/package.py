@@ -13,6 +13,7 @@ import json
 import zipfile
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
 
 from django.core.files.base import ContentFile
 from django.utils import timezone, translation
@@ -31,7 +32,6 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from xml.sax.saxutils import escape
 
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import EvidenceKind
@@ -54,7 +54,12 @@ BODY = ParagraphStyle("body", fontName=FONT, fontSize=10, leading=15, wordWrap="
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=8.5, leading=12)
 H1 = ParagraphStyle("h1", parent=BODY, fontSize=17, leading=24, spaceAfter=6)
 H2 = ParagraphStyle(
-    "h2", parent=BODY, fontSize=12.5, leading=18, spaceBefore=10, spaceAfter=4,
+    "h2",
+    parent=BODY,
+    fontSize=12.5,
+    leading=18,
+    spaceBefore=10,
+    spaceAfter=4,
     textColor=colors.HexColor("#1f3a5f"),
 )
 
@@ -150,7 +155,9 @@ def render_package(
     return RenderedPackage(pdf=pdf, archive=archive, manifest=manifest)
 
 
-def _zip(case: Case, files: list[dict[str, Any]], manifest: list[dict[str, Any]], pdf: bytes) -> bytes:
+def _zip(
+    case: Case, files: list[dict[str, Any]], manifest: list[dict[str, Any]], pdf: bytes
+) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for f in files:
@@ -159,9 +166,7 @@ def _zip(case: Case, files: list[dict[str, Any]], manifest: list[dict[str, Any]]
         lines = [f"{f['sha256']}  {f['name']}" for f in manifest]
         lines.append(f"{hashlib.sha256(pdf).hexdigest()}  case-{case.pk}.pdf")
         archive.writestr("SHA256SUMS", "\n".join(lines) + "\n")
-        archive.writestr(
-            "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2)
-        )
+        archive.writestr("manifest.json", json.dumps(manifest, ensure_ascii=False, indent=2))
     return buffer.getvalue()
 
 
@@ -180,7 +185,8 @@ def _pdf(
         _p(f"售后争议证据包（第 {number} 份）", H1),
         _p(
             f"售后单 #{case.pk}　平台售后单号 {case.platform_case_id or '—'}　"
-            f"订单号 {order.platform_order_id}　生成时间 {_local(timezone.now())}　生成人 {built_by}",
+            f"订单号 {order.platform_order_id}　"
+            f"生成时间 {_local(timezone.now())}　生成人 {built_by}",
             SMALL,
         ),
     ]
@@ -202,8 +208,10 @@ def _pdf(
     story.append(_table(rows, [70 * mm, 45 * mm, 20 * mm, 30 * mm]))
     story.append(
         _p(
-            f"下单 {_local(order.paid_at)}　发货 {_local(order.shipped_at)}　签收 {_local(order.delivered_at)}　"
-            f"运费 {fen_to_yuan(order.shipping_fee_paid_fen)} 元　收货人 {mask_name(order.receiver_name)} "
+            f"下单 {_local(order.paid_at)}　发货 {_local(order.shipped_at)}　"
+            f"签收 {_local(order.delivered_at)}　"
+            f"运费 {fen_to_yuan(order.shipping_fee_paid_fen)} 元　"
+            f"收货人 {mask_name(order.receiver_name)} "
             f"{mask_phone(order.receiver_phone)} {mask_address(order.receiver_address)}",
             SMALL,
         )
@@ -213,7 +221,8 @@ def _pdf(
     story.append(
         _p(
             f"类型：{case.get_type_display()}　原因：{case.reason_info.label}　"
-            f"申请金额：{fen_to_yuan(case.requested_amount_fen)} 元　申请时间：{_local(case.applied_at)}\n"
+            f"申请金额：{fen_to_yuan(case.requested_amount_fen)} 元　"
+            f"申请时间：{_local(case.applied_at)}\n"
             f"买家描述：{case.buyer_statement or '—'}"
         )
     )
@@ -273,7 +282,13 @@ def _pdf(
         for i in inspections:
             intact = "—" if i.package_intact is None else ("是" if i.package_intact else "否")
             rows.append(
-                [_local(i.inspected_at), i.get_result_display(), i.get_condition_display(), intact, i.notes]
+                [
+                    _local(i.inspected_at),
+                    i.get_result_display(),
+                    i.get_condition_display(),
+                    intact,
+                    i.notes,
+                ]
             )
         story.append(_table(rows, [32 * mm, 20 * mm, 30 * mm, 20 * mm, 65 * mm]))
     else:
@@ -289,7 +304,11 @@ def _pdf(
                 for h in s.history.order_by("at", "pk")
             )
             rows.append(
-                [s.get_kind_display(), f"{s.carrier} {s.tracking_number}", history or s.get_status_display()]
+                [
+                    s.get_kind_display(),
+                    f"{s.carrier} {s.tracking_number}",
+                    history or s.get_status_display(),
+                ]
             )
         story.append(_table(rows, [25 * mm, 45 * mm, 97 * mm]))
     else:
@@ -305,7 +324,10 @@ def _pdf(
     decision = latest_decision(case)
     if decision is not None:
         story.append(
-            _p(f"政策版本 {decision.policy_version}，判定时间 {_local(decision.decided_at)}，建议：{decision.recommendation}")
+            _p(
+                f"政策版本 {decision.policy_version}，判定时间 {_local(decision.decided_at)}，"
+                f"建议：{decision.recommendation}"
+            )
         )
         for hit in decision.payload.get("trace", []):
             story.append(_p(f"• {hit.get('zh', '')}（{hit.get('requirement', '')}）", SMALL))

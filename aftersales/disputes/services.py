@@ -414,8 +414,7 @@ def _open_ticket(
 def _parse_time(value: Any) -> datetime | None:
     if not value:
         return None
-    parsed = parse_datetime(str(value))
-    return parsed
+    return parse_datetime(str(value))
 
 
 def record_ruling(
@@ -467,9 +466,7 @@ def execute_ruling(ticket_id: int) -> Intervention:
     (capped by what was paid, one decision per case); for the shop: the rejection stands and
     the case closes. Either way the ruling is on the case's record."""
     with transaction.atomic():
-        ticket = (
-            Intervention.objects.select_for_update().select_related("case").get(pk=ticket_id)
-        )
+        ticket = Intervention.objects.select_for_update().select_related("case").get(pk=ticket_id)
         if ticket.ruled_at is None or ticket.ruling_executed_at is not None:
             return ticket
         outcome = _carry_out_ruling(ticket)
@@ -757,9 +754,7 @@ def week_tickets(shop_id: int, now: datetime | None = None) -> WeekTickets:
         late_unanswered=Count(
             "pk", filter=Q(evidence_submitted_at__isnull=True, evidence_due_at__lt=now)
         ),
-        waiting=Count(
-            "pk", filter=Q(evidence_submitted_at__isnull=True, evidence_due_at__gte=now)
-        ),
+        waiting=Count("pk", filter=Q(evidence_submitted_at__isnull=True, evidence_due_at__gte=now)),
     )
     return WeekTickets(
         start=start,
@@ -782,7 +777,9 @@ class RejectionRate:
     warn: bool
 
 
-def rejection_guard(shop_id: int, *, days: int = 30, now: datetime | None = None) -> list[RejectionRate]:
+def rejection_guard(
+    shop_id: int, *, days: int = 30, now: datetime | None = None
+) -> list[RejectionRate]:
     """The shop's rejection rate by reason over the last `days` (rejections ÷ cases opened),
     against the industry baseline; a warning at the configured multiple (无故拒绝售后)."""
     now = now or timezone.now()
@@ -823,7 +820,9 @@ def rejection_guard(shop_id: int, *, days: int = 30, now: datetime | None = None
     return rows
 
 
-def suggests_extension(case: Case, platform_deadline: datetime | None, now: datetime | None = None) -> bool:
+def suggests_extension(
+    case: Case, platform_deadline: datetime | None, now: datetime | None = None
+) -> bool:
     """The return parcel is still on its way and the platform's deadline is two days off or
     less: ask the platform for more time (afterSale/timeExtend) before it acts by itself."""
     if platform_deadline is None or case.return_status != ReturnStatus.IN_TRANSIT:

@@ -10,14 +10,14 @@ urlpatterns = [
     path("cases/<int:pk>/offers/<int:offer_id>/answer/", views.answer_offer, name="answer"),
     path("cases/<int:pk>/packages/", views.build_package, name="package"),
     path(
-        "cases/<int:pk>/packages/<int:package_id>/<slug:which>/",
-        views.package_file,
-        name="package_file",
-    ),
-    path(
         "cases/<int:pk>/packages/<int:package_id>/submit/",
         views.submit_package,
         name="submit",
+    ),
+    path(
+        "cases/<int:pk>/packages/<int:package_id>/<slug:which>/",
+        views.package_file,
+        name="package_file",
     ),
     path("cases/<int:pk>/appeal/", views.file_appeal, name="appeal"),
     path("cases/<int:pk>/appeal/outcome/", views.appeal_outcome, name="appeal_outcome"),

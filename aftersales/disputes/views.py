@@ -87,11 +87,15 @@ class YuanInput(forms.CharField):
 class OfferForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Offer"), choices=OfferKind.choices)
     amount = YuanInput(
-        label=gettext_lazy("Amount (yuan)"), required=False, max_length=16,
+        label=gettext_lazy("Amount (yuan)"),
+        required=False,
+        max_length=16,
         help_text=gettext_lazy("For a partial refund or compensation."),
     )
     note = forms.CharField(
-        label=gettext_lazy("Note"), required=False, max_length=REASON_MAX_LENGTH,
+        label=gettext_lazy("Note"),
+        required=False,
+        max_length=REASON_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
     side = forms.ChoiceField(
@@ -113,7 +117,8 @@ class SubmitForm(forms.Form):
         label=gettext_lazy("Photos to submit"), coerce=int, widget=forms.CheckboxSelectMultiple
     )
     comment = forms.CharField(
-        label=gettext_lazy("What the evidence shows"), max_length=PLATFORM_REMARK_MAX_LENGTH,
+        label=gettext_lazy("What the evidence shows"),
+        max_length=PLATFORM_REMARK_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
@@ -128,7 +133,8 @@ class SubmitForm(forms.Form):
 
 class AppealForm(forms.Form):
     statement = forms.CharField(
-        label=gettext_lazy("Why the ruling is wrong"), max_length=NOTE_MAX_LENGTH,
+        label=gettext_lazy("Why the ruling is wrong"),
+        max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
@@ -136,8 +142,10 @@ class AppealForm(forms.Form):
 class AppealOutcomeForm(forms.Form):
     outcome = forms.ChoiceField(
         label=gettext_lazy("Outcome"),
-        choices=[(AppealOutcome.UPHELD, AppealOutcome.UPHELD.label),
-                 (AppealOutcome.REJECTED, AppealOutcome.REJECTED.label)],
+        choices=[
+            (AppealOutcome.UPHELD, AppealOutcome.UPHELD.label),
+            (AppealOutcome.REJECTED, AppealOutcome.REJECTED.label),
+        ],
     )
     note = forms.CharField(label=gettext_lazy("Note"), required=False, max_length=REASON_MAX_LENGTH)
 
@@ -191,12 +199,17 @@ def panel_context(case: Case, actor: Actor, platform_deadline: datetime | None) 
         "writable": writable,
         "offers": [(o, fen_to_yuan(o.amount_fen)) for o in offers],
         "open_offer": open_offer,
-        "offer_form": OfferForm() if writable and case.status not in ("completed", "closed") else None,
+        "offer_form": OfferForm()
+        if writable and case.status not in ("completed", "closed")
+        else None,
         "answer_form": AnswerForm() if writable and open_offer else None,
         "ticket": ticket,
         "ticket_live": live,
         "ticket_late": bool(
-            live and ticket and ticket.evidence_due_at and ticket.evidence_submitted_at is None
+            live
+            and ticket
+            and ticket.evidence_due_at
+            and ticket.evidence_submitted_at is None
             and ticket.evidence_due_at < now
         ),
         "packages": packages,
@@ -274,7 +287,10 @@ def answer_offer(request: HttpRequest, pk: int, offer_id: int) -> HttpResponse:
         return redirect(_back(case))
     try:
         services.answer_offer(
-            offer=offer, accepted=form.cleaned_data["accepted"], note=form.cleaned_data["note"], by=actor
+            offer=offer,
+            accepted=form.cleaned_data["accepted"],
+            note=form.cleaned_data["note"],
+            by=actor,
         )
     except DomainError as exc:
         _refusal(request, exc)
@@ -371,7 +387,10 @@ def appeal_outcome(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(_back(case))
     try:
         services.record_appeal_outcome(
-            appeal=appeal, outcome=form.cleaned_data["outcome"], note=form.cleaned_data["note"], by=actor
+            appeal=appeal,
+            outcome=form.cleaned_data["outcome"],
+            note=form.cleaned_data["note"],
+            by=actor,
         )
     except DomainError as exc:
         _refusal(request, exc)

@@ -78,9 +78,7 @@ CLOCK_RULES: dict[str, ClockRule] = {
         ClockRule(
             ClockKind.FINAL_REVIEW,
             start_statuses=frozenset({S.PENDING_FINAL_REVIEW}),
-            stop_events=frozenset(
-                {E.CASE_FINAL_APPROVED, E.CASE_REJECTED, E.SETTLEMENT_AGREED}
-            ),
+            stop_events=frozenset({E.CASE_FINAL_APPROVED, E.CASE_REJECTED, E.SETTLEMENT_AGREED}),
         ),
         ClockRule(
             ClockKind.REFUND,

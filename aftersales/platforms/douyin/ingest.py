@@ -786,9 +786,9 @@ def dispute_details(detail: dict[str, Any], snapshot: Snapshot) -> dict[str, Any
         "evidence_required": bool(arbitrate.get("is_required_evidence")),
         "refund_amount_fen": snapshot.refund_amount,
         "refund_post_amount_fen": snapshot.refund_post_amount,
-        "partial": bool((detail.get("process_info") or {}).get("after_sale_info", {}).get(
-            "part_type"
-        )),
+        "partial": bool(
+            (detail.get("process_info") or {}).get("after_sale_info", {}).get("part_type")
+        ),
     }
 
 

@@ -345,7 +345,8 @@ def submit_platform_evidence(
         raise InvalidInput(_("Choose at least one photo to submit."))
     check_length(comment=(comment, PLATFORM_REMARK_MAX_LENGTH))
     chunks = [
-        urls[i : i + EVIDENCE_IMAGES_PER_CALL] for i in range(0, len(urls), EVIDENCE_IMAGES_PER_CALL)
+        urls[i : i + EVIDENCE_IMAGES_PER_CALL]
+        for i in range(0, len(urls), EVIDENCE_IMAGES_PER_CALL)
     ]
     return [
         add_operation(
