@@ -20,7 +20,7 @@ from aftersales.core.limits import NOTE_MAX_LENGTH, PLATFORM_REMARK_MAX_LENGTH, 
 from aftersales.platforms.adapter import adapter_for_case
 
 from . import services
-from .choices import OfferKind, OfferSide
+from .choices import OfferKind
 from .models import EvidencePackage, Intervention, Offer
 
 router = Router(tags=["disputes"])
@@ -123,7 +123,7 @@ class OfferIn(Schema):
     amount_fen: int = Field(0, ge=0, description="for a partial refund or compensation")
     note: str = Field("", max_length=REASON_MAX_LENGTH)
     side: Literal["merchant", "buyer"] = Field(
-        OfferSide.MERCHANT, description="buyer: a counter-offer the buyer made, as recorded"
+        "merchant", description="buyer: a counter-offer the buyer made, as recorded"
     )
     counter_to: int | None = None
 

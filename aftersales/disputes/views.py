@@ -125,7 +125,7 @@ class SubmitForm(forms.Form):
     def __init__(self, *args: Any, package: EvidencePackage, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         photos = [f for f in package.manifest if f.get("image")]
-        self.fields["evidence_ids"].choices = [
+        self.fields["evidence_ids"].choices = [  # type: ignore[attr-defined]
             (f["evidence_id"], f"{f['name']} · {f['source_label']}") for f in photos
         ]
         self.fields["evidence_ids"].initial = [f["evidence_id"] for f in photos]
@@ -166,7 +166,7 @@ class SettingsForm(forms.Form):
         members = Membership.objects.filter(shop=shop, role__in=list(WRITE_ROLES)).select_related(
             "user"
         )
-        self.fields["handler"].choices = [("", "—")] + [
+        self.fields["handler"].choices = [("", "—")] + [  # type: ignore[attr-defined]
             (m.user_id, m.user.get_full_name() or m.user.get_username()) for m in members
         ]
 

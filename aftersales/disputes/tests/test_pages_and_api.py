@@ -126,8 +126,7 @@ def test_tenant_isolation_on_every_dispute_endpoint_and_page(carol, audrey, disp
         assert foreign.post(url, body, content_type="application/json").status_code == 404, url
         # The auditor reads but never writes.
         assert (
-            client_for(audrey).post(url, body, content_type="application/json").status_code
-            == 403
+            client_for(audrey).post(url, body, content_type="application/json").status_code == 403
         ), url
     for url in [
         f"/disputes/cases/{case.pk}/offers/",
