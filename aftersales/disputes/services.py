@@ -275,7 +275,7 @@ def make_offer(
     if side == OfferSide.MERCHANT:
         text = _offer_words(kind, amount_fen)
         if offer.note:
-            text += offer.note
+            text += offer.note.rstrip("。.") + "。"
         payload["text"] = text + "如您同意，请回复“同意”。"
     record_case_event(case, event=CaseEvent.OFFER_MADE, by=by, payload=payload)
     return offer
