@@ -60,7 +60,7 @@ def page(product):
 
 def test_r5_1_r5_2_the_dispute_panel_in_the_browser(page, product, shop_a):
     with product.db():
-        agent = testing.make_user("lin", shop_a, Role.AGENT)
+        testing.make_user("lin", shop_a, Role.AGENT)
         case = steps.new_case(shop_a, "refund_shipped", reason="quality_issue")
         cs.reject_case(case=case, reason_code="no_evidence", note="未提供凭证", by=testing.SYSTEM)
         record_platform_dispute(
