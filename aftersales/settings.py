@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "aftersales.alerts",
     "aftersales.incidents",
     "aftersales.signals",
+    "aftersales.disputes",
     "aftersales.analytics",
     "aftersales.workbench",
     "aftersales.buyer",
@@ -249,6 +250,8 @@ AFTERSALES_CASE_REACTIONS = [
     "aftersales.knowledge.services.take_handovers_on_answer",
     "aftersales.incidents.services.on_case_event",
     "aftersales.signals.services.on_case_event",
+    # Last: the platform's intervention opens or rules a dispute ticket (R5.2, R5.3).
+    "aftersales.disputes.reactions.on_case_event",
 ]
 # Staff alerts (aftersales/alerts): hosts besides the robots' own a webhook may point to
 # ("host" or "host:port"; a local relay), and the seconds one delivery waits for the robot.

@@ -17,6 +17,7 @@ urlpatterns = [
     path("incidents/", include("aftersales.incidents.urls")),
     path("signals/", include("aftersales.signals.urls")),
     path("alerts/", include("aftersales.alerts.urls")),
+    path("disputes/", include("aftersales.disputes.urls")),
     path("", include("aftersales.workbench.urls")),
 ]
 

@@ -36,24 +36,29 @@ RETURNING = (RETURN, EXCHANGE, REPAIR)
 EDGES: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {
     (S.PENDING_REVIEW, S.AWAITING_EVIDENCE): [("request_evidence", ALL)],
     (S.PENDING_REVIEW, S.AWAITING_RETURN): [("approve_case", RETURNING)],
-    (S.PENDING_REVIEW, S.AWAITING_REFUND): [("approve_case", (REFUND,))],
+    (S.PENDING_REVIEW, S.AWAITING_REFUND): [
+        ("approve_case", (REFUND,)),
+        ("settle_with_refund", ALL),
+    ],
     (S.PENDING_REVIEW, S.AWAITING_SHIPMENT): [("approve_case", (RESEND,))],
     (S.PENDING_REVIEW, S.REJECTED): [("reject_case", ALL)],
     (S.PENDING_REVIEW, S.CLOSED): [("withdraw_case / close_case", ALL)],
     (S.AWAITING_EVIDENCE, S.PENDING_REVIEW): [("record_buyer_evidence", ALL)],
     (S.AWAITING_EVIDENCE, S.REJECTED): [("reject_case", ALL)],
     (S.AWAITING_EVIDENCE, S.CLOSED): [("withdraw_case / close_case", ALL)],
+    (S.AWAITING_EVIDENCE, S.AWAITING_REFUND): [("settle_with_refund", ALL)],
     (S.AWAITING_RETURN, S.AWAITING_INSPECTION): [("receive_return", RETURNING)],
     (S.AWAITING_RETURN, S.CLOSED): [("withdraw_case / close_case", RETURNING)],
     (S.AWAITING_INSPECTION, S.PENDING_FINAL_REVIEW): [("inspect_return", RETURNING)],
-    (S.PENDING_FINAL_REVIEW, S.AWAITING_REFUND): [("approve_after_inspection", (RETURN,))],
+    (S.PENDING_FINAL_REVIEW, S.AWAITING_REFUND): [
+        ("approve_after_inspection", (RETURN,)),
+        ("settle_with_refund", RETURNING),
+    ],
     (S.PENDING_FINAL_REVIEW, S.AWAITING_SHIPMENT): [
         ("approve_after_inspection", (EXCHANGE, REPAIR))
     ],
     (S.PENDING_FINAL_REVIEW, S.REJECTED): [("reject_case (stage 2)", RETURNING)],
-    (S.AWAITING_REFUND, S.COMPLETED): [
-        ("refund_case, then execute_refund succeeds", (REFUND, RETURN, EXCHANGE))
-    ],
+    (S.AWAITING_REFUND, S.COMPLETED): [("refund_case, then execute_refund succeeds", ALL)],
     (S.AWAITING_SHIPMENT, S.AWAITING_BUYER_RECEIPT): [
         ("ship_replacement (after a passed record_quality_check)", (EXCHANGE,)),
         ("resend_items", (RESEND,)),
@@ -65,6 +70,7 @@ EDGES: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {
     ],
     (S.REJECTED, S.PENDING_REVIEW): [("reopen_case", ALL)],
     (S.REJECTED, S.CLOSED): [("withdraw_case / close_case", ALL)],
+    (S.REJECTED, S.AWAITING_REFUND): [("settle_with_refund", ALL)],
 }
 
 

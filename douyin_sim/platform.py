@@ -895,7 +895,13 @@ class Platform:
                 raise ControlError("intervention already in progress")
             at = self.wall()
             arb_id = str(ARBITRATE_ID_BASE + self._next("arb"))
-            case["arbitrate"] = {"status": R.ARB_IN_PROGRESS, "id": arb_id, "conclusion": 0}
+            case["arbitrate"] = {
+                "status": R.ARB_IN_PROGRESS,
+                "id": arb_id,
+                "conclusion": 0,
+                "blame": 0,
+                "deadline": self._evidence_deadline(),
+            }
             self._record(case, at, "买家", "申请平台介入", _c_str(body, "statement", ""))
             self._touch(case, at)
             self._push_arb(case, R.TAG_ARB_APPLIED, at)
@@ -906,6 +912,7 @@ class Platform:
             case = self._open_arbitration(aftersale_id)
             at = self.wall()
             case["arbitrate"]["status"] = R.ARB_AWAITING_EVIDENCE
+            case["arbitrate"]["deadline"] = self._evidence_deadline()
             self._record(case, at, "平台", "要求商家举证", _c_str(body, "comment", ""))
             self._touch(case, at)
             self._push_arb(case, R.TAG_ARB_EVIDENCE_REQUESTED, at)
@@ -923,16 +930,30 @@ class Platform:
             return self._case_view(case)
 
     def arbitrate_rule(self, aftersale_id: str, body: dict) -> dict:
-        """The platform rules: 1 for the buyer, 2 for the merchant, 3 for the buyer, refund now."""
+        """The platform rules: 1 for the buyer, 2 for the merchant, 3 for the buyer, refund now;
+        `blame` names the party held responsible (1 merchant, 2 buyer, 3 both, 4 platform,
+        5 influencer); `refund_amount` (fen, for the buyer) makes it a partial ruling: the
+        goods refund is cut to that amount."""
         conclusion = _c_int(body, "conclusion")
         if conclusion not in (1, 2, 3):
             raise ControlError("conclusion: 1 (for buyer), 2 (for merchant), 3 (refund now)")
+        blame = _c_int(body, "blame", 2 if conclusion == 2 else 1)
+        if blame not in (1, 2, 3, 4, 5):
+            raise ControlError("blame: 1 merchant, 2 buyer, 3 both, 4 platform, 5 influencer")
+        partial = _c_int(body, "refund_amount", 0)
         with self._mutation():
             case = self._open_arbitration(aftersale_id)
             at, vt = self.wall(), self.vnow()
             arb = case["arbitrate"]
             arb["status"] = R.ARB_FOR_MERCHANT if conclusion == 2 else R.ARB_FOR_BUYER
             arb["conclusion"] = conclusion
+            arb["blame"] = blame
+            arb["deadline"] = 0
+            if partial and conclusion != 2:
+                if partial > case["refund_goods"]:
+                    raise ControlError("refund_amount: more than the goods refund applied for")
+                case["refund_goods"] = partial
+                case["part_type"] = 1
             text = {1: "支持买家", 2: "支持商家", 3: "支持买家，立即退款"}[conclusion]
             self._record(case, at, "平台", "客服判定", text + " " + _c_str(body, "comment", ""))
             self._touch(case, at)
@@ -944,6 +965,10 @@ class Platform:
             else:
                 self._forward(case, at, vt, "平台")
             return self._case_view(case)
+
+    def _evidence_deadline(self) -> int:
+        """The wall-clock time by which the merchant's evidence is due."""
+        return self.wall() + int(float(self.config.get("evidence_hours", 48.0)) * 3600)
 
     def _open_arbitration(self, aftersale_id: str) -> dict:
         case = self._case(aftersale_id)
@@ -1403,6 +1428,9 @@ class Platform:
                 "arbitrate_status": arb["status"],
                 "arbitrate_id": arb["id"],
                 "arbitrate_conclusion": arb["conclusion"],
+                "arbitrate_blame": arb.get("blame", 0),
+                "is_required_evidence": arb["status"] == R.ARB_AWAITING_EVIDENCE,
+                "arbitrate_status_deadline": arb.get("deadline", 0),
             },
             "logistics_info": {
                 "return": {

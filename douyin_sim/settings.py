@@ -23,6 +23,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "deadline_hours": dict(DEFAULT_DEADLINE_HOURS),
     "timeout_actions": dict(DEFAULT_TIMEOUT_ACTIONS),
     "tick": 1.0,  # seconds between sweeps of deadlines and pending refunds
+    "evidence_hours": 48.0,  # the merchant's window for evidence once intervention starts
 }
 
 DEFAULT_SWITCHES: dict[str, Any] = {

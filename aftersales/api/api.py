@@ -29,6 +29,7 @@ from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from aftersales.core.limits import CODE_MAX_LENGTH, SEARCH_MAX_LENGTH, SHORT_NOTE_MAX_LENGTH
+from aftersales.disputes.api import router as disputes_router
 from aftersales.incidents.api import router as incidents_router
 from aftersales.intake.services import receive_case
 from aftersales.orders.models import Order, OrderItem
@@ -602,3 +603,4 @@ api.add_router("/analytics", analytics_router)
 api.add_router("/incidents", incidents_router)
 api.add_router("/signals", signals_router)
 api.add_router("/alerts", alerts_router)
+api.add_router("", disputes_router)

@@ -69,6 +69,19 @@ class CaseEvent(models.TextChoices):
     PLATFORM_OPERATION_FAILED = "platform_operation_failed", _("Platform operation failed")
     PLATFORM_DRIFT_DETECTED = "platform_drift_detected", _("Platform state differs from ours")
     DISPUTE_STATUS_CHANGED = "dispute_status_changed", _("Platform dispute status changed")
+    # Disputes (R5.1–R5.3): negotiation, the platform's intervention, its ruling, the appeal.
+    OFFER_MADE = "offer_made", _("Offer made")
+    OFFER_ANSWERED = "offer_answered", _("Offer answered")
+    SETTLEMENT_AGREED = "settlement_agreed", _("Refund agreed by settlement or ruling")
+    INTERVENTION_ASSIGNED = "intervention_assigned", _("Intervention ticket opened")
+    EVIDENCE_PACKAGE_BUILT = "evidence_package_built", _("Evidence package built")
+    PLATFORM_EVIDENCE_SUBMITTED = (
+        "platform_evidence_submitted",
+        _("Evidence submitted to the platform"),
+    )
+    RULING_EXECUTED = "ruling_executed", _("Platform ruling carried out")
+    APPEAL_FILED = "appeal_filed", _("Appeal filed")
+    APPEAL_DECIDED = "appeal_decided", _("Appeal decided")
 
 
 # Events that carry a text for the buyer, and the payload field that holds it: the shop's
@@ -77,4 +90,5 @@ BUYER_TEXT_FIELD: dict[str, str] = {
     CaseEvent.BUYER_MESSAGE_SENT: "text",
     CaseEvent.DEADLINE_EXTENDED: "message",
     CaseEvent.BUYER_REMINDED: "message",
+    CaseEvent.OFFER_MADE: "text",
 }

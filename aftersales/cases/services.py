@@ -74,6 +74,7 @@ from .transitions import (
     can_approve,
     can_reject,
     can_reopen,
+    can_settle_with_refund,
     can_withdraw,
     change_case,
     record_case_event,
@@ -1149,6 +1150,31 @@ def convert_to_refund(*, case: Case, by: Actor, note: str) -> Case:
         event_type=CaseEvent.CONVERTED_TO_REFUND,
         status=CaseStatus.AWAITING_REFUND,
         payload={"note": note},
+    )
+
+
+@transaction.atomic
+def settle_with_refund(*, case: Case, by: Actor, note: str, source: str) -> Case:
+    """The refund was agreed outside the review: with the buyer in negotiation (R5.1,
+    `source="offer"`) or by the platform's ruling (R5.3, `source="ruling"`). The case goes to
+    the refund, which is then decided by `refund_case` like any other (capped, once)."""
+    check_length(note=(note, NOTE_MAX_LENGTH), source=(source, CODE_MAX_LENGTH))
+    case = lock_case(case)
+    if not can_settle_with_refund(case):
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.SETTLEMENT_AGREED)
+    if not note.strip():
+        raise InvalidInput(_("Say what was agreed."))
+    axes: dict[str, str] = {}
+    if case.return_status == ReturnStatus.AWAITING_SHIPMENT:
+        axes["return_status"] = ReturnStatus.NOT_REQUIRED  # the goods stay with the buyer
+    return change_case(
+        case,
+        by=by,
+        event_type=CaseEvent.SETTLEMENT_AGREED,
+        status=CaseStatus.AWAITING_REFUND,
+        payload={"note": note, "source": source},
+        fields={"reject_reason": "", "reject_note": ""},
+        **axes,
     )
 
 

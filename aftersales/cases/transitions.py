@@ -34,7 +34,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
             S.CLOSED,  # buyer withdraws
         }
     ),
-    S.AWAITING_EVIDENCE: frozenset({S.PENDING_REVIEW, S.REJECTED, S.CLOSED}),
+    S.AWAITING_EVIDENCE: frozenset(
+        {S.PENDING_REVIEW, S.REJECTED, S.CLOSED, S.AWAITING_REFUND}  # + a settlement (R5)
+    ),
     S.AWAITING_RETURN: frozenset({S.AWAITING_INSPECTION, S.CLOSED}),
     S.AWAITING_INSPECTION: frozenset({S.PENDING_FINAL_REVIEW}),
     # Stage 2 (R1.3): after inspection, agree (refund or ship) or reject.
@@ -43,8 +45,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     # An exchange the merchant cannot fulfil becomes a refund (platform op 321).
     S.AWAITING_SHIPMENT: frozenset({S.AWAITING_BUYER_RECEIPT, S.AWAITING_REFUND}),
     S.AWAITING_BUYER_RECEIPT: frozenset({S.COMPLETED}),
-    # A rejected buyer may change the request and apply again, or give up.
-    S.REJECTED: frozenset({S.PENDING_REVIEW, S.CLOSED}),
+    # A rejected buyer may change the request and apply again, or give up; a settlement or the
+    # platform's ruling for the buyer turns the rejection into a refund (R5.1, R5.3).
+    S.REJECTED: frozenset({S.PENDING_REVIEW, S.CLOSED, S.AWAITING_REFUND}),
     S.COMPLETED: frozenset(),
     S.CLOSED: frozenset(),
 }
@@ -86,6 +89,23 @@ def can_close(case: Case) -> bool:
     """A case can be closed from wherever the table allows, except while money is moving."""
     return S.CLOSED in ALLOWED_TRANSITIONS[case.status] and case.refund_status != (
         RefundStatus.PENDING
+    )
+
+
+# A refund agreed with the buyer (R5.1) or ruled by the platform (R5.3) may come before or
+# after the review: from these statuses the case goes straight to the refund.
+SETTLEABLE_STATUSES = frozenset(
+    {S.PENDING_REVIEW, S.AWAITING_EVIDENCE, S.PENDING_FINAL_REVIEW, S.REJECTED}
+)
+
+
+def can_settle_with_refund(case: Case) -> bool:
+    """A settlement or a ruling can turn the case into a refund: nothing decided yet about
+    the money, and the goods are not on their way (a parcel coming back is received first)."""
+    return (
+        case.status in SETTLEABLE_STATUSES
+        and case.refund_status == RefundStatus.NONE
+        and case.return_status != ReturnStatus.IN_TRANSIT
     )
 
 

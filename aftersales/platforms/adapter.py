@@ -110,6 +110,12 @@ class PlatformAdapter(Protocol):
 
     def add_order_remark(self, *, case: Case, remark: str, by: Actor) -> None: ...
 
+    def submit_evidence(
+        self, *, case: Case, evidence_ids: list[int], comment: str, by: Actor
+    ) -> None:
+        """Answer the platform's intervention with these photos of the case and a comment
+        (R5.2): queued in the caller's transaction, within the platform's limits per call."""
+
     def sync_state(self, case: Case) -> SyncState: ...
 
     def retry_failed(self, *, case: Case, by: Actor) -> None: ...
@@ -203,6 +209,12 @@ class PlainAdapter:
 
     def add_order_remark(self, *, case: Case, remark: str, by: Actor) -> None:
         raise InvalidInput(_NOT_CONNECTED)
+
+    def submit_evidence(
+        self, *, case: Case, evidence_ids: list[int], comment: str, by: Actor
+    ) -> None:
+        """Nothing to send: the staff upload the package in the platform's back-office (the
+        case event says they did)."""
 
     def sync_state(self, case: Case) -> SyncState:
         return SyncState(state="none")

@@ -17,6 +17,8 @@ class ClockKind(models.TextChoices):
     FINAL_REVIEW = "final_review", _("Second review")
     REFUND = "refund", _("Refund after approval")
     REPLACEMENT_SHIPMENT = "replacement_shipment", _("Merchant's shipment")
+    PLATFORM_EVIDENCE = "platform_evidence", _("Evidence for the platform")
+    APPEAL = "appeal", _("Appeal window")
 
 
 class ClockState(models.TextChoices):

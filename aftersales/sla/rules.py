@@ -24,6 +24,8 @@ MERCHANT_RESPONSES = frozenset(
         E.EVIDENCE_REQUESTED,
         E.TECHNICAL_SUPPORT_RECORDED,
         E.BUYER_MESSAGE_SENT,
+        E.OFFER_MADE,
+        E.SETTLEMENT_AGREED,
     }
 )
 
@@ -50,7 +52,7 @@ CLOCK_RULES: dict[str, ClockRule] = {
         ClockRule(
             ClockKind.PLAN,
             start_events=frozenset({E.CASE_OPENED, E.CASE_REOPENED}),
-            stop_events=frozenset({E.CASE_APPROVED, E.CASE_REJECTED}),
+            stop_events=frozenset({E.CASE_APPROVED, E.CASE_REJECTED, E.SETTLEMENT_AGREED}),
             # Waiting for the buyer's evidence is the buyer's time, not the merchant's.
             pause_events=frozenset({E.EVIDENCE_REQUESTED}),
             resume_events=frozenset({E.BUYER_EVIDENCE_RECORDED}),
@@ -58,7 +60,7 @@ CLOCK_RULES: dict[str, ClockRule] = {
         ClockRule(
             ClockKind.REVIEW,
             start_events=frozenset({E.CASE_OPENED, E.CASE_REOPENED}),
-            stop_events=frozenset({E.CASE_APPROVED, E.CASE_REJECTED}),
+            stop_events=frozenset({E.CASE_APPROVED, E.CASE_REJECTED, E.SETTLEMENT_AGREED}),
             pause_events=frozenset({E.EVIDENCE_REQUESTED}),
             resume_events=frozenset({E.BUYER_EVIDENCE_RECORDED}),
         ),
@@ -76,7 +78,7 @@ CLOCK_RULES: dict[str, ClockRule] = {
         ClockRule(
             ClockKind.FINAL_REVIEW,
             start_statuses=frozenset({S.PENDING_FINAL_REVIEW}),
-            stop_events=frozenset({E.CASE_FINAL_APPROVED, E.CASE_REJECTED}),
+            stop_events=frozenset({E.CASE_FINAL_APPROVED, E.CASE_REJECTED, E.SETTLEMENT_AGREED}),
         ),
         ClockRule(
             ClockKind.REFUND,
@@ -95,8 +97,20 @@ CLOCK_RULES: dict[str, ClockRule] = {
                 }
             ),
         ),
+        # The platform's own deadlines (R5.2, R5.3): started by the disputes app with the
+        # platform's due time (`services.start_clock_until`), not by the policy.
+        ClockRule(
+            ClockKind.PLATFORM_EVIDENCE,
+            stop_events=frozenset({E.PLATFORM_EVIDENCE_SUBMITTED, E.RULING_EXECUTED}),
+        ),
+        ClockRule(ClockKind.APPEAL, stop_events=frozenset({E.APPEAL_FILED})),
     ]
 }
+
+# Clocks whose due time is the platform's, given when they start: no policy deadline.
+FIXED_CLOCKS = frozenset({ClockKind.PLATFORM_EVIDENCE, ClockKind.APPEAL})
+# The window to appeal a ruling runs on after the case ended (the ruling's refund ends it).
+OUTLIVES_CASE = frozenset({ClockKind.APPEAL})
 
 # Every event some clock acts on, and every status some clock starts in: any other event
 # leaves the clocks alone, so the SLA reaction returns before reading them.

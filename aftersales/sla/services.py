@@ -36,7 +36,14 @@ from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership
 
 from .models import ClockState, DeadlineExtension, Notification, SlaClock
-from .rules import CLOCK_EVENTS, CLOCK_RULES, CLOCK_START_STATUSES, TERMINAL_EVENTS
+from .rules import (
+    CLOCK_EVENTS,
+    CLOCK_RULES,
+    CLOCK_START_STATUSES,
+    FIXED_CLOCKS,
+    OUTLIVES_CASE,
+    TERMINAL_EVENTS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +79,8 @@ def apply_case_event(change: CaseChange) -> None:
     )
     if event_type in TERMINAL_EVENTS:
         for running in live.values():
-            _stop(running, now)
+            if running.kind not in OUTLIVES_CASE:
+                _stop(running, now)
         return
     for rule in CLOCK_RULES.values():
         clock = live.get(rule.kind)
@@ -146,6 +154,44 @@ def _start(case: Case, kind: str, now: datetime, policy: Policy) -> SlaClock:
     )
     _schedule(clock)
     return clock
+
+
+def start_clock_until(
+    case: Case, kind: str, due_at: datetime, *, now: datetime | None = None
+) -> SlaClock:
+    """Start (or move) one of the platform's own clocks (`rules.FIXED_CLOCKS`): its due time
+    is the platform's, not the policy's; it warns and escalates like every other clock. In
+    the caller's transaction; a live clock of the kind gets the new due time."""
+    if kind not in FIXED_CLOCKS:
+        raise ValueError(f"{kind} is not a clock with a given due time")
+    now = now or timezone.now()
+    policy = policy_for(case.shop_id, now)
+    warn_before = max(due_at - now, timedelta(0)) * policy.sla["at_risk_fraction"]
+    clock = SlaClock.objects.filter(case=case, kind=kind).exclude(state=ClockState.STOPPED).first()
+    if clock is not None:
+        if clock.due_at == due_at:
+            return clock
+        clock.due_at, clock.at_risk_at = due_at, due_at - warn_before
+        clock.at_risk_notified_at = clock.breached_at = None
+        clock.save(update_fields=["due_at", "at_risk_at", "at_risk_notified_at", "breached_at"])
+    else:
+        clock = SlaClock.objects.create(
+            shop_id=case.shop_id,
+            case=case,
+            kind=kind,
+            started_at=now,
+            due_at=due_at,
+            at_risk_at=due_at - warn_before,
+            policy_version=policy.version,
+        )
+    _schedule(clock)
+    return clock
+
+
+def stop_clock(case: Case, kind: str, *, now: datetime | None = None) -> None:
+    """Stop the case's live clock of this kind, if any (in the caller's transaction)."""
+    for clock in SlaClock.objects.filter(case=case, kind=kind).exclude(state=ClockState.STOPPED):
+        _stop(clock, now or timezone.now())
 
 
 def _stop(clock: SlaClock, now: datetime) -> None:

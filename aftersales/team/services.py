@@ -228,17 +228,23 @@ def assign_automatically(*, case: Case, by: Actor) -> Case:
     case = lock_case(case)
     if case.assignee_id is not None or case.status in TERMINAL_STATUSES:
         return case
-    eligible = set(
-        Membership.objects.filter(
+    members = {
+        user_id: (role, username)
+        for user_id, role, username in Membership.objects.filter(
             shop_id=case.shop_id,
             role__in=ASSIGNABLE_ROLES,
             user_id__in=[d.user_id for d in duties],
             user__is_active=True,
-        ).values_list("user_id", flat=True)
-    )
-    duties = [d for d in duties if d.user_id in eligible]
+        ).values_list("user_id", "role", "user__username")
+    }
+    duties = [d for d in duties if d.user_id in members]
     if not duties:
         return case
+    # A high-risk plan names its handlers (R6.4: roles or usernames): those on duty get it.
+    handlers = plan_handlers(case)
+    named = [d for d in duties if handlers & set(members[d.user_id])]
+    if named:
+        duties = named
 
     user_ids = [d.user_id for d in duties]
     profiles = {p.user_id: p for p in StaffProfile.objects.filter(user_id__in=user_ids)}
@@ -262,6 +268,16 @@ def assign_automatically(*, case: Case, by: Actor) -> Case:
     duty.save(update_fields=["last_assigned_at"])
     assignee = get_user_model().objects.get(pk=chosen.user_id)
     return assign_case(case=case, assignee=assignee, by=by)
+
+
+def plan_handlers(case: Case) -> frozenset[str]:
+    """The handlers (roles or usernames) the high-risk plan of the case's latest policy
+    decision names (R6.4); empty when no plan applies."""
+    from aftersales.policy.services import latest_decision
+
+    decision = latest_decision(case)
+    plan = (decision.payload.get("high_risk_plan") if decision else None) or {}
+    return frozenset(str(h) for h in plan.get("handlers", []))
 
 
 @transaction.atomic

@@ -46,6 +46,7 @@ SHOP_EVENT_LABELS: dict[str, Any] = {
     "callback_recorded": _("Callback to the buyer recorded"),
     "good_case_added": _("Added to the good-case library"),
     "policy_published": _("Policy version published"),
+    "dispute_settings_changed": _("Dispute settings changed"),
     "douyin_linked": _("Connected to Douyin"),
     "douyin_link_changed": _("Douyin connection changed"),
     "demo_seed_started": _("Demo history being written"),

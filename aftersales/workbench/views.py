@@ -30,6 +30,7 @@ from aftersales.cases.services import refundable_lines
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.core.money import fen_to_yuan
+from aftersales.disputes.views import panel_context as dispute_panel
 from aftersales.incidents.services import incidents_of_case
 from aftersales.orders.choices import ShipmentKind
 from aftersales.platforms.adapter import PlatformAdapter, adapter_for_case
@@ -339,6 +340,9 @@ def case_context(
         "platform_sync": platform_sync,
         "platform_actions": [(a, f) for a, f in actions if a.group == "platform"],
         "message_template_texts": _message_template_texts(case) if writable else {},
+        "dispute": dispute_panel(
+            case, actor, platform_sync["platform_deadline"] if platform_sync else None
+        ),
     }
 
 

@@ -31,6 +31,8 @@ from aftersales.audit.models import AuditEvent
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, RefundStatus, ReturnStatus
 from aftersales.cases.models import Case, RefundDecision, RefundExecution
+from aftersales.disputes import services as disputes
+from aftersales.disputes.models import EvidencePackage, Intervention, Offer
 from aftersales.orders.models import Order
 from aftersales.platforms.douyin.tests import factories as douyin_factories
 from aftersales.testing import png_bytes
@@ -125,6 +127,42 @@ def an_order(shop) -> Order:
     return testing.make_order(shop)
 
 
+def disputed(shop) -> Case:
+    """Rejected, under the platform's intervention, with a photo, a package and an offer."""
+    from aftersales.platforms.douyin.ingest import record_platform_dispute
+
+    case = rejected(shop)
+    record_platform_dispute(
+        case=case,
+        dispute_status="platform_intervening",
+        details={"arbitrate_id": "ARB-1", "evidence_deadline": "2099-01-01T00:00:00+08:00"},
+    )
+    services.attach_evidence(
+        case=case,
+        upload=services.Upload(io.BytesIO(png_bytes()), "a.png"),
+        source="merchant",
+        by=SYSTEM,
+    )
+    disputes.build_package(case=case, by=SYSTEM)
+    disputes.make_offer(case=case, kind="partial_refund", amount_fen=1000, by=SYSTEM)
+    return Case.objects.get(pk=case.pk)
+
+
+def ruled_for_buyer(shop) -> Case:
+    from aftersales.platforms.douyin.ingest import record_platform_dispute
+
+    case = disputed(shop)
+    record_platform_dispute(case=case, dispute_status="ruled_for_buyer", details={})
+    disputes.execute_ruling(Intervention.objects.get(case=case).pk)
+    return Case.objects.get(pk=case.pk)
+
+
+def appealed(shop) -> Case:
+    case = ruled_for_buyer(shop)
+    disputes.file_appeal(case=case, statement="照片与商品不符", by=SYSTEM)
+    return case
+
+
 # --- The table of write endpoints ------------------------------------------------------------
 
 
@@ -143,8 +181,15 @@ class Endpoint:
     check: Callable[[Any, dict[str, Any]], Any] = lambda case, body: True
 
     def url(self, target: Any) -> str:
-        # Clock endpoints name a clock; the table exercises the review clock.
-        return "/cases" + self.path.replace("{id}", str(target.pk)).replace("{kind}", "review")
+        # Clock endpoints name a clock; the table exercises the review clock. The dispute
+        # endpoints name the case's latest offer and evidence package.
+        path = self.path.replace("{id}", str(target.pk)).replace("{kind}", "review")
+        if "{offer_id}" in path or "{package_id}" in path:
+            offer = Offer.objects.filter(case_id=target.pk).order_by("-pk").first()
+            package = EvidencePackage.objects.filter(case_id=target.pk).order_by("-pk").first()
+            path = path.replace("{offer_id}", str(offer.pk if offer else 0))
+            path = path.replace("{package_id}", str(package.pk if package else 0))
+        return "/cases" + path
 
     def send(self, client: Client, target: Any, ctx: dict[str, Any]):
         data = self.payload(target, ctx)
@@ -466,6 +511,62 @@ ENDPOINTS += [
         douyin_factories.sync_failed,
         event="platform_sync_retried",
         check=lambda c, b: b["state"] == "pending" and b["operations"][0]["status"] == "pending",
+    ),
+]
+
+# The disputes (R5.1–R5.3), mounted from `disputes/api.py`.
+ENDPOINTS += [
+    Endpoint(
+        "offer",
+        "/{id}/offers",
+        pending,
+        payload=lambda c, ctx: {"kind": "partial_refund", "amount_fen": 1000, "note": "协商"},
+        event="offer_made",
+        check=lambda c, b: b["status"] == "open" and c.offers.count() == 1,
+    ),
+    Endpoint(
+        "offer-answer",
+        "/{id}/offers/{offer_id}/answer",
+        disputed,
+        payload=lambda c, ctx: {"accepted": False, "note": "买家不同意"},
+        event="offer_answered",
+        check=lambda c, b: b["status"] == "declined",
+    ),
+    Endpoint(
+        "evidence-package",
+        "/{id}/evidence-packages",
+        rejected,
+        event="evidence_package_built",
+        check=lambda c, b: b["pdf_sha256"] and c.evidence_packages.count() == 1,
+    ),
+    Endpoint(
+        "evidence-submit",
+        "/{id}/evidence-packages/{package_id}/submit",
+        disputed,
+        payload=lambda c, ctx: {
+            "evidence_ids": list(Case.objects.get(pk=c.pk).evidence.values_list("pk", flat=True))
+            if Case.objects.filter(pk=c.pk).exists()
+            else [1],
+            "comment": "照片显示商品完好",
+        },
+        event="platform_evidence_submitted",
+        check=lambda c, b: b["submitted_at"] is not None,
+    ),
+    Endpoint(
+        "appeal",
+        "/{id}/appeal",
+        ruled_for_buyer,
+        payload=lambda c, ctx: {"statement": "买家照片与商品不符"},
+        event="appeal_filed",
+        check=lambda c, b: b["appeal"]["outcome"] == "pending",
+    ),
+    Endpoint(
+        "appeal-outcome",
+        "/{id}/appeal/outcome",
+        appealed,
+        payload=lambda c, ctx: {"outcome": "rejected", "note": "维持原判"},
+        event="appeal_decided",
+        check=lambda c, b: b["appeal"]["outcome"] == "rejected",
     ),
 ]
 

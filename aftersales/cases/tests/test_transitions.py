@@ -48,6 +48,10 @@ def refund(case, by):
 
 
 # (from, to, case type, action, the audit event that records the edge)
+def settle(case, by):
+    return services.settle_with_refund(case=case, by=by, note="协商一致", source="offer")
+
+
 EDGES = [
     (
         S.PENDING_REVIEW,
@@ -124,6 +128,10 @@ EDGES = [
     (S.REJECTED, S.PENDING_REVIEW, T.EXCHANGE, reopen, "case_reopened"),
     (S.REJECTED, S.CLOSED, T.EXCHANGE, close, "case_closed"),
     (S.REJECTED, S.CLOSED, T.REFUND_UNSHIPPED, steps.withdraw, "case_withdrawn"),
+    # A refund agreed with the buyer or ruled by the platform (R5.1, R5.3).
+    (S.REJECTED, S.AWAITING_REFUND, T.RETURN_REFUND, settle, "settlement_agreed"),
+    (S.AWAITING_EVIDENCE, S.AWAITING_REFUND, T.REFUND_SHIPPED, settle, "settlement_agreed"),
+    (S.PENDING_REVIEW, S.AWAITING_REFUND, T.EXCHANGE, settle, "settlement_agreed"),
 ]
 
 

@@ -60,6 +60,12 @@ class DouyinAdapter:
     def add_order_remark(self, *, case: Case, remark: str, by: Actor) -> None:
         outbox.add_platform_remark(case=case, remark=remark, by=by)
 
+    def submit_evidence(
+        self, *, case: Case, evidence_ids: list[int], comment: str, by: Actor
+    ) -> None:
+        urls = outbox.evidence_file_urls(case, evidence_ids)
+        outbox.submit_platform_evidence(case=case, urls=urls, comment=comment, by=by)
+
     def sync_state(self, case: Case) -> SyncState:
         return sync_state_of(case)
 
@@ -116,7 +122,12 @@ def sync_state_of(case: Case) -> SyncState:
                 synced_at=op.synced_at,
                 next_attempt_at=op.next_attempt_at,
                 is_message=op.kind == OperationKind.NOTIFY_BUYER,
-                text=str(op.params.get("content") or op.params.get("remark") or ""),
+                text=str(
+                    op.params.get("content")
+                    or op.params.get("remark")
+                    or op.params.get("comment")
+                    or ""
+                ),
                 is_interception=op.kind == OperationKind.INTERCEPT,
                 answer=_answer_of(op),
                 error_explanation=errors.explain(op.last_error),

@@ -30,6 +30,7 @@ class OperationKind(models.TextChoices):
     EXTEND = "extend", _("Extend the deadline")
     REMARK = "remark", _("Order remark")
     NOTIFY_BUYER = "notify_buyer", _("Message to the buyer")
+    SUBMIT_EVIDENCE = "submit_evidence", _("Evidence for the platform's intervention")
 
 
 class OperationStatus(models.TextChoices):

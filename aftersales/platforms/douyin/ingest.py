@@ -689,7 +689,10 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
     status = record.platform_status
     dispute = dispute_status_for(snapshot.arbitrate_status, snapshot.arbitrate_conclusion)
     if snapshot.arbitrate_status not in (None, 0) and dispute != case.dispute_status:
-        return "dispute", lambda: record_platform_dispute(case=case, dispute_status=dispute)
+        details = dispute_details(record.detail, snapshot)
+        return "dispute", lambda: record_platform_dispute(
+            case=case, dispute_status=dispute, details=details
+        )
     if case.status in TERMINAL_STATUSES:
         return None
     if has_operations_in_flight(case):
@@ -794,9 +797,33 @@ def _refund_as_platform(case: Case, snapshot: Snapshot) -> None:
         cs.refund_case(case=case, by=PLATFORM)
 
 
+def dispute_details(detail: dict[str, Any], snapshot: Snapshot) -> dict[str, Any]:
+    """What the platform says about its intervention, for the case event's payload (read by
+    the disputes app, R5.2, R5.3): its id, the deadline for the shop's evidence, the ruling,
+    the party held responsible and the amount the platform refunds."""
+    arbitrate = (detail.get("process_info") or {}).get("arbitrate_info") or {}
+    deadline = from_unix(arbitrate.get("arbitrate_status_deadline"))
+    return {
+        "arbitrate_id": str(arbitrate.get("arbitrate_id") or ""),
+        "arbitrate_status": snapshot.arbitrate_status,
+        "conclusion": snapshot.arbitrate_conclusion or 0,
+        "blame": _optional_int(arbitrate.get("arbitrate_blame")) or 0,
+        "evidence_deadline": deadline.isoformat() if deadline else "",
+        "evidence_required": bool(arbitrate.get("is_required_evidence")),
+        "refund_amount_fen": snapshot.refund_amount,
+        "refund_post_amount_fen": snapshot.refund_post_amount,
+        "partial": bool(
+            (detail.get("process_info") or {}).get("after_sale_info", {}).get("part_type")
+        ),
+    }
+
+
 @transaction.atomic
-def record_platform_dispute(*, case: Case, dispute_status: str) -> Case:
-    """Follow the platform's intervention (平台介入) on the case's dispute axis (R5.2)."""
+def record_platform_dispute(
+    *, case: Case, dispute_status: str, details: dict[str, Any] | None = None
+) -> Case:
+    """Follow the platform's intervention (平台介入) on the case's dispute axis (R5.2); the
+    event carries the platform's details (`dispute_details`) for the disputes app."""
     from aftersales.cases.services import lock_case
     from aftersales.cases.transitions import change_case
 
@@ -808,5 +835,5 @@ def record_platform_dispute(*, case: Case, dispute_status: str) -> Case:
         by=PLATFORM,
         event_type=CaseEvent.DISPUTE_STATUS_CHANGED,
         dispute_status=dispute_status,
-        payload={"source": "douyin"},
+        payload={"source": "douyin", **(details or {})},
     )

@@ -328,6 +328,37 @@ def add_platform_remark(*, case: Case, remark: str, by: Actor) -> OutboxOperatio
     return add_operation(case, OperationKind.REMARK, {"remark": remark}, cause="remark")
 
 
+# `afterSale/submitEvidence` takes at most this many image URLs per call.
+EVIDENCE_IMAGES_PER_CALL = 4
+
+
+@transaction.atomic
+def submit_platform_evidence(
+    *, case: Case, urls: list[str], comment: str, by: Actor
+) -> list[OutboxOperation]:
+    """Answer the platform's intervention with the shop's evidence (afterSale/submitEvidence,
+    R5.2): one operation per `EVIDENCE_IMAGES_PER_CALL` images, the comment with the first.
+    The caller records the case event."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    _require_link(case)
+    if not urls:
+        raise InvalidInput(_("Choose at least one photo to submit."))
+    check_length(comment=(comment, PLATFORM_REMARK_MAX_LENGTH))
+    chunks = [
+        urls[i : i + EVIDENCE_IMAGES_PER_CALL]
+        for i in range(0, len(urls), EVIDENCE_IMAGES_PER_CALL)
+    ]
+    return [
+        add_operation(
+            case,
+            OperationKind.SUBMIT_EVIDENCE,
+            {"evidence": chunk, "comment": comment if index == 0 else ""},
+            cause=CaseEvent.PLATFORM_EVIDENCE_SUBMITTED,
+        )
+        for index, chunk in enumerate(chunks)
+    ]
+
+
 def _require_link(case: Case) -> DouyinShopLink:
     link = link_for_shop(case.shop_id)
     if link is None or not case.platform_case_id:
@@ -495,6 +526,17 @@ def _perform(operation: OutboxOperation, client: DouyinClient) -> tuple[str, str
             retry_ambiguous=False,
         )
         return AttemptOutcome.SUCCEEDED, response.log_id, response.data
+    if operation.kind == OperationKind.SUBMIT_EVIDENCE:
+        response = client.call(
+            "afterSale/submitEvidence",
+            {
+                "aftersale_id": aftersale_id,
+                "evidence": list(params["evidence"]),
+                "comment": params.get("comment", ""),
+            },
+            retry_ambiguous=False,
+        )
+        return AttemptOutcome.SUCCEEDED, response.log_id, response.data
     raise OperationRefused(f"unknown operation kind {operation.kind}")
 
 
@@ -596,6 +638,13 @@ def match_reject_reason(reason_code: str, listing: list[dict[str, Any]]) -> dict
                 if word in str(entry.get("reason", "")):
                     return entry
     return None
+
+
+def evidence_file_urls(case: Case, evidence_ids: list[int]) -> list[str]:
+    """Every chosen photo's URL for the platform (no cut: the caller splits into calls)."""
+    base = settings.DOUYIN_EVIDENCE_BASE_URL.rstrip("/")
+    ids = case.evidence.filter(pk__in=evidence_ids).order_by("pk").values_list("pk", flat=True)
+    return [f"{base}/api/v1/cases/{case.pk}/evidence/{pk}/file" for pk in ids]
 
 
 def evidence_urls(case: Case, evidence_ids: list[int]) -> list[str]:
