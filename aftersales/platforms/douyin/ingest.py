@@ -33,7 +33,6 @@ from aftersales.cases.choices import (
     CaseStatus,
     CaseType,
     ExecutionStatus,
-    RefundStatus,
     ReturnStatus,
 )
 from aftersales.cases.events import CaseEvent
@@ -673,11 +672,7 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
     if status == PlatformStatus.CLOSED:
         if can_withdraw(case):
             return "withdraw", lambda: cs.withdraw_case(case=case, by=PLATFORM)
-        if case.refund_status != RefundStatus.PENDING and local == CaseStatus.REJECTED:
-            return "close", lambda: cs.close_case(
-                case=case, note=f"平台售后单已关闭（{label}）", by=PLATFORM
-            )
-        return None
+        return _platform_closed_step(case, snapshot, label)
     if status in (PlatformStatus.FIRST_REJECTED, PlatformStatus.SECOND_REJECTED):
         if can_reject(case):
             return "reject", lambda: cs.reject_case(
@@ -746,6 +741,28 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
     if local == CaseStatus.AWAITING_BUYER_RECEIPT and status == PlatformStatus.GOODS_SUCCEEDED:
         return "buyer_received", lambda: cs.confirm_buyer_receipt(case=case, by=PLATFORM)
     return None
+
+
+def _platform_closed_step(
+    case: Case, snapshot: Snapshot, label: str
+) -> tuple[str, Callable[[], Any]] | None:
+    """The platform closed the after-sale (28) where the buyer can no longer withdraw: every
+    open status follows it to closed (F1). A refund of ours that has not left is cancelled
+    and its booking released by `close_case`; one the platform is paying or paid, or one a
+    worker is executing now, holds the case for a person (reconciliation shows the drift)."""
+    from aftersales.cases import services as cs
+
+    if snapshot.refund_status in (PLATFORM_REFUNDING, PLATFORM_REFUNDED):
+        return None
+    execution = RefundExecution.objects.filter(decision__case=case).first()
+    if execution is not None and execution.status in (
+        ExecutionStatus.EXECUTING,
+        ExecutionStatus.SUCCEEDED,
+    ):
+        return None
+    return "close", lambda: cs.close_case(
+        case=case, note=f"平台售后单已关闭（{label}）", by=PLATFORM
+    )
 
 
 def _refund_as_platform(case: Case, snapshot: Snapshot) -> None:

@@ -1,0 +1,105 @@
+"""Issue 15: trust under faults — what the platform closed, lost answers, inputs PostgreSQL
+refuses. Each test strikes the fault the soak found and asserts what must (not) happen."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from aftersales.cases import services
+from aftersales.cases.models import Case, RefundExecution
+from aftersales.core.actors import Actor
+from aftersales.orders.models import OrderItem
+from aftersales.platforms.douyin.models import OutboxOperation
+
+from .mini_platform import MiniPlatform
+from .support import body_of, message, post_push
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AGENT = Actor.system("agent")
+
+
+@pytest.fixture
+def platform(linked, gateway):
+    return MiniPlatform(gateway, linked.platform_shop_id)
+
+
+def push(link, tag, aftersale_id, **data):
+    body = body_of(message(tag, aftersale_id, link.platform_shop_id, **data))
+    response = post_push(Client(), body, app_key=link.app_key, secret=link.app_secret)
+    assert response.status_code == 200, response.content
+    return response
+
+
+def test_r1_4_a_refund_the_platform_closed_before_paying_releases_its_booking(linked, platform):
+    """F1: approved refund-only, the buyer withdraws on the platform (207), the agreement is
+    refused (50002, status 28): the case closes, the item shows nothing refunded, the
+    execution is cancelled and never claimed again."""
+    order = platform.add_order(status=3, shipped=True, signed=True, pay_amount=38900)
+    aftersale_id = platform.add_aftersale(order, type=1, reason_code=2)
+    push(linked, "200", aftersale_id)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    if case.status == "pending_review":
+        services.approve_case(case=case, by=AGENT)
+    platform.set_status(aftersale_id, 28, refund_status=0)  # the buyer withdrew meanwhile
+    case.refresh_from_db()
+    if case.refund_status == "none":
+        services.refund_case(case=case, by=AGENT)
+    agree = OutboxOperation.objects.get(case=case, kind="agree")
+    assert agree.status == "failed" and "20309541" in agree.last_error
+    item = OrderItem.objects.get(order__cases=case)
+    assert RefundExecution.objects.get(decision__case=case).status == "failed"
+
+    push(linked, "207", aftersale_id, close_time=1)
+
+    case.refresh_from_db()
+    item.refresh_from_db()
+    assert (case.status, case.refund_status) == ("closed", "none")
+    assert item.refunded_amount_fen == 0  # the refunded figure is money that left: none did
+    assert item.order.shipping_refunded_fen == 0
+    execution = RefundExecution.objects.get(decision__case=case)
+    assert execution.status == "cancelled"
+    cancelled = case.events.get(type="refund_cancelled")
+    assert cancelled.actor_kind == "platform" and cancelled.payload["released_fen"] > 0
+    # Nothing retries or pays it afterwards.
+    with pytest.raises(Exception, match="no failed refund"):
+        services.retry_refund(case=case, by=AGENT)
+    services.execute_refund(execution=execution, by=AGENT)
+    execution.refresh_from_db()
+    assert execution.status == "cancelled" and execution.attempts == 1
+    # The item may be refunded in full by another case now.
+    assert services.case_item_caps(case)[0].cap_fen == 38900
+
+
+@pytest.mark.parametrize(
+    "local", ["awaiting_inspection", "pending_final_review", "awaiting_shipment"]
+)
+def test_r1_2_every_open_status_follows_the_platform_closing(linked, platform, local):
+    """F1: states that had no edge to closed follow the platform's 28."""
+    order = platform.add_order(status=5, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=3 if local == "awaiting_shipment" else 0)
+    push(linked, "200", aftersale_id)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    Case.objects.filter(pk=case.pk).update(status=local)
+    platform.set_status(aftersale_id, 28, refund_status=0)
+
+    push(linked, "207", aftersale_id)
+
+    case.refresh_from_db()
+    assert case.status == "closed"
+    assert case.events.get(type="case_closed").actor_kind == "platform"
+
+
+def test_r1_2_a_merchant_closes_only_what_goes_no_further(linked, platform):
+    """The new edges to closed are the platform's; an agent still cannot close a case whose
+    goods are being inspected or whose refund is moving."""
+    order = platform.add_order(status=5, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=0)
+    push(linked, "200", aftersale_id)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    Case.objects.filter(pk=case.pk).update(status="awaiting_inspection")
+    with pytest.raises(Exception, match="awaiting_inspection|cannot|not allowed"):
+        services.close_case(case=case, note="想关掉", by=AGENT)
+    case.refresh_from_db()
+    assert case.status == "awaiting_inspection"
