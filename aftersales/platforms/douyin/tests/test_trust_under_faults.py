@@ -103,3 +103,65 @@ def test_r1_2_a_merchant_closes_only_what_goes_no_further(linked, platform):
         services.close_case(case=case, note="想关掉", by=AGENT)
     case.refresh_from_db()
     assert case.status == "awaiting_inspection"
+
+
+# --- Lost answers: what the platform did counts as done, a message is sent once ------------
+
+
+def attempts_of(operation):
+    return list(operation.attempt_log.order_by("number").values_list("outcome", flat=True))
+
+
+def test_r3_5_a_message_whose_answer_was_lost_reaches_the_buyer_once(linked, platform):
+    """The platform sent the buyer's message, then the answer was lost (HTTP 502 after the
+    fact): the retry carries the same key, the platform says it has it, the operation is done
+    and the buyer has one message, not two."""
+    order = platform.add_order(status=3, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=0)
+    push(linked, "200", aftersale_id)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    platform.faults["im.sendMessage"] = ["after:502"]
+    sent_before = len(platform.messages)
+
+    services.message_buyer(case=case, text="您好，请问商品是哪里有问题？", by=AGENT)
+
+    texts = [m["content"] for m in platform.messages[sent_before:]]
+    assert texts == ["您好，请问商品是哪里有问题？"]
+    operation = OutboxOperation.objects.filter(case=case, kind="notify_buyer").latest("pk")
+    assert operation.status == "synced"
+    assert attempts_of(operation) == ["transient_error", "already_done"]
+    assert not case.events.filter(type="platform_operation_failed").exists()
+
+
+def test_r2_6_an_extension_whose_answer_was_lost_is_done_not_failed(linked, platform):
+    """timeExtend applied, answer lost; the retry is told "already extended this step": the
+    operation is done (the platform is where it should be), not a false failure."""
+    from aftersales.platforms.douyin.outbox import request_platform_extension
+
+    order = platform.add_order(status=3, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=0)
+    push(linked, "200", aftersale_id)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    extended: list[str] = []
+    answer = platform._answer
+
+    def once_per_step(method, params):
+        if method == "afterSale.timeExtend":
+            if extended:
+                from .fake_gateway import error
+
+                return error(
+                    50002, "isv.business-failed:20309541", "售后状态错误：本阶段已延长过一次时效"
+                )
+            extended.append(params["aftersale_id"])
+        return answer(method, params)
+
+    platform._answer = once_per_step
+    platform.faults["afterSale.timeExtend"] = ["after:502"]
+
+    operation = request_platform_extension(case=case, by=AGENT)
+
+    operation.refresh_from_db()
+    assert extended == [aftersale_id]
+    assert operation.status == "synced"
+    assert attempts_of(operation) == ["transient_error", "already_done"]
