@@ -13,10 +13,12 @@ from typing import Annotated, Any
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils import translation
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, FormEx, NinjaAPI, P, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
+from ninja.parser import Parser
 from pydantic import StringConstraints
 
 from aftersales.analytics.api import router as analytics_router
@@ -28,6 +30,7 @@ from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from aftersales.core.limits import CODE_MAX_LENGTH, SEARCH_MAX_LENGTH, SHORT_NOTE_MAX_LENGTH
+from aftersales.core.text import has_nul
 from aftersales.intake.services import receive_case
 from aftersales.orders.models import Order, OrderItem
 from aftersales.shops.choices import WRITE_ROLES
@@ -61,7 +64,47 @@ from .sync import router as sync_router
 
 logger = logging.getLogger(__name__)
 
+
+def _refuse_nul(data: Any) -> None:
+    """PostgreSQL stores no NUL character: a text input holding one is refused, naming the
+    field, before anything is read or saved (issue 15)."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if has_nul(name) or has_nul(value):
+                shown = str(name).replace("\x00", "\ufffd")[:64]
+                raise InvalidInput(
+                    _("“%(name)s” contains a NUL character (U+0000), which cannot be stored."),
+                    name=shown,
+                    field=shown,
+                )
+    elif has_nul(data):
+        raise InvalidInput(
+            _("The request contains a NUL character (U+0000), which cannot be stored.")
+        )
+
+
+class StorableParser(Parser):
+    """JSON bodies, query strings and form fields, refusing text PostgreSQL cannot store."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        # Every JSON body of this API is an object: `[null, null]` is not one, whatever the
+        # schema's defaults would make of it.
+        if not isinstance(data, dict):
+            raise InvalidInput(_("The request body must be a JSON object."))
+        _refuse_nul(data)
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        result = super().parse_querydict(data, list_fields, request)
+        _refuse_nul(result)
+        return result
+
+
 api = NinjaAPI(
+    parser=StorableParser(),
     title="aftersales API",
     version="1",
     urls_namespace="api-v1",
@@ -117,6 +160,8 @@ HTTP_ERRORS: dict[int, tuple[str, Any]] = {
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, DomainError):  # our parser's refusal, wrapped by ninja
+        return on_domain_error(request, exc.__cause__)
     code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", _("The request failed.")))
     return api.create_response(request, error_body(code, message), status=exc.status_code)
 

@@ -41,6 +41,7 @@ from aftersales.cases.transitions import can_reject, can_withdraw
 from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
+from aftersales.core.text import escape_nul, storable
 from aftersales.intake.services import settle_case
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem
@@ -105,8 +106,12 @@ def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
     now = timezone.now()
     app_key = headers.get("app-id", "").strip()
     signature = headers.get("event-sign", "")
-    kept = {name: headers.get(name, "")[:512] for name in KEPT_HEADERS if headers.get(name)}
-    text = body.decode("utf-8", errors="replace")
+    kept = {
+        name: storable(headers.get(name, "")[:512]) for name in KEPT_HEADERS if headers.get(name)
+    }
+    # PostgreSQL stores no NUL: the body is kept with each NUL escaped (`\u0000`, what it
+    # means in JSON), its messages' data with NUL replaced (`core.text`) — never refused.
+    text = escape_nul(body.decode("utf-8", errors="replace"))
     links = list(DouyinShopLink.objects.filter(app_key=app_key, is_active=True)) if app_key else []
     verified = [
         link
@@ -192,8 +197,9 @@ def parse_push(body: bytes) -> list[PushMessage]:
                 raise MalformedPush(f"message {index}: data is not JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise MalformedPush(f"message {index}: data is not a JSON object")
+        # The raw message keeps a NUL as its JSON escape; the data to apply has none.
         raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-        messages.append(PushMessage(str(tag), str(msg_id), data, raw))
+        messages.append(PushMessage(storable(str(tag)), storable(str(msg_id)), storable(data), raw))
     return messages
 
 

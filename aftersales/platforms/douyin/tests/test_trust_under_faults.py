@@ -165,3 +165,60 @@ def test_r2_6_an_extension_whose_answer_was_lost_is_done_not_failed(linked, plat
     assert extended == [aftersale_id]
     assert operation.status == "synced"
     assert attempts_of(operation) == ["transient_error", "already_done"]
+
+
+# --- NUL characters: sanitised at the boundary, never a lost request ------------------------
+# SQLite stores NUL; PostgreSQL refuses it (text and jsonb). These matter on PostgreSQL.
+
+
+def test_r13_2_a_buyer_statement_with_nul_opens_the_case_and_the_push_is_processed(
+    linked, platform
+):
+    from aftersales.platforms.douyin.models import DouyinAftersale, InboundMessage
+
+    order = platform.add_order(status=3, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=0)
+    platform.info(aftersale_id)["buyer_statement"] = "衣服有破洞\x00\x00请处理"
+
+    push(linked, "200", aftersale_id)
+
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    assert case.buyer_statement == "衣服有破洞\ufffd\ufffd请处理"
+    assert InboundMessage.objects.get(aftersale_id=aftersale_id).status == "processed"
+    assert (
+        "\ufffd"
+        in DouyinAftersale.objects.get(case=case).detail["process_info"]["after_sale_info"][
+            "buyer_statement"
+        ]
+    )
+
+
+def test_r13_2_a_signed_push_whose_data_holds_nul_is_stored_and_applied(linked, platform):
+    import json
+
+    from aftersales.platforms.douyin.models import InboundMessage
+
+    order = platform.add_order(status=3, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=0)
+    item = message("200", aftersale_id, linked.platform_shop_id, note="a\x00b")
+    body = json.dumps([item]).encode()
+    assert b"\\u0000" in body
+
+    response = post_push(Client(), body, app_key=linked.app_key, secret=linked.app_secret)
+
+    assert response.status_code == 200
+    stored = InboundMessage.objects.get(aftersale_id=aftersale_id)
+    assert stored.status == "processed"
+    assert "\\u0000" in stored.body  # the original, as sent
+    assert Case.objects.filter(platform_case_id=aftersale_id).exists()
+
+
+def test_r13_2_a_nul_byte_in_the_body_is_refused_as_malformed_and_kept(linked):
+    from aftersales.platforms.douyin.models import InboundMessage
+
+    body = b'[{"tag":"200","msg_id":"m1","data":"{}"}]\x00'
+    response = post_push(Client(), body, app_key=linked.app_key, secret=linked.app_secret)
+
+    assert response.status_code == 400
+    stored = InboundMessage.objects.get()
+    assert stored.status == "malformed" and stored.body.endswith("\\u0000")
