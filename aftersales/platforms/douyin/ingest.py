@@ -95,7 +95,7 @@ class MalformedPush(ValueError):
     pass
 
 
-def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
+def receive_push(*, body: bytes, headers: Mapping[str, str], source: str = "") -> PushAnswer:
     """Verify, store and acknowledge one push POST (the webhook view's whole job).
 
     Bad or unknown signature → 401, kept as `bad_signature`, nothing applied. Unreadable →
@@ -104,7 +104,7 @@ def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
     processing is queued with that transaction (`queueing`).
     """
     now = timezone.now()
-    app_key = headers.get("app-id", "").strip()
+    app_key = storable(headers.get("app-id", "").strip())
     signature = headers.get("event-sign", "")
     kept = {
         name: storable(headers.get(name, "")[:512]) for name in KEPT_HEADERS if headers.get(name)
@@ -122,14 +122,7 @@ def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
     ]
     if not verified:
         reason = "signature does not match" if links else "unknown app-id"
-        InboundMessage.objects.create(
-            app_key=app_key[:64],
-            body=text,
-            headers=kept,
-            status=MessageStatus.BAD_SIGNATURE,
-            error=reason,
-            received_at=now,
-        )
+        _keep_refused(body, text, kept, app_key=app_key, reason=reason, source=source, now=now)
         logger.warning("douyin push refused (401): %s; app-id=%r", reason, app_key[:64])
         return PushAnswer(401, {"code": 40003, "msg": "invalid signature"})
     try:
@@ -171,6 +164,46 @@ def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
                 continue
             queue_processing(stored.pk)
     return PushAnswer(200, {"code": 0, "msg": "success"})
+
+
+def _keep_refused(
+    body: bytes,
+    text: str,
+    kept: dict[str, str],
+    *,
+    app_key: str,
+    reason: str,
+    source: str,
+    now: datetime,
+) -> InboundMessage | None:
+    """A bounded record of a push nobody signed (issue 15): the first
+    `DOUYIN_REFUSED_BODY_KEPT_BYTES` of the body with its size and SHA-256, and at most
+    `DOUYIN_REFUSED_PER_MINUTE` such records a minute per source address — beyond that the
+    refusal is only logged. An unauthenticated caller cannot grow the inbox without limit."""
+    import hashlib
+
+    limit = settings.DOUYIN_REFUSED_PER_MINUTE
+    recent = InboundMessage.objects.filter(
+        status=MessageStatus.BAD_SIGNATURE,
+        received_at__gte=now - timedelta(minutes=1),
+        headers__source=source,
+    ).count()
+    if recent >= limit:
+        logger.warning("douyin push refused from %s: over %d a minute, not stored", source, limit)
+        return None
+    cap = settings.DOUYIN_REFUSED_BODY_KEPT_BYTES
+    digest = hashlib.sha256(body).hexdigest()
+    summary = reason
+    if len(body) > cap:
+        summary += f"; {len(body)} bytes, sha256 {digest}, first {cap} kept"
+    return InboundMessage.objects.create(
+        app_key=storable(app_key[:64]),
+        body=escape_nul(body[:cap].decode("utf-8", errors="replace")) if len(body) > cap else text,
+        headers=kept | {"source": source[:64]},
+        status=MessageStatus.BAD_SIGNATURE,
+        error=summary,
+        received_at=now,
+    )
 
 
 def parse_push(body: bytes) -> list[PushMessage]:

@@ -222,3 +222,34 @@ def test_r13_2_a_nul_byte_in_the_body_is_refused_as_malformed_and_kept(linked):
     assert response.status_code == 400
     stored = InboundMessage.objects.get()
     assert stored.status == "malformed" and stored.body.endswith("\\u0000")
+
+
+# --- The webhook keeps a bounded record of what nobody signed -------------------------------
+
+
+def test_r13_2_unsigned_pushes_are_kept_bounded_in_size_and_rate(linked, settings):
+    from aftersales.platforms.douyin.models import InboundMessage
+
+    settings.DOUYIN_REFUSED_BODY_KEPT_BYTES = 1024
+    settings.DOUYIN_REFUSED_PER_MINUTE = 3
+    body = b"[" + b"x" * (512 * 1024) + b"]"
+    client = Client()
+    answers = [
+        post_push(client, body, app_key=linked.app_key, signature="forged").status_code
+        for _ in range(6)
+    ]
+
+    assert answers == [401] * 6
+    kept = list(InboundMessage.objects.all())
+    assert len(kept) == 3  # the rest only logged
+    assert all(m.status == "bad_signature" and len(m.body) <= 1024 for m in kept)
+    assert all(f"{len(body)} bytes, sha256" in m.error for m in kept)
+    # Another source is not silenced by the first one's flood.
+    other = Client(REMOTE_ADDR="198.51.100.7")
+    assert post_push(other, b"[]", app_key="nobody", signature="x").status_code == 401
+    assert InboundMessage.objects.count() == 4
+
+
+def test_r13_2_an_app_id_with_nul_is_refused_not_a_500(linked):
+    response = post_push(Client(), b"[]", app_key="app\x00id", signature="x")
+    assert response.status_code == 401
