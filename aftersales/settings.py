@@ -279,6 +279,8 @@ DOUYIN_OUTBOX_LEASE_SECONDS = env_float("DOUYIN_OUTBOX_LEASE_SECONDS", 300.0, mi
 # Seconds the refund gateway waits for another worker's delivery of the refund instruction.
 DOUYIN_REFUND_WAIT_SECONDS = env_float("DOUYIN_REFUND_WAIT_SECONDS", 10.0, minimum=0)
 # Tries to process one pushed message before it is left failed.
+# A task row RUNNING longer than this was left by a killed worker (issue 15; the sweep).
+AFTERSALES_TASK_LEASE_SECONDS = env_float("AFTERSALES_TASK_LEASE_SECONDS", 1800.0, minimum=0)
 # An unsigned push is kept as a bounded record: its first bytes, at most so many a minute
 # per source address (issue 15).
 DOUYIN_REFUSED_BODY_KEPT_BYTES = env_int("DOUYIN_REFUSED_BODY_KEPT_BYTES", 4096, minimum=0)
