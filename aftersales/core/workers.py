@@ -21,9 +21,9 @@ from django.utils import timezone
 
 def without_reloader(argv: list[str]) -> list[str]:
     """`db_worker` without the autoreloader unless asked for explicitly."""
-    if len(argv) > 1 and argv[1] == "db_worker":
-        if not any(a in ("--reload", "--no-reload") for a in argv[2:]):
-            return [*argv, "--no-reload"]
+    asked = any(a in ("--reload", "--no-reload") for a in argv[2:])
+    if len(argv) > 1 and argv[1] == "db_worker" and not asked:
+        return [*argv, "--no-reload"]
     return argv
 
 
