@@ -270,10 +270,13 @@ def test_postgres_refuses_truncate_of_the_audit_trail_r6_2(shop_a):
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL")
     events = chain(shop_a)
-    with pytest.raises(DatabaseError, match="cannot be truncated"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET LOCAL aftersales.maintenance = 'off'")
-            cursor.execute("TRUNCATE audit_auditevent CASCADE")
+    with (
+        pytest.raises(DatabaseError, match="cannot be truncated"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL aftersales.maintenance = 'off'")
+        cursor.execute("TRUNCATE audit_auditevent CASCADE")
     assert AuditEvent.objects.filter(shop=shop_a).count() == len(events)
     assert verify_chain(shop_a.pk) is None
