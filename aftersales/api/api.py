@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import translation
 from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
@@ -19,7 +20,7 @@ from ninja import Field, File, FormEx, NinjaAPI, P, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
 from ninja.parser import Parser
-from pydantic import StringConstraints
+from pydantic import BeforeValidator, StringConstraints
 
 from aftersales.analytics.api import router as analytics_router
 from aftersales.cases import services
@@ -166,6 +167,14 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return api.create_response(request, error_body(code, message), status=exc.status_code)
 
 
+@api.exception_handler(MultiPartParserError)
+def on_unreadable_form(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A multipart body without its boundary (or cut short) is the caller's error."""
+    return api.create_response(
+        request, error_body("invalid_input", _("The request could not be read.")), status=400
+    )
+
+
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
     return api.create_response(request, error_body("not_found", _("Not found.")), status=404)
@@ -194,6 +203,18 @@ codes = Router(tags=["codes"])
 Code = Annotated[str, StringConstraints(max_length=CODE_MAX_LENGTH)]
 
 
+def _iso_only(value: Any) -> Any:
+    """A date-time is ISO 8601 text: pydantic would read `0.5` as a Unix timestamp."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("an ISO 8601 date-time is expected, e.g. 2025-06-01T00:00:00+08:00")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
 class CaseFilters(Schema):
     shop_id: int | None = None
     status: list[Code] | None = Field(None, max_length=20)
@@ -204,8 +225,8 @@ class CaseFilters(Schema):
     dispute_status: Code | None = None
     assignee: Code | None = None  # a user id, "me" or "none"
     priority: int | None = None
-    applied_after: datetime | None = None
-    applied_before: datetime | None = None
+    applied_after: IsoDatetime | None = None
+    applied_before: IsoDatetime | None = None
     # A case id, platform case id or order id; a buyer's id, nickname (or its beginning),
     # phone or its last four digits. Every status is searched unless `status` is given.
     q: str | None = Field(None, max_length=SEARCH_MAX_LENGTH)
