@@ -8,7 +8,9 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aftersales.settings")
     from django.core.management import execute_from_command_line
 
-    execute_from_command_line(sys.argv)
+    from aftersales.core.workers import without_reloader
+
+    execute_from_command_line(without_reloader(sys.argv))
 
 
 if __name__ == "__main__":

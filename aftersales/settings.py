@@ -301,6 +301,12 @@ DOUYIN_OUTBOX_LEASE_SECONDS = env_float("DOUYIN_OUTBOX_LEASE_SECONDS", 300.0, mi
 # Seconds the refund gateway waits for another worker's delivery of the refund instruction.
 DOUYIN_REFUND_WAIT_SECONDS = env_float("DOUYIN_REFUND_WAIT_SECONDS", 10.0, minimum=0)
 # Tries to process one pushed message before it is left failed.
+# A task row RUNNING longer than this was left by a killed worker (issue 15; the sweep).
+AFTERSALES_TASK_LEASE_SECONDS = env_float("AFTERSALES_TASK_LEASE_SECONDS", 1800.0, minimum=0)
+# An unsigned push is kept as a bounded record: its first bytes, at most so many a minute
+# per source address (issue 15).
+DOUYIN_REFUSED_BODY_KEPT_BYTES = env_int("DOUYIN_REFUSED_BODY_KEPT_BYTES", 4096, minimum=0)
+DOUYIN_REFUSED_PER_MINUTE = env_int("DOUYIN_REFUSED_PER_MINUTE", 30, minimum=0)
 DOUYIN_INBOUND_MAX_ATTEMPTS = env_int("DOUYIN_INBOUND_MAX_ATTEMPTS", 10, minimum=1)
 # Seconds a pushed message may stay `processing` before the safety net takes it back.
 DOUYIN_INBOUND_LEASE_SECONDS = env_float("DOUYIN_INBOUND_LEASE_SECONDS", 300.0, minimum=0)

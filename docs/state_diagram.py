@@ -71,6 +71,17 @@ EDGES: dict[tuple[str, str], list[tuple[str, tuple[str, ...]]]] = {
     (S.REJECTED, S.PENDING_REVIEW): [("reopen_case", ALL)],
     (S.REJECTED, S.CLOSED): [("withdraw_case / close_case", ALL)],
     (S.REJECTED, S.AWAITING_REFUND): [("settle_with_refund", ALL)],
+    # The platform closed the after-sale (F1): close_case as the platform; a refund not paid
+    # is cancelled and its booking released. A merchant may close a failed agreed refund.
+    (S.AWAITING_INSPECTION, S.CLOSED): [("close_case (platform closed)", RETURNING)],
+    (S.PENDING_FINAL_REVIEW, S.CLOSED): [("close_case (platform closed)", RETURNING)],
+    (S.AWAITING_REFUND, S.CLOSED): [
+        ("close_case (platform closed; or a failed refund)", (REFUND, RETURN, EXCHANGE))
+    ],
+    (S.AWAITING_SHIPMENT, S.CLOSED): [("close_case (platform closed)", (EXCHANGE, RESEND, REPAIR))],
+    (S.AWAITING_BUYER_RECEIPT, S.CLOSED): [
+        ("close_case (platform closed)", (EXCHANGE, RESEND, REPAIR))
+    ],
 }
 
 

@@ -1923,7 +1923,14 @@ class Platform:
     def api_send_message(self, shop_id: str, params: dict) -> dict:
         order_id = _as_id(params.get("order_id"), "order_id")
         content = _as_str(params, "content", limit=1000)
+        # [ours] A sender's key: the same key from the same shop is the same message, sent once
+        # (a retry after a lost answer gets the first message's id back).
+        client_msg_id = str(params.get("client_msg_id") or "")[:64]
         with self._mutation():
+            if client_msg_id:
+                for sent in self.state["messages"]:
+                    if sent["shop_id"] == shop_id and sent.get("client_msg_id") == client_msg_id:
+                        return {"message_id": sent["message_id"], "duplicate": True}
             order = self.state["orders"].get(order_id)
             if order is None or order["shop_id"] != shop_id:
                 raise parameter_invalid(f"order_id: 订单 {order_id} 不存在")
@@ -1943,6 +1950,7 @@ class Platform:
                     "buyer_open_id": order["buyer"]["open_id"],
                     "content": content,
                     "time": self.wall(),
+                    **({"client_msg_id": client_msg_id} if client_msg_id else {}),
                 }
             )
             return {"message_id": message_id}

@@ -12,12 +12,15 @@ from typing import Annotated, Any
 
 from django.contrib.auth import get_user_model
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils import translation
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, File, FormEx, NinjaAPI, P, Query, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.files import UploadedFile
-from pydantic import StringConstraints
+from ninja.parser import Parser
+from pydantic import BeforeValidator, StringConstraints
 
 from aftersales.alerts.api import router as alerts_router
 from aftersales.analytics.api import router as analytics_router
@@ -29,6 +32,7 @@ from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from aftersales.core.limits import CODE_MAX_LENGTH, SEARCH_MAX_LENGTH, SHORT_NOTE_MAX_LENGTH
+from aftersales.core.text import has_nul
 from aftersales.disputes.api import router as disputes_router
 from aftersales.incidents.api import router as incidents_router
 from aftersales.intake.services import receive_case
@@ -65,7 +69,47 @@ from .sync import router as sync_router
 
 logger = logging.getLogger(__name__)
 
+
+def _refuse_nul(data: Any) -> None:
+    """PostgreSQL stores no NUL character: a text input holding one is refused, naming the
+    field, before anything is read or saved (issue 15)."""
+    if isinstance(data, dict):
+        for name, value in data.items():
+            if has_nul(name) or has_nul(value):
+                shown = str(name).replace("\x00", "\ufffd")[:64]
+                raise InvalidInput(
+                    _("“%(name)s” contains a NUL character (U+0000), which cannot be stored."),
+                    name=shown,
+                    field=shown,
+                )
+    elif has_nul(data):
+        raise InvalidInput(
+            _("The request contains a NUL character (U+0000), which cannot be stored.")
+        )
+
+
+class StorableParser(Parser):
+    """JSON bodies, query strings and form fields, refusing text PostgreSQL cannot store."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        # Every JSON body of this API is an object: `[null, null]` is not one, whatever the
+        # schema's defaults would make of it.
+        if not isinstance(data, dict):
+            raise InvalidInput(_("The request body must be a JSON object."))
+        _refuse_nul(data)
+        return data
+
+    def parse_querydict(
+        self, data: MultiValueDict[str, Any], list_fields: list[str], request: HttpRequest
+    ) -> dict[str, Any]:
+        result = super().parse_querydict(data, list_fields, request)
+        _refuse_nul(result)
+        return result
+
+
 api = NinjaAPI(
+    parser=StorableParser(),
     title="aftersales API",
     version="1",
     urls_namespace="api-v1",
@@ -121,8 +165,18 @@ HTTP_ERRORS: dict[int, tuple[str, Any]] = {
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, DomainError):  # our parser's refusal, wrapped by ninja
+        return on_domain_error(request, exc.__cause__)
     code, message = HTTP_ERRORS.get(exc.status_code, ("http_error", _("The request failed.")))
     return api.create_response(request, error_body(code, message), status=exc.status_code)
+
+
+@api.exception_handler(MultiPartParserError)
+def on_unreadable_form(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A multipart body without its boundary (or cut short) is the caller's error."""
+    return api.create_response(
+        request, error_body("invalid_input", _("The request could not be read.")), status=400
+    )
 
 
 @api.exception_handler(Http404)
@@ -153,6 +207,18 @@ codes = Router(tags=["codes"])
 Code = Annotated[str, StringConstraints(max_length=CODE_MAX_LENGTH)]
 
 
+def _iso_only(value: Any) -> Any:
+    """A date-time is ISO 8601 text: pydantic would read `0.5` as a Unix timestamp."""
+    if isinstance(value, int | float) or (
+        isinstance(value, str) and value.strip().lstrip("+-").replace(".", "", 1).isdigit()
+    ):
+        raise ValueError("an ISO 8601 date-time is expected, e.g. 2025-06-01T00:00:00+08:00")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
 class CaseFilters(Schema):
     shop_id: int | None = None
     status: list[Code] | None = Field(None, max_length=20)
@@ -163,8 +229,8 @@ class CaseFilters(Schema):
     dispute_status: Code | None = None
     assignee: Code | None = None  # a user id, "me" or "none"
     priority: int | None = None
-    applied_after: datetime | None = None
-    applied_before: datetime | None = None
+    applied_after: IsoDatetime | None = None
+    applied_before: IsoDatetime | None = None
     # A case id, platform case id or order id; a buyer's id, nickname (or its beginning),
     # phone or its last four digits. Every status is searched unless `status` is given.
     q: str | None = Field(None, max_length=SEARCH_MAX_LENGTH)

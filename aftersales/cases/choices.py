@@ -79,6 +79,9 @@ class ExecutionStatus(models.TextChoices):
     EXECUTING = "executing", _("Executing")
     SUCCEEDED = "succeeded", _("Succeeded")
     FAILED = "failed", _("Failed")
+    # The refund will never be paid (the case closed before it left): its booking on the
+    # items and the order is released.
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 class CostKind(models.TextChoices):

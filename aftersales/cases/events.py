@@ -36,6 +36,7 @@ class CaseEvent(models.TextChoices):
     REFUND_EXECUTED = "refund_executed", _("Refund paid")
     REFUND_FAILED = "refund_failed", _("Refund failed")
     REFUND_RETRIED = "refund_retried", _("Refund retried")
+    REFUND_CANCELLED = "refund_cancelled", _("Refund cancelled before it was paid")
     COST_RECORDED = "cost_recorded", _("Cost recorded")
     # Exchange, resend, repair (R4.3, R7.3).
     TECHNICAL_SUPPORT_RECORDED = "technical_support_recorded", _("Technical support recorded")

@@ -72,6 +72,7 @@ from .ports import RefundGatewayError, get_refund_gateway, refund_advice
 from .reasons import REASONS, REJECT_REASONS, review_stage_of
 from .transitions import (
     can_approve,
+    can_close,
     can_reject,
     can_reopen,
     can_settle_with_refund,
@@ -599,7 +600,12 @@ def refundable_lines(case: Case) -> list[RefundableLine]:
     )
     decision = RefundDecision.objects.filter(case=case).first()
     if decision is not None:
-        refunded = dict(decision.lines.values_list("order_item_id", "amount_fen"))
+        cancelled = RefundExecution.objects.filter(
+            decision=decision, status=ExecutionStatus.CANCELLED
+        ).exists()
+        refunded = (
+            {} if cancelled else dict(decision.lines.values_list("order_item_id", "amount_fen"))
+        )
         return [
             RefundableLine(
                 ci,
@@ -787,7 +793,7 @@ def _refunded_quantities(
         order_item_id__in=order_item_ids,
         case__refund_decision__lines__order_item_id=F("order_item_id"),
         case__refund_decision__lines__amount_fen__gt=0,
-    )
+    ).exclude(case__refund_decision__execution__status=ExecutionStatus.CANCELLED)
     if exclude_case is not None:
         case_items = case_items.exclude(case=exclude_case)
     totals = case_items.values("order_item_id").annotate(units=Sum("quantity"))
@@ -1211,8 +1217,12 @@ def close_case(*, case: Case, note: str, by: Actor) -> Case:
     case = lock_case(case)
     if not note.strip():
         raise InvalidInput(_("Say why the case is closed."))
-    if case.refund_status == RefundStatus.PENDING:
+    by_platform = by.kind == "platform"
+    if case.refund_status == RefundStatus.PENDING and not by_platform:
         raise Conflict(_("A refund is in progress; it cannot be closed now."))
+    if not can_close(case, by_platform=by_platform):
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_CLOSED)
+    _cancel_unpaid_refund(case, by=by, note=note)
     return change_case(
         case,
         by=by,
@@ -1220,6 +1230,65 @@ def close_case(*, case: Case, note: str, by: Actor) -> Case:
         status=CaseStatus.CLOSED,
         fields={"close_note": note, "resolved_at": timezone.now()},
     )
+
+
+def _cancel_unpaid_refund(case: Case, *, by: Actor, note: str) -> RefundExecution | None:
+    """The case closes with a refund decided but not paid (F1): the refund will never leave,
+    so its booking is released — the items' and the order's refunded figures go back down by
+    what the decision had booked, and the execution becomes `cancelled` (never claimed again).
+
+    The execution is taken with a conditional update from pending/failed, so a worker that
+    claims it at the same moment wins or loses cleanly; one executing or paid refuses the
+    close (the caller locked the case)."""
+    execution = (
+        RefundExecution.objects.select_for_update()
+        .filter(decision__case=case)
+        .select_related("decision")
+        .first()
+    )
+    if execution is None or execution.status == ExecutionStatus.CANCELLED:
+        return None
+    taken = RefundExecution.objects.filter(
+        pk=execution.pk, status__in=[ExecutionStatus.PENDING, ExecutionStatus.FAILED]
+    ).update(status=ExecutionStatus.CANCELLED)
+    if taken != 1:
+        raise Conflict(_("A refund is in progress; it cannot be closed now."))
+    decision = execution.decision
+    lines = list(decision.lines.select_related(None).order_by("order_item_id"))
+    locked = {
+        item.pk: item
+        for item in OrderItem.objects.select_for_update()
+        .filter(pk__in=[line.order_item_id for line in lines])
+        .order_by("pk")
+    }
+    for line in lines:
+        # Never below zero, whatever happened to the item since.
+        released = min(line.amount_fen, locked[line.order_item_id].refunded_amount_fen)
+        OrderItem.objects.filter(pk=line.order_item_id).update(
+            refunded_amount_fen=F("refunded_amount_fen") - released
+        )
+    if decision.shipping_amount_fen:
+        order = Order.objects.select_for_update().get(pk=decision.order_id)
+        released = min(decision.shipping_amount_fen, order.shipping_refunded_fen)
+        Order.objects.filter(pk=order.pk).update(
+            shipping_refunded_fen=F("shipping_refunded_fen") - released
+        )
+    execution.status = ExecutionStatus.CANCELLED
+    change_case(
+        case,
+        by=by,
+        event_type=CaseEvent.REFUND_CANCELLED,
+        refund_status=RefundStatus.NONE,
+        payload={
+            "execution": execution.pk,
+            "decision": decision.pk,
+            "released_fen": decision.total_fen,
+            "lines": {str(line.order_item_id): line.amount_fen for line in lines},
+            "shipping_amount_fen": decision.shipping_amount_fen,
+            "note": note,
+        },
+    )
+    return execution
 
 
 @transaction.atomic

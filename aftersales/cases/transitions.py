@@ -38,13 +38,18 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
         {S.PENDING_REVIEW, S.REJECTED, S.CLOSED, S.AWAITING_REFUND}  # + a settlement (R5)
     ),
     S.AWAITING_RETURN: frozenset({S.AWAITING_INSPECTION, S.CLOSED}),
-    S.AWAITING_INSPECTION: frozenset({S.PENDING_FINAL_REVIEW}),
+    # From here on, CLOSED is the way out when the platform closes the after-sale (a buyer's
+    # withdrawal it accepted, a timeout, a ruling): only the platform closes these
+    # (`can_close`), and a refund that did not leave is released with it.
+    S.AWAITING_INSPECTION: frozenset({S.PENDING_FINAL_REVIEW, S.CLOSED}),
     # Stage 2 (R1.3): after inspection, agree (refund or ship) or reject.
-    S.PENDING_FINAL_REVIEW: frozenset({S.AWAITING_REFUND, S.AWAITING_SHIPMENT, S.REJECTED}),
-    S.AWAITING_REFUND: frozenset({S.COMPLETED}),
+    S.PENDING_FINAL_REVIEW: frozenset(
+        {S.AWAITING_REFUND, S.AWAITING_SHIPMENT, S.REJECTED, S.CLOSED}
+    ),
+    S.AWAITING_REFUND: frozenset({S.COMPLETED, S.CLOSED}),
     # An exchange the merchant cannot fulfil becomes a refund (platform op 321).
-    S.AWAITING_SHIPMENT: frozenset({S.AWAITING_BUYER_RECEIPT, S.AWAITING_REFUND}),
-    S.AWAITING_BUYER_RECEIPT: frozenset({S.COMPLETED}),
+    S.AWAITING_SHIPMENT: frozenset({S.AWAITING_BUYER_RECEIPT, S.AWAITING_REFUND, S.CLOSED}),
+    S.AWAITING_BUYER_RECEIPT: frozenset({S.COMPLETED, S.CLOSED}),
     # A rejected buyer may change the request and apply again, or give up; a settlement or the
     # platform's ruling for the buyer turns the rejection into a refund (R5.1, R5.3).
     S.REJECTED: frozenset({S.PENDING_REVIEW, S.CLOSED, S.AWAITING_REFUND}),
@@ -85,10 +90,25 @@ def can_withdraw(case: Case) -> bool:
     return case.refund_status == RefundStatus.NONE and case.status in WITHDRAWABLE_STATUSES
 
 
-def can_close(case: Case) -> bool:
-    """A case can be closed from wherever the table allows, except while money is moving."""
-    return S.CLOSED in ALLOWED_TRANSITIONS[case.status] and case.refund_status != (
-        RefundStatus.PENDING
+# Where the merchant may close a case. Beyond these only the platform closes (it closed the
+# after-sale), and a merchant may close an agreed refund that failed: it will not be paid.
+MERCHANT_CLOSABLE_STATUSES = frozenset(
+    {S.PENDING_REVIEW, S.AWAITING_EVIDENCE, S.AWAITING_RETURN, S.REJECTED}
+)
+
+
+def can_close(case: Case, *, by_platform: bool = False) -> bool:
+    """A merchant closes a case that goes no further, except while money is moving; the
+    platform closes from every open status (F1: every state has a way out), and a refund
+    still pending is then cancelled if it has not left (`services.close_case`)."""
+    if S.CLOSED not in ALLOWED_TRANSITIONS[case.status]:
+        return False
+    if by_platform:
+        return True
+    if case.refund_status == RefundStatus.PENDING:
+        return False
+    return case.status in MERCHANT_CLOSABLE_STATUSES or (
+        case.status == S.AWAITING_REFUND and case.refund_status == RefundStatus.FAILED
     )
 
 

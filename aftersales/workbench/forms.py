@@ -73,8 +73,13 @@ class LoginForm(AuthenticationForm):
         username = self.cleaned_data.get("username") or ""
         password = self.cleaned_data.get("password") or ""
         ip = client_ip(self.request)
+        attempt = None
         if username:
-            until = lockout.locked_until(username, ip)
+            if password:
+                # Checked and counted in one step, before the password (see lockout).
+                attempt, until = lockout.reserve_attempt(username, ip)
+            else:
+                until = lockout.locked_until(username, ip)
             if until is not None:
                 minutes = max(1, -(-int((until - timezone.now()).total_seconds()) // 60))
                 raise ValidationError(
@@ -83,10 +88,13 @@ class LoginForm(AuthenticationForm):
         try:
             cleaned = super().clean()
         except ValidationError:
-            if username and password:
-                lockout.record_attempt(username, ip, succeeded=False)
+            if attempt is not None:
+                lockout.attempt_failed(attempt)
             raise
-        lockout.record_attempt(username, ip, succeeded=True)
+        if attempt is not None:
+            lockout.attempt_succeeded(attempt)
+        else:
+            lockout.record_attempt(username, ip, succeeded=True)
         return cleaned
 
 

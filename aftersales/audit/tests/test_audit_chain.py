@@ -261,3 +261,22 @@ def test_concurrent_appends_queue_up_and_never_fork_the_chain_r6_2():
     events = chain(shop)
     assert [e.seq for e in events] == list(range(1, 1 + 1 + 8 * 5))  # shop_created + 40
     assert verify_chain(shop.pk) is None
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_truncate_of_the_audit_trail_r6_2(shop_a):
+    """Issue 15: TRUNCATE fires no row trigger; a statement trigger refuses it too, unless a
+    maintenance session says so (the suite's own flush does)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL")
+    events = chain(shop_a)
+    with (
+        pytest.raises(DatabaseError, match="cannot be truncated"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET LOCAL aftersales.maintenance = 'off'")
+        cursor.execute("TRUNCATE audit_auditevent CASCADE")
+    assert AuditEvent.objects.filter(shop=shop_a).count() == len(events)
+    assert verify_chain(shop_a.pk) is None

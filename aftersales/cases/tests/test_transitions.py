@@ -25,6 +25,7 @@ from aftersales.cases.models import (
     RefundExecution,
 )
 from aftersales.cases.transitions import ALLOWED_TRANSITIONS, change_case
+from aftersales.core.actors import Actor
 from aftersales.core.errors import IllegalTransition
 from aftersales.orders.models import Shipment
 
@@ -37,6 +38,11 @@ def buyer_evidence(case, by):
 
 def close(case, by):
     return services.close_case(case=case, note="买家未在期限内寄回", by=by)
+
+
+def platform_close(case, by):
+    """The platform closed the after-sale (F1): every open status has this way out."""
+    return services.close_case(case=case, note="平台售后单已关闭", by=Actor.platform("douyin"))
 
 
 def reopen(case, by):
@@ -132,6 +138,11 @@ EDGES = [
     (S.REJECTED, S.AWAITING_REFUND, T.RETURN_REFUND, settle, "settlement_agreed"),
     (S.AWAITING_EVIDENCE, S.AWAITING_REFUND, T.REFUND_SHIPPED, settle, "settlement_agreed"),
     (S.PENDING_REVIEW, S.AWAITING_REFUND, T.EXCHANGE, settle, "settlement_agreed"),
+    (S.AWAITING_INSPECTION, S.CLOSED, T.RETURN_REFUND, platform_close, "case_closed"),
+    (S.PENDING_FINAL_REVIEW, S.CLOSED, T.RETURN_REFUND, platform_close, "case_closed"),
+    (S.AWAITING_REFUND, S.CLOSED, T.REFUND_SHIPPED, platform_close, "case_closed"),
+    (S.AWAITING_SHIPMENT, S.CLOSED, T.EXCHANGE, platform_close, "case_closed"),
+    (S.AWAITING_BUYER_RECEIPT, S.CLOSED, T.RESEND, platform_close, "case_closed"),
 ]
 
 
@@ -181,6 +192,8 @@ def test_each_allowed_edge_is_reached_through_a_service_r1_2(
     event = next(e for e in new_events if e.type == event_type)
     if event_type == "refund_executed":  # the worker carries out alice's decision
         assert (event.actor_kind, event.actor_label) == ("system", "refund-worker")
+    elif action is platform_close:
+        assert event.actor_kind == "platform"
     else:
         assert (event.actor_label, event.actor_user_id) == ("alice", alice.pk)
 

@@ -35,6 +35,9 @@ DOUYIN_DEFAULTS = {
     "DOUYIN_RECONCILE_RECENT_DAYS": 3,
     "DOUYIN_BUYER_MESSAGE_METHOD": "im/sendMessage",
     "DOUYIN_EVIDENCE_BASE_URL": "http://127.0.0.1:8000",
+    # Issue 15: the bounded record of a refused push.
+    "DOUYIN_REFUSED_BODY_KEPT_BYTES": 4096,
+    "DOUYIN_REFUSED_PER_MINUTE": 30,
 }
 
 

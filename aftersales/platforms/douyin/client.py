@@ -33,6 +33,8 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
+from aftersales.core.text import storable
+
 from .models import ApiCallLog, DouyinShopLink
 from .signing import canonical_json, method_name, sign_request
 
@@ -332,7 +334,9 @@ class DouyinClient:
         body: dict[str, Any] = {}
         if failure is None:
             try:
-                body = json.loads(raw.decode())
+                # The platform's text may hold NUL (a buyer's statement): made storable here,
+                # at the boundary, so a Detail is never refused by PostgreSQL.
+                body = storable(json.loads(raw.decode()))
                 if not isinstance(body, dict):
                     raise ValueError("not an object")
             except (UnicodeDecodeError, ValueError):

@@ -33,7 +33,6 @@ from aftersales.cases.choices import (
     CaseStatus,
     CaseType,
     ExecutionStatus,
-    RefundStatus,
     ReturnStatus,
 )
 from aftersales.cases.events import CaseEvent
@@ -42,6 +41,7 @@ from aftersales.cases.transitions import can_reject, can_withdraw
 from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
+from aftersales.core.text import escape_nul, storable
 from aftersales.intake.services import settle_case
 from aftersales.orders.choices import OrderChannel, OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem
@@ -95,7 +95,7 @@ class MalformedPush(ValueError):
     pass
 
 
-def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
+def receive_push(*, body: bytes, headers: Mapping[str, str], source: str = "") -> PushAnswer:
     """Verify, store and acknowledge one push POST (the webhook view's whole job).
 
     Bad or unknown signature → 401, kept as `bad_signature`, nothing applied. Unreadable →
@@ -104,10 +104,14 @@ def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
     processing is queued with that transaction (`queueing`).
     """
     now = timezone.now()
-    app_key = headers.get("app-id", "").strip()
+    app_key = storable(headers.get("app-id", "").strip())
     signature = headers.get("event-sign", "")
-    kept = {name: headers.get(name, "")[:512] for name in KEPT_HEADERS if headers.get(name)}
-    text = body.decode("utf-8", errors="replace")
+    kept = {
+        name: storable(headers.get(name, "")[:512]) for name in KEPT_HEADERS if headers.get(name)
+    }
+    # PostgreSQL stores no NUL: the body is kept with each NUL escaped (`\u0000`, what it
+    # means in JSON), its messages' data with NUL replaced (`core.text`) — never refused.
+    text = escape_nul(body.decode("utf-8", errors="replace"))
     links = list(DouyinShopLink.objects.filter(app_key=app_key, is_active=True)) if app_key else []
     verified = [
         link
@@ -118,14 +122,7 @@ def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
     ]
     if not verified:
         reason = "signature does not match" if links else "unknown app-id"
-        InboundMessage.objects.create(
-            app_key=app_key[:64],
-            body=text,
-            headers=kept,
-            status=MessageStatus.BAD_SIGNATURE,
-            error=reason,
-            received_at=now,
-        )
+        _keep_refused(body, text, kept, app_key=app_key, reason=reason, source=source, now=now)
         logger.warning("douyin push refused (401): %s; app-id=%r", reason, app_key[:64])
         return PushAnswer(401, {"code": 40003, "msg": "invalid signature"})
     try:
@@ -169,6 +166,46 @@ def receive_push(*, body: bytes, headers: Mapping[str, str]) -> PushAnswer:
     return PushAnswer(200, {"code": 0, "msg": "success"})
 
 
+def _keep_refused(
+    body: bytes,
+    text: str,
+    kept: dict[str, str],
+    *,
+    app_key: str,
+    reason: str,
+    source: str,
+    now: datetime,
+) -> InboundMessage | None:
+    """A bounded record of a push nobody signed (issue 15): the first
+    `DOUYIN_REFUSED_BODY_KEPT_BYTES` of the body with its size and SHA-256, and at most
+    `DOUYIN_REFUSED_PER_MINUTE` such records a minute per source address — beyond that the
+    refusal is only logged. An unauthenticated caller cannot grow the inbox without limit."""
+    import hashlib
+
+    limit = settings.DOUYIN_REFUSED_PER_MINUTE
+    recent = InboundMessage.objects.filter(
+        status=MessageStatus.BAD_SIGNATURE,
+        received_at__gte=now - timedelta(minutes=1),
+        headers__source=source,
+    ).count()
+    if recent >= limit:
+        logger.warning("douyin push refused from %s: over %d a minute, not stored", source, limit)
+        return None
+    cap = settings.DOUYIN_REFUSED_BODY_KEPT_BYTES
+    digest = hashlib.sha256(body).hexdigest()
+    summary = reason
+    if len(body) > cap:
+        summary += f"; {len(body)} bytes, sha256 {digest}, first {cap} kept"
+    return InboundMessage.objects.create(
+        app_key=storable(app_key[:64]),
+        body=escape_nul(body[:cap].decode("utf-8", errors="replace")) if len(body) > cap else text,
+        headers=kept | {"source": source[:64]},
+        status=MessageStatus.BAD_SIGNATURE,
+        error=summary,
+        received_at=now,
+    )
+
+
 def parse_push(body: bytes) -> list[PushMessage]:
     """`[{"tag": "200", "msg_id": "…", "data": "<JSON string>"}, …]`, all or nothing."""
     try:
@@ -193,8 +230,9 @@ def parse_push(body: bytes) -> list[PushMessage]:
                 raise MalformedPush(f"message {index}: data is not JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise MalformedPush(f"message {index}: data is not a JSON object")
+        # The raw message keeps a NUL as its JSON escape; the data to apply has none.
         raw = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-        messages.append(PushMessage(str(tag), str(msg_id), data, raw))
+        messages.append(PushMessage(storable(str(tag)), storable(str(msg_id)), storable(data), raw))
     return messages
 
 
@@ -702,11 +740,7 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
     if status == PlatformStatus.CLOSED:
         if can_withdraw(case):
             return "withdraw", lambda: cs.withdraw_case(case=case, by=PLATFORM)
-        if case.refund_status != RefundStatus.PENDING and local == CaseStatus.REJECTED:
-            return "close", lambda: cs.close_case(
-                case=case, note=f"平台售后单已关闭（{label}）", by=PLATFORM
-            )
-        return None
+        return _platform_closed_step(case, snapshot, label)
     if status in (PlatformStatus.FIRST_REJECTED, PlatformStatus.SECOND_REJECTED):
         if can_reject(case):
             return "reject", lambda: cs.reject_case(
@@ -775,6 +809,28 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
     if local == CaseStatus.AWAITING_BUYER_RECEIPT and status == PlatformStatus.GOODS_SUCCEEDED:
         return "buyer_received", lambda: cs.confirm_buyer_receipt(case=case, by=PLATFORM)
     return None
+
+
+def _platform_closed_step(
+    case: Case, snapshot: Snapshot, label: str
+) -> tuple[str, Callable[[], Any]] | None:
+    """The platform closed the after-sale (28) where the buyer can no longer withdraw: every
+    open status follows it to closed (F1). A refund of ours that has not left is cancelled
+    and its booking released by `close_case`; one the platform is paying or paid, or one a
+    worker is executing now, holds the case for a person (reconciliation shows the drift)."""
+    from aftersales.cases import services as cs
+
+    if snapshot.refund_status in (PLATFORM_REFUNDING, PLATFORM_REFUNDED):
+        return None
+    execution = RefundExecution.objects.filter(decision__case=case).first()
+    if execution is not None and execution.status in (
+        ExecutionStatus.EXECUTING,
+        ExecutionStatus.SUCCEEDED,
+    ):
+        return None
+    return "close", lambda: cs.close_case(
+        case=case, note=f"平台售后单已关闭（{label}）", by=PLATFORM
+    )
 
 
 def _refund_as_platform(case: Case, snapshot: Snapshot) -> None:

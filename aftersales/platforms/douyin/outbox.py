@@ -490,9 +490,14 @@ def _perform(operation: OutboxOperation, client: DouyinClient) -> tuple[str, str
                 "order_id": case.order.platform_order_id,
                 "aftersale_id": aftersale_id,
                 "content": params["content"],
+                # The platform sends a key it has seen once only: a retry after a lost answer
+                # (or a worker killed before recording it) does not message the buyer twice.
+                "client_msg_id": operation.idempotency_key,
             },
             retry_ambiguous=False,
         )
+        if response.data.get("duplicate"):
+            return AttemptOutcome.ALREADY_DONE, response.log_id, response.data
         return AttemptOutcome.SUCCEEDED, response.log_id, response.data
     if operation.kind == OperationKind.INTERCEPT:
         response = client.call(
@@ -515,9 +520,16 @@ def _perform(operation: OutboxOperation, client: DouyinClient) -> tuple[str, str
             raise OperationRefused(reasons or "the platform gave no reason")
         return AttemptOutcome.SUCCEEDED, response.log_id, data
     if operation.kind == OperationKind.EXTEND:
-        response = client.call(
-            "afterSale/timeExtend", {"aftersale_id": aftersale_id}, retry_ambiguous=False
-        )
+        try:
+            response = client.call(
+                "afterSale/timeExtend", {"aftersale_id": aftersale_id}, retry_ambiguous=False
+            )
+        except ApiError as exc:
+            # The platform extends a step once. A retry told "already extended this step"
+            # follows an attempt whose answer was lost: that attempt extended it.
+            if operation.attempts > 1 and exc.is_wrong_status and "已延长" in str(exc):
+                return AttemptOutcome.ALREADY_DONE, exc.log_id, {}
+            raise
         return AttemptOutcome.SUCCEEDED, response.log_id, response.data
     if operation.kind == OperationKind.REMARK:
         response = client.call(

@@ -12,7 +12,8 @@ from .ingest import receive_push
 @csrf_exempt  # signed by the platform (event-sign), not by a browser session
 @require_POST
 def push(request: HttpRequest) -> JsonResponse:
-    answer = receive_push(body=request.body, headers=request.headers)
+    source = request.META.get("REMOTE_ADDR", "")
+    answer = receive_push(body=request.body, headers=request.headers, source=source)
     return JsonResponse(
         answer.body, status=answer.status, json_dumps_params={"ensure_ascii": False}
     )

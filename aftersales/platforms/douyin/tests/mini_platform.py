@@ -205,6 +205,10 @@ class MiniPlatform:
         if method == "afterSale.rejectReasonCodeList":
             return ok({"items": copy.deepcopy(REJECT_REASONS)})
         if method == "im.sendMessage":
+            key = params.get("client_msg_id")
+            for number, sent in enumerate(self.messages, start=1):
+                if key and sent.get("client_msg_id") == key:  # the contract's dedupe key
+                    return ok({"message_id": f"m{number}", "duplicate": True})
             self.messages.append(params)
             return ok({"message_id": f"m{len(self.messages)}"})
         if method == "afterSale.applyLogisticsIntercept":

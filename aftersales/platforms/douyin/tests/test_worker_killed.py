@@ -152,3 +152,65 @@ def test_the_worker_killed_mid_delivery_delivers_once_after_a_restart(
     assert outcomes == ["abandoned", "already_done" if when == "after" else "succeeded"]
     case.refresh_from_db()
     assert case.status == "awaiting_return"
+
+
+def test_r3_5_the_worker_killed_after_the_platform_sent_a_message_sends_it_once(
+    workers, product, control, sim_link
+):
+    """Issue 15: the platform sent the buyer's message, the worker is SIGKILLed before it
+    records the answer; after a restart and the sweep the buyer has the message once."""
+    first = workers()
+    order = new_order(control, sim_link, delivered=True)
+    aftersale_id = apply(control, order, type=0, reason_code=1)
+    case = product.wait_for(
+        lambda: (c := case_of(aftersale_id)) and c.policy_decisions.exists() and c,
+        what="the worker to open the case",
+    )
+    product.wait_for(
+        lambda: (
+            not OutboxOperation.objects.filter(
+                case=case, status__in=("pending", "sending")
+            ).exists()
+        ),
+        what="the first messages to go out",
+    )
+    control.post(
+        "faults",
+        {
+            "api_fault_methods": ["im.sendMessage"],
+            "api_hang_next": 1,
+            "api_hang_seconds": 60,
+            "api_fault_when": "after",
+        },
+    )
+    text = "您好，麻烦补充一张商品破损处的照片。"
+
+    services.message_buyer(case=case, text=text, by=AGENT)
+    operation = OutboxOperation.objects.filter(case=case, kind="notify_buyer").latest("pk")
+    product.wait_for(
+        lambda: (
+            OutboxOperation.objects.get(pk=operation.pk).status == "sending"
+            and any(c["method"] == "im.sendMessage" for c in control.get("calls"))
+        ),
+        what="the worker to be inside the message call",
+    )
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    assert OutboxOperation.objects.get(pk=operation.pk).status == "sending"
+    control.post("faults", {"api_fault_methods": [], "api_hang_next": 0})
+
+    workers()
+    run_safety_net(now=timezone.now() + timedelta(hours=1))
+
+    product.wait_for(
+        lambda: OutboxOperation.objects.get(pk=operation.pk).status == "synced",
+        what="the restarted worker to finish the message",
+    )
+    sent = [m for m in control.get("messages", aftersale_id=aftersale_id) if m["content"] == text]
+    assert len(sent) == 1
+    outcomes = list(
+        OutboxAttempt.objects.filter(operation=operation)
+        .order_by("number")
+        .values_list("outcome", flat=True)
+    )
+    assert outcomes == ["abandoned", "already_done"]

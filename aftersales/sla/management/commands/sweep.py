@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from aftersales.cases.services import recover_stalled_refunds
 from aftersales.core.periodic import run_every
+from aftersales.core.workers import recover_stale_task_rows
 from aftersales.sla.services import sweep
 
 
@@ -21,10 +22,12 @@ class Command(BaseCommand):
         def sweep_once() -> None:
             warned, breached = sweep()
             failed, requeued = recover_stalled_refunds()
-            if warned or breached or failed or requeued or not every:
+            stale = recover_stale_task_rows()
+            if warned or breached or failed or requeued or stale or not every:
                 self.stdout.write(
                     f"sweep: {warned} at risk, {breached} breached, "
                     f"{failed} stalled refunds failed, {requeued} refunds re-queued"
+                    + (f", {stale} stale task rows marked failed" if stale else "")
                 )
 
         run_every(every, sweep_once)
