@@ -113,6 +113,8 @@ INSTALLED_APPS = [
     "aftersales.intake",
     "aftersales.knowledge",
     "aftersales.analytics",
+    "aftersales.imports",
+    "aftersales.records",
     "aftersales.workbench",
     "aftersales.buyer",
     "aftersales.api",
