@@ -13,6 +13,8 @@ urlpatterns = [
     path("analytics/", include("aftersales.analytics.urls")),
     path("reminders/", include("aftersales.sla.urls")),
     path("buyer/", include("aftersales.buyer.urls")),
+    path("imports/", include("aftersales.imports.urls")),
+    path("records/", include("aftersales.records.urls")),
     path("", include("aftersales.workbench.urls")),
 ]
 

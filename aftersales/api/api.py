@@ -20,6 +20,8 @@ from ninja.files import UploadedFile
 from pydantic import StringConstraints
 
 from aftersales.analytics.api import router as analytics_router
+from aftersales.imports.api import router as imports_router
+from aftersales.records.api import router as records_router
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, CaseType, EvidenceSource
 from aftersales.cases.fetch import cases_for_actor, get_case_for_actor, search_cases
@@ -596,3 +598,5 @@ api.add_router("", policy_router)
 api.add_router("", sync_router)
 api.add_router("", bot_router)
 api.add_router("/analytics", analytics_router)
+api.add_router("/imports", imports_router)
+api.add_router("/records", records_router)
