@@ -151,6 +151,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "aftersales.sla.context_processors.unread_notifications",
                 "aftersales.team.context_processors.team_links",
+                "aftersales.imports.context_processors.import_link",
+                "aftersales.records.context_processors.access_log_link",
             ],
         },
     },

@@ -20,13 +20,19 @@ class ImportStatus(models.TextChoices):
 class ImportJob(models.Model):
     """One uploaded export file of one shop, imported by a background task."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop", on_delete=models.PROTECT, related_name="+", verbose_name=_("shop")
+    )
     # A person (the page, the API with a session) or an API key (then only its label).
     uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        verbose_name=_("uploading user"),
     )
     uploaded_by_label = models.CharField(_("uploaded by"), max_length=150)
-    file = models.FileField(upload_to="imports/", max_length=200)
+    file = models.FileField(_("stored file"), upload_to="imports/", max_length=200)
     file_name = models.CharField(_("file"), max_length=255)
     status = models.CharField(
         _("status"), max_length=16, choices=ImportStatus.choices, default=ImportStatus.PENDING
@@ -62,13 +68,19 @@ class ImportedAftersale(models.Model):
     fingerprint of the row last applied. The same row again is skipped; a changed one
     moves the case forward."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    aftersale_id = models.CharField(max_length=64)
-    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="+")
-    digest = models.CharField(max_length=64)
-    status_text = models.CharField(max_length=32)
-    job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="+")
-    updated_at = models.DateTimeField()
+    shop = models.ForeignKey(
+        "shops.Shop", on_delete=models.PROTECT, related_name="+", verbose_name=_("shop")
+    )
+    aftersale_id = models.CharField(_("after-sale id"), max_length=64)
+    case = models.ForeignKey(
+        "cases.Case", on_delete=models.PROTECT, related_name="+", verbose_name=_("case")
+    )
+    digest = models.CharField(_("row fingerprint"), max_length=64)
+    status_text = models.CharField(_("platform status"), max_length=32)
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.PROTECT, related_name="+", verbose_name=_("last import")
+    )
+    updated_at = models.DateTimeField(_("updated at"))
 
     class Meta:
         verbose_name = _("imported after-sale")
@@ -84,11 +96,13 @@ class ImportRowError(models.Model):
     """A row the import could not take: where, what is wrong (column and reason, in both
     languages) and the row as the file had it, for the error sheet."""
 
-    job = models.ForeignKey(ImportJob, on_delete=models.PROTECT, related_name="row_errors")
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.PROTECT, related_name="row_errors", verbose_name=_("import")
+    )
     row_number = models.PositiveIntegerField(_("row"))
-    aftersale_id = models.CharField(max_length=64, blank=True)
-    problems = models.JSONField(default=list)
-    values = models.JSONField(default=list)
+    aftersale_id = models.CharField(_("after-sale id"), max_length=64, blank=True)
+    problems = models.JSONField(_("problems"), default=list)
+    values = models.JSONField(_("values in the file"), default=list)
 
     class Meta:
         verbose_name = _("refused row")

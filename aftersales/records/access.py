@@ -125,7 +125,7 @@ def export_access_log(
     sheet = book.create_sheet(str(_("Access log")))
     sheet.append(
         [
-            str(_("Time")),
+            str(_("Accessed at")),
             str(_("Shop")),
             str(_("Who")),
             str(_("Access")),

@@ -11,8 +11,12 @@ class Minimisation(models.Model):
     """One order whose personal data (and that of its cases and messages) was minimised:
     when, under which rule and period, and how many texts were changed."""
 
-    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
-    order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="+")
+    shop = models.ForeignKey(
+        "shops.Shop", on_delete=models.PROTECT, related_name="+", verbose_name=_("shop")
+    )
+    order = models.OneToOneField(
+        "orders.Order", on_delete=models.PROTECT, related_name="+", verbose_name=_("order")
+    )
     rule = models.JSONField(_("rule"), default=list)
     years = models.PositiveSmallIntegerField(_("retention period (years)"))
     last_activity_at = models.DateTimeField(_("last activity"))
