@@ -112,15 +112,19 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     from aftersales.shops.choices import Role
 
     load = os.getloadavg()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, Django {django.get_version()}, "
-          f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, Django {django.get_version()}, "
+        f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
 
     path = workdir / "售后单-2026-11-25 09_30_00.xlsx"
     started = time.perf_counter()
     write_export(path, realistic_rows(args.rows, seed=13))
-    print(f"fixture: {args.rows} rows, {path.stat().st_size / 1e6:.1f} MB, "
-          f"written in {time.perf_counter() - started:.1f} s")
+    print(
+        f"fixture: {args.rows} rows, {path.stat().st_size / 1e6:.1f} MB, "
+        f"written in {time.perf_counter() - started:.1f} s"
+    )
 
     def bare() -> float:
         started = time.perf_counter()
@@ -131,8 +135,10 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         return time.perf_counter() - started
 
     t_bare = bare()
-    print(f"bare iteration:   {t_bare:7.2f} s  {args.rows / t_bare:8.0f} rows/s  "
-          f"peak {peak_mb():.0f} MB")
+    print(
+        f"bare iteration:   {t_bare:7.2f} s  {args.rows / t_bare:8.0f} rows/s  "
+        f"peak {peak_mb():.0f} MB"
+    )
 
     started = time.perf_counter()
     parsed: list[ParsedRow] = []
@@ -143,15 +149,22 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             assert isinstance(row, ParsedRow)
             parsed.append(row)
     t_parse = time.perf_counter() - started
-    print(f"read + parse:     {t_parse:7.2f} s  {args.rows / t_parse:8.0f} rows/s  "
-          f"({t_bare / t_parse:.2f}x of bare)  peak {peak_mb():.0f} MB")
+    print(
+        f"read + parse:     {t_parse:7.2f} s  {args.rows / t_parse:8.0f} rows/s  "
+        f"({t_bare / t_parse:.2f}x of bare)  peak {peak_mb():.0f} MB"
+    )
 
     shop = testing.make_shop("导入店")
     user = testing.make_user("importer", shop, Role.ADMIN)
 
     def job_for(source: Path) -> ImportJob:
-        job = ImportJob(shop=shop, uploaded_by=user, uploaded_by_label="importer",
-                        file_name=source.name, created_at=timezone.now())
+        job = ImportJob(
+            shop=shop,
+            uploaded_by=user,
+            uploaded_by_label="importer",
+            file_name=source.name,
+            created_at=timezone.now(),
+        )
         with source.open("rb") as handle:
             job.file.save("bench.xlsx", File(handle), save=False)
         job.save()
@@ -163,9 +176,15 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     now = timezone.now()
     ImportedAftersale.objects.bulk_create(
         [
-            ImportedAftersale(shop=shop, aftersale_id=row.aftersale_id, case=anchor,
-                              digest=row.digest, status_text=row.status_text, job=seed_job,
-                              updated_at=now)
+            ImportedAftersale(
+                shop=shop,
+                aftersale_id=row.aftersale_id,
+                case=anchor,
+                digest=row.digest,
+                status_text=row.status_text,
+                job=seed_job,
+                updated_at=now,
+            )
             for row in parsed
         ],
         batch_size=5000,
@@ -175,8 +194,10 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     job = run_import(job=job_for(path))
     t_again = time.perf_counter() - started
     assert job.unchanged == args.rows and job.failed == 0, (job.unchanged, job.failed, job.error)
-    print(f"re-import:        {t_again:7.2f} s  {args.rows / t_again:8.0f} rows/s  "
-          f"({t_bare / t_again:.2f}x of bare; goal >= 0.5x)  peak {peak_mb():.0f} MB")
+    print(
+        f"re-import:        {t_again:7.2f} s  {args.rows / t_again:8.0f} rows/s  "
+        f"({t_bare / t_again:.2f}x of bare; goal >= 0.5x)  peak {peak_mb():.0f} MB"
+    )
 
     # The first import: new cases through the services.
     small = workdir / "售后单-first.xlsx"
@@ -190,9 +211,11 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     job = run_import(job=job_for(small))
     t_first = time.perf_counter() - started
     per_row = t_first / args.create * 1000
-    print(f"first import:     {t_first:7.2f} s for {args.create} rows  {args.create / t_first:6.0f} "
-          f"rows/s  {per_row:.1f} ms/row  ({t_small_bare / t_first:.3f}x of bare over the same "
-          f"file)  created {job.created}, refused {job.failed}  peak {peak_mb():.0f} MB")
+    print(
+        f"first import:     {t_first:7.2f} s for {args.create} rows  {args.create / t_first:6.0f} "
+        f"rows/s  {per_row:.1f} ms/row  ({t_small_bare / t_first:.3f}x of bare over the same "
+        f"file)  created {job.created}, refused {job.failed}  peak {peak_mb():.0f} MB"
+    )
     print(f"first import of {args.rows} rows at this rate: ~{per_row * args.rows / 60000:.0f} min")
 
 

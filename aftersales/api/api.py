@@ -20,8 +20,6 @@ from ninja.files import UploadedFile
 from pydantic import StringConstraints
 
 from aftersales.analytics.api import router as analytics_router
-from aftersales.imports.api import router as imports_router
-from aftersales.records.api import router as records_router
 from aftersales.cases import services
 from aftersales.cases.choices import CaseStatus, CaseType, EvidenceSource
 from aftersales.cases.fetch import cases_for_actor, get_case_for_actor, search_cases
@@ -30,8 +28,10 @@ from aftersales.cases.reasons import REASONS, REJECT_REASONS
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from aftersales.core.limits import CODE_MAX_LENGTH, SEARCH_MAX_LENGTH, SHORT_NOTE_MAX_LENGTH
+from aftersales.imports.api import router as imports_router
 from aftersales.intake.services import receive_case
 from aftersales.orders.models import Order, OrderItem
+from aftersales.records.api import router as records_router
 from aftersales.shops.choices import WRITE_ROLES
 
 from .auth import ApiKeyAuth, SessionActorAuth

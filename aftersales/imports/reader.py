@@ -13,7 +13,9 @@ Source = str | IO[bytes]
 
 
 @contextmanager
-def open_rows(source: Source) -> Iterator[tuple[tuple[Any, ...], Iterator[tuple[int, tuple[Any, ...]]]]]:
+def open_rows(
+    source: Source,
+) -> Iterator[tuple[tuple[Any, ...], Iterator[tuple[int, tuple[Any, ...]]]]]:
     """The first sheet's header and an iterator of (row number as Excel shows it, values);
     blank rows are skipped. The workbook is closed on leaving."""
     book = load_workbook(source, read_only=True, data_only=True)

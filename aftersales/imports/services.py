@@ -310,9 +310,7 @@ def _uploader(job: ImportJob) -> Actor:
 
 
 @transaction.atomic
-def apply_row(
-    *, job: ImportJob, row: ParsedRow, known: ImportedAftersale | None, by: Actor
-) -> str:
+def apply_row(*, job: ImportJob, row: ParsedRow, known: ImportedAftersale | None, by: Actor) -> str:
     """Bring one after-sale in, all or nothing: the order, the case, the platform's steps,
     the row's key. Returns whether the case was created, moved or left as it was."""
     now = timezone.now()
@@ -456,7 +454,7 @@ def converge(case: Case, row: ParsedRow, *, by: Actor, max_steps: int = 10) -> l
     """Take the steps the platform has already taken, one service at a time, until the case
     is where the row says it is (never back: a case ahead of the row stays)."""
     taken: list[str] = []
-    for _ in range(max_steps):
+    for _step in range(max_steps):
         case = Case.objects.get(pk=case.pk)
         step = next_step(case, row, by=by)
         if step is None:

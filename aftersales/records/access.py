@@ -115,7 +115,10 @@ def entries(events: QuerySet[AuditEvent]) -> Iterator[Entry]:
 
 @transaction.atomic
 def export_access_log(
-    *, actor: Actor, shop_ids: list[int], since: datetime | None = None,
+    *,
+    actor: Actor,
+    shop_ids: list[int],
+    since: datetime | None = None,
     until: datetime | None = None,
 ) -> bytes:
     """The log as an Excel workbook; the export itself is written to the log of every shop

@@ -140,7 +140,9 @@ def minimise_order(*, order: Order, retention: Retention, now: datetime) -> Mini
             if cleaned != message.text:
                 StoredBuyerMessage.objects.filter(pk=message.pk).update(text=cleaned)
                 texts += 1
-        turns = Turn.objects.filter(Q(conversation__order=order) | Q(conversation__case__order=order))
+        turns = Turn.objects.filter(
+            Q(conversation__order=order) | Q(conversation__case__order=order)
+        )
         for turn in turns.distinct():
             cleaned = scrub(turn.text, words=words)
             if cleaned != turn.text:

@@ -49,7 +49,9 @@ def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
 
 class LogFilter(forms.Form):
     shop = forms.TypedChoiceField(label=_("Shop"), coerce=int, required=False, empty_value=None)
-    first = forms.DateField(label=_("From"), required=False, widget=forms.DateInput({"type": "date"}))
+    first = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput({"type": "date"})
+    )
     last = forms.DateField(label=_("To"), required=False, widget=forms.DateInput({"type": "date"}))
 
     def __init__(self, *args: Any, shops: list[tuple[int, str]], **kwargs: Any) -> None:

@@ -130,8 +130,14 @@ def test_r13_3_every_problem_of_a_row_names_its_column():
 def test_r13_3_rows_become_orders_and_cases_through_the_services(shop_a, admin_a):
     rows = [
         row(1),  # 退货退款, 待商家处理
-        row(2, type="仅退款", ship_status="未发货", status="同意退款，退款成功",
-            payable="59.90", refund_goods="59.90"),
+        row(
+            2,
+            type="仅退款",
+            ship_status="未发货",
+            status="同意退款，退款成功",
+            payable="59.90",
+            refund_goods="59.90",
+        ),
         row(3, status="待商家收货", return_tracking="7531000000000003", return_carrier="中通快递"),
         row(4, status="售后关闭"),
     ]
@@ -209,8 +215,14 @@ def test_r13_3_bad_rows_are_reported_and_the_good_ones_go_in(shop_a, admin_a):
         row(3),
         bad(row(4), status="神秘状态"),
         # A refund above what was paid: the services refuse it, the row leaves nothing.
-        row(5, type="仅退款", status="同意退款，退款成功", payable="10.00", refund_goods="10.00",
-            refund_shipping="8.00"),
+        row(
+            5,
+            type="仅退款",
+            status="同意退款，退款成功",
+            payable="10.00",
+            refund_goods="10.00",
+            refund_shipping="8.00",
+        ),
         row(6),
     ]
     job = run(shop_a, rows, admin_a)

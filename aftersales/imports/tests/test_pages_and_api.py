@@ -64,7 +64,7 @@ def test_r13_3_upload_on_the_page_shows_the_summary_and_the_refused_rows(
     html = client.get(f"/imports/{job.pk}/").content.decode()
     assert "新建 1 个售后单" in html and "1 行被拒收" in html
     assert C.PAYABLE in html and "不是有效金额" in html
-    assert 'hx-get' not in html  # finished: the page stops polling
+    assert "hx-get" not in html  # finished: the page stops polling
     sheet = client.get(f"/imports/{job.pk}/errors.xlsx")
     assert sheet.status_code == 200
     lines = list(load_workbook(BytesIO(sheet.content)).active.iter_rows(values_only=True))
@@ -75,8 +75,13 @@ def test_r13_3_upload_on_the_page_shows_the_summary_and_the_refused_rows(
 
 def test_r13_3_a_running_import_polls_its_progress(client, shop_a, sue):
     job = ImportJob.objects.create(
-        shop=shop_a, uploaded_by=sue, uploaded_by_label="sue", file_name="x.xlsx",
-        status="running", total_rows=200, rows_done=50,
+        shop=shop_a,
+        uploaded_by=sue,
+        uploaded_by_label="sue",
+        file_name="x.xlsx",
+        status="running",
+        total_rows=200,
+        rows_done=50,
         created_at=__import__("django.utils.timezone").utils.timezone.now(),
     )
     client.force_login(sue)
@@ -103,13 +108,19 @@ def test_r13_3_agents_and_auditors_do_not_import(client, shop_a, alice, audrey):
 
 
 @time_machine.travel(NOW, tick=False)
-def test_r13_3_another_shops_import_is_a_404(client, shop_a, sue, bea, django_capture_on_commit_callbacks):
+def test_r13_3_another_shops_import_is_a_404(
+    client, shop_a, sue, bea, django_capture_on_commit_callbacks
+):
     client.force_login(sue)
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/imports/", {"shop": shop_a.pk, "file": export_file([row(1)])})
     job = ImportJob.objects.get()
     client.force_login(bea)
-    for url in (f"/imports/{job.pk}/", f"/imports/{job.pk}/status/", f"/imports/{job.pk}/errors.xlsx"):
+    for url in (
+        f"/imports/{job.pk}/",
+        f"/imports/{job.pk}/status/",
+        f"/imports/{job.pk}/errors.xlsx",
+    ):
         assert client.get(url).status_code == 404
     for url in (f"/api/v1/imports/{job.pk}", f"/api/v1/imports/{job.pk}/errors.xlsx"):
         assert client.get(url).status_code == 404
@@ -123,7 +134,9 @@ def test_r13_3_another_shops_import_is_a_404(client, shop_a, sue, bea, django_ca
 
 
 @time_machine.travel(NOW, tick=False)
-def test_r13_3_the_api_uploads_with_a_key_and_reports(client, shop_a, django_capture_on_commit_callbacks):
+def test_r13_3_the_api_uploads_with_a_key_and_reports(
+    client, shop_a, django_capture_on_commit_callbacks
+):
     _key, raw = create_api_key(shop=shop_a, name="erp", role=Role.ADMIN, by=testing.SYSTEM)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
