@@ -90,6 +90,7 @@ ROLES = {
     "aftersales.intake": "use case: a case arrives",
     "aftersales.team": "team: assignment, templates, pages",
     "aftersales.analytics": "reports: the shop's numbers",
+    "aftersales.imports": "back-office import; records and access log",
     "aftersales.platforms.adapter": "platform protocol",
     "aftersales.core": "core",
 }
