@@ -339,7 +339,7 @@ def apply_row(*, job: ImportJob, row: ParsedRow, known: ImportedAftersale | None
 
 
 _RECEIVED_TYPES = frozenset({CaseType.EXCHANGE, CaseType.RESEND, CaseType.REPAIR})
-_ORDER_RANK = {OrderStatus.UNSHIPPED: 0, OrderStatus.SHIPPED: 1, OrderStatus.DELIVERED: 2}
+_ORDER_RANK: dict[str, int] = {OrderStatus.UNSHIPPED: 0, OrderStatus.SHIPPED: 1, OrderStatus.DELIVERED: 2}
 
 
 def _upsert_order(shop_id: int, row: ParsedRow) -> tuple[Order, OrderItem]:

@@ -27,6 +27,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -61,7 +62,7 @@ class Retention:
 
 def configured() -> Retention:
     """The rule and period from the settings, checked: never under three years (R6.2)."""
-    config = settings.AFTERSALES_RETENTION
+    config: dict[str, Any] = settings.AFTERSALES_RETENTION
     years = int(config.get("years", MINIMUM_YEARS))
     if years < MINIMUM_YEARS:
         raise ValueError(f"AFTERSALES_RETENTION years must be at least {MINIMUM_YEARS}")
