@@ -235,6 +235,17 @@ def _import_batch(
                 )
             )
             continue
+        except Exception:  # noqa: BLE001 - one row's surprise never stops the others
+            logger.exception("import %s: row %s failed", job.pk, number)
+            errors.append(
+                _row_error(
+                    job,
+                    number,
+                    values,
+                    [problem(C.AFTERSALE_ID, _("This row could not be imported."))],
+                )
+            )
+            continue
         counts[outcome] += 1
     counts["failed"] += len(errors)
     counts["done"] += len(batch)
@@ -339,7 +350,11 @@ def apply_row(*, job: ImportJob, row: ParsedRow, known: ImportedAftersale | None
 
 
 _RECEIVED_TYPES = frozenset({CaseType.EXCHANGE, CaseType.RESEND, CaseType.REPAIR})
-_ORDER_RANK: dict[str, int] = {OrderStatus.UNSHIPPED: 0, OrderStatus.SHIPPED: 1, OrderStatus.DELIVERED: 2}
+_ORDER_RANK: dict[str, int] = {
+    OrderStatus.UNSHIPPED: 0,
+    OrderStatus.SHIPPED: 1,
+    OrderStatus.DELIVERED: 2,
+}
 
 
 def _upsert_order(shop_id: int, row: ParsedRow) -> tuple[Order, OrderItem]:

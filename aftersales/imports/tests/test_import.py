@@ -294,3 +294,20 @@ def test_r13_3_amounts_from_decimal_cells_are_exact():
     assert isinstance(parsed, list) and parsed[0].column == C.PAYABLE
     cells[C.HEADERS.index(C.PAYABLE)] = 0.3
     assert RowReader(C.HEADERS).parse(tuple(cells)).paid_fen == 30
+
+
+@time_machine.travel(NOW, tick=False)
+def test_r13_3_a_surprise_in_one_row_does_not_stop_the_others(shop_a, admin_a, monkeypatch):
+    from aftersales.imports import services
+
+    real = services.apply_row
+
+    def flaky(*, job, row, known, by):
+        if row.aftersale_id.endswith("02"):
+            raise RuntimeError("boom")
+        return real(job=job, row=row, known=known, by=by)
+
+    monkeypatch.setattr(services, "apply_row", flaky)
+    job = run(shop_a, [row(1), row(2), row(3)], admin_a)
+    assert (job.status, job.created, job.failed) == (ImportStatus.DONE, 2, 1)
+    assert job.row_errors.get().problems[0]["en"] == "This row could not be imported."
