@@ -117,6 +117,8 @@ INSTALLED_APPS = [
     "aftersales.signals",
     "aftersales.disputes",
     "aftersales.analytics",
+    "aftersales.imports",
+    "aftersales.records",
     "aftersales.workbench",
     "aftersales.buyer",
     "aftersales.api",
@@ -153,6 +155,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "aftersales.sla.context_processors.unread_notifications",
                 "aftersales.team.context_processors.team_links",
+                "aftersales.imports.context_processors.import_link",
+                "aftersales.records.context_processors.access_log_link",
             ],
         },
     },
@@ -276,6 +280,16 @@ AFTERSALES_REFUND_GATEWAY = env_str(
 # What the policy advises for a case's refund beyond the goods: the shipping it suggests and
 # the most it allows for the buyer's return postage (R3.3, R4.4).
 AFTERSALES_REFUND_ADVICE = "aftersales.policy.services.refund_advice"
+
+# --- Records (aftersales/records; R6.2, R6.5) -----------------------------------------------
+# Every record is kept; nothing is deleted. Once an order and all its cases have been quiet
+# for the retention period (whole years, never under the law's three), the scheduled
+# `minimise_personal_data` command minimises the buyer's personal data on them (`rule`: which
+# fields; see aftersales/records/retention.py and docs/architecture.md "Records").
+AFTERSALES_RETENTION = {
+    "years": env_int("AFTERSALES_RETENTION_YEARS", 3, minimum=3),
+    "rule": ["buyer", "receiver", "texts"],
+}
 
 # --- Douyin open platform (aftersales/platforms/douyin; docs/douyin.md) ----------------------
 # Seconds the client waits for one HTTP call to the platform.

@@ -18,6 +18,8 @@ urlpatterns = [
     path("signals/", include("aftersales.signals.urls")),
     path("alerts/", include("aftersales.alerts.urls")),
     path("disputes/", include("aftersales.disputes.urls")),
+    path("imports/", include("aftersales.imports.urls")),
+    path("records/", include("aftersales.records.urls")),
     path("", include("aftersales.workbench.urls")),
 ]
 

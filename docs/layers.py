@@ -92,6 +92,8 @@ ROLES = {
     "aftersales.analytics": "reports: the shop's numbers",
     "aftersales.incidents": "bad days: incidents, abuse signals",
     "aftersales.alerts": "staff alerts: group robots",
+    "aftersales.disputes": "disputes: negotiation, tickets, rulings",
+    "aftersales.imports": "back-office import; records and access log",
     "aftersales.platforms.adapter": "platform protocol",
     "aftersales.core": "core",
 }

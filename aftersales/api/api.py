@@ -34,9 +34,11 @@ from aftersales.core.errors import DomainError, InvalidInput, NotFound, Permissi
 from aftersales.core.limits import CODE_MAX_LENGTH, SEARCH_MAX_LENGTH, SHORT_NOTE_MAX_LENGTH
 from aftersales.core.text import has_nul
 from aftersales.disputes.api import router as disputes_router
+from aftersales.imports.api import router as imports_router
 from aftersales.incidents.api import router as incidents_router
 from aftersales.intake.services import receive_case
 from aftersales.orders.models import Order, OrderItem
+from aftersales.records.api import router as records_router
 from aftersales.shops.choices import WRITE_ROLES
 from aftersales.signals.api import router as signals_router
 
@@ -670,3 +672,5 @@ api.add_router("/incidents", incidents_router)
 api.add_router("/signals", signals_router)
 api.add_router("/alerts", alerts_router)
 api.add_router("", disputes_router)
+api.add_router("/imports", imports_router)
+api.add_router("/records", records_router)

@@ -51,6 +51,9 @@ SHOP_EVENT_LABELS: dict[str, Any] = {
     "douyin_link_changed": _("Douyin connection changed"),
     "demo_seed_started": _("Demo history being written"),
     "demo_seeded": _("Demo history written"),
+    "backoffice_imported": _("Back-office export imported"),
+    "personal_data_minimised": _("Personal data minimised after the retention period"),
+    "access_log_exported": _("Access log exported"),
 }
 # Every event's words: the case events (`cases.events.CaseEvent`) for the timeline, and the
 # shop's own. A test walks the code for every type recorded and checks it is here.
