@@ -109,6 +109,7 @@ def _choice_field(form: forms.Form, name: str) -> forms.ChoiceField:
 
 OPEN = ""
 ALL = "all"
+SORT_PLATFORM_DEADLINE = "platform_deadline"
 
 
 class QueueFilterForm(forms.Form):
@@ -159,6 +160,16 @@ class QueueFilterForm(forms.Form):
         choices=[("", _("Any")), ("at_risk", _("At risk")), ("breached", _("Breached"))],
     )
     handover = forms.BooleanField(label=_("Handed over by the bot"), required=False)
+    # The platform's own timers (R5.2): what it does by itself if the shop does nothing.
+    platform_due = forms.BooleanField(label=_("Platform deadline within 24 h"), required=False)
+    sort = forms.ChoiceField(
+        label=_("Sort"),
+        required=False,
+        choices=[
+            ("", _("Most urgent first")),
+            (SORT_PLATFORM_DEADLINE, _("Platform deadline (soonest first)")),
+        ],
+    )
     page = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, shops: list[tuple[int, str]], **kwargs: Any) -> None:

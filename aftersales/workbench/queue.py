@@ -9,6 +9,11 @@ application first.
 - at risk: a running merchant clock past its at-risk moment, not yet due;
 - breached: a running merchant clock past its due time (whether or not the sweep has
   recorded `breached_at` yet; a breached clock keeps running until the work is done).
+
+The platform's own deadline of a case's step (R5.2: on Douyin `status_deadline`, when the
+platform acts by itself) comes from the platforms' adapters as an expression of the queue's
+own queries (`platform_deadline_expression`): the queue can be sorted by it, soonest first,
+and filtered to the cases it falls due for within 24 hours, at no extra query.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Exists, F, FilteredRelation, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.choices import TERMINAL_STATUSES, CaseStatus, CaseType
@@ -27,14 +33,15 @@ from aftersales.cases.models import Case, CaseItem
 from aftersales.cases.reasons import REASONS
 from aftersales.core.actors import Actor
 from aftersales.knowledge.services import open_handover_case_ids
-from aftersales.platforms.adapter import out_of_sync_case_ids
+from aftersales.platforms.adapter import out_of_sync_case_ids, platform_deadline_expression
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.services import is_at_risk
 
 from . import figures
-from .forms import ALL, OPEN
+from .forms import ALL, OPEN, SORT_PLATFORM_DEADLINE
 
 PAGE_SIZE = 50
+PLATFORM_DUE_WITHIN = timedelta(hours=24)
 OPEN_STATUSES = [s for s in CaseStatus.values if s not in TERMINAL_STATUSES]
 STATUS_LABELS: dict[str, Any] = dict(CaseStatus.choices)
 
@@ -94,11 +101,22 @@ def all_bucket_label(filters: dict[str, Any]) -> Any:
 
 
 def filtered(
-    actor: Actor, filters: dict[str, Any], *, out_of_sync: set[int] | None = None
+    actor: Actor,
+    filters: dict[str, Any],
+    *,
+    out_of_sync: set[int] | None = None,
+    now: datetime | None = None,
 ) -> QuerySet[Case]:
     """The actor's cases matching the filters that are not buckets. `out_of_sync` (from
-    `out_of_sync_ids`) is needed for the "out of sync only" filter."""
+    `out_of_sync_ids`) is needed for the "out of sync only" filter, `now` for the platform
+    deadline's."""
     qs = cases_for_actor(actor)
+    if filters.get("platform_due"):
+        # Still ahead and within 24 h: past it, the platform has acted already.
+        start = now or timezone.now()
+        qs = qs.alias(platform_deadline=platform_deadline_expression()).filter(
+            platform_deadline__gte=start, platform_deadline__lte=start + PLATFORM_DUE_WITHIN
+        )
     if filters.get("out_of_sync"):
         qs = qs.filter(pk__in=sorted(out_of_sync if out_of_sync is not None else set()))
         # Whatever their status unless one is chosen: a case closed here can still differ
@@ -170,17 +188,23 @@ def bucket_counts(
     )
 
 
-def most_urgent_first(qs: QuerySet[Case]) -> QuerySet[Any, int]:
+def most_urgent_first(qs: QuerySet[Case], sort: str = "") -> QuerySet[Any, int]:
     """Ordered by the nearest running merchant deadline, as ids only: the join to the
-    running clocks and the grouping are done once for all matching cases, then sorted."""
+    running clocks and the grouping are done once for all matching cases, then sorted.
+    Sorted by the platform's deadline instead, soonest first, cases without one last (then
+    the most urgent first among them)."""
     running = FilteredRelation(
         "clocks",
         condition=Q(clocks__state=ClockState.RUNNING, clocks__is_buyer_clock=False),
     )
+    order: list[Any] = [F("next_due_at").asc(nulls_last=True), "applied_at", "pk"]
+    if sort == SORT_PLATFORM_DEADLINE:
+        qs = qs.alias(platform_deadline=platform_deadline_expression())
+        order.insert(0, F("platform_deadline").asc(nulls_last=True))
     return (
         qs.annotate(running_clock=running)
         .annotate(next_due_at=Min("running_clock__due_at"))
-        .order_by(F("next_due_at").asc(nulls_last=True), "applied_at", "pk")
+        .order_by(*order)
         .values_list("pk", flat=True)
     )
 
@@ -214,13 +238,17 @@ class Page:
         return self.number + 1
 
 
-def page_of(qs: QuerySet[Case], number: int, count: int) -> Page:
+def page_of(qs: QuerySet[Case], number: int, count: int, *, sort: str = "") -> Page:
     """One page: the ordered ids first (no joins while sorting), then those 50 cases with
-    their order, buyer, shop and assignee in one query."""
+    their order, buyer, shop and assignee, and their platform deadline, in one query."""
     number = min(max(1, number), max(1, -(-count // PAGE_SIZE)))
     start = (number - 1) * PAGE_SIZE
-    ids = list(most_urgent_first(qs)[start : start + PAGE_SIZE]) if count else []
-    by_id = Case.objects.select_related("order__buyer", "shop", "assignee").in_bulk(ids)
+    ids = list(most_urgent_first(qs, sort)[start : start + PAGE_SIZE]) if count else []
+    by_id = (
+        Case.objects.select_related("order__buyer", "shop", "assignee")
+        .annotate(platform_deadline=platform_deadline_expression())
+        .in_bulk(ids)
+    )
     return Page(number=number, count=count, cases=[by_id[pk] for pk in ids if pk in by_id])
 
 
@@ -240,6 +268,8 @@ class Row:
     out_of_sync: bool = False  # the platform's state differs from the case's
     amount_words: str = ""  # instead of an amount, for a case that refunds nothing
     handed_over: bool = False  # the bot handed the buyer over and nobody has answered yet
+    # When the platform acts by itself on the case's step (R5.2), if it set a deadline.
+    platform_deadline: datetime | None = None
 
 
 def rows_for(
@@ -284,6 +314,7 @@ def rows_for(
         row.reason_label = reasons.get(case.reason, case.reason)
         row.out_of_sync = case.pk in out_of_sync
         row.handed_over = case.pk in handed_over
+        row.platform_deadline = getattr(case, "platform_deadline", None)
         row.amount_words = str(figures.amount_words(case))
         rows.append(row)
     return rows
