@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
+from django.db import transaction
 
 from aftersales.analytics.costs import damage_by_carrier
 from aftersales.analytics.improvements import measure
@@ -32,12 +33,12 @@ HISTORY = Period(date(2025, 12, 2), date(2026, 3, 2))
 
 @pytest.fixture(scope="module")
 def seeded(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock():
+    # One seed for the module, rolled back after it: a flush would also empty what the
+    # migrations seeded (reply templates, holidays) for every test that runs later.
+    with django_db_blocker.unblock(), transaction.atomic():
         call_command("seed_demo", orders_per_shop=1200, now=NOW, stdout=StringIO())
         yield
-        from django.core.management import call_command as cc
-
-        cc("flush", interactive=False, verbosity=0)
+        transaction.set_rollback(True)
 
 
 @pytest.fixture
