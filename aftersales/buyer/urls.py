@@ -15,6 +15,11 @@ urlpatterns = [
     path("cases/<int:pk>/tracking/", views.add_tracking, name="tracking"),
     path("cases/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("cases/<int:pk>/rating/", views.rate, name="rate"),
+    path(
+        "cases/<int:pk>/offers/<int:offer_id>/answer/",
+        views.answer_offer,
+        name="answer_offer",
+    ),
     path("staff/", views.staff_inbox, name="staff"),
     path("staff/cases/<int:pk>/link/", views.staff_link, name="staff_link"),
 ]

@@ -32,6 +32,7 @@ from aftersales.cases.services import (
 )
 from aftersales.cases.transitions import can_withdraw
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
+from aftersales.disputes import services as disputes
 from aftersales.knowledge.models import Conversation, Turn
 from aftersales.knowledge.services import answer_buyer, open_handovers
 from aftersales.orders.models import Order
@@ -151,8 +152,11 @@ def leave(request: HttpRequest) -> HttpResponse:
 def _case_view(case: Case) -> dict[str, Any]:
     refund = getattr(case, "refund_decision", None)
     survey = Survey.objects.filter(case_id=case.pk).first()
+    offer = disputes.open_offer_to_buyer(case)
     return {
         "case": case,
+        "offer": offer,
+        "offer_words": disputes.offer_words(offer) if offer is not None else "",
         "status_words": outlook.status_words(case),
         "steps": outlook.next_steps(case),
         "outlook": outlook.policy_outlook(case),
@@ -279,6 +283,31 @@ def withdraw(request: HttpRequest, order: Order, pk: int) -> HttpResponse:
         messages.success(request, _("Your request was withdrawn."))
     except DomainError as exc:
         _refused(request, exc)
+    return redirect("buyer:order")
+
+
+@require_POST
+@buyer_view
+def answer_offer(request: HttpRequest, order: Order, pk: int, offer_id: int) -> HttpResponse:
+    """The buyer accepts or declines the shop's offer (R5.1); accepted, it is carried out at
+    once (a refund goes through the capped, exactly-once refund)."""
+    case = case_of_order(order, pk)
+    accepted = request.POST.get("accepted") == "yes"
+    try:
+        disputes.answer_offer(
+            offer=disputes.get_offer_for_case(case, offer_id),
+            accepted=accepted,
+            by=buyer_actor(order),
+        )
+    except DomainError as exc:
+        _refused(request, exc)
+    else:
+        messages.success(
+            request,
+            _("You accepted the shop's offer.")
+            if accepted
+            else _("You declined the shop's offer."),
+        )
     return redirect("buyer:order")
 
 

@@ -43,7 +43,13 @@ from aftersales.cases.transitions import (
     record_case_event,
 )
 from aftersales.core.actors import Actor
-from aftersales.core.errors import Conflict, IllegalTransition, InvalidInput, NotFound
+from aftersales.core.errors import (
+    Conflict,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+)
 from aftersales.core.limits import (
     NOTE_MAX_LENGTH,
     PLATFORM_REMARK_MAX_LENGTH,
@@ -152,6 +158,16 @@ def get_offer_for_case(case: Case, offer_id: int) -> Offer:
     if offer is None:
         raise NotFound(_("Offer not found."))
     return offer
+
+
+def open_offer_to_buyer(case: Case) -> Offer | None:
+    """The shop's offer the buyer has still to answer (at most one is open per case)."""
+    return Offer.objects.filter(case=case, side=OfferSide.MERCHANT, status=OfferStatus.OPEN).first()
+
+
+def offer_words(offer: Offer) -> str:
+    """The offer as the buyer reads it: "部分退款 30.00 元……"."""
+    return _offer_words(offer.kind, offer.amount_fen)
 
 
 def get_package_for_case(case: Case, package_id: int) -> EvidencePackage:
@@ -283,14 +299,17 @@ def make_offer(
 
 @transaction.atomic
 def answer_offer(*, offer: Offer, accepted: bool, by: Actor, note: str = "") -> Offer:
-    """The other side's answer: the buyer's to the shop's offer (recorded by the staff from
-    the conversation), or the shop's to the buyer's counter-offer. Accepted, the agreement is
-    carried out through the case services in this transaction."""
+    """The other side's answer: the buyer's to the shop's offer (on the buyer's own page, or
+    recorded by the staff from the conversation), or the shop's to the buyer's counter-offer.
+    Accepted, the agreement is carried out through the case services in this transaction."""
     check_length(note=(note, REASON_MAX_LENGTH))
     case = cs.lock_case(offer.case)
     offer = Offer.objects.select_for_update().get(pk=offer.pk)
     if offer.status != OfferStatus.OPEN:
         raise Conflict(_("That offer is no longer open."))
+    if by.kind == "buyer" and offer.side != OfferSide.MERCHANT:
+        # The buyer answers the shop's offers; their own counter-offer is the shop's to answer.
+        raise PermissionDenied(_("Only the shop can answer this offer."))
     now = timezone.now()
     offer.status = OfferStatus.ACCEPTED if accepted else OfferStatus.DECLINED
     offer.answer_note = note.strip()
