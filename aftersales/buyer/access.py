@@ -26,7 +26,7 @@ from aftersales.core.errors import DomainError
 from aftersales.orders.models import Order
 
 from .channels import code_channel
-from .models import AccessAttempt, AccessCode
+from .models import AccessAttempt, AccessCode, LinkRevocation
 
 RATE_WINDOW = timedelta(hours=1)
 LINK_SALT = "aftersales.buyer.link"
@@ -151,17 +151,34 @@ def verify_code(*, order_number: str, code: str, address: str) -> Order:
 
 
 def signed_link_token(order: Order) -> str:
-    """A token the shop can send the buyer; it opens the order until it expires."""
-    return signing.dumps({"order": order.pk}, salt=LINK_SALT)
+    """A token the shop can send the buyer; it opens the order until it expires or the shop
+    withdraws the order's links. It carries when it was issued (to the microsecond)."""
+    return signing.dumps({"order": order.pk, "at": timezone.now().timestamp()}, salt=LINK_SALT)
 
 
-def order_for_link(token: str) -> Order:
+@dataclass(frozen=True)
+class LinkAccess:
+    order: Order
+    issued_at: float  # POSIX seconds; links made before revocations existed count as 0
+
+
+def order_for_link(token: str) -> LinkAccess:
     try:
         data = signing.loads(
             token, salt=LINK_SALT, max_age=settings.AFTERSALES_BUYER_LINK_MAX_AGE_SECONDS
         )
-        return Order.objects.get(pk=int(data["order"]))
+        order = Order.objects.select_related("shop").get(pk=int(data["order"]))
+        issued_at = float(data.get("at", 0))
     except (signing.BadSignature, KeyError, TypeError, ValueError, Order.DoesNotExist) as exc:
         raise AccessRefused(
             _("The link is not valid or has expired. Ask the shop for a new one.")
         ) from exc
+    if link_withdrawn(order.pk, issued_at):
+        raise AccessRefused(_("The shop has withdrawn this link. Ask the shop for a new one."))
+    return LinkAccess(order=order, issued_at=issued_at)
+
+
+def link_withdrawn(order_id: int, issued_at: float) -> bool:
+    """Whether the shop withdrew the order's links after this one was issued."""
+    revocation = LinkRevocation.objects.filter(order_id=order_id).first()
+    return revocation is not None and issued_at <= revocation.revoked_at.timestamp()

@@ -1,5 +1,5 @@
-"""What the buyer's self-service page keeps: one-time codes and access attempts (the
-buyer's rating is the case's `analytics.Survey`).
+"""What the buyer's self-service page keeps: one-time codes, access attempts and withdrawn
+links (the buyer's rating is the case's `analytics.Survey`).
 
 Codes are stored only as a keyed hash; an attempt row is what the rate limits count, in the
 database so that every web process sees the same counts (R10.2).
@@ -55,3 +55,18 @@ class AccessAttempt(models.Model):
         indexes = [
             models.Index(fields=["scope", "key", "action", "at"], name="buyer_attempt_window")
         ]
+
+
+class LinkRevocation(models.Model):
+    """The shop withdrew the signed links of one order (sent to the wrong person, forwarded):
+    every link issued before `revoked_at`, and every page session opened by one, stops
+    working. A link made afterwards works again."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.PROTECT, related_name="+")
+    order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="+")
+    revoked_at = models.DateTimeField(_("withdrawn at"))
+    revoked_by = models.CharField(_("withdrawn by"), max_length=150)
+
+    class Meta:
+        verbose_name = _("withdrawn buyer links")
+        verbose_name_plural = _("withdrawn buyer links")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.analytics.models import Survey
@@ -22,6 +23,7 @@ from aftersales.intake.services import receive_case
 from aftersales.orders.models import Order, OrderItem
 
 from . import access
+from .models import LinkRevocation
 
 
 def buyer_actor(order: Order) -> Actor:
@@ -111,3 +113,23 @@ def issue_link(*, case: Case, by: Actor) -> str:
         payload={"order": case.order_id},
     )
     return token
+
+
+@transaction.atomic
+def revoke_links(*, case: Case, by: Actor) -> LinkRevocation:
+    """Withdraw every signed link sent for the case's order (R10.2): they, and the page
+    sessions they opened, stop working now; a buyer who enters with a one-time code is not
+    affected, and a link made afterwards works. On the case's record."""
+    now = timezone.now()
+    revocation, _created = LinkRevocation.objects.update_or_create(
+        order_id=case.order_id,
+        defaults={"shop_id": case.shop_id, "revoked_at": now, "revoked_by": by.label},
+    )
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type="buyer_links_revoked",
+        by=by,
+        payload={"order": case.order_id},
+    )
+    return revocation

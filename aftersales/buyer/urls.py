@@ -22,4 +22,9 @@ urlpatterns = [
     ),
     path("staff/", views.staff_inbox, name="staff"),
     path("staff/cases/<int:pk>/link/", views.staff_link, name="staff_link"),
+    path(
+        "staff/cases/<int:pk>/link/withdraw/",
+        views.staff_revoke_links,
+        name="staff_revoke_links",
+    ),
 ]

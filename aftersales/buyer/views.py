@@ -50,7 +50,14 @@ from .forms import (
     RatingForm,
     TrackingForm,
 )
-from .services import apply_for_order, buyer_actor, can_be_rated, issue_link, rate_case
+from .services import (
+    apply_for_order,
+    buyer_actor,
+    can_be_rated,
+    issue_link,
+    rate_case,
+    revoke_links,
+)
 from .session import case_of_order, close_buyer_session, open_buyer_session, session_order
 
 View = Callable[..., HttpResponse]
@@ -128,7 +135,7 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 def link(request: HttpRequest, token: str) -> HttpResponse:
     try:
-        order = access.order_for_link(token)
+        access_by_link = access.order_for_link(token)
     except access.AccessRefused as exc:
         return render(
             request,
@@ -136,7 +143,7 @@ def link(request: HttpRequest, token: str) -> HttpResponse:
             {"form": FindOrderForm(), "error": exc.render(get_language() or "zh-hans")},
             status=400,
         )
-    open_buyer_session(request, order)
+    open_buyer_session(request, access_by_link.order, link_issued_at=access_by_link.issued_at)
     return redirect("buyer:order")
 
 
@@ -369,6 +376,24 @@ def staff_link(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         _("Send the buyer this link; it opens this order only, for %(hours)s hours: %(url)s")
         % {"hours": hours, "url": url},
+    )
+    return redirect("workbench:case", case.pk)
+
+
+@require_POST
+@login_required
+def staff_revoke_links(request: HttpRequest, pk: int) -> HttpResponse:
+    """A staff member of the case's shop withdraws the links sent for this case's order."""
+    actor = actor_for_user(request.user)
+    try:
+        case = get_case_for_actor(actor, pk, write=True)
+    except NotFound as exc:
+        raise Http404 from exc
+    except PermissionDenied as exc:
+        raise DjangoPermissionDenied(exc.render("en")) from exc
+    revoke_links(case=case, by=actor)
+    messages.success(
+        request, _("The links sent for this order no longer open it; make a new one if needed.")
     )
     return redirect("workbench:case", case.pk)
 

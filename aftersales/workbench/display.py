@@ -42,6 +42,7 @@ SHOP_EVENT_LABELS: dict[str, Any] = {
     "knowledge_article_retired": _("Knowledge article retired"),
     "knowledge_article_restored": _("Knowledge article back in use"),
     "buyer_link_issued": _("Link for the buyer's page created"),
+    "buyer_links_revoked": _("Links for the buyer's page withdrawn"),
     "survey_answered": _("Satisfaction survey answered"),
     "callback_recorded": _("Callback to the buyer recorded"),
     "good_case_added": _("Added to the good-case library"),

@@ -279,3 +279,64 @@ def test_r10_2_only_the_cases_shop_may_create_its_link(order, alice, audrey, car
     from aftersales.audit.models import AuditEvent
 
     assert not AuditEvent.objects.filter(type="buyer_link_issued").exists()
+
+
+# --- Withdrawing the links sent (R10.2) -------------------------------------------------------
+
+
+def withdraw_links(client, case):
+    return client.post(f"/buyer/staff/cases/{case.pk}/link/withdraw/", follow=True)
+
+
+def test_r10_2_withdrawn_links_and_the_pages_they_opened_stop_working(order, alice):
+    from aftersales.audit.models import AuditEvent
+
+    case = testing.make_case(order)
+    staff = Client()
+    staff.force_login(alice)
+    assert 'data-action="buyer-link-withdraw"' in staff.get(f"/cases/{case.pk}/").content.decode()
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        path = link_from_case_page(staff, case)
+        opened = Client()
+        assert opened.get(path).status_code == 302
+        assert opened.get("/buyer/order/").status_code == 200
+        # A buyer who came in with the one-time code is not affected by the withdrawal.
+        by_code = Client()
+        enter(
+            by_code, order.platform_order_id, code_in(ask(by_code, order.platform_order_id, "5678"))
+        )
+        assert by_code.get("/buyer/order/").status_code == 200
+
+        traveller.shift(timedelta(minutes=5))
+        response = withdraw_links(staff, case)
+        assert "已发出的此订单链接均已失效" in response.content.decode()
+        event = AuditEvent.objects.get(type="buyer_links_revoked")
+        assert event.case_id == case.pk and event.actor_label == alice.username
+
+        # The page the link opened is closed; the link itself is refused with its reason.
+        assert opened.get("/buyer/order/").status_code == 302
+        refused = Client().get(path)
+        assert refused.status_code == 400 and "商家已撤回此链接" in refused.content.decode()
+        assert by_code.get("/buyer/order/").status_code == 200
+
+        # A link made after the withdrawal works.
+        traveller.shift(timedelta(minutes=1))
+        fresh = link_from_case_page(staff, case)
+        assert Client().get(fresh).status_code == 302
+
+
+def test_r10_2_only_the_cases_shop_may_withdraw_its_links(order, alice, audrey, carol):
+    from aftersales.buyer.models import LinkRevocation
+
+    case = testing.make_case(order)
+    token = signed_link_token(order)
+    assert Client().post(f"/buyer/staff/cases/{case.pk}/link/withdraw/").status_code == 302
+    for user, status in ((carol, 404), (audrey, 403)):
+        client = Client()
+        client.force_login(user)
+        assert client.post(f"/buyer/staff/cases/{case.pk}/link/withdraw/").status_code == status
+    agent = Client()
+    agent.force_login(alice)
+    assert agent.get(f"/buyer/staff/cases/{case.pk}/link/withdraw/").status_code == 405
+    assert not LinkRevocation.objects.exists()
+    assert Client().get(f"/buyer/link/{token}/").status_code == 302
