@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import os
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -182,3 +186,30 @@ def make_case(
     return case_services.open_case(
         order=order, type=type, reason=reason, items=items, by=by, **kwargs
     )
+
+
+# --- The browser (Debian's Chromium through Playwright) -------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking")
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def has_chromium() -> bool:
+    return Path(CHROMIUM).exists()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, closed on leaving (a browser test's `browser` fixture).
+    Playwright's sync API runs an event loop in the test's thread, so Django's check against
+    database calls from async code is switched off first: the calls are synchronous."""
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(CHROMIUM_ARGS))
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -3,6 +3,8 @@ sits in memory), the header row first."""
 
 from __future__ import annotations
 
+import re
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import IO, Any
@@ -35,11 +37,40 @@ def open_rows(
 
 
 def count_rows(source: Source) -> int:
-    """The data rows the sheet says it has (its dimension), for the progress bar; 0 if the
-    file does not say."""
+    """The data rows of the first sheet, for the progress bar: what its dimension says or,
+    when it states none (files written in openpyxl's and other streaming writers' write-only
+    mode), its `<row>` elements counted in the sheet's XML without parsing it; 0 if neither
+    can be read. Blank rows count here and are skipped by `open_rows`."""
     book = load_workbook(source, read_only=True, data_only=True)
     try:
         sheet = book.worksheets[0]
-        return max((sheet.max_row or 1) - 1, 0)
+        if sheet.max_row:
+            return max(sheet.max_row - 1, 0)
+        path = getattr(sheet, "_worksheet_path", None)
     finally:
         book.close()
+    if path is None:
+        return 0
+    if not isinstance(source, str):
+        source.seek(0)
+    return max(_row_elements(source, path) - 1, 0)
+
+
+_ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+def _row_elements(source: Source, path: str) -> int:
+    """`<row …>` elements in one XML part of the workbook, read a megabyte at a time; each
+    piece is cut at its last `<`, so no tag is split between two pieces."""
+    count = 0
+    rest = b""
+    with zipfile.ZipFile(source) as archive, archive.open(path) as xml:
+        while chunk := xml.read(1 << 20):
+            data = rest + chunk
+            cut = data.rfind(b"<")
+            if cut <= 0:
+                rest = data
+                continue
+            count += len(_ROW_TAG.findall(data, 0, cut))
+            rest = data[cut:]
+    return count + len(_ROW_TAG.findall(rest))

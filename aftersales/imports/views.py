@@ -4,59 +4,24 @@ sheet. A supervisor or admin of the shop only; another shop's import is a 404.""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from django import forms
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_http_methods
-from django_htmx.http import HttpResponseClientRedirect
 
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError, NotFound, PermissionDenied
 from aftersales.shops.models import Shop
-from aftersales.shops.services import actor_for_user
+from aftersales.team.web import actor_of, language, staff_view
 
 from .models import ImportStatus
 from .services import IMPORT_ROLES, error_sheet, get_import_for_actor, imports_for, request_import
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHOWN_ERRORS = 100
-
-
-def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged-in people only; the request gets its actor; refusals become 404 and 403."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            if getattr(request, "htmx", False):
-                return HttpResponseClientRedirect(reverse("workbench:login"))
-            return redirect_to_login(request.get_full_path())
-        request.actor = actor_for_user(request.user)  # type: ignore[attr-defined]
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.render("en")) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.render("en")) from exc
-
-    return wrapper
-
-
-def actor_of(request: HttpRequest) -> Actor:
-    return request.actor  # type: ignore[attr-defined,no-any-return]
-
-
-def language() -> str:
-    return translation.get_language() or "zh-hans"
 
 
 class UploadForm(forms.Form):

@@ -3,48 +3,26 @@ auditor, with its Excel export."""
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from django import forms
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from aftersales.core.actors import Actor
-from aftersales.core.errors import NotFound, PermissionDenied
+from aftersales.core.errors import NotFound
 from aftersales.shops.models import Shop
-from aftersales.shops.services import actor_for_user
+from aftersales.team.web import staff_view
 
 from .access import READER_ROLES, access_events, entry, export_access_log, readable_shops
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged-in people only; the request gets its actor; refusals become 404 and 403."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        request.actor = actor_for_user(request.user)  # type: ignore[attr-defined]
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.render("en")) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.render("en")) from exc
-
-    return wrapper
 
 
 class LogFilter(forms.Form):

@@ -7,28 +7,23 @@ service's refusal (`DomainError`) is shown as a message and nothing is changed.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseClientRedirect
 
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.fetch import get_case_for_actor
 from aftersales.cases.models import Case, RefundExecution
 from aftersales.cases.services import refundable_lines
 from aftersales.core.actors import Actor
-from aftersales.core.errors import DomainError, NotFound, PermissionDenied
+from aftersales.core.errors import DomainError
 from aftersales.core.money import fen_to_yuan
 from aftersales.disputes.views import panel_context as dispute_panel
 from aftersales.incidents.services import incidents_of_case
@@ -37,12 +32,12 @@ from aftersales.platforms.adapter import PlatformAdapter, adapter_for_case
 from aftersales.policy.services import latest_decision
 from aftersales.shops.choices import WRITE_ROLES
 from aftersales.shops.models import Membership, Shop
-from aftersales.shops.services import actor_for_user
 from aftersales.signals import views as signal_views
 from aftersales.sla.models import ClockState
 from aftersales.sla.services import is_at_risk, time_left
 from aftersales.team import replies
 from aftersales.team.services import ASSIGNABLE_ROLES, LEAD_ROLES
+from aftersales.team.web import actor_of, language, staff_view
 
 from . import display, figures, queue
 from .actions import ACTIONS_BY_NAME, Action, available_actions, facts_for
@@ -60,36 +55,6 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     pass
-
-
-def staff_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Logged-in users only; the request gets its actor. Domain refusals of access become
-    Django's 404 and 403. An htmx request whose session ended reloads the login page whole
-    instead of swapping it into a table."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            if getattr(request, "htmx", False):
-                return HttpResponseClientRedirect(reverse("workbench:login"))
-            return redirect_to_login(request.get_full_path())
-        request.actor = actor_for_user(request.user)  # type: ignore[attr-defined]
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            raise Http404(exc.render("en")) from exc
-        except PermissionDenied as exc:
-            raise DjangoPermissionDenied(exc.render("en")) from exc
-
-    return wrapper
-
-
-def actor_of(request: HttpRequest) -> Actor:
-    return request.actor  # type: ignore[attr-defined,no-any-return]
-
-
-def language() -> str:
-    return translation.get_language() or "zh-hans"
 
 
 # --- The queue -------------------------------------------------------------------------------

@@ -7,14 +7,11 @@ Skipped when /usr/bin/chromium is missing.
 
 from __future__ import annotations
 
-import os
 import random
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from aftersales import testing
@@ -23,14 +20,12 @@ from aftersales.shops.choices import Role
 
 from .support import at, open_case, order, product, refund_return
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+SCREENSHOTS = testing.SCREENSHOTS
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's Chromium"),
+    pytest.mark.skipif(not testing.has_chromium(), reason="needs Debian's Chromium"),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -71,15 +66,8 @@ def busy_month(shop_a, alice):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with testing.chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_r8_1_r8_7_the_overview_renders_its_charts_offline(

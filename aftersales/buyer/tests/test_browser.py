@@ -4,37 +4,25 @@ Screenshots go to docs/screenshots/. Skipped without /usr/bin/chromium."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from aftersales import testing
 from aftersales.cases.models import Case
 from aftersales.knowledge.models import Handover
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+SCREENSHOTS = testing.SCREENSHOTS
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's Chromium"),
+    pytest.mark.skipif(not testing.has_chromium(), reason="needs Debian's Chromium"),
     pytest.mark.django_db(transaction=True),
 ]
 
 
 @pytest.fixture
 def phone(live_server, settings):
-    from playwright.sync_api import sync_playwright
-
     settings.AFTERSALES_BUYER_CODE_CHANNEL = "aftersales.buyer.channels.ShownCodeChannel"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with testing.chromium() as browser:
         context = browser.new_context(
             viewport={"width": 375, "height": 812},
             locale="zh-CN",
@@ -47,7 +35,6 @@ def phone(live_server, settings):
         page = context.new_page()
         page.base_url = live_server.url  # type: ignore[attr-defined]
         yield page
-        browser.close()
 
 
 def test_r10_2_a_buyer_finds_the_order_applies_with_a_photo_and_asks_the_bot(phone, tmp_path):

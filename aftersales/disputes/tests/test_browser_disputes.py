@@ -4,12 +4,9 @@ go to docs/screenshots/. Skipped without Debian's Chromium."""
 
 from __future__ import annotations
 
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from aftersales import testing
@@ -21,14 +18,12 @@ from aftersales.platforms.douyin.ingest import record_platform_dispute
 from aftersales.platforms.douyin.tests.live import ProductServer
 from aftersales.shops.choices import Role
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+SCREENSHOTS = testing.SCREENSHOTS
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's Chromium"),
+    pytest.mark.skipif(not testing.has_chromium(), reason="needs Debian's Chromium"),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -42,20 +37,13 @@ def product(transactional_db):
 
 @pytest.fixture
 def page(product):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with testing.chromium() as browser:
         context = browser.new_context(
             viewport={"width": 1280, "height": 1000}, locale="zh-CN", timezone_id="Asia/Shanghai"
         )
         context.set_default_timeout(15_000)
         yield context.new_page()
         context.close()
-        browser.close()
 
 
 def test_r5_1_r5_2_the_dispute_panel_in_the_browser(page, product, shop_a):

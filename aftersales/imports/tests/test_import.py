@@ -123,6 +123,27 @@ def test_r13_3_every_problem_of_a_row_names_its_column():
     assert all(p.zh and p.en and p.zh != p.en for p in problems)
 
 
+def test_r13_3_the_progress_knows_the_rows_of_a_file_without_a_dimension():
+    """A file written in streaming (write-only) mode states no dimension: its rows are
+    counted in the sheet's XML, so the page shows "4 / 12" and not only "4"."""
+    from openpyxl import Workbook
+
+    from aftersales.imports.reader import count_rows
+
+    streamed = BytesIO(xlsx(row(n) for n in range(1, 13)))
+    assert load_workbook(streamed, read_only=True).worksheets[0].max_row is None
+    streamed.seek(0)
+    assert count_rows(streamed) == 12
+    book = Workbook()
+    book.active.append(list(C.HEADERS))
+    for n in range(1, 4):
+        book.active.append(row(n).cells())
+    stated = BytesIO()
+    book.save(stated)
+    stated.seek(0)
+    assert count_rows(stated) == 3
+
+
 # --- Importing -------------------------------------------------------------------------------
 
 

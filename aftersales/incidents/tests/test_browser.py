@@ -4,13 +4,10 @@ docs/screenshots/incident.png and case-signals.png. Skipped when /usr/bin/chromi
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from aftersales import testing
@@ -18,29 +15,20 @@ from aftersales.analytics.tests.support import order, product
 from aftersales.cases import services as case_services
 from aftersales.shops.choices import Role
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+SCREENSHOTS = testing.SCREENSHOTS
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's Chromium"),
+    pytest.mark.skipif(not testing.has_chromium(), reason="needs Debian's Chromium"),
     pytest.mark.django_db(transaction=True),
 ]
 
 
 @pytest.fixture
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with testing.chromium() as browser:
         yield browser
-        browser.close()
 
 
 def test_r12_1_declare_an_incident_and_message_its_cases_in_the_browser(

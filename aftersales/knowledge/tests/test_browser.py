@@ -5,37 +5,27 @@ from an article. Screenshots go to docs/screenshots/. Skipped without /usr/bin/c
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
 from aftersales import testing
 from aftersales.knowledge.services import BOT, ArticleDraft, answer_buyer, create_article
 from aftersales.shops.choices import Role
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+SCREENSHOTS = testing.SCREENSHOTS
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's Chromium"),
+    pytest.mark.skipif(not testing.has_chromium(), reason="needs Debian's Chromium"),
     pytest.mark.django_db(transaction=True),
 ]
 
 
 @pytest.fixture
 def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with testing.chromium() as browser:
         yield browser
-        browser.close()
 
 
 def article(shop, question, tags, answer):

@@ -7,19 +7,16 @@ opens, and another shop's case is the product's 404 page (issue 14 item 4); the 
 inbox, one row per case (item 10). Screenshots of the queue, a case page, the refused refund,
 the bars, the 404 page and the inbox are written to docs/screenshots/.
 
-Skipped when /usr/bin/chromium is missing. Playwright's sync API runs an event loop in this
-thread, so Django's async-safety check is relaxed for this module only.
+Skipped when /usr/bin/chromium is missing. The browser is `testing.chromium()` (Playwright's
+sync API runs an event loop in this thread; it relaxes Django's async-safety check).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.utils import timezone
 
 from aftersales import testing
@@ -32,29 +29,20 @@ from aftersales.shops.choices import Role
 from aftersales.sla.models import SlaClock
 from aftersales.testing import png_bytes
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+SCREENSHOTS = testing.SCREENSHOTS
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's Chromium"),
+    pytest.mark.skipif(not testing.has_chromium(), reason="needs Debian's Chromium"),
     pytest.mark.django_db(transaction=True),
 ]
 
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with testing.chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -14,13 +14,11 @@ Screenshots go to docs/screenshots/. Skipped without Debian's Chromium.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 
+from aftersales import testing
 from aftersales.platforms.douyin.models import OutboxOperation
 from aftersales.shops.choices import Role
 from aftersales.testing import make_user, png_bytes
@@ -28,14 +26,12 @@ from aftersales.testing import make_user, png_bytes
 from .e2e_support import apply, case_of, new_order, platform_case, settled
 from .live import ProductServer
 
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(settings.BASE_DIR) / "docs" / "screenshots"
+SCREENSHOTS = testing.SCREENSHOTS
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's Chromium"),
+    pytest.mark.skipif(not testing.has_chromium(), reason="needs Debian's Chromium"),
     pytest.mark.django_db(transaction=True),
 ]
 
@@ -51,15 +47,8 @@ def product(transactional_db):
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+    with testing.chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
