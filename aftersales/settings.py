@@ -367,6 +367,32 @@ AFTERSALES_BUYER_SESSION_SECONDS = env_int("AFTERSALES_BUYER_SESSION_SECONDS", 1
 # The bot hands over below this confidence (0–1; aftersales/knowledge/bot.py).
 AFTERSALES_BOT_MIN_CONFIDENCE = env_float("AFTERSALES_BOT_MIN_CONFIDENCE", 0.3, minimum=0)
 
+# --- The audit chain's anchors outside the database (ADR 0003, issue 15) ---------------------
+# Each link is an HMAC-SHA256 under a key the database never holds, so whoever can rewrite the
+# tables cannot forge links. AFTERSALES_AUDIT_KEY (or _FILE) is that key, named by
+# AFTERSALES_AUDIT_KEY_ID (stored on every event); without it the key is derived from the
+# SECRET_KEY. Keys retired by a rotation stay for verification in AFTERSALES_AUDIT_OLD_KEYS
+# ("id=secret,id=secret").
+AUDIT_CHAIN_KEY_ID = env_str("AFTERSALES_AUDIT_KEY_ID", "k1")[:16]
+AUDIT_CHAIN_KEYS = {
+    key_id.strip(): secret.strip()
+    for key_id, _sep, secret in (
+        pair.partition("=") for pair in (env_secret("AFTERSALES_AUDIT_OLD_KEYS") or "").split(",")
+    )
+    if key_id.strip() and secret.strip()
+}
+AUDIT_CHAIN_KEYS[AUDIT_CHAIN_KEY_ID] = env_secret("AFTERSALES_AUDIT_KEY") or (
+    "derived-from-secret-key:" + SECRET_KEY
+)
+# Every shop's chain head is appended here now and then (`audit_checkpoint`, the sweep):
+# a file outside the database that `verify_audit` compares the chain with. Make it
+# append-only for the application's user (`chattr +a`) or ship it to a second store.
+AUDIT_CHECKPOINT_FILE: Path | None = Path(
+    os.environ.get("AFTERSALES_AUDIT_CHECKPOINT_FILE", VAR_DIR / "audit-checkpoints.jsonl")
+)
+# Seconds between the sweep's checkpoints.
+AUDIT_CHECKPOINT_EVERY = env_float("AFTERSALES_AUDIT_CHECKPOINT_EVERY", 300.0, minimum=0)
+
 # --- Security -------------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

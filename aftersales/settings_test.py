@@ -13,6 +13,8 @@ MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="aftersales-test-media-"))
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+# No checkpoint file unless a test names its own (ids are reused between tests).
+AUDIT_CHECKPOINT_FILE = None
 LOGGING = {  # noqa: F405
     **LOGGING,  # noqa: F405
     "root": {"handlers": ["console"], "level": "WARNING"},

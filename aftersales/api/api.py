@@ -44,6 +44,7 @@ from aftersales.signals.api import router as signals_router
 
 from .auth import ApiKeyAuth, SessionActorAuth
 from .bot import router as bot_router
+from .errors import declare_errors, describe_field_errors
 from .policy import router as policy_router
 from .schemas import (
     AssignIn,
@@ -110,7 +111,13 @@ class StorableParser(Parser):
         return result
 
 
-api = NinjaAPI(
+class AftersalesAPI(NinjaAPI):
+    def get_openapi_schema(self, **kwargs: Any) -> Any:
+        """Ninja's schema, with the error responses every operation can answer declared."""
+        return declare_errors(super().get_openapi_schema(**kwargs), "#/components/schemas/ErrorOut")
+
+
+api = AftersalesAPI(
     parser=StorableParser(),
     title="aftersales API",
     version="1",
@@ -188,10 +195,26 @@ def on_not_found(request: HttpRequest, exc: Exception) -> HttpResponse:
 
 @api.exception_handler(ValidationError)
 def on_invalid(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    body = error_body("invalid_input", _("The input is not valid."))
-    body["errors"] = [
-        {"loc": [str(p) for p in e.get("loc", [])], "msg": e.get("msg", "")} for e in exc.errors
-    ]
+    """Each refused input named, with what is wrong in Chinese and English — not pydantic's
+    text, which is English, names its internals and may link to its documentation."""
+    errors = describe_field_errors(exc.errors)
+    if errors:
+        first = errors[0]
+        body = error_body(
+            "invalid_input",
+            _("“%(name)s” is not valid; see errors for each field."),
+            name=first["field"],
+        )
+        body["message_zh"], body["message_en"] = first["message_zh"], first["message_en"]
+        body["message"] = (
+            first["message_en"]
+            if (translation.get_language() or "").startswith("en")
+            else first["message_zh"]
+        )
+        body["field"] = first["field"]
+    else:
+        body = error_body("invalid_input", _("The input is not valid."))
+    body["errors"] = errors
     return api.create_response(request, body, status=400)
 
 

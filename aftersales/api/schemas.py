@@ -19,6 +19,14 @@ from aftersales.core.limits import (
 from aftersales.orders.carriers import CARRIERS
 
 
+class FieldErrorOut(Schema):
+    loc: list[str] = Field(description="Where the input is: body, query or path, then its name")
+    field: str = Field(description="The input's name, e.g. `note` or `items[0].quantity`")
+    type: str = Field(description="What kind of refusal, e.g. `missing`, `string_too_long`")
+    message_zh: str
+    message_en: str
+
+
 class ErrorOut(Schema):
     code: str
     message: str
@@ -26,6 +34,9 @@ class ErrorOut(Schema):
     message_en: str
     params: dict = Field(default_factory=dict)
     field: str | None = Field(None, description="The input the refusal is about, if one")
+    errors: list[FieldErrorOut] | None = Field(
+        None, description="Each refused input, when the request did not validate"
+    )
 
 
 class BuyerOut(Schema):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -22,25 +24,39 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+class UnknownKeyError(LookupError):
+    """A link names a key that AUDIT_CHAIN_KEYS does not hold."""
+
+
 def compute_hash(event: AuditEvent) -> str:
-    """The link's hash covers every stored field and the previous link's hash."""
-    body = _canonical(
-        {
-            "shop": event.shop_id,
-            "seq": event.seq,
-            "case": event.case_id,
-            "type": event.type,
-            "actor_kind": event.actor_kind,
-            "actor_label": event.actor_label,
-            "actor_user": event.actor_user_id,
-            "before": event.before,
-            "after": event.after,
-            "payload": event.payload,
-            "created_at": event.created_at.isoformat(timespec="microseconds"),
-            "prev": event.prev_hash,
-        }
-    )
-    return hashlib.sha256(body.encode()).hexdigest()
+    """The link's hash covers every stored field and the previous link's hash.
+
+    A keyed link (`key_id` set) is an HMAC-SHA256 under that key, which lives in the
+    environment, not in the database: rewriting events and the head together cannot produce
+    links that verify without it. Links written before keys were introduced stay plain SHA-256.
+    """
+    fields: dict[str, Any] = {
+        "shop": event.shop_id,
+        "seq": event.seq,
+        "case": event.case_id,
+        "type": event.type,
+        "actor_kind": event.actor_kind,
+        "actor_label": event.actor_label,
+        "actor_user": event.actor_user_id,
+        "before": event.before,
+        "after": event.after,
+        "payload": event.payload,
+        "created_at": event.created_at.isoformat(timespec="microseconds"),
+        "prev": event.prev_hash,
+    }
+    if not event.key_id:
+        return hashlib.sha256(_canonical(fields).encode()).hexdigest()
+    fields["key"] = event.key_id
+    try:
+        key = settings.AUDIT_CHAIN_KEYS[event.key_id]
+    except KeyError:
+        raise UnknownKeyError(event.key_id) from None
+    return hmac.new(key.encode(), _canonical(fields).encode(), hashlib.sha256).hexdigest()
 
 
 def record_event(
@@ -79,6 +95,7 @@ def record_event(
         payload=json.loads(_canonical(payload or {})),
         created_at=timezone.now(),
         prev_hash=head.last_hash or GENESIS,
+        key_id=settings.AUDIT_CHAIN_KEY_ID,
     )
     event.hash = compute_hash(event)
     event.save()
@@ -94,26 +111,54 @@ class BrokenLink:
     problem: str
 
 
-def verify_chain(shop_id: int) -> BrokenLink | None:
-    """Walk one shop's chain from the start; return the first broken link, or None."""
+def verify_chain(shop_id: int, checkpoints: Mapping[int, str] | None = None) -> BrokenLink | None:
+    """Walk one shop's chain from the start; return the first broken link, or None.
+
+    `checkpoints` ({seq: hash}, read from the file outside the database; `audit/anchor.py`)
+    catches a rewrite of events and head together, and a chain cut back below a checkpoint.
+    """
+    checkpoints = checkpoints or {}
     expected_prev = GENESIS
     expected_seq = 1
+    keyed = False
     for event in _iter_events(shop_id):
         if event.seq != expected_seq:
             return BrokenLink(shop_id, expected_seq, None, f"event #{expected_seq} is missing")
         if event.prev_hash != expected_prev:
             return BrokenLink(shop_id, event.seq, event.pk, "does not link to the previous event")
-        if compute_hash(event) != event.hash:
+        if keyed and not event.key_id:
+            # Once the chain is keyed, an unkeyed link is a forger's, who has no key.
+            return BrokenLink(shop_id, event.seq, event.pk, "unkeyed link after keyed ones")
+        try:
+            matches = compute_hash(event) == event.hash
+        except UnknownKeyError:
+            return BrokenLink(shop_id, event.seq, event.pk, f"unknown key {event.key_id!r}")
+        if not matches:
             return BrokenLink(shop_id, event.seq, event.pk, "content does not match its hash")
+        anchored = checkpoints.get(event.seq)
+        if anchored is not None and anchored != event.hash:
+            return BrokenLink(shop_id, event.seq, event.pk, "differs from its checkpoint")
+        keyed = keyed or bool(event.key_id)
         expected_prev = event.hash
         expected_seq += 1
+    last_seq = expected_seq - 1
+    anchored_seq = max(checkpoints, default=0)
+    if anchored_seq > last_seq:
+        return BrokenLink(
+            shop_id,
+            last_seq + 1,
+            None,
+            f"chain ends at #{last_seq}, a checkpoint has #{anchored_seq}",
+        )
     head = AuditChainHead.objects.filter(shop_id=shop_id).first()
-    if head is not None and head.last_seq != expected_seq - 1:
+    if head is not None and (head.last_seq, head.last_hash or GENESIS) != (last_seq, expected_prev):
         return BrokenLink(
             shop_id,
             expected_seq,
             None,
-            f"chain ends at #{expected_seq - 1}, head says #{head.last_seq}",
+            f"chain ends at #{last_seq}, head says #{head.last_seq}"
+            if head.last_seq != last_seq
+            else "the head's hash is not the last link's",
         )
     return None
 

@@ -68,6 +68,9 @@ class AuditEvent(models.Model):
     payload = models.JSONField(_("details"), default=dict, blank=True)
     created_at = models.DateTimeField(_("time"))
     prev_hash = models.CharField(_("previous hash"), max_length=64)
+    # The id of the key in AUDIT_CHAIN_KEYS whose HMAC the hash is; "" for a link written
+    # before links were keyed (plain SHA-256; ADR 0003).
+    key_id = models.CharField(_("key"), max_length=16, blank=True, default="")
     hash = models.CharField(_("hash"), max_length=64, unique=True)
 
     objects = AuditEventQuerySet.as_manager()

@@ -73,3 +73,53 @@ def test_r4_1_multipart_without_a_boundary_is_a_400_not_a_500(alice_client, shop
     )
     assert_error(response, 400, "invalid_input")
     assert db_state() == before
+
+
+@pytest.mark.django_db
+def test_r6_2_a_refused_field_is_named_in_chinese_and_english_without_pydantic_text(
+    alice_client, shop_a
+):
+    response = alice_client.get(f"{API}/cases", {"limit": "many"})
+    body = assert_error(response, 400, "invalid_input")
+    assert body["field"] == "limit"
+    assert body["errors"] == [
+        {
+            "loc": ["query", "limit"],
+            "field": "limit",
+            "type": "int_parsing",
+            "message_zh": "“limit”须为整数。",
+            "message_en": "“limit” must be a whole number.",
+        }
+    ]
+    assert (body["message_zh"], body["message_en"]) == (
+        "“limit”须为整数。",
+        "“limit” must be a whole number.",
+    )
+    text = response.content.decode()
+    assert "Input should" not in text and "pydantic" not in text and "http" not in text
+
+
+@pytest.mark.django_db
+def test_r6_2_a_too_long_body_field_says_its_limit(alice_client, shop_a):
+    case = pending(shop_a)
+    response = post_json(
+        alice_client, f"/cases/{case.pk}/reject", {"reason_code": "x", "note": "x" * 50000}
+    )
+    body = assert_error(response, 400, "invalid_input")
+    (error,) = [e for e in body["errors"] if e["field"] == "note"]
+    assert error["loc"] == ["body", "payload", "note"]
+    assert "most" in error["message_en"] and "个字符" in error["message_zh"]
+
+
+def test_r6_2_every_operation_declares_the_errors_it_can_answer():
+    from aftersales.api.api import api
+
+    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    for path, methods in schema["paths"].items():
+        for method, operation in methods.items():
+            for status in ("400", "401", "403", "404", "409"):
+                declared = operation["responses"].get(status)
+                assert declared, f"{method.upper()} {path} does not declare {status}"
+                ref = declared["content"]["application/json"]["schema"]["$ref"]
+                assert ref == "#/components/schemas/ErrorOut"
+    assert "errors" in schema["components"]["schemas"]["ErrorOut"]["properties"]
