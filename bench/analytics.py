@@ -57,6 +57,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--db-name", default="h8")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="measure the rows a run with --keep-db left in --db-name (migrated, facts rebuilt) instead of writing them again",
+    )
+    parser.add_argument(
+        "--raw-runs",
+        type=int,
+        default=None,
+        help="runs of the overview from the raw rows (default --runs; at 1M one takes ~45 s)",
+    )
     parser.add_argument("--seed", type=int, default=10)
     return parser.parse_args()
 
@@ -75,11 +86,16 @@ def configure(args: argparse.Namespace) -> Callable[[], None]:
 
     parts = urlsplit(url)
     server = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.db_name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.db_name)))
+    if args.reuse_db:
+        args.keep_db = True
+    else:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(args.db_name)
+                )
+            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.db_name)))
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + args.db_name))
 
     def cleanup() -> None:
@@ -404,6 +420,19 @@ def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
     return {"shop": shops[0], "shops": shops}
 
 
+def reuse(now: datetime) -> dict[str, Any]:
+    """The shops a run with --keep-db wrote; the facts this code adds rebuilt over them."""
+    from aftersales.analytics.facts import rebuild_facts
+    from aftersales.shops.models import Shop
+
+    shops = list(Shop.objects.order_by("pk"))
+    print("\nreusing the rows in the database; rebuilding the case facts …", flush=True)
+    started = time.perf_counter()
+    rebuild_facts([s.pk for s in shops])
+    print(f"  case facts rebuilt ({time.perf_counter() - started:.0f} s)", flush=True)
+    return {"shop": shops[0], "shops": shops}
+
+
 # --- DuckDB: the same figures over the same rows -------------------------------------------------
 
 # Times leave PostgreSQL as UTC wall-clock timestamps, as DuckDB compares them.
@@ -578,8 +607,11 @@ def run(args: argparse.Namespace) -> None:
     for key, value in machine().items():
         print(f"- {key}: {value}")
     now = datetime.now(UTC)
-    print(f"\nwriting {args.cases:,} cases …", flush=True)
-    world = build(args.cases, random.Random(args.seed), now)
+    if args.reuse_db:
+        world = reuse(now)
+    else:
+        print(f"\nwriting {args.cases:,} cases …", flush=True)
+        world = build(args.cases, random.Random(args.seed), now)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     shop = world["shop"]
@@ -617,6 +649,7 @@ def run(args: argparse.Namespace) -> None:
         (
             "overview, 30 days + the period before, raw rows",
             lambda: overview(scope, month, facts=False),
+            args.raw_runs,
         ),
         (
             "DuckDB: the same overview figures",
@@ -628,7 +661,10 @@ def run(args: argparse.Namespace) -> None:
             lambda: duck_problem_products(db, shop.pk, quarter.start, quarter.end),
         ),
     ]
-    results = {label: timed(fn, args.runs) for label, fn in rows}
+    results = {
+        label: timed(fn, args.runs if not rest or rest[0] is None else rest[0])
+        for label, fn, *rest in rows
+    }
     from aftersales.analytics import overview as parts
 
     pieces = {
