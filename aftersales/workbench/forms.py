@@ -550,7 +550,7 @@ class PackagingForm(ActionForm):
         parcels = Shipment.objects.filter(
             order_id=self.case.order_id, shop_id=self.case.shop_id, kind=ShipmentKind.OUTBOUND
         ).order_by("pk")
-        self.fields["shipment"].choices = [
+        _choice_field(self, "shipment").choices = [
             (
                 parcel.pk,
                 f"{parcel.tracking_number} ({parcel.get_packaging_display() or _('not recorded')})",
