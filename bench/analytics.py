@@ -57,6 +57,22 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--db-name", default="h8")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--reuse-db",
+        action="store_true",
+        help="measure the rows a run with --keep-db left in --db-name (migrated, facts rebuilt) instead of writing them again",
+    )
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="also print EXPLAIN ANALYZE of each query the overview (from the facts) runs",
+    )
+    parser.add_argument(
+        "--raw-runs",
+        type=int,
+        default=None,
+        help="runs of the overview from the raw rows (default --runs; at 1M one takes ~45 s)",
+    )
     parser.add_argument("--seed", type=int, default=10)
     return parser.parse_args()
 
@@ -75,11 +91,16 @@ def configure(args: argparse.Namespace) -> Callable[[], None]:
 
     parts = urlsplit(url)
     server = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(args.db_name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.db_name)))
+    if args.reuse_db:
+        args.keep_db = True
+    else:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(args.db_name)
+                )
+            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(args.db_name)))
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + args.db_name))
 
     def cleanup() -> None:
@@ -404,6 +425,35 @@ def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
     return {"shop": shops[0], "shops": shops}
 
 
+def reuse(now: datetime) -> dict[str, Any]:
+    """The shops a run with --keep-db wrote (the migrations just run have brought their facts
+    up to this code's)."""
+    from aftersales.shops.models import Shop
+
+    shops = [Shop.objects.get(platform_shop_id=f"b{i}") for i in (1, 2)]
+    print("\nreusing the rows in the database", flush=True)
+    return {"shop": shops[0], "shops": shops}
+
+
+def explain(fn: Callable[[], Any]) -> None:
+    """Each query `fn` runs, slowest first, with its EXPLAIN ANALYZE."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    fn()
+    with CaptureQueriesContext(connection) as captured:
+        fn()
+    queries = sorted(captured.captured_queries, key=lambda q: -float(q["time"]))
+    print(f"\n### EXPLAIN ANALYZE of the overview's {len(queries)} queries, slowest first\n")
+    for query in queries:
+        print(f"-- {float(query['time']) * 1000:,.0f} ms: {query['sql'][:300]}")
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + query["sql"])
+            for (line,) in cursor.fetchall():
+                print("   " + line)
+        print()
+
+
 # --- DuckDB: the same figures over the same rows -------------------------------------------------
 
 # Times leave PostgreSQL as UTC wall-clock timestamps, as DuckDB compares them.
@@ -578,8 +628,11 @@ def run(args: argparse.Namespace) -> None:
     for key, value in machine().items():
         print(f"- {key}: {value}")
     now = datetime.now(UTC)
-    print(f"\nwriting {args.cases:,} cases …", flush=True)
-    world = build(args.cases, random.Random(args.seed), now)
+    if args.reuse_db:
+        world = reuse(now)
+    else:
+        print(f"\nwriting {args.cases:,} cases …", flush=True)
+        world = build(args.cases, random.Random(args.seed), now)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
     shop = world["shop"]
@@ -617,6 +670,7 @@ def run(args: argparse.Namespace) -> None:
         (
             "overview, 30 days + the period before, raw rows",
             lambda: overview(scope, month, facts=False),
+            args.raw_runs,
         ),
         (
             "DuckDB: the same overview figures",
@@ -628,7 +682,12 @@ def run(args: argparse.Namespace) -> None:
             lambda: duck_problem_products(db, shop.pk, quarter.start, quarter.end),
         ),
     ]
-    results = {label: timed(fn, args.runs) for label, fn in rows}
+    if args.explain:
+        explain(lambda: overview(scope, month))
+    results = {
+        label: timed(fn, args.runs if not rest or rest[0] is None else rest[0])
+        for label, fn, *rest in rows
+    }
     from aftersales.analytics import overview as parts
 
     pieces = {

@@ -6,13 +6,18 @@ batch that can drift).
   refund paid and its goods amount.
 - `DailyCaseFact`: the number of cases applied for per shop, Shanghai day, reason, type and
   assignee.
+- `DailyTimeBucket`: the histogram of the three times (first response, decision, refund) per
+  shop and Shanghai day of the moment, in buckets about 5 % wide (`TIME_BOUNDS`); each
+  `CaseFact` carries its bucket of each time, so the overview's median and p90 read the days'
+  histogram, then the one bucket's cases for the exact value (`overview.histogram_times`).
 - `CaseProductFact`: one row per case and product of its items, dated by the order's day of
   payment, with the case's reason (the problem products' numerators; their denominators,
   orders per product and day, are kept by the orders' own writes: `orders.totals`).
 
 `record_case_facts` is a reaction to case events (`settings.AFTERSALES_CASE_REACTIONS`, last):
 in the event's transaction it re-reads what the event can have changed, compares it with
-the case's fact row (locked), and moves the daily counts by the difference. So however
+the case's fact row (locked), and moves the daily counts and the time histogram by the
+difference. So however
 events arrive — an assignment changed twice, a case reopened — the rollup is the count of
 the rows as they are, which `recount_daily_facts` computes from scratch and the tests compare
 after random activity. `rebuild_facts` writes both from the raw rows (for data that existed
@@ -21,13 +26,15 @@ before this app, and as the repair if ever needed).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Iterator
+from datetime import date, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Min, Sum
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Count, F, Min, Sum
+from django.db.models.functions import TruncDate
 
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import ExecutionStatus
@@ -38,7 +45,7 @@ from aftersales.orders.totals import paid_day
 from aftersales.sla.rules import MERCHANT_RESPONSES
 from aftersales.workdays.calendar import SHANGHAI
 
-from .models import CaseFact, CaseProductFact, DailyCaseFact
+from .models import CaseFact, CaseProductFact, DailyCaseFact, DailyTimeBucket
 
 DECISION_EVENTS = frozenset({CaseEvent.CASE_APPROVED, CaseEvent.CASE_REJECTED})
 # The events that can change a case's facts; every other event returns before any query.
@@ -53,6 +60,64 @@ def shanghai_day(moment: Any) -> date:
     return moment.astimezone(SHANGHAI).date()
 
 
+# --- The time histogram ------------------------------------------------------------------------
+
+
+def _time_bounds() -> list[timedelta]:
+    """The buckets' lower bounds: 0 s, 1 s, then 5 % wider each (whole seconds) up to 400
+    days. Bucket i holds times in [bound i-1, bound i); bucket 0 a time below 0 (an event
+    dated before the application), the last one everything from 400 days."""
+    seconds = [0, 1]
+    grown = 1.0
+    while seconds[-1] < 400 * 86400:
+        grown *= 1.05
+        seconds.append(max(seconds[-1] + 1, round(grown)))
+    return [timedelta(seconds=s) for s in seconds]
+
+
+TIME_BOUNDS = _time_bounds()
+# metric: (the CaseFact moment, its bucket field)
+TIME_METRICS: dict[str, tuple[str, str]] = {
+    "first_response": ("first_response_at", "response_bucket"),
+    "decision": ("decided_at", "decision_bucket"),
+    "refund": ("refund_executed_at", "refund_bucket"),
+}
+
+
+def bucket_of(elapsed: timedelta) -> int:
+    """The number of bounds at or below the time (PostgreSQL's `width_bucket` with the same
+    array gives the same number: the backfill writes it in SQL)."""
+    return bisect_right(TIME_BOUNDS, elapsed)
+
+
+def bucket_range(bucket: int) -> tuple[timedelta | None, timedelta | None]:
+    """[low, high) of a bucket; None: unbounded."""
+    low = TIME_BOUNDS[bucket - 1] if bucket > 0 else None
+    high = TIME_BOUNDS[bucket] if bucket < len(TIME_BOUNDS) else None
+    return low, high
+
+
+def set_time_buckets(fact: CaseFact) -> None:
+    for moment_field, bucket_field in TIME_METRICS.values():
+        moment = getattr(fact, moment_field)
+        setattr(fact, bucket_field, None if moment is None else bucket_of(moment - fact.applied_at))
+
+
+TimeKey = tuple[int, date, str, int]  # shop, day of the moment, metric, bucket
+
+
+def _time_keys(fact: CaseFact | None) -> Counter[TimeKey]:
+    """The histogram cells this fact row is counted in (from its stored buckets)."""
+    keys: Counter[TimeKey] = Counter()
+    if fact is None:
+        return keys
+    for metric, (moment_field, bucket_field) in TIME_METRICS.items():
+        moment, bucket = getattr(fact, moment_field), getattr(fact, bucket_field)
+        if moment is not None and bucket is not None:
+            keys[(fact.shop_id, shanghai_day(moment), metric, bucket)] += 1
+    return keys
+
+
 def record_case_facts(change: CaseChange) -> None:
     """The reaction: bring the case's fact row and the daily counts up to date."""
     if change.event not in FACT_EVENTS:
@@ -60,6 +125,7 @@ def record_case_facts(change: CaseChange) -> None:
     case = change.case
     fact = CaseFact.objects.select_for_update().filter(case_id=case.pk).first()
     before = _daily_key(fact)
+    times_before = _time_keys(fact)
     if fact is None:
         fact = CaseFact(case_id=case.pk)
         CaseProductFact.objects.bulk_create(case_product_facts([case.pk]))
@@ -78,12 +144,18 @@ def record_case_facts(change: CaseChange) -> None:
         fact.decided_at = _event_time(case, change.event)
     if change.event == CaseEvent.REFUND_EXECUTED:
         fact.refund_executed_at, fact.refunded_fen = _refund_of(case)
+    set_time_buckets(fact)
     fact.save()
     after = (fact.shop_id, fact.applied_day, fact.reason, fact.type, fact.assignee_id or 0)
     if before != after:
         if before is not None:
             _add(before, -1)
         _add(after, 1)
+    times_after = _time_keys(fact)
+    for key in times_before - times_after:
+        _add_time(key, -1)
+    for key in times_after - times_before:
+        _add_time(key, 1)
 
 
 def _event_time(case: Case, event: str) -> Any:
@@ -129,14 +201,25 @@ def _add(key: DailyKey, delta: int) -> None:
         "type": type_,
         "assignee_id": assignee_id,
     }
-    if DailyCaseFact.objects.filter(**lookup).update(cases=F("cases") + delta):
+    _bump(DailyCaseFact, lookup, delta)
+
+
+def _add_time(key: TimeKey, delta: int) -> None:
+    shop_id, day, metric, bucket = key
+    _bump(
+        DailyTimeBucket, {"shop_id": shop_id, "day": day, "metric": metric, "bucket": bucket}, delta
+    )
+
+
+def _bump(model: type[models.Model], lookup: dict[str, Any], delta: int) -> None:
+    if model._default_manager.filter(**lookup).update(cases=F("cases") + delta):
         return
     try:
         # Two first cases of a day at once: one insert wins, the other adds to it.
         with transaction.atomic():
-            DailyCaseFact.objects.create(**lookup, cases=delta)
+            model._default_manager.create(**lookup, cases=delta)
     except IntegrityError:
-        DailyCaseFact.objects.filter(**lookup).update(cases=F("cases") + delta)
+        model._default_manager.filter(**lookup).update(cases=F("cases") + delta)
 
 
 def case_product_facts(case_ids: Iterable[int] | None = None, shop_ids: Iterable[int] = ()) -> list:
@@ -208,15 +291,26 @@ def first_times(shop_ids: Iterable[int], types: Iterable[str]) -> dict[int, Any]
     )
 
 
-@transaction.atomic
-def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True) -> int:
-    """Write the shops' facts afresh from the raw rows; returns the cases counted.
-    (`products=False`: not the case-product facts, for the migration that predates them.)"""
-    shop_ids = list(shop_ids)
-    CaseFact.objects.filter(shop_id__in=shop_ids).delete()
-    DailyCaseFact.objects.filter(shop_id__in=shop_ids).delete()
-    if products:
-        rebuild_case_product_facts(shop_ids)
+def recount_time_histogram(shop_ids: Iterable[int]) -> Counter[TimeKey]:
+    """The time histogram as the raw rows (audit trail, refunds) say it is."""
+    counts: Counter[TimeKey] = Counter()
+    for fact in raw_case_facts(list(shop_ids)):
+        counts += _time_keys(fact)
+    return counts
+
+
+def stored_time_histogram(shop_ids: Iterable[int]) -> Counter[TimeKey]:
+    return Counter(
+        {
+            (row.shop_id, row.day, row.metric, row.bucket): row.cases
+            for row in DailyTimeBucket.objects.filter(shop_id__in=list(shop_ids))
+            if row.cases
+        }
+    )
+
+
+def raw_case_facts(shop_ids: list[int]) -> Iterator[CaseFact]:
+    """Each case's fact row as the raw rows give it (unsaved), time buckets included."""
     responses = first_times(shop_ids, MERCHANT_RESPONSES)
     decisions = first_times(shop_ids, DECISION_EVENTS)
     refunds = {
@@ -231,30 +325,102 @@ def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True) -> int:
         .annotate(s=Sum("amount_fen"))
         .values_list("decision_id", "s")
     )
-    facts = []
-    written = 0
     for pk, shop_id, order_id, reason, type_, assignee_id, applied_at in (
         Case.objects.filter(shop_id__in=shop_ids)
         .values_list("pk", "shop_id", "order_id", "reason", "type", "assignee_id", "applied_at")
         .iterator(chunk_size=5000)
     ):
         refund = refunds.get(pk)
-        facts.append(
-            CaseFact(
-                case_id=pk,
-                shop_id=shop_id,
-                order_id=order_id,
-                reason=reason,
-                type=type_,
-                assignee_id=assignee_id,
-                applied_at=applied_at,
-                applied_day=shanghai_day(applied_at),
-                first_response_at=responses.get(pk),
-                decided_at=decisions.get(pk),
-                refund_executed_at=refund["executed_at"] if refund else None,
-                refunded_fen=goods.get(refund["decision_id"], 0) if refund else 0,
-            )
+        fact = CaseFact(
+            case_id=pk,
+            shop_id=shop_id,
+            order_id=order_id,
+            reason=reason,
+            type=type_,
+            assignee_id=assignee_id,
+            applied_at=applied_at,
+            applied_day=shanghai_day(applied_at),
+            first_response_at=responses.get(pk),
+            decided_at=decisions.get(pk),
+            refund_executed_at=refund["executed_at"] if refund else None,
+            refunded_fen=goods.get(refund["decision_id"], 0) if refund else 0,
         )
+        set_time_buckets(fact)
+        yield fact
+
+
+def write_time_histogram(shop_ids: Iterable[int]) -> None:
+    """The shops' time histogram afresh from their `CaseFact` rows and the buckets they carry."""
+    shop_ids = list(shop_ids)
+    DailyTimeBucket.objects.filter(shop_id__in=shop_ids).delete()
+    for metric, (moment_field, bucket_field) in TIME_METRICS.items():
+        grouped = (
+            CaseFact.objects.filter(
+                shop_id__in=shop_ids,
+                **{f"{moment_field}__isnull": False, f"{bucket_field}__isnull": False},
+            )
+            .annotate(_day=TruncDate(moment_field, tzinfo=SHANGHAI))
+            .values("shop_id", "_day", bucket_field)
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        DailyTimeBucket.objects.bulk_create(
+            [
+                DailyTimeBucket(
+                    shop_id=row["shop_id"],
+                    day=row["_day"],
+                    metric=metric,
+                    bucket=row[bucket_field],
+                    cases=row["n"],
+                )
+                for row in grouped
+            ],
+            batch_size=5000,
+        )
+
+
+@transaction.atomic
+def fill_time_buckets(shop_ids: Iterable[int]) -> None:
+    """Give the existing `CaseFact` rows their time buckets and write the histogram (the
+    migration that adds them; in one UPDATE on PostgreSQL, whose `width_bucket` counts the
+    bounds at or below a value as `bucket_of` does)."""
+    shop_ids = list(shop_ids)
+    if connection.vendor == "postgresql":
+        sets = ", ".join(
+            f"{bucket} = CASE WHEN {moment} IS NULL THEN NULL "
+            f"ELSE width_bucket({moment} - applied_at, %(bounds)s::interval[]) END"
+            for moment, bucket in TIME_METRICS.values()
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE analytics_casefact SET {sets} WHERE shop_id = ANY(%(shops)s)",
+                {"bounds": TIME_BOUNDS, "shops": shop_ids},
+            )
+    else:
+        batch = []
+        for fact in CaseFact.objects.filter(shop_id__in=shop_ids).iterator(chunk_size=2000):
+            set_time_buckets(fact)
+            batch.append(fact)
+            if len(batch) >= 2000:
+                CaseFact.objects.bulk_update(batch, [b for _m, b in TIME_METRICS.values()])
+                batch = []
+        CaseFact.objects.bulk_update(batch, [b for _m, b in TIME_METRICS.values()], batch_size=2000)
+    write_time_histogram(shop_ids)
+
+
+@transaction.atomic
+def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True) -> int:
+    """Write the shops' facts afresh from the raw rows; returns the cases counted.
+    (`products=False`: not the case-product facts, for the migration that predates them.)"""
+    shop_ids = list(shop_ids)
+    CaseFact.objects.filter(shop_id__in=shop_ids).delete()
+    DailyCaseFact.objects.filter(shop_id__in=shop_ids).delete()
+    if products:
+        rebuild_case_product_facts(shop_ids)
+    facts = []
+    written = 0
+    for fact in raw_case_facts(shop_ids):
+        facts.append(fact)
         if len(facts) >= 5000:  # a million cases never sit in memory as rows
             CaseFact.objects.bulk_create(facts)
             written += len(facts)
@@ -270,4 +436,5 @@ def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True) -> int:
         ],
         batch_size=5000,
     )
+    write_time_histogram(shop_ids)
     return written

@@ -84,13 +84,35 @@ class CaseFact(models.Model):
     decided_at = models.DateTimeField(null=True)
     refund_executed_at = models.DateTimeField(null=True)
     refunded_fen = models.BigIntegerField(default=0)
+    # The time-histogram bucket (`facts.bucket_of`) of each time since the application, or
+    # None while the moment has not happened: the row counted in `DailyTimeBucket`.
+    response_bucket = models.SmallIntegerField(null=True)
+    decision_bucket = models.SmallIntegerField(null=True)
+    refund_bucket = models.SmallIntegerField(null=True)
 
     class Meta:
         indexes = [
             models.Index(fields=["shop", "applied_at"], name="case_fact_applied"),
             models.Index(fields=["shop", "first_response_at"], name="case_fact_first_response"),
             models.Index(fields=["shop", "decided_at"], name="case_fact_decided"),
-            models.Index(fields=["shop", "refund_executed_at"], name="case_fact_refunded"),
+            # The refunds of a period are counted from the index alone (PostgreSQL).
+            models.Index(
+                fields=["shop", "refund_executed_at"],
+                include=["order_id", "refunded_fen"],
+                name="case_fact_refunded_cover",
+            ),
+            # The exact median / p90: the cases of one bucket in the period (`overview.times`).
+            models.Index(
+                fields=["shop", "response_bucket", "first_response_at"],
+                name="case_fact_response_bucket",
+            ),
+            models.Index(
+                fields=["shop", "decision_bucket", "decided_at"], name="case_fact_decision_bucket"
+            ),
+            models.Index(
+                fields=["shop", "refund_bucket", "refund_executed_at"],
+                name="case_fact_refund_bucket",
+            ),
         ]
 
 
@@ -109,6 +131,26 @@ class DailyCaseFact(models.Model):
             models.UniqueConstraint(
                 fields=["shop", "day", "reason", "type", "assignee_id"],
                 name="daily_case_fact_unique",
+            )
+        ]
+
+
+class DailyTimeBucket(models.Model):
+    """How many cases' first response (decision, refund) happened on a Shanghai day with a time
+    since the application in a bucket (`facts.TIME_BOUNDS`, about 5 % wide): the histogram
+    from which the overview finds the bucket holding the median and the 90th percentile, and
+    then reads the one exact value among that bucket's cases (`overview.histogram_times`)."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()  # of the moment (response, decision, refund), Asia/Shanghai
+    metric = models.CharField(max_length=16)  # first_response, decision, refund
+    bucket = models.SmallIntegerField()
+    cases = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "day", "metric", "bucket"], name="daily_time_bucket_unique"
             )
         ]
 

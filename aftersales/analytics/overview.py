@@ -64,7 +64,8 @@ from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.rules import MERCHANT_RESPONSES
 from aftersales.workdays.calendar import SHANGHAI
 
-from .models import CaseFact, DailyCaseFact
+from .facts import TIME_METRICS
+from .models import CaseFact, DailyCaseFact, DailyTimeBucket
 from .periods import Period
 from .scope import Cuts, Scope
 
@@ -636,7 +637,70 @@ def fact_times(scope: Scope, period: Period, moment: str) -> QuerySet[CaseFact]:
     )
 
 
+def nearest_rank_of(p: int, n: int) -> int:
+    """The rank `nearest_rank` picks for p of n values, computed as the database does:
+    PostgreSQL's percentile_disc takes ⌈p·n⌉ in double precision (0.9 × 70 is 63.000…01,
+    so rank 64), the other databases the exact ⌈p·n/100⌉."""
+    if connection.vendor == "postgresql":
+        return max(1, math.ceil(float(f"{p / 100:.2f}") * n))
+    return max(1, math.ceil(p * n / 100))
+
+
+def histogram_times(scope: Scope, period: Period) -> list[TimeFigure]:
+    """The three times from the daily histogram: the buckets' counts over the period's days
+    say which bucket holds the value at each rank and its rank inside it; one indexed query
+    per figure then reads that exact value among the bucket's cases of the period. The same
+    figures as sorting every case of the period (`fact_times`), without the sort."""
+    counts: dict[str, dict[int, int]] = {metric: {} for metric in TIME_METRICS}
+    for metric, bucket, n in (
+        DailyTimeBucket.objects.filter(
+            shop_id__in=scope.shop_ids, day__gte=period.first, day__lte=period.last
+        )
+        .values("metric", "bucket")
+        .annotate(n=Sum("cases"))
+        .values_list("metric", "bucket", "n")
+    ):
+        if n:
+            counts[metric][bucket] = n
+    figures = []
+    for metric, (moment_field, bucket_field) in TIME_METRICS.items():
+        buckets = sorted(counts[metric].items())
+        total = sum(n for _bucket, n in buckets)
+        picked: dict[int, Any] = {}
+        for p in PERCENTS if total else ():
+            rank = nearest_rank_of(p, total)
+            below = 0
+            for bucket, n in buckets:
+                if below + n >= rank:
+                    picked[p] = (
+                        in_period(
+                            case_facts(scope).filter(**{bucket_field: bucket}), moment_field, period
+                        )
+                        .annotate(
+                            elapsed=ExpressionWrapper(
+                                F(moment_field) - F("applied_at"), output_field=DurationField()
+                            )
+                        )
+                        .order_by("elapsed", "pk")
+                        .values_list("elapsed", flat=True)[rank - below - 1]
+                    )
+                    break
+                below += n
+        figures.append(
+            TimeFigure(key=metric, count=total, median=picked.get(50), p90=picked.get(90))
+        )
+    return figures
+
+
+def histogram_applies(cuts: Cuts) -> bool:
+    """The histogram is kept per shop and day: a cut by the case's reason, type or agent
+    sorts that cut's cases instead (`fact_times`, a fraction of the shop's)."""
+    return facts_apply(cuts) and not (cuts.reason or cuts.type or cuts.agent is not None)
+
+
 def times(scope: Scope, period: Period, *, facts: bool = True) -> list[TimeFigure]:
+    if facts and histogram_applies(scope.cuts):
+        return histogram_times(scope, period)
     if _use_facts(scope, facts):
         sources: list[tuple[str, QuerySet[Any]]] = [
             ("first_response", fact_times(scope, period, "first_response_at")),

@@ -36,6 +36,8 @@ from aftersales.cases.ports import CaseChange
 from aftersales.catalog.models import Product
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from aftersales.orders.choices import Packaging, ShipmentKind
+from aftersales.orders.models import Shipment
 from aftersales.platforms.adapter import adapter_for_case
 from aftersales.shops.choices import REVEAL_ROLES, WRITE_ROLES, Role
 from aftersales.shops.services import actor_for_user
@@ -407,6 +409,42 @@ def record_callback(*, follow_up: FollowUp, note: str, by: Actor) -> FollowUp:
         payload={"follow_up": follow_up.pk, "note": follow_up.callback_note},
     )
     return follow_up
+
+
+PACKAGING_EVENT = "packaging_recorded"
+
+
+@transaction.atomic
+def record_packaging(*, case: Case, shipment_id: int, packaging: str, by: Actor) -> Shipment:
+    """Record how the order's outbound parcel was packed (the damage-in-transit-by-packaging
+    figure reads it, R11.1): from the case page, by a role that works cases."""
+    if not by.is_unscoped and by.role_in(case.shop_id) not in WRITE_ROLES:
+        raise PermissionDenied(_("Your role may not record how a parcel was packed."))
+    if packaging not in Packaging.values:
+        raise InvalidInput(_("Unknown packaging."))
+    shipment = (
+        Shipment.objects.select_for_update()
+        .filter(
+            pk=shipment_id,
+            shop_id=case.shop_id,
+            order_id=case.order_id,
+            kind=ShipmentKind.OUTBOUND,
+        )
+        .first()
+    )
+    if shipment is None:
+        raise NotFound(_("Parcel not found."))
+    before = shipment.packaging
+    shipment.packaging = packaging
+    shipment.save(update_fields=["packaging"])
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type=PACKAGING_EVENT,
+        by=by,
+        payload={"shipment": shipment.pk, "packaging": packaging, "before": before},
+    )
+    return shipment
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from aftersales.analytics.services import record_packaging
 from aftersales.cases import services
 from aftersales.cases.choices import (
     REFUND_TYPES,
@@ -36,6 +37,8 @@ from aftersales.cases.transitions import (
 )
 from aftersales.core.actors import Actor
 from aftersales.core.errors import InvalidInput
+from aftersales.orders.choices import ShipmentKind
+from aftersales.orders.models import Shipment
 from aftersales.platforms.adapter import adapter_for_case
 from aftersales.sla.models import ClockState
 from aftersales.sla.services import extend_deadline
@@ -401,6 +404,19 @@ ACTIONS: list[Action] = [
         lambda c, x: True,
         group="record",
         done=_("Cost recorded."),
+    ),
+    Action(
+        "packaging",
+        _("Record how the parcel was packed"),
+        forms.PackagingForm,
+        lambda c, by, d, f: record_packaging(
+            case=c, shipment_id=d["shipment"], packaging=d["packaging"], by=by
+        ),
+        lambda c, x: Shipment.objects.filter(
+            order_id=c.order_id, shop_id=c.shop_id, kind=ShipmentKind.OUTBOUND
+        ).exists(),
+        group="record",
+        done=_("Packaging recorded."),
     ),
     Action(
         "evidence",

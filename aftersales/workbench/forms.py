@@ -35,6 +35,7 @@ from aftersales.catalog.choices import Category
 from aftersales.core.limits import FILE_NAME_MAX_LENGTH, PASSWORD_MAX_LENGTH, SEARCH_MAX_LENGTH
 from aftersales.core.money import fen_to_yuan, yuan_to_fen
 from aftersales.orders.carriers import CARRIER_CHOICES
+from aftersales.orders.choices import Packaging
 from aftersales.sla.models import ClockState
 from aftersales.team import replies
 
@@ -531,6 +532,31 @@ class CostForm(ActionForm):
     amount = YuanField(label=_("Amount (yuan)"), min_value=Decimal("0.01"))
     payer = forms.ChoiceField(label=_("Paid by"), choices=CostPayer.choices)
     note = forms.CharField(label=_("Note"), required=False, max_length=255)
+
+
+class PackagingForm(ActionForm):
+    """How the order's outbound parcel was packed (R11.1: damage in transit by packaging)."""
+
+    service_fields = {"shipment": "shipment_id"}
+
+    shipment = forms.TypedChoiceField(label=_("Parcel"), coerce=int)
+    packaging = forms.ChoiceField(label=_("Packaging"), choices=Packaging.choices)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from aftersales.orders.choices import ShipmentKind
+        from aftersales.orders.models import Shipment
+
+        parcels = Shipment.objects.filter(
+            order_id=self.case.order_id, shop_id=self.case.shop_id, kind=ShipmentKind.OUTBOUND
+        ).order_by("pk")
+        _choice_field(self, "shipment").choices = [
+            (
+                parcel.pk,
+                f"{parcel.tracking_number} ({parcel.get_packaging_display() or _('not recorded')})",
+            )
+            for parcel in parcels
+        ]
 
 
 class EvidenceForm(ActionForm):

@@ -4,15 +4,10 @@ from django.db import migrations
 
 
 def backfill(apps, schema_editor):
-    # The real code, not historical models: the facts are derived data, and `rebuild_facts`
-    # is the one definition of them. Later schema changes to the cases tables must keep it
-    # runnable here or replace this step by a no-op and a `rebuild_facts` command run.
-    from aftersales.analytics.facts import rebuild_facts
-
-    Shop = apps.get_model("shops", "Shop")
-    shop_ids = list(Shop.objects.values_list("pk", flat=True))
-    if shop_ids:
-        rebuild_facts(shop_ids, products=False)  # 0007 writes those
+    # Nothing any more: `rebuild_facts` (the real code) writes columns and a table that
+    # 0009 adds, so it cannot run at this point of the schema. 0009 writes the facts of
+    # the cases that existed before the analytics app.
+    pass
 
 
 class Migration(migrations.Migration):

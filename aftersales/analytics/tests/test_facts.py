@@ -18,9 +18,12 @@ import pytest
 
 from aftersales import testing
 from aftersales.analytics.facts import (
+    fill_time_buckets,
     rebuild_facts,
     recount_daily_facts,
+    recount_time_histogram,
     stored_daily_facts,
+    stored_time_histogram,
 )
 from aftersales.analytics.models import CaseFact, CaseProductFact
 from aftersales.analytics.overview import overview
@@ -47,6 +50,9 @@ FIELDS = [
     "decided_at",
     "refund_executed_at",
     "refunded_fen",
+    "response_bucket",
+    "decision_bucket",
+    "refund_bucket",
 ]
 REASONS = ["wrong_size", "quality_issue", "damaged", "no_reason", "not_as_described"]
 
@@ -121,6 +127,13 @@ def test_r8_1_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, sh
     shops = [shop_a.pk, shop_b.pk]
 
     assert stored_daily_facts(shops) == recount_daily_facts(shops)
+    histogram = stored_time_histogram(shops)
+    assert histogram == recount_time_histogram(shops)
+    assert {metric for _shop, _day, metric, _bucket in histogram} == {
+        "first_response",
+        "decision",
+        "refund",
+    }
     kept = fact_rows()
     assert len(kept) > 40
     products = product_fact_rows()
@@ -128,6 +141,13 @@ def test_r8_1_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, sh
     rebuild_facts(shops)
     assert fact_rows() == kept
     assert product_fact_rows() == products
+    assert stored_time_histogram(shops) == histogram
+    # The migration's backfill (one UPDATE with width_bucket on PostgreSQL) gives each row
+    # the bucket the reaction gives it.
+    CaseFact.objects.update(response_bucket=None, decision_bucket=None, refund_bucket=None)
+    fill_time_buckets(shops)
+    assert fact_rows() == kept
+    assert stored_time_histogram(shops) == histogram
     assert stored_order_totals(shops) == recount_order_totals(shops)
 
     actor = testing.actor(alice)

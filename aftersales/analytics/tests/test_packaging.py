@@ -16,6 +16,7 @@ from aftersales import testing
 from aftersales.analytics.costs import carrier_rates, damage_by_carrier
 from aftersales.analytics.periods import Period
 from aftersales.analytics.scope import scope_for
+from aftersales.audit.models import AuditEvent
 from aftersales.orders.carriers import CARRIERS
 from aftersales.orders.choices import ShipmentKind
 from aftersales.orders.models import Shipment
@@ -88,3 +89,36 @@ def test_r11_1_the_costs_page_shows_packaging_and_rates(shop_a, alice, carol):
     assert "快递公司及退货运费标准" in text and "顺丰速运" in text
     other = client_for(carol).get("/analytics/costs/", params).content.decode()
     assert "50.0%" not in other  # carol's shop has no parcels
+
+
+def test_r11_1_the_case_page_records_how_the_parcel_was_packed(shop_a, shop_b, alice, carol):
+    """The damage-by-packaging figure needs the outbound parcel's packaging: an agent records
+    it from the case page (audited); another shop's agent gets a 404, a viewer a refusal."""
+    vase = product(shop_a, "玻璃花瓶", "home")
+    placed = order(shop_a, vase, sh(2026, 5, 2, 10), carrier="shunfeng")
+    case = open_case(placed, sh(2026, 5, 8, 9), reason="damaged")
+    parcel = Shipment.objects.get(order=placed, kind=ShipmentKind.OUTBOUND)
+    assert parcel.packaging == ""
+    url = f"/cases/{case.pk}/do/packaging/"
+
+    page = client_for(alice).get(f"/cases/{case.pk}/")
+    assert 'id="packaging-shipment"' in page.content.decode()
+    assert (
+        client_for(carol).post(url, {"shipment": parcel.pk, "packaging": "box"}).status_code == 404
+    )
+    viewer = testing.make_user("vic", shop_a, "viewer")
+    client_for(viewer).post(url, {"shipment": parcel.pk, "packaging": "box"})
+    parcel.refresh_from_db()
+    assert parcel.packaging == ""
+
+    response = client_for(alice).post(url, {"shipment": parcel.pk, "packaging": "bag"}, follow=True)
+    assert response.status_code == 200
+    parcel.refresh_from_db()
+    assert parcel.packaging == "bag"
+    event = AuditEvent.objects.filter(case=case, type="packaging_recorded").get()
+    assert event.payload == {"shipment": parcel.pk, "packaging": "bag", "before": ""}
+    scope = scope_for(testing.actor(alice))
+    rows = damage_by_carrier(scope, MAY, by_packaging=True)
+    assert [(d.carrier, d.packaging, d.orders, d.damaged) for d in rows] == [
+        ("shunfeng", "bag", 1, 1)
+    ]

@@ -439,6 +439,7 @@ VALID_DATA = {
     "assign": {"assignee": ""},
     "cost": {"kind": "return_shipping", "amount": "5.00", "payer": "merchant"},
     "evidence": {"note": ""},
+    "packaging": {"packaging": "box"},  # and the order's first outbound parcel, below
     "platform-extension": {},
     "platform-remark": {"remark": "已电话联系买家"},
     "note": {"text": "备注"},
@@ -467,6 +468,9 @@ def test_every_offered_action_is_accepted_by_its_service(alice, shop_a, case_typ
             if action.name == "extend":
                 choices = action.form_class(case=case, action=action.name).fields["clock"].choices
                 data["clock"] = choices[0][0]
+            if action.name == "packaging":
+                field = action.form_class(case=case, action=action.name).fields["shipment"]
+                data["shipment"] = field.choices[0][0]
             files = {FILE_FIELDS[action.name]: [photo()]} if action.name in FILE_FIELDS else {}
             form = action.form_class(data, files, case=case, action=action.name)
             assert form.is_valid(), (case_type, status, action.name, form.errors)
