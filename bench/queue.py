@@ -1,8 +1,10 @@
-"""The queue page's server time with 100k and 1M cases on PostgreSQL, beside its raw SQL.
+"""The queue page's and the API case list's server time with 100k and 1M cases on PostgreSQL,
+beside their raw SQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres .venv/bin/python bench/queue.py
     ... bench/queue.py --sizes 100000            # only 100k
     ... bench/queue.py --explain                 # also print the plans of the main queries
+    ... bench/queue.py --jit-on-too              # each scenario again with SET jit = on
 
 The script creates its own database (`--db-name`, default bench_queue), migrates it and fills
 it on the server with INSERT … SELECT over generate_series (no Python per row): one shop under
@@ -11,8 +13,11 @@ Most cases are history (completed or closed, with their stopped clocks); `--open
 (default 5 %) are open, spread over the open statuses with their running, paused or buyer
 clocks, due from a day ago to three days ahead. For each size it times GET requests of the
 queue through Django's full stack (session, middleware, template) for a logged-in agent, and
-then the very SQL statements those requests ran (captured from the connection), executed
-directly over the same connection: the difference is Django's and the template's share.
+GET requests of the API's case list (`/api/v1/cases`) with an integrator's key, and then the
+very SQL statements those requests ran (captured from the connection), executed directly over
+the same connection: the difference is Django's and the template's share. The case rows carry
+their next deadline and SLA flags (`sla/deadlines.py`); the fill computes them in SQL as
+`refresh_case_deadlines` does. The load average is printed before and after each size.
 Audit events are not generated; the queue does not read them. The database is dropped at the
 end unless --keep-db.
 """
@@ -78,8 +83,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--db-name", default="bench_queue")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
+    # The settings turn JIT off for every connection (`-c jit=off`); this measures each
+    # scenario a second time with it on, to show what it would cost.
     parser.add_argument(
-        "--jit-off-too", action="store_true", help="measure again with SET jit = off"
+        "--jit-on-too", action="store_true", help="measure again with SET jit = on"
     )
     return parser.parse_args()
 
@@ -128,15 +135,47 @@ def setup_django() -> None:
     settings.DEBUG = False  # no query log: measure what production runs
     settings.ALLOWED_HOSTS = ["testserver"]
     call_command("migrate", verbosity=0, interactive=False)
+    from aftersales.cases.models import Case
+
+    global CARRIES_DEADLINE
+    CARRIES_DEADLINE = any(f.name == "next_due_at" for f in Case._meta.get_fields())
 
 
 # --- Filling the database (not timed as part of the results) ------------------------------------
+
+
+CARRIES_DEADLINE = True  # whether the code under test has Case.next_due_at (set at setup)
+
+
+def database_defaults() -> None:
+    """Give the bulk-filled tables' columns their models' defaults in the database too, so the
+    INSERTs below name only what they choose and a column added later does not break them."""
+    from django.apps import apps
+    from django.db import connection
+
+    tables = ["orders_order", "orders_orderitem", "cases_case", "sla_slaclock"]
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if model._meta.db_table not in tables:
+                continue
+            for field in model._meta.concrete_fields:
+                if not field.has_default() or callable(field.default) or field.null:
+                    continue
+                value = field.get_db_prep_save(field.default, connection)
+                if isinstance(value, dict | list):
+                    continue
+                cursor.execute(
+                    f'ALTER TABLE "{model._meta.db_table}" ALTER COLUMN "{field.column}"'
+                    " SET DEFAULT %s",
+                    [value],
+                )
 
 
 class Fixture:
     """Two shops, their staff, products, skus and buyers; the bulk rows come from SQL."""
 
     def __init__(self) -> None:
+        database_defaults()
         from django.contrib.auth import get_user_model
 
         from aftersales.catalog.models import Product, Sku
@@ -158,6 +197,9 @@ class Fixture:
             add_member(shop=self.shop, user=user, role=Role.AGENT, by=system)
             self.agents.append(user.pk)
         self.user = users.get(pk=self.agents[0])
+        from aftersales.shops.services import create_api_key
+
+        _, self.api_key = create_api_key(shop=self.shop, name="bench", by=system)
         self.skus: dict[int, list[int]] = {}
         for shop in (self.shop, self.other):
             products = Product.objects.bulk_create(
@@ -227,9 +269,18 @@ class Fixture:
                 " WHERE shop_id = %s AND state <> 'stopped'",
                 [shop_id],
             )
+            if not CARRIES_DEADLINE:
+                cursor.execute(
+                    "UPDATE cases_case SET status = 'closed' WHERE shop_id = %s"
+                    " AND status NOT IN ('completed', 'closed')",
+                    [shop_id],
+                )
+                return
             cursor.execute(
-                "UPDATE cases_case SET status = 'closed' WHERE shop_id = %s"
-                " AND status NOT IN ('completed', 'closed')",
+                "UPDATE cases_case SET status = 'closed', next_due_at = NULL,"
+                " sla_breached = false, sla_at_risk = false, sla_recheck_at = NULL"
+                " WHERE shop_id = %s AND (status NOT IN ('completed', 'closed')"
+                " OR next_due_at IS NOT NULL OR sla_recheck_at IS NOT NULL)",
                 [shop_id],
             )
 
@@ -370,6 +421,27 @@ class Fixture:
                 """,
                 [cases_before],
             )
+            # What the case carries from its running merchant clocks (sla/deadlines.py).
+            if not CARRIES_DEADLINE:
+                return  # the code before issue 16, measured for the comparison
+            cursor.execute(
+                """
+                UPDATE cases_case c SET next_due_at = m.due, sla_breached = m.breached,
+                    sla_at_risk = m.at_risk, sla_recheck_at = m.recheck
+                FROM (
+                    SELECT case_id, min(due_at) AS due,
+                           bool_or(breached_at IS NOT NULL) AS breached,
+                           bool_or(at_risk_at <= now() AND due_at > now()) AS at_risk,
+                           min(CASE WHEN at_risk_at > now() THEN at_risk_at
+                                    WHEN due_at > now() THEN due_at END) AS recheck
+                    FROM sla_slaclock
+                    WHERE state = 'running' AND NOT is_buyer_clock AND case_id > %s
+                    GROUP BY case_id
+                ) m
+                WHERE c.id = m.case_id
+                """,
+                [cases_before],
+            )
 
 
 # --- Measuring -----------------------------------------------------------------------------------
@@ -443,13 +515,19 @@ def explain(statements: list[tuple[str, Any]]) -> None:
 
 
 def set_jit(on: bool) -> None:
-    """PostgreSQL compiles expensive plans (jit_above_cost); this turns it off for the
-    session to show what the compilation costs an OLTP page (RESET gives the server's
-    default back)."""
+    """PostgreSQL compiles expensive plans (jit_above_cost). The settings turn it off for
+    every connection (`-c jit=off`), so `RESET jit` gives off again: this sets it explicitly
+    and checks it took."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("RESET jit" if on else "SET jit = off")
+        cursor.execute("SET jit = on" if on else "SET jit = off")
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == ("on" if on else "off")
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def scenarios(fixture: Fixture) -> list[tuple[str, str]]:
@@ -475,7 +553,16 @@ def scenarios(fixture: Fixture) -> list[tuple[str, str]]:
         ("search a nickname's beginning", "/?q=" + quote("买家123")),
         ("search a phone's last 4", "/?q=1234"),
         ("search a whole phone", "/?q=13800001234"),
+        # The API's case list (`api.list_cases`), as an integrator calls it.
+        ("API list, newest first", "/api/v1/cases?limit=50"),
+        ("API list, page 5", "/api/v1/cases?limit=50&offset=200"),
+        ("API list, pending review", "/api/v1/cases?status=pending_review&limit=50"),
+        ("API list, open statuses", "/api/v1/cases?" + OPEN_QUERY + "&limit=50"),
+        ("API list, recently updated", "/api/v1/cases?order_by=-updated_at&limit=50"),
     ]
+
+
+OPEN_QUERY = "&".join(f"status={s}" for s in sorted(set(OPEN_STATUSES)))
 
 
 def machine() -> dict[str, str]:
@@ -522,14 +609,16 @@ def main() -> None:
         fixture = Fixture()
         client = Client()
         client.force_login(fixture.user)
+        client.defaults["HTTP_X_API_KEY"] = fixture.api_key  # the API's calls (the page ignores it)
         sizes = [int(s) for s in args.sizes.split(",")]
         print("Queue page (GET /) for a logged-in agent of one shop, PostgreSQL\n")
         for key, value in machine().items():
             print(f"  {key}: {value}")
         print(f"  open cases: {args.open_fraction:.0%}; {args.requests} timed requests per row\n")
         header = (
-            f"| {'cases':>9} | {'open':>6} | {'scenario':<28} | {'page p50':>8} | {'page p95':>8} "
-            f"| {'SQL p50':>8} | {'SQL p95':>8} | {'page/SQL':>8} | {'queries':>7} |"
+            f"| {'cases':>9} | {'open':>6} | {'scenario':<36} | {'page p50':>8} | {'page p95':>8} "
+            f"| {'SQL p50':>8} | {'SQL p95':>8} | {'ratio p50':>9} | {'ratio p95':>9} "
+            f"| {'queries':>7} |"
         )
         rows = []
         for size in sizes:
@@ -541,32 +630,36 @@ def main() -> None:
                 f"built {numbers['cases']:,} cases ({numbers['open']:,} open, "
                 f"{numbers['clocks (all shops)']:,} clocks in all) in {built:.0f} s"
             )
-            passes = [("", False)] + ([(" (jit off)", True)] if args.jit_off_too else [])
-            for suffix, jit_off in passes:
-                set_jit(not jit_off)
+            print(f"load average before: {load_average()}")
+            passes = [("", False)] + ([(" (jit on)", True)] if args.jit_on_too else [])
+            for suffix, jit_on in passes:
+                set_jit(jit_on)
                 for name, path in scenarios(fixture):
                     statements = capture(client, path)
-                    if args.explain and not jit_off:
+                    if args.explain and not jit_on:
                         print(f"\n--- {name} ({numbers['cases']:,} cases)")
                         explain(statements)
                     page = time_requests(client, path, args.requests)
                     raw = time_sql(statements, args.requests)
                     p50, p95 = percentile(page, 50) * 1000, percentile(page, 95) * 1000
                     s50, s95 = percentile(raw, 50) * 1000, percentile(raw, 95) * 1000
-                    label = (name + suffix)[:28]
+                    label = (name + suffix)[:36]
                     rows.append(
-                        f"| {numbers['cases']:>9,} | {numbers['open']:>6,} | {label:<28} | "
+                        f"| {numbers['cases']:>9,} | {numbers['open']:>6,} | {label:<36} | "
                         f"{p50:>6.1f}ms | {p95:>6.1f}ms | {s50:>6.1f}ms | {s95:>6.1f}ms | "
-                        f"{p50 / s50 if s50 else 0:>7.2f}x | {len(statements):>7} |"
+                        f"{p50 / s50 if s50 else 0:>8.2f}x | {p95 / s95 if s95 else 0:>8.2f}x | "
+                        f"{len(statements):>7} |"
                     )
                     print(rows[-1])
-            set_jit(True)
+            set_jit(False)
+            print(f"load average after: {load_average()}")
         print("\n" + header)
         print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
         for row in rows:
             print(row)
         print(
-            "\npage: the whole request through Django (middleware, session, queries, template);"
+            "\npage: the whole request through Django (middleware, session, queries, template"
+            " or JSON);"
             "\nSQL: the statements that request ran, captured and re-run directly on the"
             " same connection."
         )

@@ -70,7 +70,11 @@ class CaseOut(Schema):
 
 
 class CasePage(Schema):
+    # Exact up to `api.COUNT_CAP` matching cases; past it, `count` is the cap and
+    # `count_exact` false ("that many or more"): counting a million cases on every call
+    # would cost more than the page itself (issue 16).
     count: int
+    count_exact: bool = True
     limit: int
     offset: int
     results: list[CaseOut]

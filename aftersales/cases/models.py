@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .choices import (
+    TERMINAL_STATUSES,
     CaseStatus,
     CaseType,
     CostKind,
@@ -92,6 +93,20 @@ class Case(models.Model):
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    # What the queue orders and counts by, carried on the row so that it reads no clocks
+    # (issue 16): kept by `sla.deadlines.refresh_case_deadline` in the same transaction as
+    # every change of the case's running merchant clocks (the buyer's own clock is not work
+    # for the team and counts for none of these). docs/sla.md says how the queue reads them.
+    next_due_at = models.DateTimeField(_("next deadline"), null=True, blank=True)
+    # A running merchant clock whose breach has been recorded.
+    sla_breached = models.BooleanField(_("deadline breached"), default=False)
+    # A running merchant clock was in its warning window when the fields were last kept,
+    # and stays so until `sla_recheck_at`, the next moment a running merchant clock enters
+    # or leaves its window (its at-risk moment or its due time). Past that moment, until the
+    # warning's or the breach's firing keeps the fields again, the queue asks the clocks.
+    sla_at_risk = models.BooleanField(_("deadline at risk"), default=False)
+    sla_recheck_at = models.DateTimeField(_("deadline state changes at"), null=True, blank=True)
+
     class Meta:
         verbose_name = _("after-sales case")
         verbose_name_plural = _("after-sales cases")
@@ -113,6 +128,39 @@ class Case(models.Model):
             ),
             models.Index(
                 fields=["shop", "type", "reason", "-applied_at"], name="case_shop_type_reason"
+            ),
+            # The queue (issue 16), whose default is the open cases most urgent first: its
+            # page is a range of this index and its counts read only the open cases.
+            models.Index(
+                fields=["shop", "next_due_at", "applied_at", "id"],
+                condition=~Q(status__in=sorted(TERMINAL_STATUSES)),
+                name="case_open_urgency",
+            ),
+            # The same order across every status (the queue's "all statuses"), and the
+            # breached test `next_due_at <= now` for any status.
+            models.Index(
+                fields=["shop", "next_due_at", "applied_at", "id"], name="case_shop_urgency"
+            ),
+            # The at-risk and breached buckets: few rows each.
+            models.Index(
+                fields=["shop", "next_due_at"],
+                condition=Q(sla_at_risk=True),
+                name="case_sla_at_risk",
+            ),
+            models.Index(
+                fields=["shop", "next_due_at"],
+                condition=Q(sla_breached=True),
+                name="case_sla_breached",
+            ),
+            models.Index(
+                fields=["shop", "sla_recheck_at"],
+                condition=Q(sla_recheck_at__isnull=False),
+                name="case_sla_recheck",
+            ),
+            # The API's other orderings (`api.list_cases`).
+            models.Index(fields=["shop", "-updated_at", "-id"], name="case_shop_updated"),
+            models.Index(
+                fields=["shop", "-priority", "applied_at", "id"], name="case_shop_priority"
             ),
         ]
 

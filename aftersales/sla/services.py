@@ -35,6 +35,7 @@ from aftersales.policy.services import policy_for
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership
 
+from .deadlines import refresh_case_deadline
 from .models import ClockState, DeadlineExtension, Notification, SlaClock
 from .rules import (
     CLOCK_EVENTS,
@@ -81,6 +82,8 @@ def apply_case_event(change: CaseChange) -> None:
         for running in live.values():
             if running.kind not in OUTLIVES_CASE:
                 _stop(running, now)
+        if live:
+            refresh_case_deadline(case)
         return
     for rule in CLOCK_RULES.values():
         clock = live.get(rule.kind)
@@ -100,6 +103,8 @@ def apply_case_event(change: CaseChange) -> None:
         if clock is None and (event_type in rule.start_events or entered):
             policy = policy or policy_for(case.shop_id, now)
             _start(case, rule.kind, now, policy)
+    if live or policy is not None:
+        refresh_case_deadline(case)  # what the queue reads (sla/deadlines.py)
 
 
 def clock_duration(case: Case, kind: str, policy: Policy, start: datetime) -> tuple[datetime, bool]:
@@ -184,6 +189,7 @@ def start_clock_until(
             at_risk_at=due_at - warn_before,
             policy_version=policy.version,
         )
+    refresh_case_deadline(case)
     _schedule(clock)
     return clock
 
@@ -192,6 +198,7 @@ def stop_clock(case: Case, kind: str, *, now: datetime | None = None) -> None:
     """Stop the case's live clock of this kind, if any (in the caller's transaction)."""
     for clock in SlaClock.objects.filter(case=case, kind=kind).exclude(state=ClockState.STOPPED):
         _stop(clock, now or timezone.now())
+        refresh_case_deadline(case)
 
 
 def _stop(clock: SlaClock, now: datetime) -> None:
@@ -283,6 +290,7 @@ def extend_deadline(
         # The warning was for the old deadline; the assignee is warned again before the new one.
         clock.at_risk_notified_at = None
     clock.save(update_fields=["due_at", "at_risk_at", "remaining_at_pause", "at_risk_notified_at"])
+    refresh_case_deadline(clock.case_id)
     # The message goes to the buyer through the case's platform (its reaction to the event).
     record_case_event(
         clock.case,
@@ -331,6 +339,8 @@ def tighten_clocks(*, case: Case, within: timedelta, now: datetime | None = None
         clock.save(update_fields=["due_at", "at_risk_at"])
         _schedule(clock)
         moved.append(clock)
+    if moved:
+        refresh_case_deadline(case)
     return moved
 
 
@@ -378,6 +388,7 @@ def fire_warning(clock_id: int, now: datetime | None = None) -> int:
     if claimed != 1:
         return 0  # not due, or another worker got there first
     clock = SlaClock.objects.select_related("case").get(pk=clock_id)
+    refresh_case_deadline(clock.case_id, now)  # its at-risk moment has come (deadlines.py)
     if clock.due_at <= now:
         return 0  # too late to warn: the breach covers it
     recipients = [clock.case.assignee_id] if clock.case.assignee_id else _supervisors(clock)
@@ -404,6 +415,7 @@ def fire_breach(clock_id: int, now: datetime | None = None) -> int:
         return 0
     clock = SlaClock.objects.select_related("case").get(pk=clock_id)
     case = clock.case
+    refresh_case_deadline(case, now)  # its breach is recorded (deadlines.py)
     if clock.is_buyer_clock:
         record_event(
             shop_id=clock.shop_id,

@@ -10,6 +10,12 @@ application first.
 - breached: a running merchant clock past its due time (whether or not the sweep has
   recorded `breached_at` yet; a breached clock keeps running until the work is done).
 
+The case row carries all three (`sla/deadlines.py`: its next deadline, at-risk and breached
+flags, kept with the clocks), so the queue reads no clocks to order, filter or count, and
+each of its queries is a range of an index on the case table (`Case.Meta.indexes`;
+`tests/test_queue_plans_pg.py` checks the plans). The counts read only the cases in view:
+for the default view, the open ones, through the partial index of open cases.
+
 The platform's own deadline of a case's step (R5.2: on Douyin `status_deadline`, when the
 platform acts by itself) comes from the platforms' adapters as an expression of the queue's
 own queries (`platform_deadline_expression`): the queue can be sorted by it, soonest first,
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, FilteredRelation, Min, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -34,6 +40,7 @@ from aftersales.cases.reasons import REASONS
 from aftersales.core.actors import Actor
 from aftersales.knowledge.services import open_handover_case_ids
 from aftersales.platforms.adapter import out_of_sync_case_ids, platform_deadline_expression
+from aftersales.sla.deadlines import at_risk_q, breached_q
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.services import is_at_risk
 
@@ -42,28 +49,10 @@ from .forms import ALL, OPEN, SORT_PLATFORM_DEADLINE
 
 PAGE_SIZE = 50
 PLATFORM_DUE_WITHIN = timedelta(hours=24)
-OPEN_STATUSES = [s for s in CaseStatus.values if s not in TERMINAL_STATUSES]
+# Written as "not terminal", exactly as the partial index of open cases says it, so that
+# PostgreSQL sees the query's condition implies the index's.
+CLOSED_STATUSES = sorted(TERMINAL_STATUSES)
 STATUS_LABELS: dict[str, Any] = dict(CaseStatus.choices)
-
-
-def running_clocks(actor: Actor) -> QuerySet[SlaClock]:
-    """The running merchant clocks of the actor's shops."""
-    clocks = SlaClock.objects.filter(state=ClockState.RUNNING, is_buyer_clock=False)
-    if not actor.is_unscoped:
-        clocks = clocks.filter(shop_id__in=list(actor.shop_roles))
-    return clocks
-
-
-def at_risk_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock, Any]:
-    return running_clocks(actor).filter(at_risk_at__lte=now, due_at__gt=now).values("case_id")
-
-
-def breached_case_ids(actor: Actor, now: datetime) -> QuerySet[SlaClock, Any]:
-    return (
-        running_clocks(actor)
-        .filter(Q(due_at__lte=now) | Q(breached_at__isnull=False))
-        .values("case_id")
-    )
 
 
 def out_of_sync_ids(actor: Actor) -> set[int]:
@@ -128,7 +117,7 @@ def filtered(
     elif status != OPEN:
         qs = qs.filter(status=status)
     else:
-        qs = qs.filter(status__in=OPEN_STATUSES)
+        qs = qs.exclude(status__in=CLOSED_STATUSES)
     for name in ("type", "reason"):
         if filters.get(name):
             qs = qs.filter(**{name: filters[name]})
@@ -155,9 +144,9 @@ def in_buckets(
     elif filters.get("assignee") == "unassigned":
         qs = qs.filter(assignee__isnull=True)
     if filters.get("sla") == "at_risk":
-        qs = qs.filter(pk__in=at_risk_case_ids(actor, now))
+        qs = qs.filter(at_risk_q(now))
     elif filters.get("sla") == "breached":
-        qs = qs.filter(pk__in=breached_case_ids(actor, now))
+        qs = qs.filter(breached_q(now))
     if filters.get("handover"):
         qs = qs.filter(pk__in=handover_case_ids(actor))
     return qs
@@ -166,47 +155,32 @@ def in_buckets(
 def bucket_counts(
     qs: QuerySet[Case], actor: Actor, now: datetime, *, few: bool = False
 ) -> dict[str, int]:
-    """How many cases each bucket holds, under the other filters: one pass over the rows.
-
-    At risk and breached test membership in the running clocks' case ids, hashed once,
-    rather than looking up each case's clocks one by one. For a handful of cases (`few`: a
-    search) looking up their clocks is cheaper than hashing all running clocks."""
-    if few:
-        at_risk = Q(Exists(at_risk_case_ids(actor, now).filter(case_id=OuterRef("pk"))))
-        breached = Q(Exists(breached_case_ids(actor, now).filter(case_id=OuterRef("pk"))))
-    else:
-        at_risk = Q(pk__in=at_risk_case_ids(actor, now))
-        breached = Q(pk__in=breached_case_ids(actor, now))
+    """How many cases each bucket holds, under the other filters: one pass over the rows in
+    view (for the default view the open cases, read through their partial index), at risk
+    and breached from the fields the case carries. `few` (a search) is kept for the callers:
+    the carried fields make both ways the same."""
     handover = Q(pk__in=handover_case_ids(actor))
     return qs.aggregate(
         all=Count("pk"),
         mine=Count("pk", filter=Q(assignee_id=actor.user_id)),
         unassigned=Count("pk", filter=Q(assignee__isnull=True)),
-        at_risk=Count("pk", filter=at_risk),
-        breached=Count("pk", filter=breached),
+        at_risk=Count("pk", filter=at_risk_q(now)),
+        breached=Count("pk", filter=breached_q(now)),
         handover=Count("pk", filter=handover),
     )
 
 
 def most_urgent_first(qs: QuerySet[Case], sort: str = "") -> QuerySet[Any, int]:
-    """Ordered by the nearest running merchant deadline, as ids only: the join to the
-    running clocks and the grouping are done once for all matching cases, then sorted.
-    Sorted by the platform's deadline instead, soonest first, cases without one last (then
-    the most urgent first among them)."""
-    running = FilteredRelation(
-        "clocks",
-        condition=Q(clocks__state=ClockState.RUNNING, clocks__is_buyer_clock=False),
-    )
+    """Ordered by the nearest running merchant deadline (which the case carries), cases
+    without one last, as ids only: for one shop the order of the index `case_open_urgency`,
+    so a page is a range read of it. Sorted by the platform's deadline instead, soonest
+    first, cases without one last (then the most urgent first among them)."""
+    # NULLS LAST is PostgreSQL's own order for an ascending index: the index serves it.
     order: list[Any] = [F("next_due_at").asc(nulls_last=True), "applied_at", "pk"]
     if sort == SORT_PLATFORM_DEADLINE:
         qs = qs.alias(platform_deadline=platform_deadline_expression())
         order.insert(0, F("platform_deadline").asc(nulls_last=True))
-    return (
-        qs.annotate(running_clock=running)
-        .annotate(next_due_at=Min("running_clock__due_at"))
-        .order_by(*order)
-        .values_list("pk", flat=True)
-    )
+    return qs.order_by(*order).values_list("pk", flat=True)
 
 
 @dataclass(frozen=True)

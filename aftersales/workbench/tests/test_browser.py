@@ -26,6 +26,7 @@ from aftersales.cases.models import Case
 from aftersales.catalog.choices import Category
 from aftersales.policy.services import decide_case
 from aftersales.shops.choices import Role
+from aftersales.sla.deadlines import refresh_case_deadline
 from aftersales.sla.models import SlaClock
 from aftersales.testing import png_bytes
 
@@ -84,6 +85,7 @@ def set_due(case: Case, *, hours: float) -> None:
     SlaClock.objects.filter(case=case, state="running").update(
         due_at=due, at_risk_at=due - timedelta(hours=1)
     )
+    refresh_case_deadline(case)  # as the SLA services do with every change of the clocks
 
 
 def test_log_in_see_the_queue_most_urgent_first_and_filter_it(page):

@@ -17,6 +17,7 @@ from aftersales.cases.tests.steps import path_to, request_evidence
 from aftersales.catalog.choices import Category
 from aftersales.shops.choices import Role
 from aftersales.shops.services import add_member
+from aftersales.sla.deadlines import refresh_case_deadline
 from aftersales.sla.models import ClockState, SlaClock
 
 pytestmark = pytest.mark.django_db
@@ -34,11 +35,14 @@ def counts(response) -> dict[str, int]:
 
 
 def due_in(case: Case, hours: float, *, at_risk_before: float = 1.0) -> Case:
-    """Set the case's running clocks to fall due in `hours` (test setup, not a service)."""
+    """Set the case's running clocks to fall due in `hours` (test setup, not a service; the
+    SLA services keep the case's carried deadline with every change of its clocks, so this
+    does too)."""
     due = timezone.now() + timedelta(hours=hours)
     SlaClock.objects.filter(case=case, state="running").update(
         due_at=due, at_risk_at=due - timedelta(hours=at_risk_before)
     )
+    refresh_case_deadline(case)
     return case
 
 
@@ -73,6 +77,7 @@ def test_only_the_nearest_running_clock_of_a_case_counts(agent, shop_a):
     SlaClock.objects.filter(case=b, kind="first_response").update(
         due_at=timezone.now() + timedelta(hours=5)
     )
+    refresh_case_deadline(b)
     assert ids(agent.get("/")) == [b.pk, a.pk]
 
 
@@ -80,6 +85,7 @@ def test_the_buyers_own_deadline_does_not_make_a_case_urgent(agent, shop_a):
     """Awaiting the buyer's return: only the buyer's clock runs; it is not the team's work."""
     returning = case_in(shop_a, S.AWAITING_RETURN)
     SlaClock.objects.filter(case=returning).update(due_at=timezone.now() - timedelta(hours=1))
+    refresh_case_deadline(returning)
     pending = due_in(case_in(shop_a), 40)
     response = agent.get("/")
     assert ids(response) == [pending.pk, returning.pk]
@@ -142,6 +148,7 @@ def test_mine_unassigned_at_risk_and_breached(agent, alice, shop_a):
 def test_a_breach_recorded_by_the_sweep_counts_even_before_the_due_time_is_read(agent, shop_a):
     case = due_in(case_in(shop_a), 3)
     SlaClock.objects.filter(case=case, kind="review").update(breached_at=timezone.now())
+    refresh_case_deadline(case)
     assert ids(agent.get("/?sla=breached")) == [case.pk]
 
 
