@@ -73,6 +73,17 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--sweeps", type=int, default=30, help="timed rounds in (b)")
     parser.add_argument("--find-reps", type=int, default=5, help="find-query timings per round")
+    parser.add_argument(
+        "--big-clocks", type=int, default=1_000_000, help="then grow to this many (0: no)"
+    )
+    parser.add_argument("--big-sweeps", type=int, default=10, help="timed rounds at that size")
+    parser.add_argument(
+        "--timer-rows",
+        default="100000,300000",
+        help="the old design's deferred timer rows for the claim in (c)",
+    )
+    parser.add_argument("--claim-reps", type=int, default=200, help="claims timed per point")
+    parser.add_argument("--skip-claim", action="store_true", help="no (c)")
     parser.add_argument("--db-name", default="bench_policy", help="PostgreSQL database")
     parser.add_argument("--keep-db", action="store_true", help="do not drop the database")
     parser.add_argument("--seed", type=int, default=7)
@@ -541,11 +552,13 @@ class SweepFixture:
             add_member(shop=self.shop, user=user, role=role, by=system)
             if role == Role.AGENT:
                 agents.append(user.pk)
+        self.agents = agents
         self.now = now = timezone.now().replace(microsecond=0)
         buyers = Buyer.objects.bulk_create(
             Buyer(shop=self.shop, platform_buyer_id=f"sb{i}", nickname=f"买家{i}", vip_level=0)
             for i in range(1_000)
         )
+        self.buyers = buyers
         n_cases = -(-clocks // 3)
         orders = Order.objects.bulk_create(
             (
@@ -635,6 +648,75 @@ class SweepFixture:
         self.clock_count = len(rows)
         self.case_count = len(cases)
 
+    def grow(self, total: int, rng: random.Random) -> float:
+        """Add pending clocks, none of them due, until there are `total` (every kind on new
+        cases of the same shop); returns the seconds it took. The due ones stay the same."""
+        from aftersales.cases.models import Case
+        from aftersales.orders.models import Order
+        from aftersales.sla.models import SlaClock
+
+        started = time.perf_counter()
+        now = self.now
+        n_cases = -(-(total - self.clock_count) // len(KINDS))
+        offset = self.case_count
+        orders = Order.objects.bulk_create(
+            (
+                Order(
+                    shop=self.shop,
+                    buyer=self.buyers[i % len(self.buyers)],
+                    platform_order_id=f"so{offset + i}",
+                    status="delivered",
+                    paid_at=now - timedelta(days=10),
+                    shipped_at=now - timedelta(days=9),
+                    delivered_at=now - timedelta(days=7),
+                )
+                for i in range(n_cases)
+            ),
+            batch_size=5_000,
+        )
+        cases = Case.objects.bulk_create(
+            (
+                Case(
+                    shop=self.shop,
+                    order=order,
+                    type="return_refund",
+                    reason="quality_issue",
+                    requested_amount_fen=8_800,
+                    status="pending_review",
+                    applied_at=now - timedelta(hours=rng.uniform(0, 72)),
+                    assignee_id=rng.choice(self.agents) if rng.random() < 0.5 else None,
+                )
+                for order in orders
+            ),
+            batch_size=5_000,
+        )
+
+        def clocks() -> Iterator[Any]:
+            added = 0
+            for case in cases:
+                for kind, hours, buyer in KINDS:
+                    if self.clock_count + added >= total:
+                        return
+                    span = timedelta(hours=hours)
+                    started = now - span * rng.uniform(0.0, 0.74)  # not at risk yet
+                    due_at = started + span
+                    added += 1
+                    yield SlaClock(
+                        shop=self.shop,
+                        case=case,
+                        kind=kind,
+                        started_at=started,
+                        due_at=due_at,
+                        at_risk_at=due_at - span * 0.25,
+                        is_buyer_clock=buyer,
+                        policy_version="default@2025.1",
+                    )
+
+        SlaClock.objects.bulk_create(clocks(), batch_size=5_000)
+        self.case_count += len(cases)
+        self.clock_count = SlaClock.objects.count()
+        return time.perf_counter() - started
+
     def rearm(self) -> None:
         """Make the due clocks due again (not timed)."""
         from django.db import connection, transaction
@@ -653,26 +735,45 @@ class SweepFixture:
                 cursor.execute("VACUUM sla_slaclock")
 
 
-def orm_find(now: datetime, limit: int = 500) -> tuple[list[int], list[int]]:
-    """The sweep's two queries, written exactly as `sla.services.sweep` writes them."""
+def product_find(now: datetime, limit: int = 500) -> tuple[list[int], list[int]]:
+    """The sweep's find: `sla.services.due_firings`, one UNION ALL statement (issue 16)."""
+    from aftersales.sla.services import WARNING, due_firings
+
+    due = due_firings(now, limit)
+    return (
+        [pk for pk, firing in due if firing == WARNING],
+        [pk for pk, firing in due if firing != WARNING],
+    )
+
+
+def old_orm_find(now: datetime, limit: int = 500) -> tuple[list[int], list[int]]:
+    """The sweep's find before issue 16: two ORM queries, each ordered, as `sweep` wrote them."""
     from aftersales.sla.models import ClockState, SlaClock
 
-    due_warnings = SlaClock.objects.filter(
-        state=ClockState.RUNNING, at_risk_notified_at__isnull=True, at_risk_at__lte=now
-    ).values_list("pk", flat=True)[:limit]
-    due_breaches = SlaClock.objects.filter(
-        state=ClockState.RUNNING, breached_at__isnull=True, due_at__lte=now
-    ).values_list("pk", flat=True)[:limit]
+    due_warnings = (
+        SlaClock.objects.filter(
+            state=ClockState.RUNNING, at_risk_notified_at__isnull=True, at_risk_at__lte=now
+        )
+        .order_by("at_risk_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    due_breaches = (
+        SlaClock.objects.filter(state=ClockState.RUNNING, breached_at__isnull=True, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("pk", flat=True)[:limit]
+    )
     return list(due_warnings), list(due_breaches)
 
 
+# The baseline: the bare indexed queries, with the sweep's ordering (the baseline before issue
+# 16 had no ORDER BY, which the sweep's queries had).
 RAW_WARNINGS = (
     "SELECT id FROM sla_slaclock WHERE at_risk_at <= %s AND at_risk_notified_at IS NULL"
-    " AND state = 'running' LIMIT 500"
+    " AND state = 'running' ORDER BY at_risk_at LIMIT 500"
 )
 RAW_BREACHES = (
     "SELECT id FROM sla_slaclock WHERE breached_at IS NULL AND due_at <= %s"
-    " AND state = 'running' LIMIT 500"
+    " AND state = 'running' ORDER BY due_at LIMIT 500"
 )
 
 
@@ -734,98 +835,95 @@ def timed_commits() -> list[float]:
     return spent
 
 
-def explain(now: datetime, now_param: Any) -> list[str]:
+def explain(now_param: Any) -> list[str]:
     from django.db import connection
 
+    from aftersales.sla import services as sla
     from aftersales.sla.models import ClockState, SlaClock
 
-    out = []
-    orm_sql, orm_params = (
-        SlaClock.objects.filter(
-            state=ClockState.RUNNING, at_risk_notified_at__isnull=True, at_risk_at__lte=now
-        )
-        .values_list("pk", flat=True)[:500]
-        .query.sql_with_params()
+    union = sla._DUE_FIRINGS_SQL.format(
+        table=connection.ops.quote_name(SlaClock._meta.db_table),
+        running=ClockState.RUNNING.value,
+        warning=sla.WARNING,
+        breach=sla.BREACH,
     )
-    out.append(f"ORM SQL (warnings): {orm_sql}  params={list(orm_params)!r}")
+    out = []
     prefix = (
         "EXPLAIN (ANALYZE, BUFFERS) "
         if connection.vendor == "postgresql"
         else "EXPLAIN QUERY PLAN "
     )
     with connection.cursor() as cursor:
-        for label, statement in (("warnings", RAW_WARNINGS), ("breaches", RAW_BREACHES)):
-            cursor.execute(prefix + statement, [now_param])
-            out.append(f"EXPLAIN raw {label}: {statement}")
+        for label, statement, params in (
+            ("baseline warnings", RAW_WARNINGS, [now_param]),
+            ("baseline breaches", RAW_BREACHES, [now_param]),
+            ("the sweep's find (due_firings)", union, [now_param, 500, now_param, 500, 500]),
+        ):
+            cursor.execute(prefix + statement, params)
+            out.append(f"EXPLAIN {label}:")
             out.extend("    " + " ".join(str(c) for c in row) for row in cursor.fetchall())
-        # The ORM's own statement, with its own parameters (a bound 'running' on SQLite).
-        cursor.execute(prefix + orm_sql, orm_params)
-        out.append("EXPLAIN ORM warnings, as the ORM binds it:")
-        out.extend("    " + " ".join(str(c) for c in row) for row in cursor.fetchall())
     return out
 
 
-def part_b(args: argparse.Namespace) -> list[str]:
+def sweep_rounds(fixture: SweepFixture, rounds: int, reps: int, first: bool) -> list[str]:
+    """The sweep at the fixture's present size: its find beside the baseline, whole sweeps,
+    idle sweeps. With `first`, also the statements per fired clock."""
     from django.db import connection
 
     from aftersales.sla.services import sweep
 
-    # One WARNING line per breach would flood the output; the record is not what is measured.
-    logging.getLogger("aftersales.sla.services").setLevel(logging.ERROR)
-    rng = random.Random(args.seed + 1)
-    started = time.perf_counter()
-    fixture = SweepFixture(rng, args.clocks, args.due)
-    fill = time.perf_counter() - started
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     now = fixture.now
     now_param = db_now(now)
+    # The sweep's find, the old find and the bare queries all find the same clocks.
+    for find in (lambda: product_find(now), lambda: old_orm_find(now), lambda: raw_find(now_param)):
+        found_w, found_b = find()
+        assert sorted(found_w) == sorted(fixture.warn_ids), len(found_w)
+        assert sorted(found_b) == sorted(fixture.breach_ids), len(found_b)
+    plans = explain(now_param)
 
-    # The ORM's queries and the raw ones find the same clocks.
-    orm_w, orm_b = orm_find(now)
-    raw_w, raw_b = raw_find(now_param)
-    assert sorted(orm_w) == sorted(raw_w) == sorted(fixture.warn_ids), (len(orm_w), len(raw_w))
-    assert sorted(orm_b) == sorted(raw_b) == sorted(fixture.breach_ids), (len(orm_b), len(raw_b))
-    plans = explain(now, now_param)
-
-    # Two rounds, untimed: the first warms up and checks the result, the second counts the
-    # statements per clock and the time spent in them.
+    # Untimed: the first sweep warms up and checks the result; the second (with `first`)
+    # counts the statements per clock and the time spent in them.
     fired = sweep(now)
     assert fired == (len(fixture.warn_ids), len(fixture.breach_ids)), fired
     fired_total = sum(fired)
     fixture.rearm()
-    commits = timed_commits()
-    with counting_statements() as (counts, in_execute):
-        t0 = time.perf_counter()
-        assert sweep(now) == fired
-        first = time.perf_counter() - t0
-    del connection._commit  # back to the class's method
-    per_clock = ", ".join(f"{k} {v / fired_total:.1f}" for k, v in sorted(counts.items()))
-    per_clock += (
-        f"; of the sweep's time {100 * in_execute[0] / first:.0f}% inside cursor.execute,"
-        f" {100 * commits[0] / first:.0f}% in COMMIT, the rest Python"
-    )
-    fixture.rearm()
+    per_clock = ""
+    if first:
+        commits = timed_commits()
+        with counting_statements() as (counts, in_execute):
+            t0 = time.perf_counter()
+            assert sweep(now) == fired
+            took = time.perf_counter() - t0
+        del connection._commit  # back to the class's method
+        per_clock = ", ".join(f"{k} {v / fired_total:.1f}" for k, v in sorted(counts.items()))
+        per_clock += (
+            f"; of the sweep's time {100 * in_execute[0] / took:.0f}% inside cursor.execute,"
+            f" {100 * commits[0] / took:.0f}% in COMMIT, the rest Python"
+        )
+        fixture.rearm()
 
-    find_orm: list[float] = []
-    find_raw: list[float] = []
+    finds: dict[str, list[float]] = {"new": [], "old": [], "raw": []}
+    runs: dict[str, Callable[[], object]] = {
+        "new": lambda: product_find(now),
+        "old": lambda: old_orm_find(now),
+        "raw": lambda: raw_find(now_param),
+    }
     full: list[float] = []
     empty: list[float] = []
     empty_raw: list[float] = []
-    for round_ in range(args.sweeps):
-        for rep in range(args.find_reps):
-            pair = [("orm", lambda: orm_find(now)), ("raw", lambda: raw_find(now_param))]
-            if (round_ + rep) % 2:
-                pair.reverse()
-            for name, run in pair:
+    order = list(runs)
+    for _round in range(rounds):
+        for _rep in range(reps):
+            order = order[1:] + order[:1]  # each goes first as often as the others
+            for name in order:
                 t0 = time.perf_counter()
-                run()
-                (find_orm if name == "orm" else find_raw).append(time.perf_counter() - t0)
+                runs[name]()
+                finds[name].append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         result = sweep(now)
         full.append(time.perf_counter() - t0)
         assert result == fired, result
-        for _ in range(args.find_reps):
+        for _rep in range(reps):
             t0 = time.perf_counter()
             assert sweep(now) == (0, 0)
             empty.append(time.perf_counter() - t0)
@@ -843,28 +941,196 @@ def part_b(args: argparse.Namespace) -> list[str]:
         values = " | ".join(f"{percentile(a, p) / percentile(b, p):.2f}" for p in (50, 95, 99))
         return f"| **{name}** | {values} | |"
 
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     return [
         "",
-        f"### (b) sweep(): {fixture.clock_count:,} running clocks on {fixture.case_count:,} cases,"
-        f" {len(fixture.warn_ids)} warnings + {len(fixture.breach_ids)} breaches due,"
-        f" {args.sweeps} rounds",
+        f"### (b) sweep(): {fixture.clock_count:,} pending clocks on {fixture.case_count:,}"
+        f" cases, {len(fixture.warn_ids)} warnings + {len(fixture.breach_ids)} breaches due,"
+        f" {rounds} rounds (load average {load})",
         "",
-        f"- filling took {fill:.1f} s (bulk_create; not timed below)",
-        f"- statements per fired clock (warnings and breaches together): {per_clock}",
+        *(
+            [f"- statements per fired clock (warnings and breaches together): {per_clock}"]
+            if first
+            else []
+        ),
         "",
         "| | ms p50 | ms p95 | ms p99 | samples |",
         "|---|---:|---:|---:|---:|",
-        row("find due clocks: the sweep's two ORM queries", find_orm),
-        row("baseline: the same two SELECTs, raw SQL", find_raw),
-        ratio("ORM ÷ raw", find_orm, find_raw),
+        row(
+            "**find due clocks: the sweep's one UNION ALL statement (`due_firings`)**", finds["new"]
+        ),
+        row("before issue 16: the sweep's two ORM queries, ordered", finds["old"]),
+        row("baseline: the two bare indexed SELECTs, same ordering, raw SQL", finds["raw"]),
+        ratio("sweep's find ÷ baseline", finds["new"], finds["raw"]),
+        ratio("before ÷ baseline", finds["old"], finds["raw"]),
         row(f"whole sweep, {fired_total} fired", full),
         row("… per fired clock", [t / fired_total for t in full], samples=False),
         row("sweep with nothing due (steady-state tick)", empty),
         row("baseline: the two raw SELECTs, nothing due", empty_raw),
-        ratio("idle sweep ÷ raw", empty, empty_raw),
+        ratio("idle sweep ÷ baseline", empty, empty_raw),
         "",
         *plans,
     ]
+
+
+IMMEDIATE_TASK = "aftersales.cases.tasks.execute_refund_task"
+
+
+def claim_cost(reps: int) -> list[float]:
+    """The worker's claim, as `db_worker` runs it before every task: the ready rows of its
+    backend, first by (priority desc, run_after, enqueued_at), locked with SKIP LOCKED; in a
+    transaction rolled back, so the same row is claimed every time."""
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    times = []
+    for _rep in range(reps):
+        with transaction.atomic():
+            t0 = time.perf_counter()
+            claimed = DBTaskResult.objects.ready().filter(backend_name="default").get_locked()
+            times.append(time.perf_counter() - t0)
+            assert claimed is not None and claimed.task_path == IMMEDIATE_TASK
+            transaction.set_rollback(True)
+    return times
+
+
+def add_timer_rows(fixture: SweepFixture, count: int) -> None:
+    """The rows the old `sla.services._schedule` queued: `check_clock(clock_id)` deferred to
+    the clock's at-risk time and to its due time, two per running clock."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from aftersales.sla.models import SlaClock
+
+    have = DBTaskResult.objects.filter(task_path__endswith="check_clock").count()
+    # Still ahead by the clock on the wall (the fixture's `now` is minutes old by now): a
+    # timer row whose time had come would have been run and left the table.
+    ahead = timezone.now() + timedelta(hours=1)
+    clocks = SlaClock.objects.filter(at_risk_at__gt=ahead).order_by("pk")
+    pending = clocks.values_list("pk", "at_risk_at", "due_at")[have // 2 : count // 2]
+    DBTaskResult.objects.bulk_create(
+        (
+            DBTaskResult(
+                task_path="aftersales.sla.tasks.check_clock",
+                args_kwargs={"args": [pk], "kwargs": {}},
+                backend_name="default",
+                queue_name="default",
+                priority=0,
+                run_after=when,
+            )
+            for pk, warn_at, due_at in pending.iterator(chunk_size=5_000)
+            for when in (warn_at, due_at)
+        ),
+        batch_size=5_000,
+    )
+
+
+def analyze() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+def claim_section(fixture: SweepFixture, args: argparse.Namespace) -> list[str]:
+    from django.db import connection
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    # The sweeps above queued tasks of their own (the breaches' group-chat alerts): not what
+    # is measured here, so the task table starts empty.
+    left = Counter(DBTaskResult.objects.values_list("task_path", flat=True))
+    DBTaskResult.objects.all().delete()
+    # The worker has something to do: immediate tasks (run_after is the maximum date, which
+    # the ordering puts after every deferred row).
+    DBTaskResult.objects.bulk_create(
+        DBTaskResult(
+            task_path=IMMEDIATE_TASK,
+            args_kwargs={"args": [i], "kwargs": {}},
+            backend_name="default",
+            queue_name="default",
+            priority=0,
+            run_after=get_date_max(),
+        )
+        for i in range(20)
+    )
+    analyze()
+    counts = [int(n) for n in args.timer_rows.split(",") if n]
+    results: list[tuple[str, int, list[float]]] = []
+    results.append(("**this design: no timer row**", 0, claim_cost(args.claim_reps)))
+    for count in counts:
+        add_timer_rows(fixture, count)
+        analyze()
+        rows = DBTaskResult.objects.filter(task_path__endswith="check_clock").count()
+        results.append(
+            (
+                f"before issue 16: {rows // 2:,} clocks' timer rows",
+                rows,
+                claim_cost(args.claim_reps),
+            )
+        )
+    # What the migration `sla.0006_delete_queued_clock_timers` does on upgrade.
+    DBTaskResult.objects.filter(task_path__endswith="check_clock", status="READY").delete()
+    analyze()
+    results.append(
+        ("this design, after the migration deleted them", 0, claim_cost(args.claim_reps))
+    )
+    plan = []
+    if connection.vendor == "postgresql":
+        add_timer_rows(fixture, counts[-1] if counts else 0)
+        analyze()
+        sql, params = (
+            DBTaskResult.objects.ready()
+            .filter(backend_name="default")
+            .select_for_update(skip_locked=True)[:1]
+            .query.sql_with_params()
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
+            plan = ["EXPLAIN the claim with the old timer rows:"] + [
+                "    " + row[0] for row in cursor.fetchall()
+            ]
+        DBTaskResult.objects.filter(task_path__endswith="check_clock").delete()
+    base = percentile(results[0][2], 50)
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return [
+        "",
+        f"### (c) the worker's task claim (django_tasks_db), {fixture.clock_count:,} pending"
+        f" clocks in the clock table, 20 immediate tasks ready, {args.claim_reps} claims each"
+        f" (load average {load})",
+        "",
+        f"- task rows the sweeps above had queued, deleted first: {dict(left) or 'none'}",
+        "",
+        "| deferred timer rows in the task table | rows | ms p50 | ms p95 | ms p99 | ÷ no rows |",
+        "|---|---:|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {rows:,} | {pcts(times, 1000.0)} | {percentile(times, 50) / base:.1f}× |"
+            for name, rows, times in results
+        ),
+        "",
+        *plan,
+    ]
+
+
+def part_b(args: argparse.Namespace) -> Iterator[str]:
+    """Yields its lines as they are measured (a long run prints as it goes)."""
+    # One WARNING line per breach would flood the output; the record is not what is measured.
+    logging.getLogger("aftersales.sla.services").setLevel(logging.ERROR)
+    rng = random.Random(args.seed + 1)
+    started = time.perf_counter()
+    fixture = SweepFixture(rng, args.clocks, args.due)
+    fill = time.perf_counter() - started
+    analyze()
+    yield ""
+    yield f"- filling {fixture.clock_count:,} clocks took {fill:.1f} s (bulk_create; not timed)"
+    yield from sweep_rounds(fixture, args.sweeps, args.find_reps, first=True)
+    if args.big_clocks > fixture.clock_count:
+        took = fixture.grow(args.big_clocks, rng)
+        analyze()
+        yield ""
+        yield f"- growing to {fixture.clock_count:,} clocks took {took:.1f} s (not timed)"
+        yield from sweep_rounds(fixture, args.big_sweeps, args.find_reps, first=False)
+    if not args.skip_claim:
+        yield from claim_section(fixture, args)
 
 
 def main() -> None:

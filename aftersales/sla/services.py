@@ -1,21 +1,21 @@
 """Running the SLA clocks: start, stop, pause, resume, extend, warn and escalate (R2).
 
 `on_case_event` is called by the case services in the same transaction as the event, so a
-clock never disagrees with the case. The sweeper and the per-clock timer tasks fire warnings
-and breaches; a conditional update makes each fire exactly once, however many workers run.
+clock never disagrees with the case. Warnings and breaches fire from the clock table itself:
+`sweep` (run every few seconds by `aftersales sweep`) finds what is due with one indexed
+statement, and a conditional update makes each fire exactly once, however many sweepers run.
+No task row is queued per clock (issue 16: the deferred rows slowed every task claim).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Max, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -147,7 +147,7 @@ class _CaseDeadlineFacts:
 def _start(case: Case, kind: str, now: datetime, policy: Policy) -> SlaClock:
     due_at, buyer_clock = clock_duration(case, kind, policy, now)
     warn_before = (due_at - now) * policy.sla["at_risk_fraction"]
-    clock = SlaClock.objects.create(
+    return SlaClock.objects.create(
         shop_id=case.shop_id,
         case=case,
         kind=kind,
@@ -157,8 +157,6 @@ def _start(case: Case, kind: str, now: datetime, policy: Policy) -> SlaClock:
         is_buyer_clock=buyer_clock,
         policy_version=policy.version,
     )
-    _schedule(clock)
-    return clock
 
 
 def start_clock_until(
@@ -190,7 +188,6 @@ def start_clock_until(
             policy_version=policy.version,
         )
     refresh_case_deadline(case)
-    _schedule(clock)
     return clock
 
 
@@ -225,7 +222,6 @@ def _resume(clock: SlaClock, now: datetime) -> None:
     clock.paused_at = None
     clock.remaining_at_pause = None
     clock.save(update_fields=["state", "due_at", "at_risk_at", "paused_at", "remaining_at_pause"])
-    _schedule(clock)
 
 
 def time_left(clock: SlaClock, now: datetime | None = None) -> timedelta | None:
@@ -305,7 +301,6 @@ def extend_deadline(
             "message": message_to_buyer,
         },
     )
-    _schedule(clock)
     return clock
 
 
@@ -337,7 +332,6 @@ def tighten_clocks(*, case: Case, within: timedelta, now: datetime | None = None
         clock.due_at = target
         clock.at_risk_at = max(now, target - (target - clock.started_at) * fraction)
         clock.save(update_fields=["due_at", "at_risk_at"])
-        _schedule(clock)
         moved.append(clock)
     if moved:
         refresh_case_deadline(case)
@@ -347,27 +341,70 @@ def tighten_clocks(*, case: Case, within: timedelta, now: datetime | None = None
 # --- Firing warnings and breaches --------------------------------------------------------------
 
 
+WARNING, BREACH = "warning", "breach"
+
+# The most clocks one `sweep` call fires: a backlog (a sweeper that was down for a day) is
+# worked off in rounds of `limit`, oldest first, and whatever is left goes to the next call.
+SWEEP_MAX_ROUNDS = 100
+
+# What is due, in one statement: the clocks at risk and not warned yet, and the clocks due and
+# not breached yet, each branch served by its partial index (`sla_clock_due_warning`,
+# `sla_clock_due_breach`) in time order and cut at the limit, so the cost is that of the due
+# clocks and never of the pending ones. Written as SQL because the ORM cannot put an ORDER BY
+# and a LIMIT inside the parts of a UNION on SQLite; the nested SELECTs are what let both
+# databases do it. `state = 'running'` is a literal so that PostgreSQL matches the partial
+# indexes' condition whatever the parameter binding.
+_DUE_FIRINGS_SQL = """
+SELECT id, firing, fire_at FROM (
+    SELECT id, '{warning}' AS firing, at_risk_at AS fire_at FROM {table}
+    WHERE state = '{running}' AND at_risk_notified_at IS NULL AND at_risk_at <= %s
+    ORDER BY at_risk_at LIMIT %s
+) AS due_warnings
+UNION ALL
+SELECT id, firing, fire_at FROM (
+    SELECT id, '{breach}' AS firing, due_at AS fire_at FROM {table}
+    WHERE state = '{running}' AND breached_at IS NULL AND due_at <= %s
+    ORDER BY due_at LIMIT %s
+) AS due_breaches
+ORDER BY fire_at, id
+LIMIT %s
+"""
+
+
+def due_firings(now: datetime, limit: int = 500) -> list[tuple[int, str]]:
+    """The warnings and breaches due at `now`, the longest-waiting first: (clock id, WARNING or
+    BREACH), at most `limit`. A clock past its deadline and never warned comes twice, its
+    warning first (which `fire_warning` marks handled without sending: the breach says it)."""
+    statement = _DUE_FIRINGS_SQL.format(
+        table=connection.ops.quote_name(SlaClock._meta.db_table),
+        running=ClockState.RUNNING.value,
+        warning=WARNING,
+        breach=BREACH,
+    )
+    # The value the ORM would bind for a DateTimeField (UTC text on SQLite).
+    at = SlaClock._meta.get_field("due_at").get_db_prep_value(now, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [at, limit, at, limit, limit])
+        return [(clock_id, firing) for clock_id, firing, _fire_at in cursor.fetchall()]
+
+
 def sweep(now: datetime | None = None, *, limit: int = 500) -> tuple[int, int]:
-    """Fire every warning and breach that is due. Safe to run anywhere, any number of times."""
+    """Fire every warning and breach that is due, oldest first. Safe to run anywhere, any
+    number of times at once: each firing claims its clock with a conditional update.
+
+    Returns (warned, breached). A full round is followed by another at once, so a backlog
+    does not wait for the next tick (at most `SWEEP_MAX_ROUNDS` rounds a call)."""
     now = now or timezone.now()
     warned = breached = 0
-    # Oldest first: with more than `limit` due, the longest-waiting fire in this round.
-    due_warnings = (
-        SlaClock.objects.filter(
-            state=ClockState.RUNNING, at_risk_notified_at__isnull=True, at_risk_at__lte=now
-        )
-        .order_by("at_risk_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in list(due_warnings):
-        warned += fire_warning(pk, now)
-    due_breaches = (
-        SlaClock.objects.filter(state=ClockState.RUNNING, breached_at__isnull=True, due_at__lte=now)
-        .order_by("due_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    for pk in list(due_breaches):
-        breached += fire_breach(pk, now)
+    for _round in range(SWEEP_MAX_ROUNDS):
+        due = due_firings(now, limit)
+        for clock_id, firing in due:
+            if firing == WARNING:
+                warned += fire_warning(clock_id, now)
+            else:
+                breached += fire_breach(clock_id, now)
+        if len(due) < limit:
+            break
     return warned, breached
 
 
@@ -622,43 +659,3 @@ def _notify(clock: SlaClock, kind: str, recipients: Sequence[int | None], now: d
         ],
         ignore_conflicts=True,
     )
-
-
-# True while a bulk load writes history (`timers_held`).
-_timers_held: ContextVar[bool] = ContextVar("sla_timers_held", default=False)
-
-
-@contextmanager
-def timers_held() -> Iterator[None]:
-    """Queue no timer task for the clocks started within (a bulk load of history: the demo's
-    90 days start ~5,000 clocks and stop nearly all of them again). Afterwards, give the
-    clocks still running theirs with `schedule_timers`; the sweep would find them anyway."""
-    token = _timers_held.set(True)
-    try:
-        yield
-    finally:
-        _timers_held.reset(token)
-
-
-def schedule_timers(clocks: Iterable[SlaClock]) -> int:
-    """Queue the timer tasks of these clocks (after the caller's commit). Returns how many
-    clocks."""
-    count = 0
-    for clock in clocks:
-        _schedule(clock)
-        count += 1
-    return count
-
-
-def _schedule(clock: SlaClock) -> None:
-    """Ask the worker to look at this clock when it turns at-risk and when it is due.
-
-    The timer tasks only speed things up: the sweep finds anything they miss.
-    """
-    from .tasks import check_clock
-
-    if _timers_held.get() or not check_clock.get_backend().supports_defer:
-        return
-    clock_id, warn_at, due_at = clock.pk, clock.at_risk_at, clock.due_at
-    transaction.on_commit(lambda: check_clock.using(run_after=warn_at).enqueue(clock_id))
-    transaction.on_commit(lambda: check_clock.using(run_after=due_at).enqueue(clock_id))

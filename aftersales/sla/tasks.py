@@ -1,4 +1,10 @@
-"""Timer tasks for the SLA clocks, run by the Django Tasks worker."""
+"""The retired per-clock timer task.
+
+Clocks no longer queue task rows: `sweep` fires them from the clock table (issue 16). The
+task stays importable for the rows an older process may still queue during a deploy (the
+migration `0006_delete_queued_clock_timers` removed those queued before it); running one is
+harmless, since every firing claims its clock with a conditional update.
+"""
 
 from __future__ import annotations
 

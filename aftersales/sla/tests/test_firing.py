@@ -10,10 +10,14 @@ Proves:
 - R2.4: the buyer's return-shipment expiry closes the case under the default policy
   (`buyer_return_expiry_action = "close"`) and only reminds the buyer under a shop policy
   that says "remind"; neither notifies the supervisors of a breach;
-- the timer task run early does nothing; starting a clock queues its two timers;
-- `aftersales sweep` (what `make demo` runs every 30 s) prints what it fired;
+- issue 16: no task row is queued for a clock (starting, pausing, resuming, extending,
+  tightening); the sweep finds what is due in one statement, oldest first, and works off a
+  backlog larger than one round; a `check_clock` row left from before is harmless, and the
+  migration deletes those still queued;
+- `aftersales sweep` (what `make demo` runs: clocks every 5 s, recoveries every 30 s) prints
+  what it fired;
 - on PostgreSQL, 2 and 8 workers firing the same due clocks at once write one event and one
-  notification per supervisor per clock.
+  notification per supervisor per clock; 2 sweepers at once send each warning once.
 """
 
 from __future__ import annotations
@@ -350,60 +354,111 @@ def test_r2_4_the_buyers_expiry_leaves_a_case_that_moved_on_alone(
 # --- Timers and the sweep command ----------------------------------------------------------------
 
 
-def test_r2_7_the_timer_task_run_early_does_nothing(shop_a, staff, clock):
+def test_r2_7_a_timer_task_left_queued_from_before_is_harmless(shop_a, staff, clock):
+    """Issue 16: clocks queue no task any more, but a `check_clock` row queued by an older
+    process during a deploy still runs: early it does nothing, on time it fires once, and
+    the sweep after it finds nothing left."""
     case = new_case(shop_a)
     first = first_response(case)
     clock.move_to(FIRST_AT_RISK - MIN)
     assert check_clock.call(first.pk) == "warned=0 breached=0"
     assert first_response(case).at_risk_notified_at is None
-    assert first_response(case).breached_at is None
     assert not Notification.objects.exists()
     assert not AuditEvent.objects.filter(type__startswith="sla_").exists()
 
     clock.move_to(FIRST_AT_RISK)
     assert check_clock.call(first.pk) == "warned=1 breached=0"
+    assert sla.sweep() == (0, 0)
     clock.move_to(FIRST_DUE)
-    assert check_clock.call(first.pk) == "warned=0 breached=1"
-    assert check_clock.call(first.pk) == "warned=0 breached=0"  # repeated: nothing
+    assert sla.sweep() == (0, 1)
+    assert check_clock.call(first.pk) == "warned=0 breached=0"  # the sweep fired it: nothing
     assert len(events(case, "sla_at_risk")) == len(events(case, "sla_breached")) == 1
 
 
-@override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}})
-def test_r2_7_starting_a_clock_queues_timers_at_the_warning_and_the_deadline(
-    shop_a, clock, django_capture_on_commit_callbacks
+@override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}})
+def test_r2_7_no_task_row_is_queued_when_a_clock_starts_resumes_moves_or_is_extended(
+    shop_a, staff, clock, django_capture_on_commit_callbacks
 ):
-    backend = check_clock.get_backend()
-    backend.clear()
+    """Issue 16: each clock used to queue two deferred task rows (warning, deadline), which
+    every task claim then walked past. Now the clock table is the timer: starting, pausing,
+    resuming, extending and tightening clocks write no task row at all."""
+    from django_tasks_db.models import DBTaskResult
+
     with django_capture_on_commit_callbacks(execute=True):
         case = new_case(shop_a)
-    timers = {
-        (r.args[0], r.task.run_after) for r in backend.results if r.task.name == "check_clock"
-    }
-    expected = set()
-    for c in SlaClock.objects.filter(case=case):
-        expected |= {(c.pk, c.at_risk_at), (c.pk, c.due_at)}
-    assert len(expected) == 6
-    assert timers == expected
+        assert SlaClock.objects.filter(case=case, state=ClockState.RUNNING).count() == 3
+        clock.move_to(T0 + 10 * MIN)
+        steps.request_evidence(case, BY)  # first response stops, plan and review pause
+        clock.move_to(T0 + 2 * H)
+        services.record_buyer_evidence(case=case, uploads=[steps.png_upload()], by=BY)  # resume
+        plan = SlaClock.objects.get(case=case, kind=ClockKind.PLAN)
+        sla.extend_deadline(
+            clock=plan, hours=4, reason="买家补充材料", message_to_buyer="已为您延长处理时间", by=BY
+        )
+        sla.tighten_clocks(case=case, within=4 * H)
+    assert SlaClock.objects.filter(case=case, state=ClockState.RUNNING).count() == 2
+    assert not DBTaskResult.objects.filter(task_path__endswith="check_clock").exists()
+    assert not DBTaskResult.objects.exists()
 
 
-@override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}})
-def test_r2_7_a_bulk_load_holds_the_timers_and_queues_them_for_the_running_clocks_after(
-    shop_a, clock, django_capture_on_commit_callbacks
+def test_r2_7_the_sweep_finds_warnings_and_breaches_in_one_statement_oldest_first(
+    shop_a, staff, clock, django_assert_num_queries
 ):
-    """The demo's history starts and stops thousands of clocks: no timer each, but the
-    clocks still running get theirs once it is written (issue 14: the start)."""
-    backend = check_clock.get_backend()
-    backend.clear()
-    with django_capture_on_commit_callbacks(execute=True), sla.timers_held():
-        stopped = new_case(shop_a)
-        services.close_case(case=stopped, note="重复申请", by=BY)
-        running = new_case(shop_a)
-    assert not [r for r in backend.results if r.task.name == "check_clock"]
-    with django_capture_on_commit_callbacks(execute=True):
-        live = SlaClock.objects.filter(shop=shop_a, state=ClockState.RUNNING)
-        assert sla.schedule_timers(live) == 3
-    timers = {r.args[0] for r in backend.results if r.task.name == "check_clock"}
-    assert timers == set(SlaClock.objects.filter(case=running).values_list("pk", flat=True))
+    """What is due comes from one indexed statement (issue 16), in the order it fell due: a
+    clock past its deadline and never warned comes twice, warning first."""
+    early = new_case(shop_a)
+    clock.move_to(T0 + 30 * MIN)
+    late = new_case(shop_a)
+    at = T0 + 130 * MIN  # late's first response is at risk; early's is due
+    with django_assert_num_queries(1):
+        due = sla.due_firings(at)
+    early_first, late_first = first_response(early).pk, first_response(late).pk
+    assert due == [
+        (early_first, sla.WARNING),  # at risk since T0 + 90 min
+        (early_first, sla.BREACH),  # due at T0 + 120 min; the tie goes to the older clock
+        (late_first, sla.WARNING),  # at risk since T0 + 120 min
+    ]
+    assert [firing for _, firing in sla.due_firings(at, limit=1)] == [sla.WARNING]
+
+
+def test_r2_7_a_backlog_larger_than_a_round_is_fired_in_one_sweep(shop_a, staff, clock):
+    """A sweeper that was down: more due than one round's limit, all fired, each once."""
+    cases = [new_case(shop_a) for _ in range(3)]
+    assert sla.sweep(FIRST_DUE + MIN, limit=2) == (0, 3)
+    for case in cases:
+        assert len(events(case, "sla_breached")) == 1
+    assert sla.sweep(FIRST_DUE + MIN, limit=2) == (0, 0)
+
+
+def test_r2_7_the_migration_deletes_the_queued_timer_tasks_and_nothing_else(db):
+    """Issue 16: the rows queued by the old per-clock timers are deleted on upgrade (the
+    sweep fires their clocks); other tasks, and timer rows already run, are kept."""
+    import importlib
+
+    from django.apps import apps
+    from django_tasks_db.models import DBTaskResult
+
+    migration = importlib.import_module("aftersales.sla.migrations.0006_delete_queued_clock_timers")
+    later = datetime(2026, 3, 9, tzinfo=SH)
+
+    def row(task_path: str, status: str) -> None:
+        DBTaskResult.objects.create(
+            task_path=task_path,
+            status=status,
+            args_kwargs={"args": [1], "kwargs": {}},
+            backend_name="default",
+            run_after=later,
+        )
+
+    row(check_clock.module_path, "READY")
+    row(check_clock.module_path, "READY")
+    row(check_clock.module_path, "SUCCESSFUL")
+    row("aftersales.cases.tasks.execute_refund_task", "READY")
+    migration.delete_queued_clock_timers(apps, connection.schema_editor())
+    assert sorted(DBTaskResult.objects.values_list("task_path", "status")) == [
+        ("aftersales.cases.tasks.execute_refund_task", "READY"),
+        (check_clock.module_path, "SUCCESSFUL"),
+    ]
 
 
 @pytest.fixture
@@ -513,3 +568,66 @@ def test_r2_7_concurrent_workers_fire_each_breach_exactly_once(threads, entry):
     # The merchant clocks due later did not fire.
     assert not AuditEvent.objects.filter(type="sla_breached", payload__clock="plan").exists()
     assert verify_chain(shop.pk) is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r2_7_two_sweepers_at_once_send_each_warning_once():
+    """Issue 16: the sweep is the clocks' only timer; two of them (two hosts, or a restart
+    overlapping the old process) on their own connections find the same due warnings in the
+    clock table, and each is sent once."""
+    shop = testing.make_shop("并发预警店")
+    supervisors = [member(shop, f"sup{n}", Role.SUPERVISOR) for n in range(2)]
+    with time_machine.travel(T0, tick=False):
+        cases = [new_case(shop) for _ in range(CLOCKS)]
+    now = FIRST_AT_RISK + MIN
+
+    results, errors = run_together(2, lambda: sla.sweep(now)[0])
+    assert errors == []
+    assert sum(results) == CLOCKS
+    for case in cases:
+        assert len(events(case, "sla_at_risk")) == 1
+        clock = first_response(case)
+        assert clock.at_risk_notified_at == now and clock.breached_at is None
+        assert sorted(
+            Notification.objects.filter(clock=clock, kind="at_risk").values_list(
+                "recipient_id", flat=True
+            )
+        ) == sorted(s.pk for s in supervisors)
+    assert sla.sweep(now) == (0, 0)
+    assert verify_chain(shop.pk) is None
+
+
+def test_r2_7_the_repeating_sweep_looks_at_the_clocks_every_5_s_and_recovers_every_30_s(
+    db, monkeypatch, keep_signal_handlers
+):
+    """Issue 16: the sweep is the clocks' timer, so it looks often (a warning is at most a
+    tick late); the refund recoveries keep their 30 s, since re-queueing an unclaimed refund
+    each tick would only pile up duplicate tasks."""
+    from aftersales.sla.management.commands import sweep as command
+
+    ticks: list[float] = []
+    calls = {"sweep": 0, "refunds": 0, "tasks": 0}
+    elapsed = [0.0]
+
+    def fake_run_every(every, run_once):
+        ticks.append(every)
+        for _ in range(12):  # a minute of 5 s ticks
+            run_once()
+            elapsed[0] += every
+
+    def count(name, value):
+        def counted(*args, **kwargs):
+            calls[name] += 1
+            return value
+
+        return counted
+
+    monkeypatch.setattr(command, "run_every", fake_run_every)
+    monkeypatch.setattr(command, "monotonic", lambda: elapsed[0])
+    monkeypatch.setattr(command, "sweep", count("sweep", (0, 0)))
+    monkeypatch.setattr(command, "recover_stalled_refunds", count("refunds", (0, 0)))
+    monkeypatch.setattr(command, "recover_stale_task_rows", count("tasks", 0))
+    call_command("sweep", every=30, stdout=io.StringIO())
+    assert ticks == [5.0]
+    assert calls == {"sweep": 12, "refunds": 2, "tasks": 2}
