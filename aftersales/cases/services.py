@@ -842,7 +842,11 @@ def execute_refund(*, execution: RefundExecution, by: Actor) -> RefundExecution:
     ).update(
         status=ExecutionStatus.EXECUTING, attempts=F("attempts") + 1, claimed_at=timezone.now()
     )
-    execution.refresh_from_db()
+    # The gateway reads the decision and its case (the refund's shop and platform): they come
+    # with the execution's own read.
+    execution.refresh_from_db(
+        from_queryset=RefundExecution.objects.select_related("decision__case__shop")
+    )
     if claimed != 1:
         return execution
     try:
