@@ -47,7 +47,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -58,7 +57,7 @@ sys.path.insert(0, str(ROOT))
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=2000, help="cases opened in (a)")
-    parser.add_argument("--refunds", type=int, default=1000, help="cases refunded in (b)")
+    parser.add_argument("--refunds", type=int, default=600, help="cases refunded in (b)")
     parser.add_argument("--list-cases", type=int, default=100_000, help="cases for (c)")
     parser.add_argument("--requests", type=int, default=200, help="list requests in (c)")
     parser.add_argument("--db-name", default="helper_c_bench", help="PostgreSQL database")
@@ -66,6 +65,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--profile", action="store_true", help="also print where open_case and refunds spend time"
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds of (a), (b)")
+    parser.add_argument("--skip-list", action="store_true", help="run (a) and (b) only")
+    parser.add_argument(
+        "--show-sql", action="store_true", help="print the statements of one case of (a) and (b)"
     )
     return parser.parse_args()
 
@@ -276,40 +280,19 @@ class Fixture:
         return orders
 
     def pending_refund_cases(self, count: int) -> list[Any]:
-        """Refund-only cases awaiting review, written in bulk (their opening is not measured)."""
-        from django.utils import timezone
-
-        from aftersales.cases.models import Case, CaseItem
-
+        """Refund-only cases awaiting review, opened through the services (not timed), so their
+        clocks and report facts are there as the refund path finds them in production."""
         orders = self.orders(count, lines=1)
-        now = timezone.now()
-        cases = Case.objects.bulk_create(
-            (
-                Case(
-                    shop=self.shop,
-                    order=order,
-                    type="refund_shipped",
-                    reason="damaged",
-                    requested_amount_fen=order.bench_items[0].paid_amount_fen,
-                    applied_at=now,
-                )
-                for order in orders
-            ),
-            batch_size=2000,
-        )
-        CaseItem.objects.bulk_create(
-            (
-                CaseItem(
-                    case=case,
-                    order_item=order.bench_items[0],
-                    quantity=order.bench_items[0].quantity,
-                )
-                for case, order in zip(cases, orders, strict=True)
-            ),
-            batch_size=2000,
-        )
-        for case, order in zip(cases, orders, strict=True):
+        open_through_services(self, orders, type="refund_shipped", reason="damaged")
+        from aftersales.cases.models import Case
+
+        by_order = {c.order_id: c for c in Case.objects.filter(order__in=orders)}
+        cases = []
+        for order in orders:
+            case = by_order[order.pk]
+            case.order = order  # with its buyer, as the caller holds it
             case.bench_item = order.bench_items[0]
+            cases.append(case)
         return cases
 
 
@@ -317,21 +300,23 @@ class Fixture:
 
 
 class RawInsert:
-    """INSERT of chosen columns of a model, values adapted exactly as the ORM adapts them."""
+    """INSERT of every column of a model, the values taken from an unsaved instance and adapted
+    exactly as the ORM adapts them. Built from the model, so a column another change adds is
+    written too (with the instance's default)."""
 
-    def __init__(self, model: Any, names: Sequence[str]) -> None:
+    def __init__(self, model: Any) -> None:
         from django.db import connection
 
         self.connection = connection
-        self.fields = [model._meta.get_field(name) for name in names]
+        self.fields = list(model._meta.concrete_fields)
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in self.fields)
         marks = ", ".join(["%s"] * len(self.fields))
         self.sql = f"INSERT INTO {quote(model._meta.db_table)} ({columns}) VALUES ({marks})"
 
-    def row(self, *values: Any) -> tuple[Any, ...]:
+    def row(self, instance: Any) -> tuple[Any, ...]:
         return tuple(
-            f.get_db_prep_save(v, self.connection) for f, v in zip(self.fields, values, strict=True)
+            f.get_db_prep_save(getattr(instance, f.attname), self.connection) for f in self.fields
         )
 
 
@@ -374,6 +359,7 @@ class Chain:
     def link(
         self,
         *,
+        event_id: int,
         case_id: int,
         type: str,
         actor: Any,
@@ -381,11 +367,13 @@ class Chain:
         after: dict[str, Any],
         payload: dict[str, Any],
         created_at: Any,
-    ) -> SimpleNamespace:
+    ) -> Any:
         from aftersales.audit.chain import GENESIS, compute_hash
+        from aftersales.audit.models import AuditEvent
 
         self.seq += 1
-        event = SimpleNamespace(
+        event = AuditEvent(
+            id=event_id,
             shop_id=self.shop_id,
             seq=self.seq,
             case_id=case_id,
@@ -404,72 +392,54 @@ class Chain:
         return event
 
 
-EVENT_COLUMNS = (
-    "id",
-    "shop",
-    "seq",
-    "case",
-    "type",
-    "actor_kind",
-    "actor_label",
-    "actor_user",
-    "before",
-    "after",
-    "payload",
-    "created_at",
-    "prev_hash",
-    "hash",
-)
-
-
-def event_row(insert: RawInsert, event_id: int, e: SimpleNamespace) -> tuple[Any, ...]:
-    return insert.row(
-        event_id,
-        e.shop_id,
-        e.seq,
-        e.case_id,
-        e.type,
-        e.actor_kind,
-        e.actor_label,
-        e.actor_user_id,
-        e.before,
-        e.after,
-        e.payload,
-        e.created_at,
-        e.prev_hash,
-        e.hash,
-    )
-
-
 HEAD_SQL = "UPDATE audit_auditchainhead SET last_seq = %s, last_hash = %s WHERE shop_id = %s"
 
 
+def lock_sql(select: str) -> str:
+    """A locking read, as the services take it (SQLite locks the whole database on BEGIN)."""
+    from django.db import connection
+
+    return select + (" FOR UPDATE" if connection.vendor == "postgresql" else "")
+
+
 class Writer:
-    """Collects each case's statements in the order the services issue them, then runs them
-    either one transaction per case, or at the end grouped by statement with `executemany`
-    in one transaction (the chain head then needs only its last value)."""
+    """Collects a case's statements in the order the services issue them, one list per
+    transaction, then runs them either one transaction per step (the services' shape: the
+    locking reads included), or at the end grouped by statement with `executemany` in one
+    transaction (the floor for writing these rows at all: no locks, the chain head once)."""
 
     def __init__(self, *, per_case: bool) -> None:
         self.per_case = per_case
-        self.case: list[tuple[str, tuple[Any, ...]]] = []
+        self.step: list[tuple[str, tuple[Any, ...], bool]] = []
         self.batches: dict[str, list[tuple[Any, ...]]] = {}
-        self.kinds: Counter[str] = Counter()  # rows written, by statement kind
+        self.kinds: Counter[str] = Counter()  # statements, by kind (per-case shape)
 
     def add(self, statement: str, row: tuple[Any, ...]) -> None:
-        self.case.append((statement, row))
+        self.step.append((statement, row, False))
         self.kinds[statement.split(None, 1)[0]] += 1
 
-    def end_case(self) -> None:
+    def lock(self, statement: str, row: tuple[Any, ...]) -> None:
+        """A locking read the guarantees need (the case row, the items, the chain head)."""
+        self.step.append((statement, row, True))
+        self.kinds["SELECT"] += 1
+
+    def commit(self, *, atomic: bool = True) -> None:
+        """End one transaction of the case (`atomic=False`: its statements autocommit)."""
+        from contextlib import nullcontext
+
         from django.db import connection, transaction
 
         if self.per_case:
-            with transaction.atomic(), connection.cursor() as cursor:
-                for statement, row in self.case:
+            with transaction.atomic() if atomic else nullcontext(), connection.cursor() as cursor:
+                for statement, row, read in self.step:
                     cursor.execute(statement, row)
+                    if read:
+                        cursor.fetchall()
         else:
-            for statement, row in self.case:
-                self.batches.setdefault(statement, []).append(row)
-        self.case = []
+            for statement, row, read in self.step:
+                if not read:
+                    self.batches.setdefault(statement, []).append(row)
+        self.step = []
 
     def finish(self) -> None:
         from django.db import connection, transaction
@@ -485,12 +455,17 @@ class Writer:
 
 
 @contextmanager
-def counting_statements() -> Iterator[tuple[Counter[str], list[float]]]:
-    """Count statements by their first word, and the time spent executing them."""
+def counting_statements() -> Iterator[tuple[Counter[str], list[float], Counter[str]]]:
+    """Count statements by their first word, the time spent executing them, and the rows
+    written by table (`INSERT table`, `UPDATE table`: what the baselines must match)."""
+    import re
+
     from django.db import connection
 
     counts: Counter[str] = Counter()
+    rows: Counter[str] = Counter()
     spent = [0.0]
+    target = re.compile(r'^(INSERT INTO|UPDATE)\s+"?(\w+)"?', re.IGNORECASE)
 
     def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
         counts[sql.split(None, 1)[0].upper()] += 1
@@ -499,9 +474,18 @@ def counting_statements() -> Iterator[tuple[Counter[str], list[float]]]:
             return execute(sql, params, many, context)
         finally:
             spent[0] += time.perf_counter() - started
+            match = target.match(sql.lstrip())
+            if match:
+                if match.group(1).upper().startswith("INSERT"):
+                    # The rowcount of an INSERT … RETURNING is not known before its rows
+                    # are fetched: count the rows given.
+                    written = len(params) if many else sql.count("), (") + 1
+                    rows[f"INSERT {match.group(2)}"] += written
+                else:
+                    rows[f"UPDATE {match.group(2)}"] += max(context["cursor"].rowcount, 0)
 
     with connection.execute_wrapper(wrapper):
-        yield counts, spent
+        yield counts, spent, rows
 
 
 AXES_NEW = {
@@ -511,19 +495,72 @@ AXES_NEW = {
     "dispute_status": "none",
 }
 
+
+def timer_rows(task_insert: RawInsert, clock: Any, now: Any) -> list[tuple[Any, ...]]:
+    """The two deferred task rows the services queue per started clock (warning, breach), in
+    the baseline's transaction; written only while the services write them (`Rows`)."""
+    import uuid
+
+    from django_tasks_db.models import DBTaskResult
+
+    return [
+        task_insert.row(
+            DBTaskResult(
+                id=uuid.uuid4(),
+                status="READY",
+                enqueued_at=now,
+                args_kwargs={"args": [clock.id], "kwargs": {}},
+                task_path="aftersales.sla.tasks.check_clock",
+                queue_name="default",
+                backend_name="default",
+                run_after=at,
+                exception_class_path="",
+                traceback="",
+            )
+        )
+        for at in (clock.at_risk_at, clock.due_at)
+    ]
+
+
+class Rows:
+    """What the services wrote per case in the counted sample, by table: the baselines write
+    the same rows, and the report prints both side by side."""
+
+    def __init__(self, rows: Counter[str], n: int) -> None:
+        self.per_case = {key: value / n for key, value in rows.items()}
+
+    @property
+    def timer_tasks(self) -> bool:
+        return self.per_case.get("INSERT django_tasks_database_dbtaskresult", 0) > 1
+
+
+# The day's count row exists: the counted sample of the services created it.
+DAILY_SQL = (
+    "UPDATE analytics_dailycasefact SET cases = cases + 1 "
+    "WHERE shop_id = %s AND day = %s AND reason = %s AND type = %s AND assignee_id = %s"
+)
+
+
 # --- (a) Opening cases ---
 
 
-def open_through_services(fixture: Fixture, orders: list[Any]) -> float:
+def open_through_services(
+    fixture: Fixture, orders: list[Any], *, type: str = "return_refund", reason: str = "no_reason"
+) -> float:
     from aftersales.cases import services
 
     started = time.perf_counter()
     for index, order in enumerate(orders):
+        item = order.bench_items[0]
         services.open_case(
             order=order,
-            type="return_refund",
-            reason="no_reason",
-            items=[services.RequestedItem(order_item=order.bench_items[0], quantity=1)],
+            type=type,
+            reason=reason,
+            items=[
+                services.RequestedItem(
+                    order_item=item, quantity=1 if type == "return_refund" else item.quantity
+                )
+            ],
             by=fixture.actor,
             buyer_statement="尺码不合适,七天无理由退货",
             platform_case_id=f"svc-{index}-{order.pk}",
@@ -559,84 +596,125 @@ def snapshot_of(order: Any) -> dict[str, Any]:
     }
 
 
-def open_with_raw_sql(
-    fixture: Fixture, orders: list[Any], *, per_case: bool
-) -> tuple[float, Counter[str]]:
-    """The rows `open_case` writes: the case, its item, the audit event, the chain head."""
-    from django.utils import timezone
+def facts_in_memory(order: Any, item: Any, quantity: int, case: Any) -> Any:
+    """The policy's facts of a new case, from what the caller holds (no query)."""
+    from aftersales.cases.reasons import REASONS
+    from aftersales.policy.engine import CaseFacts, ItemFacts
 
+    product = item.sku.product
+    return CaseFacts(
+        type=case.type,
+        reason=case.reason,
+        responsible=REASONS[case.reason].responsible,
+        order_status=order.status,
+        applied_at=case.applied_at,
+        delivered_at=order.delivered_at,
+        items=(
+            ItemFacts(
+                category=product.category,
+                quantity=quantity,
+                ordered_quantity=item.quantity,
+                paid_amount_fen=item.paid_amount_fen,
+                refunded_amount_fen=item.refunded_amount_fen,
+                is_high_risk=product.is_high_risk,
+                exclusion_confirmed=item.return_exclusion_confirmed,
+                best_before=item.best_before,
+            ),
+        ),
+        shipping_fee_paid_fen=order.shipping_fee_paid_fen,
+        shipping_refunded_fen=order.shipping_refunded_fen,
+        has_shipping_insurance=order.has_shipping_insurance,
+        buyer_vip_level=order.buyer.vip_level,
+        requested_amount_fen=case.requested_amount_fen,
+        evidence=frozenset(),
+        goods_intact=None,
+        package_opened=None,
+        technical_support_done=False,
+    )
+
+
+def new_clock(clock_id: int, case: Any, kind: str, now: Any, facts: Any, policy: Any) -> Any:
+    from aftersales.policy import deadlines
+    from aftersales.sla.models import SlaClock
+    from aftersales.sla.rules import CLOCK_RULES
+
+    due_at = deadlines.due_at(kind, now, facts, policy)
+    return SlaClock(
+        id=clock_id,
+        shop_id=case.shop_id,
+        case_id=case.id,
+        kind=kind,
+        started_at=now,
+        due_at=due_at,
+        at_risk_at=due_at - (due_at - now) * policy.sla["at_risk_fraction"],
+        is_buyer_clock=CLOCK_RULES[kind].buyer_clock,
+        policy_version=policy.version,
+    )
+
+
+def open_with_raw_sql(
+    fixture: Fixture, orders: list[Any], rows: Rows, *, per_case: bool
+) -> tuple[float, Counter[str]]:
+    """The rows `open_case` writes, one transaction per case: the case, its item, the audit
+    event and chain head (read under lock), the three clocks the policy's deadlines give
+    (the review clock's hours from the policy's decision on the case, evaluated in Python),
+    the reports' fact rows, and the clocks' timer task rows while the services queue them."""
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from aftersales.analytics.facts import shanghai_day
+    from aftersales.analytics.models import CaseFact, CaseProductFact
     from aftersales.audit.models import AuditEvent
     from aftersales.cases.models import Case, CaseItem
     from aftersales.cases.money import item_cap
+    from aftersales.policy.deadlines import ClockFacts
+    from aftersales.policy.engine import decide
+    from aftersales.policy.services import policy_for
+    from aftersales.sla.models import SlaClock
 
-    case_insert = RawInsert(
-        Case,
-        (
-            "id",
-            "shop",
-            "order",
-            "platform_case_id",
-            "type",
-            "reason",
-            "buyer_statement",
-            "requested_amount_fen",
-            "order_snapshot",
-            "priority",
-            "assignee",
-            "status",
-            "refund_status",
-            "return_status",
-            "dispute_status",
-            "evidence_request_note",
-            "reject_reason",
-            "reject_note",
-            "close_note",
-            "applied_at",
-            "approved_at",
-            "final_approved_at",
-            "resolved_at",
-            "updated_at",
-        ),
+    inserts = {
+        model: RawInsert(model)
+        for model in (Case, CaseItem, AuditEvent, SlaClock, CaseFact, CaseProductFact)
+    }
+    task_insert = RawInsert(DBTaskResult)
+    head_lock = lock_sql("SELECT last_seq, last_hash FROM audit_auditchainhead WHERE shop_id = %s")
+    case_id, item_id, event_id, clock_id, product_fact_id = next_ids(
+        Case, CaseItem, AuditEvent, SlaClock, CaseProductFact
     )
-    item_insert = RawInsert(CaseItem, ("id", "case", "order_item", "quantity"))
-    event_insert = RawInsert(AuditEvent, EVENT_COLUMNS)
-    case_id, item_id, event_id = next_ids(Case, CaseItem, AuditEvent)
+    shop_id = fixture.shop.pk
+    policy = policy_for(shop_id)  # a program of its own would keep it; not timed
 
     started = time.perf_counter()
-    chain = Chain(fixture.shop.pk)
+    chain = Chain(shop_id)
     writer = Writer(per_case=per_case)
     for index, order in enumerate(orders):
         now = timezone.now()
         item = order.bench_items[0]
         requested = item_cap(item, 1).cap_fen
+        case = Case(
+            id=case_id,
+            shop_id=shop_id,
+            order_id=order.pk,
+            platform_case_id=f"raw-{index}-{order.pk}",
+            type="return_refund",
+            reason="no_reason",
+            buyer_statement="尺码不合适,七天无理由退货",
+            requested_amount_fen=requested,
+            order_snapshot=snapshot_of(order),
+            priority=1 if order.buyer.vip_level else 0,
+            applied_at=now,
+            updated_at=now,
+        )
+        writer.lock(head_lock, (shop_id,))
+        writer.add(inserts[Case].sql, inserts[Case].row(case))
         writer.add(
-            case_insert.sql,
-            case_insert.row(
-                case_id,
-                order.shop_id,
-                order.pk,
-                f"raw-{index}-{order.pk}",
-                "return_refund",
-                "no_reason",
-                "尺码不合适,七天无理由退货",
-                requested,
-                snapshot_of(order),
-                1 if order.buyer.vip_level else 0,
-                None,
-                *AXES_NEW.values(),
-                "",
-                "",
-                "",
-                "",
-                now,
-                None,
-                None,
-                None,
-                now,
+            inserts[CaseItem].sql,
+            inserts[CaseItem].row(
+                CaseItem(id=item_id, case_id=case_id, order_item_id=item.pk, quantity=1)
             ),
         )
-        writer.add(item_insert.sql, item_insert.row(item_id, case_id, item.pk, 1))
         event = chain.link(
+            event_id=event_id,
             case_id=case_id,
             type="case_opened",
             actor=fixture.actor,
@@ -650,13 +728,62 @@ def open_with_raw_sql(
             },
             created_at=now,
         )
-        writer.add(event_insert.sql, event_row(event_insert, event_id, event))
-        writer.add(HEAD_SQL, (event.seq, event.hash, fixture.shop.pk))
-        writer.end_case()
-        case_id, item_id, event_id = case_id + 1, item_id + 1, event_id + 1
+        writer.add(inserts[AuditEvent].sql, inserts[AuditEvent].row(event))
+        writer.add(HEAD_SQL, (event.seq, event.hash, shop_id))
+        # The policy's decision on the new case gives the review clock its hours.
+        decision = decide(facts_in_memory(order, item, 1, case), policy)
+        facts = ClockFacts(
+            vip=order.buyer.vip_level > 0,
+            is_complex=decision.complexity == "complex",
+            categories=frozenset({item.sku.product.category}),
+        )
+        for kind in ("first_response", "plan", "review"):
+            clock = new_clock(clock_id, case, kind, now, facts, policy)
+            writer.add(inserts[SlaClock].sql, inserts[SlaClock].row(clock))
+            if rows.timer_tasks:
+                for task in timer_rows(task_insert, clock, now):
+                    writer.add(task_insert.sql, task)
+            clock_id += 1
+        day = shanghai_day(now)
+        writer.add(
+            inserts[CaseProductFact].sql,
+            inserts[CaseProductFact].row(
+                CaseProductFact(
+                    id=product_fact_id,
+                    case_id=case_id,
+                    shop_id=shop_id,
+                    product_id=item.sku.product_id,
+                    order_id=order.pk,
+                    paid_day=shanghai_day(order.paid_at),
+                    reason="no_reason",
+                )
+            ),
+        )
+        writer.add(
+            inserts[CaseFact].sql,
+            inserts[CaseFact].row(
+                CaseFact(
+                    case_id=case_id,
+                    shop_id=shop_id,
+                    order_id=order.pk,
+                    reason="no_reason",
+                    type="return_refund",
+                    applied_at=now,
+                    applied_day=day,
+                )
+            ),
+        )
+        writer.add(DAILY_SQL, (shop_id, day, "no_reason", "return_refund", 0))
+        writer.commit()
+        case_id, item_id, event_id, product_fact_id = (
+            case_id + 1,
+            item_id + 1,
+            event_id + 1,
+            product_fact_id + 1,
+        )
     writer.finish()
     elapsed = time.perf_counter() - started
-    reset_sequences(Case, CaseItem, AuditEvent)
+    reset_sequences(Case, CaseItem, AuditEvent, SlaClock, CaseProductFact)
     return elapsed, writer.kinds
 
 
@@ -688,85 +815,87 @@ ITEM_SQL = (
     "UPDATE orders_orderitem SET refunded_amount_fen = refunded_amount_fen + %s WHERE id = %s"
 )
 CLAIM_SQL = (
-    "UPDATE cases_refundexecution SET status = 'executing', attempts = attempts + 1 "
-    "WHERE id = %s AND status IN ('pending', 'failed')"
+    "UPDATE cases_refundexecution SET status = 'executing', attempts = attempts + 1, "
+    "claimed_at = %s WHERE id = %s AND status IN ('pending', 'failed')"
 )
 DONE_SQL = (
     "UPDATE cases_refundexecution SET status = 'succeeded', external_reference = %s, "
     "last_error = '', executed_at = %s WHERE id = %s"
 )
+STOP_CLOCKS_SQL = (
+    "UPDATE sla_slaclock SET state = 'stopped', stopped_at = %s "
+    "WHERE case_id = %s AND state <> 'stopped'"
+)
+STOP_REFUND_CLOCK_SQL = (
+    "UPDATE sla_slaclock SET state = 'stopped', stopped_at = %s "
+    "WHERE case_id = %s AND kind = 'refund' AND state <> 'stopped'"
+)
+RESPONDED_SQL = (
+    "UPDATE analytics_casefact SET first_response_at = COALESCE(first_response_at, %s), "
+    "decided_at = COALESCE(decided_at, %s) WHERE case_id = %s"
+)
+REFUNDED_FACT_SQL = (
+    "UPDATE analytics_casefact SET refund_executed_at = %s, refunded_fen = %s WHERE case_id = %s"
+)
 
 
 def refund_with_raw_sql(
-    fixture: Fixture, cases: list[Any], *, per_case: bool
+    fixture: Fixture, cases: list[Any], rows: Rows, *, per_case: bool
 ) -> tuple[float, Counter[str]]:
-    """The row writes of approve_case + refund_case + execute_refund, in the same order."""
+    """The rows approve_case + refund_case + execute_refund write, in the same order and the
+    same transactions (approve; decide; the claim, autocommitted; the result), each step
+    reading under lock what its guarantee needs: the case row, the refunded items, the chain
+    head. The buyer's survey and its kept message (a shop without a platform link) included."""
+    import secrets
     import uuid
 
     from django.db import connection
     from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
+    from aftersales.analytics.models import Survey
     from aftersales.audit.models import AuditEvent
     from aftersales.cases.models import RefundDecision, RefundExecution, RefundLine
     from aftersales.cases.money import item_cap
+    from aftersales.platforms.models import StoredBuyerMessage
+    from aftersales.policy.deadlines import ClockFacts
+    from aftersales.policy.services import policy_for
+    from aftersales.sla.models import SlaClock
 
-    decision_insert = RawInsert(
-        RefundDecision,
-        (
-            "id",
-            "shop",
-            "case",
-            "order",
-            "goods_amount_fen",
-            "shipping_amount_fen",
-            "is_partial",
-            "reason",
-            "decided_by",
-            "decided_at",
-        ),
-    )
-    line_insert = RawInsert(RefundLine, ("id", "decision", "order_item", "amount_fen"))
-    execution_insert = RawInsert(
-        RefundExecution,
-        (
-            "id",
-            "shop",
-            "decision",
-            "idempotency_key",
-            "amount_fen",
-            "status",
-            "attempts",
-            "last_error",
-            "external_reference",
-            "created_at",
-            "executed_at",
-        ),
-    )
-    task_insert = RawInsert(
-        DBTaskResult,
-        (
-            "id",
-            "status",
-            "enqueued_at",
-            "args_kwargs",
-            "priority",
-            "task_path",
-            "worker_ids",
-            "queue_name",
-            "backend_name",
-            "run_after",
-            "exception_class_path",
-            "traceback",
-        ),
-    )
-    event_insert = RawInsert(AuditEvent, EVENT_COLUMNS)
+    inserts = {
+        model: RawInsert(model)
+        for model in (
+            RefundDecision,
+            RefundLine,
+            RefundExecution,
+            DBTaskResult,
+            AuditEvent,
+            SlaClock,
+            Survey,
+            StoredBuyerMessage,
+        )
+    }
     dt = connection.ops.adapt_datetimefield_value
-    task_path = "aftersales.cases.tasks.execute_refund_task"
-    decision_id, line_id, execution_id, event_id = next_ids(
-        RefundDecision, RefundLine, RefundExecution, AuditEvent
+    case_lock = lock_sql(
+        "SELECT id, status, refund_status, return_status, dispute_status FROM cases_case "
+        "WHERE id = %s"
+    )
+    item_lock = lock_sql(
+        "SELECT id, quantity, paid_amount_fen, refunded_amount_fen FROM orders_orderitem "
+        "WHERE id = %s"
+    )
+    head_lock = lock_sql("SELECT last_seq, last_hash FROM audit_auditchainhead WHERE shop_id = %s")
+    decision_id, line_id, execution_id, event_id, clock_id, survey_id, message_id = next_ids(
+        RefundDecision,
+        RefundLine,
+        RefundExecution,
+        AuditEvent,
+        SlaClock,
+        Survey,
+        StoredBuyerMessage,
     )
     shop_id, actor = fixture.shop.pk, fixture.actor
+    policy = policy_for(shop_id)
 
     started = time.perf_counter()
     chain = Chain(shop_id)
@@ -775,7 +904,9 @@ def refund_with_raw_sql(
 
     def audit(case_id: int, type: str, before: dict, after: dict, payload: dict, now: Any) -> None:
         nonlocal event_id
+        writer.lock(head_lock, (shop_id,))
         event = chain.link(
+            event_id=event_id,
             case_id=case_id,
             type=type,
             actor=actor,
@@ -784,7 +915,7 @@ def refund_with_raw_sql(
             payload=payload,
             created_at=now,
         )
-        add(event_insert.sql, event_row(event_insert, event_id, event))
+        add(inserts[AuditEvent].sql, inserts[AuditEvent].row(event))
         add(HEAD_SQL, (event.seq, event.hash, shop_id))
         event_id += 1
 
@@ -792,6 +923,7 @@ def refund_with_raw_sql(
         now = timezone.now()
         stamp = dt(now)
         # approve_case
+        writer.lock(case_lock, (case.pk,))
         add(APPROVE_SQL, ("awaiting_refund", "none", "not_required", "none", stamp, stamp, case.pk))
         audit(
             case.pk,
@@ -801,31 +933,59 @@ def refund_with_raw_sql(
             {"approved_at": now.isoformat()},
             now,
         )
+        add(STOP_CLOCKS_SQL, (stamp, case.pk))
+        vip = case.order.buyer.vip_level > 0
+        clock = new_clock(
+            clock_id, case, "refund", now, ClockFacts(vip, False, frozenset()), policy
+        )
+        add(inserts[SlaClock].sql, inserts[SlaClock].row(clock))
+        if rows.timer_tasks:
+            for task in timer_rows(inserts[DBTaskResult], clock, now):
+                add(inserts[DBTaskResult].sql, task)
+        clock_id += 1
+        add(RESPONDED_SQL, (stamp, stamp, case.pk))
+        writer.commit()
         # refund_case
+        now = timezone.now()
+        stamp = dt(now)
         item = case.bench_item
         amount = item_cap(item, item.quantity).cap_fen
+        writer.lock(case_lock, (case.pk,))
+        writer.lock(item_lock, (item.pk,))
         add(
-            decision_insert.sql,
-            decision_insert.row(
-                decision_id, shop_id, case.pk, case.order_id, amount, 0, False, "", actor.label, now
+            inserts[RefundDecision].sql,
+            inserts[RefundDecision].row(
+                RefundDecision(
+                    id=decision_id,
+                    shop_id=shop_id,
+                    case_id=case.pk,
+                    order_id=case.order_id,
+                    goods_amount_fen=amount,
+                    decided_by=actor.label,
+                    decided_at=now,
+                )
             ),
         )
-        add(line_insert.sql, line_insert.row(line_id, decision_id, item.pk, amount))
+        add(
+            inserts[RefundLine].sql,
+            inserts[RefundLine].row(
+                RefundLine(
+                    id=line_id, decision_id=decision_id, order_item_id=item.pk, amount_fen=amount
+                )
+            ),
+        )
         add(ITEM_SQL, (amount, item.pk))
         add(
-            execution_insert.sql,
-            execution_insert.row(
-                execution_id,
-                shop_id,
-                decision_id,
-                f"refund-case-{case.pk}",
-                amount,
-                "pending",
-                0,
-                "",
-                "",
-                now,
-                None,
+            inserts[RefundExecution].sql,
+            inserts[RefundExecution].row(
+                RefundExecution(
+                    id=execution_id,
+                    shop_id=shop_id,
+                    decision_id=decision_id,
+                    idempotency_key=f"refund-case-{case.pk}",
+                    amount_fen=amount,
+                    created_at=now,
+                )
             ),
         )
         add(PENDING_SQL, ("awaiting_refund", "pending", "not_required", "none", stamp, case.pk))
@@ -838,32 +998,40 @@ def refund_with_raw_sql(
                 "decision": decision_id,
                 "goods_amount_fen": amount,
                 "shipping_amount_fen": 0,
+                "return_postage_fen": 0,
+                "requested_amount_fen": case.requested_amount_fen,
                 "is_partial": False,
                 "reason": "",
                 "lines": {str(item.pk): amount},
             },
             now,
         )
+        writer.commit()
+        # The execution's task row: the services enqueue it after commit (autocommit).
         add(
-            task_insert.sql,
-            task_insert.row(
-                uuid.uuid4(),
-                "READY",
-                now,
-                {"args": [execution_id], "kwargs": {}},
-                0,
-                task_path,
-                [],
-                "default",
-                "default",
-                now,
-                "",
-                "",
+            inserts[DBTaskResult].sql,
+            inserts[DBTaskResult].row(
+                DBTaskResult(
+                    id=uuid.uuid4(),
+                    status="READY",
+                    enqueued_at=now,
+                    args_kwargs={"args": [execution_id], "kwargs": {}},
+                    task_path="aftersales.cases.tasks.execute_refund_task",
+                    queue_name="default",
+                    backend_name="default",
+                    run_after=now,
+                    exception_class_path="",
+                    traceback="",
+                )
             ),
         )
-        # execute_refund
+        # execute_refund: the claim autocommits (the gateway call runs outside a transaction).
+        add(CLAIM_SQL, (stamp, execution_id))
+        writer.commit(atomic=False)
+        now = timezone.now()
+        stamp = dt(now)
         reference = f"manual:refund-case-{case.pk}"
-        add(CLAIM_SQL, (execution_id,))
+        writer.lock(case_lock, (case.pk,))
         add(DONE_SQL, (reference, stamp, execution_id))
         add(COMPLETED_SQL, ("completed", "refunded", "not_required", "none", stamp, stamp, case.pk))
         audit(
@@ -879,11 +1047,43 @@ def refund_with_raw_sql(
             },
             now,
         )
-        writer.end_case()
+        add(STOP_REFUND_CLOCK_SQL, (stamp, case.pk))
+        add(REFUNDED_FACT_SQL, (stamp, amount, case.pk))
+        survey = Survey(
+            id=survey_id,
+            shop_id=shop_id,
+            case_id=case.pk,
+            token=secrets.token_urlsafe(32),
+            sent_at=now,
+        )
+        add(inserts[Survey].sql, inserts[Survey].row(survey))
+        add(
+            inserts[StoredBuyerMessage].sql,
+            inserts[StoredBuyerMessage].row(
+                StoredBuyerMessage(
+                    id=message_id,
+                    shop_id=shop_id,
+                    case_id=case.pk,
+                    text=f"您的售后已处理完毕。请为本次服务打分：/analytics/survey/{survey.token}/",
+                    cause="satisfaction_survey",
+                    created_at=now,
+                )
+            ),
+        )
+        writer.commit()
         decision_id, line_id, execution_id = decision_id + 1, line_id + 1, execution_id + 1
+        survey_id, message_id = survey_id + 1, message_id + 1
     writer.finish()
     elapsed = time.perf_counter() - started
-    reset_sequences(RefundDecision, RefundLine, RefundExecution, AuditEvent)
+    reset_sequences(
+        RefundDecision,
+        RefundLine,
+        RefundExecution,
+        AuditEvent,
+        SlaClock,
+        Survey,
+        StoredBuyerMessage,
+    )
     return elapsed, writer.kinds
 
 
@@ -1066,18 +1266,58 @@ def where_time_goes(label: str, run: Callable[[], None]) -> None:
         if file.startswith(str(ROOT / "aftersales"))
     ]
     print(f"\nwhere {label} spends its time (cProfile, cumulative share):")
-    for seconds, where in sorted(rows, reverse=True)[:12]:
+    for seconds, where in sorted(rows, reverse=True)[:40]:
         print(f"  {100 * seconds / total:5.1f}%  {where}")
 
 
-def profile(run: Callable[[], None], n: int) -> str:
-    """Statements per case and the share of time spent executing them."""
-    with counting_statements() as (counts, spent):
-        started = time.perf_counter()
-        run()
-        total = time.perf_counter() - started
-    shown = ", ".join(f"{kind} {count / n:.1f}" for kind, count in sorted(counts.items()))
-    return f"{shown}; {100 * spent[0] / total:.0f}% of the time inside cursor.execute"
+class Counted:
+    """Statements per case by kind, rows written per case by table, and the share of the
+    time spent inside the driver, of one counted sample run."""
+
+    def __init__(self, run: Callable[[], Any], n: int) -> None:
+        with counting_statements() as (counts, spent, rows):
+            started = time.perf_counter()
+            run()
+            total = time.perf_counter() - started
+        self.n = n
+        self.counts = counts
+        self.rows = Rows(rows, n)
+        self.share = spent[0] / total
+
+    def statements(self) -> str:
+        kinds = ("SELECT", "INSERT", "UPDATE")
+        shown = ", ".join(f"{kind} {self.counts.get(kind, 0) / self.n:.1f}" for kind in kinds)
+        other = sum(v for k, v in self.counts.items() if k not in kinds) / self.n
+        total = sum(self.counts.values()) / self.n
+        return f"{total:.1f} ({shown}, other {other:.1f})"
+
+
+def rows_side_by_side(label: str, service: Counted, raw: Counted) -> list[str]:
+    """The rows each side wrote per case, by table: the baseline must write what the services
+    write (a difference is marked)."""
+    lines = [f"\nrows written per case, {label}: services / raw SQL baseline"]
+    for key in sorted(set(service.rows.per_case) | set(raw.rows.per_case)):
+        ours, theirs = service.rows.per_case.get(key, 0), raw.rows.per_case.get(key, 0)
+        mark = "" if abs(ours - theirs) < 0.05 else "   <-- differs"
+        lines.append(f"  {key}: {ours:.1f} / {theirs:.1f}{mark}")
+    return lines
+
+
+def show_statements(fixture: Fixture) -> None:
+    """Every statement one case of (a) and of (b) runs, in order (`--show-sql`)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    orders, cases = fixture.orders(1), fixture.pending_refund_cases(1)
+    for label, run in (
+        ("open_case", lambda: open_through_services(fixture, orders)),
+        ("approve + refund + execute", lambda: refund_through_services(fixture, cases)),
+    ):
+        with CaptureQueriesContext(connection) as captured:
+            run()
+        print(f"\n{label}: {len(captured.captured_queries)} statements")
+        for query in captured.captured_queries:
+            print("  " + query["sql"][:200])
 
 
 def main() -> None:
@@ -1116,30 +1356,91 @@ def report(args: argparse.Namespace) -> None:
         print(f"- {key}: {value}")
     fixture = Fixture(rng)
 
-    # (a) Opening. A first sample counts statements (and warms up); then the timed runs.
-    n = args.cases
-    orders = {key: fixture.orders(n) for key in ("service", "per_case", "bulk")}
-    sample = fixture.orders(100)
-    profile_a = profile(lambda: open_through_services(fixture, sample), len(sample))
-    a_service = open_through_services(fixture, orders["service"])
-    a_per_case, a_rows = open_with_raw_sql(fixture, orders["per_case"], per_case=True)
-    a_bulk, _rows = open_with_raw_sql(fixture, orders["bulk"], per_case=False)
+    # (a) Opening. A first sample of each counts statements and rows (and warms up); then the
+    # timed runs, services and baseline interleaved in rounds so the machine's load falls on
+    # both alike.
+    n, rounds = args.cases, args.rounds
+    sample_orders, raw_orders = fixture.orders(100), fixture.orders(100)
+    counted_a = Counted(lambda: open_through_services(fixture, sample_orders), 100)
+    counted_a_raw = Counted(
+        lambda: open_with_raw_sql(fixture, raw_orders, counted_a.rows, per_case=True), 100
+    )
+    a_service = a_per_case = 0.0
+    for _ in range(rounds):
+        chunk = fixture.orders(n // rounds)
+        a_service += open_through_services(fixture, chunk)
+        chunk = fixture.orders(n // rounds)
+        a_per_case += open_with_raw_sql(fixture, chunk, counted_a.rows, per_case=True)[0]
+    a_bulk, _kinds = open_with_raw_sql(fixture, fixture.orders(n), counted_a.rows, per_case=False)
+    n = rounds * (n // rounds)
 
-    # (b) Refunding.
+    # (b) Refunding: the cases are opened through the services first (not timed).
     m = args.refunds
-    pending = {key: fixture.pending_refund_cases(m) for key in ("service", "per_case", "bulk")}
     sample_b = fixture.pending_refund_cases(100)
-    profile_b = profile(lambda: refund_through_services(fixture, sample_b), len(sample_b))
-    b_service = refund_through_services(fixture, pending["service"])
-    b_per_case, b_rows = refund_with_raw_sql(fixture, pending["per_case"], per_case=True)
-    b_bulk, _rows = refund_with_raw_sql(fixture, pending["bulk"], per_case=False)
+    counted_b = Counted(lambda: refund_through_services(fixture, sample_b), 100)
+    sample_b_raw = fixture.pending_refund_cases(100)
+    counted_b_raw = Counted(
+        lambda: refund_with_raw_sql(fixture, sample_b_raw, counted_b.rows, per_case=True), 100
+    )
+    pending: dict[str, list[Any]] = {"service": [], "per_case": [], "bulk": []}
+    b_service = b_per_case = 0.0
+    for _ in range(rounds):
+        chunk = fixture.pending_refund_cases(m // rounds)
+        pending["service"] += chunk
+        b_service += refund_through_services(fixture, chunk)
+        chunk = fixture.pending_refund_cases(m // rounds)
+        pending["per_case"] += chunk
+        b_per_case += refund_with_raw_sql(fixture, chunk, counted_b.rows, per_case=True)[0]
+    pending["bulk"] = fixture.pending_refund_cases(m)
+    b_bulk, _kinds = refund_with_raw_sql(fixture, pending["bulk"], counted_b.rows, per_case=False)
+    m = rounds * (m // rounds)
+    if args.show_sql:
+        show_statements(fixture)
+    load_after_ab = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
 
     # The baselines wrote equivalent rows: the audit chain verifies through all of them, every
     # case is where the service would have left it, no item is refunded above what was paid.
     assert verify_chain(fixture.shop.pk) is None, verify_chain(fixture.shop.pk)
     refunded = [c.pk for key in pending for c in pending[key]]
-    assert Case.objects.filter(pk__in=refunded, status="completed").count() == 3 * m
+    assert Case.objects.filter(pk__in=refunded, status="completed").count() == len(refunded)
     assert not OrderItem.objects.filter(refunded_amount_fen__gt=F("paid_amount_fen")).exists()
+
+    print()
+    print("| (a), (b) | cases/s | µs per case | raw is × faster |")
+    print("|---|---:|---:|---:|")
+    for line in throughput_rows("(a) open a case", n, a_service, a_per_case, a_bulk):
+        print(line)
+    for line in throughput_rows("(b) approve + refund + execute", m, b_service, b_per_case, b_bulk):
+        print(line)
+    print()
+    print(
+        f"- services ÷ raw SQL per case: (a) {a_per_case / a_service:.2f}×, "
+        f"(b) {b_per_case / b_service:.2f}× (goal ≥ 0.2×)"
+    )
+    print(f"- load average after (a) and (b): {' '.join(f'{x:.2f}' for x in load_after_ab)}")
+    print(
+        f"- statements per case, open_case: {counted_a.statements()}; "
+        f"{100 * counted_a.share:.0f}% of its time inside cursor.execute"
+    )
+    print(f"- statements per case, its raw-SQL baseline: {counted_a_raw.statements()}")
+    print(
+        f"- statements per case, approve + refund + execute: {counted_b.statements()}; "
+        f"{100 * counted_b.share:.0f}% of its time inside cursor.execute"
+    )
+    print(f"- statements per case, their raw-SQL baseline: {counted_b_raw.statements()}")
+    for line in rows_side_by_side("(a) open_case", counted_a, counted_a_raw):
+        print(line)
+    for line in rows_side_by_side("(b) approve + refund + execute", counted_b, counted_b_raw):
+        print(line)
+    if args.profile:
+        more = fixture.orders(100)
+        where_time_goes("open_case", lambda: open_through_services(fixture, more))
+        cases = fixture.pending_refund_cases(100)
+        where_time_goes(
+            "approve + refund + execute", lambda: refund_through_services(fixture, cases)
+        )
+    if args.skip_list:
+        return
 
     # (c) The list, with `--list-cases` cases in the database.
     started = time.perf_counter()
@@ -1152,13 +1453,6 @@ def report(args: argparse.Namespace) -> None:
     total_cases = Case.objects.count()
     listing = measure_list(fixture, args.requests)
 
-    print()
-    print("| (a), (b) | cases/s | µs per case | raw is × faster |")
-    print("|---|---:|---:|---:|")
-    for line in throughput_rows("(a) open a case", n, a_service, a_per_case, a_bulk):
-        print(line)
-    for line in throughput_rows("(b) approve + refund + execute", m, b_service, b_per_case, b_bulk):
-        print(line)
     print()
     print(f"| (c) {args.requests} requests, {total_cases:,} cases | p50 ms | p95 ms | p99 ms |")
     print("|---|---:|---:|---:|")
@@ -1175,26 +1469,12 @@ def report(args: argparse.Namespace) -> None:
     print(f"| API ÷ raw SQL | {ratios} |")
     print()
 
-    def per_case(kinds: Counter[str], count: int) -> str:
-        return ", ".join(f"{kind} {value / count:.1f}" for kind, value in sorted(kinds.items()))
-
-    print(f"- statements per case, open_case: {profile_a}")
-    print(f"- statements per case, its raw-SQL baseline: {per_case(a_rows, n)}")
-    print(f"- statements per case, approve + refund + execute: {profile_b}")
-    print(f"- statements per case, their raw-SQL baseline: {per_case(b_rows, m)}")
     print(f"- {total_cases:,} cases for (c); the bulk insert of them took {fill_seconds:.1f} s")
     print("- median by query string: API ms / raw SQL ms (matching cases):")
     for query, times in listing["by_query"].items():
         median = 1000 * statistics.median(times)
         direct = 1000 * statistics.median(listing["raw_by_query"][query])
         print(f"  - `{query}`: {median:.2f} / {direct:.2f} ({listing['counts'][query]:,})")
-    if args.profile:
-        more = fixture.orders(100)
-        where_time_goes("open_case", lambda: open_through_services(fixture, more))
-        cases = fixture.pending_refund_cases(100)
-        where_time_goes(
-            "approve + refund + execute", lambda: refund_through_services(fixture, cases)
-        )
     if os.environ.get("BENCH_SHOW_SQL"):
         for query, statements in listing["raw_sql"].items():
             print(f"\n{query}\n" + "\n".join(statements))

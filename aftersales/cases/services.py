@@ -111,11 +111,19 @@ class Upload:
 
 
 def lock_case(case: Case) -> Case:
-    """Re-read the case under a row lock. Every service starts here.
+    """Re-read the case under a row lock. Every service starts here."""
+    return _lock_case_by_id(case.pk)
 
-    The shop comes with it (not locked: `of`), because the reactions to the case's events ask
-    for its platform; reading it here saves a query per event."""
-    return Case.objects.select_related("shop").select_for_update(of=("self",)).get(pk=case.pk)
+
+def _lock_case_by_id(case_id: int) -> Case:
+    """The shop, the order and its buyer come with the case (not locked: `of`), because the
+    reactions to the case's events ask for them (the platform; the VIP buyer's shorter
+    deadlines, the order's facts); one join here saves a query each per event."""
+    return (
+        Case.objects.select_related("shop", "order__buyer")
+        .select_for_update(of=("self",))
+        .get(pk=case_id)
+    )
 
 
 # --- Opening ---------------------------------------------------------------------------------
@@ -163,7 +171,7 @@ def open_case(
         if not 0 < requested.quantity <= item.quantity:
             raise InvalidInput(_("The quantity must be between 1 and the quantity ordered."))
 
-    refunded_quantities = _refunded_quantities([r.order_item.pk for r in items])
+    refunded_quantities = _refunded_quantities([r.order_item for r in items])
     refundable = sum(
         item_cap(r.order_item, r.quantity, refunded_quantities.get(r.order_item.pk, 0)).cap_fen
         for r in items
@@ -543,13 +551,19 @@ class RefundDefaults:
     return_postage_cap_fen: int
 
 
-def case_item_caps(case: Case, order_items: dict[int, OrderItem] | None = None) -> list[ItemCap]:
+def case_item_caps(
+    case: Case,
+    order_items: dict[int, OrderItem] | None = None,
+    case_items: Sequence[CaseItem] | None = None,
+) -> list[ItemCap]:
     """What each item of the case may still refund, in the case's item order; `order_items`
-    are the items as locked by the caller, else read now."""
-    case_items = list(case.items.order_by("order_item_id"))
+    are the items as locked by the caller, else read now, and `case_items` the case's items
+    in order of their order item if the caller has them."""
+    if case_items is None:
+        case_items = list(case.items.order_by("order_item_id"))
     if order_items is None:
         order_items = OrderItem.objects.in_bulk([ci.order_item_id for ci in case_items])
-    refunded_quantities = _refunded_quantities(list(order_items), exclude_case=case)
+    refunded_quantities = _refunded_quantities(list(order_items.values()), exclude_case=case)
     return [
         item_cap(
             order_items[ci.order_item_id],
@@ -655,14 +669,16 @@ def refund_case(
     if RefundDecision.objects.filter(case=case).exists():
         raise Conflict(_("This case already has a refund."))
 
-    locked_items = {
-        item.pk: item
-        for item in OrderItem.objects.select_for_update()
-        .filter(pk__in=case.items.values("order_item_id"))
-        .order_by("pk")
-    }
+    # The case's items with their order items, the order items locked (in id order, as
+    # everywhere), in one statement.
+    case_items = list(
+        case.items.select_related("order_item")
+        .select_for_update(of=("order_item",))
+        .order_by("order_item_id")
+    )
+    locked_items = {ci.order_item_id: ci.order_item for ci in case_items}
     order = Order.objects.select_for_update().get(pk=case.order_id)
-    caps = case_item_caps(case, locked_items)
+    caps = case_item_caps(case, locked_items, case_items)
     defaults = refund_defaults(case, caps, order)
     full_amount = defaults.goods_cap_fen
     if goods_amount_fen is None:
@@ -786,11 +802,17 @@ def _check_refund(
 
 
 def _refunded_quantities(
-    order_item_ids: Sequence[int], exclude_case: Case | None = None
+    order_items: Sequence[OrderItem], exclude_case: Case | None = None
 ) -> dict[int, int]:
-    """How many units of each item other cases already refunded money for."""
+    """How many units of each item other cases already refunded money for.
+
+    An item's `refunded_amount_fen` is the sum of its refund lines whose execution is not
+    cancelled (`refund_case` raises it, `_cancel_unpaid_refund` lowers it, in the lines'
+    transactions): none of the items refunded means no such line, and no query."""
+    if not any(item.refunded_amount_fen for item in order_items):
+        return {}
     case_items = CaseItem.objects.filter(
-        order_item_id__in=order_item_ids,
+        order_item_id__in=[item.pk for item in order_items],
         case__refund_decision__lines__order_item_id=F("order_item_id"),
         case__refund_decision__lines__amount_fen__gt=0,
     ).exclude(case__refund_decision__execution__status=ExecutionStatus.CANCELLED)
@@ -820,7 +842,11 @@ def execute_refund(*, execution: RefundExecution, by: Actor) -> RefundExecution:
     ).update(
         status=ExecutionStatus.EXECUTING, attempts=F("attempts") + 1, claimed_at=timezone.now()
     )
-    execution.refresh_from_db()
+    # The gateway reads the decision and its case (the refund's shop and platform): they come
+    # with the execution's own read.
+    execution.refresh_from_db(
+        from_queryset=RefundExecution.objects.select_related("decision__case__shop")
+    )
     if claimed != 1:
         return execution
     try:
@@ -876,14 +902,23 @@ def recover_stalled_refunds(now: datetime | None = None) -> tuple[int, int]:
     return failed, len(unclaimed)
 
 
+def _lock_execution(execution_id: int) -> RefundExecution:
+    """The execution under a row lock, its decision with it (not locked: the case row is)."""
+    return (
+        RefundExecution.objects.select_related("decision")
+        .select_for_update(of=("self",))
+        .get(pk=execution_id)
+    )
+
+
 @transaction.atomic
 def _record_refund_success(
     *, execution: RefundExecution, reference: str, by: Actor
 ) -> RefundExecution:
-    execution = RefundExecution.objects.select_for_update().get(pk=execution.pk)
+    execution = _lock_execution(execution.pk)
     if execution.status == ExecutionStatus.SUCCEEDED:
         return execution
-    case = lock_case(execution.decision.case)
+    case = _lock_case_by_id(execution.decision.case_id)
     execution.status = ExecutionStatus.SUCCEEDED
     execution.external_reference = reference
     execution.last_error = ""
@@ -907,8 +942,8 @@ def _record_refund_success(
 
 @transaction.atomic
 def _record_refund_failure(*, execution: RefundExecution, error: str, by: Actor) -> RefundExecution:
-    execution = RefundExecution.objects.select_for_update().get(pk=execution.pk)
-    case = lock_case(execution.decision.case)
+    execution = _lock_execution(execution.pk)
+    case = _lock_case_by_id(execution.decision.case_id)
     execution.status = ExecutionStatus.FAILED
     execution.last_error = error[:2000]
     execution.save(update_fields=["status", "last_error"])

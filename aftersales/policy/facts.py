@@ -18,9 +18,13 @@ from .engine import CaseFacts, ItemFacts
 EVIDENCE_NAMES = {"image": "photo", "video": "video"}
 
 
-def facts_for_case(case: Case) -> CaseFacts:
+def facts_for_case(case: Case, *, just_opened: bool = False) -> CaseFacts:
     """The facts of a stored case: the order as it was at application (its snapshot), the
-    evidence and inspection as they are now."""
+    evidence and inspection as they are now.
+
+    `just_opened`: the case was created in the caller's transaction (its opening event), so it
+    has no evidence, inspection or technical support yet; one query (its items) instead of
+    four."""
     order = case.order
     refunded_at_application = {
         line["id"]: line["refunded_amount_fen"] for line in case.order_snapshot.get("items", [])
@@ -40,11 +44,17 @@ def facts_for_case(case: Case) -> CaseFacts:
         )
         for ci in case.items.select_related("order_item__sku__product").order_by("pk")
     )
-    inspection = case.inspections.order_by("-inspected_at", "-pk").first()
-    evidence = frozenset(
-        EVIDENCE_NAMES[kind]
-        for kind in case.evidence.filter(source="buyer").values_list("kind", flat=True)
-    )
+    if just_opened:
+        inspection = None
+        evidence: frozenset[str] = frozenset()
+        technical_support_done = False
+    else:
+        inspection = case.inspections.order_by("-inspected_at", "-pk").first()
+        evidence = frozenset(
+            EVIDENCE_NAMES[kind]
+            for kind in case.evidence.filter(source="buyer").values_list("kind", flat=True)
+        )
+        technical_support_done = case.events.filter(type="technical_support_recorded").exists()
     return CaseFacts(
         type=case.type,
         reason=case.reason,
@@ -65,7 +75,7 @@ def facts_for_case(case: Case) -> CaseFacts:
         package_opened=None
         if inspection is None or inspection.package_intact is None
         else not inspection.package_intact,
-        technical_support_done=case.events.filter(type="technical_support_recorded").exists(),
+        technical_support_done=technical_support_done,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
@@ -27,7 +28,7 @@ from .document import (
     parse_document,
     validate_override,
 )
-from .engine import APPROVE_REFUND, NEEDS_REVIEW, decide
+from .engine import APPROVE_REFUND, NEEDS_REVIEW, Decision, decide
 from .facts import facts_for_case
 from .models import PolicyDecision, PolicyVersion
 
@@ -79,18 +80,33 @@ def policy_for(shop_id: int | None, at: datetime | None = None) -> Policy:
     """The policy in force for a shop at a time: the default merged with the shop's latest
     version whose effective date has come."""
     at = at or timezone.now()
-    base = default_document()
     if shop_id is None:
-        return Policy(version=f"default@{base['version']}", data=merge(base, {}))
+        return _policy_of_version(None, None, "")
+    # One query for the version's identity; its document is read and parsed only the first
+    # time this process sees that version (a version never changes once published).
     version = (
         PolicyVersion.objects.filter(shop_id=shop_id, effective_from__lte=at)
         .order_by("-effective_from", "-number")
+        .values_list("pk", "document_sha256", "shop_id", "number")
         .first()
     )
     if version is None:
+        return _policy_of_version(None, None, "")
+    pk, sha256, version_shop_id, number = version
+    label = PolicyVersion(shop_id=version_shop_id, number=number).label
+    return _policy_of_version(pk, sha256, label)
+
+
+@lru_cache(maxsize=512)
+def _policy_of_version(pk: int | None, sha256: str | None, label: str) -> Policy:
+    """The merged policy of one stored version (None: the default alone), kept per process.
+    Keyed by the document's hash as well, so an edited row (the admin) is read again."""
+    base = default_document()
+    if pk is None:
         return Policy(version=f"default@{base['version']}", data=merge(base, {}))
+    document = PolicyVersion.objects.values_list("document", flat=True).get(pk=pk)
     return policy_from_override(
-        parse_document(version.document), label=f"default@{base['version']}+{version.label}"
+        parse_document(document), label=f"default@{base['version']}+{label}"
     )
 
 
@@ -99,11 +115,35 @@ def policy_from_override(override: dict[str, Any], *, label: str) -> Policy:
     return Policy(version=label, data=merge(default_document(), override))
 
 
+# Where a case just opened keeps the decision its SLA clocks were started with
+# (`evaluate_new_case`), for its triage to store instead of evaluating it again.
+OPENING_DECISION = "_policy_opening_decision"
+
+
+def evaluate_new_case(case: Case, policy: Policy) -> Decision:
+    """The policy's decision on a case opened in the caller's transaction, from its facts as
+    opened (one query: its items). Kept on the case object: the triage that follows the
+    opening (`triage_case`) stores it rather than evaluating the same facts again."""
+    decision = decide(facts_for_case(case, just_opened=True), policy)
+    setattr(case, OPENING_DECISION, decision)
+    return decision
+
+
 @transaction.atomic
 def decide_case(*, case: Case, by: Actor) -> PolicyDecision:
     """Evaluate the policy in force for the case and store the explained decision."""
+    opening: Decision | None = getattr(case, OPENING_DECISION, None)
     case = case_services.lock_case(case)
-    decision = decide(facts_for_case(case), policy_for(case.shop_id))
+    policy = policy_for(case.shop_id)
+    if (
+        opening is not None
+        and opening.policy_version == policy.version
+        # Nothing happened to the case since it was opened: its facts are the opening's.
+        and not case.events.exclude(type=CaseEvent.CASE_OPENED).exists()
+    ):
+        decision = opening
+    else:
+        decision = decide(facts_for_case(case), policy)
     stored = PolicyDecision.objects.create(
         shop_id=case.shop_id,
         case=case,

@@ -70,6 +70,7 @@ def apply_case_event(change: CaseChange) -> None:
         return  # no clock cares: not even the query for the live ones
     now = change.at or timezone.now()
     policy: Policy | None = None  # read once, and only if a clock starts
+    facts: _CaseDeadlineFacts | None = None  # the same for every clock this event starts
     # A case that has just been opened has no clocks yet: nothing to read.
     live = (
         {}
@@ -102,24 +103,41 @@ def apply_case_event(change: CaseChange) -> None:
         entered = change.status_changed and case.status in rule.start_statuses
         if clock is None and (event_type in rule.start_events or entered):
             policy = policy or policy_for(case.shop_id, now)
-            _start(case, rule.kind, now, policy)
+            facts = facts or _CaseDeadlineFacts(
+                case, policy, just_opened=event_type == CaseEvent.CASE_OPENED
+            )
+            _start(case, rule.kind, now, policy, facts)
     if live or policy is not None:
         refresh_case_deadline(case)  # what the queue reads (sla/deadlines.py)
 
 
-def clock_duration(case: Case, kind: str, policy: Policy, start: datetime) -> tuple[datetime, bool]:
+def clock_duration(
+    case: Case,
+    kind: str,
+    policy: Policy,
+    start: datetime,
+    facts: _CaseDeadlineFacts | None = None,
+) -> tuple[datetime, bool]:
     """When a clock started at `start` for this case is due, and whether it is the buyer's:
-    the policy's deadline (`policy/deadlines.py`) for the case's facts."""
-    due_at = deadlines.due_at(kind, start, _CaseDeadlineFacts(case, policy), policy)
+    the policy's deadline (`policy/deadlines.py`) for the case's facts (`facts`: those the
+    event's other clocks already read)."""
+    facts = facts or _CaseDeadlineFacts(case, policy)
+    due_at = deadlines.due_at(kind, start, facts, policy)
     return due_at, CLOCK_RULES[kind].buyer_clock
 
 
 class _CaseDeadlineFacts:
-    """What a stored case's deadlines depend on, each read only when a clock needs it."""
+    """What a stored case's deadlines depend on, each read only when a clock needs it, and
+    once for all the clocks of one event.
 
-    def __init__(self, case: Case, policy: Policy) -> None:
+    `just_opened`: the event is the case's opening, in this transaction, so the policy has
+    not decided it yet and nothing was added to it: its decision is evaluated from the case
+    as opened (`policy.services.evaluate_new_case`), and the triage that follows reuses it."""
+
+    def __init__(self, case: Case, policy: Policy, *, just_opened: bool = False) -> None:
         self.case = case
         self.policy = policy
+        self.just_opened = just_opened
 
     @cached_property
     def vip(self) -> bool:
@@ -133,8 +151,10 @@ class _CaseDeadlineFacts:
     @cached_property
     def is_complex(self) -> bool:
         """The complexity of the policy's latest decision on the case, or of a new one."""
-        from aftersales.policy.services import latest_decision
+        from aftersales.policy.services import evaluate_new_case, latest_decision
 
+        if self.just_opened:
+            return evaluate_new_case(self.case, self.policy).complexity == "complex"
         decision = latest_decision(self.case)
         if decision is not None:
             return decision.complexity == "complex"
@@ -144,8 +164,14 @@ class _CaseDeadlineFacts:
         return decide(facts_for_case(self.case), self.policy).complexity == "complex"
 
 
-def _start(case: Case, kind: str, now: datetime, policy: Policy) -> SlaClock:
-    due_at, buyer_clock = clock_duration(case, kind, policy, now)
+def _start(
+    case: Case,
+    kind: str,
+    now: datetime,
+    policy: Policy,
+    facts: _CaseDeadlineFacts | None = None,
+) -> SlaClock:
+    due_at, buyer_clock = clock_duration(case, kind, policy, now, facts)
     warn_before = (due_at - now) * policy.sla["at_risk_fraction"]
     return SlaClock.objects.create(
         shop_id=case.shop_id,
