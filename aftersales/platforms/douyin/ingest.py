@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -231,25 +232,104 @@ def _store_messages(
     kept: dict[str, str],
     now: datetime,
 ) -> bool:
-    """Store every message with its processing queued, all or nothing; False (nothing
-    stored) when a message's link changed since it was read.
+    """Store every message with its processing queued, committed before this returns, all
+    or nothing; False (nothing stored) when a message's link changed since it was read.
+
+    Pushes arriving together in one server process are committed together (`_GroupCommit`):
+    one commit, one flush of the database's log, for all of them.
+    """
+    push = _Push(messages, targets, app_key=app_key, kept=kept, now=now)
+    if connection.in_atomic_block:
+        # Inside a caller's transaction nothing is committed here: never answer for others.
+        _write_push(push, alone=True)
+    else:
+        _GROUP_COMMIT.store(push)
+    if push.error is not None:
+        raise push.error
+    if not push.stored:
+        _LINKS_BY_APP.pop(app_key, None)
+    return bool(push.stored)
+
+
+@dataclass(eq=False)
+class _Push:
+    messages: list[PushMessage]
+    targets: list[DouyinShopLink | None]
+    app_key: str
+    kept: dict[str, str]
+    now: datetime
+    stored: bool | None = None  # False: a link changed, nothing of it stored
+    error: BaseException | None = None
+    done: bool = False
+
+
+class _GroupCommit:
+    """Group commit of the pushes a server process receives at once.
+
+    Each request thread queues its push, then takes the leader's lock. The one holding it
+    writes every push queued so far in one transaction, with its own database connection,
+    and commits; the threads whose push it committed find theirs done when they get the lock
+    in turn and answer at once. A push is answered only after the commit that stored it, so
+    nothing is acknowledged before it is stored; what arrived meanwhile is the next
+    leader's batch. A batch that fails is written again push by push, so that one bad push
+    fails alone. On SQLite it also keeps a process's threads from waiting on the database's
+    write lock, whose busy handler sleeps.
+    """
+
+    def __init__(self) -> None:
+        self._leader = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queued: list[_Push] = []
+
+    def store(self, push: _Push) -> None:
+        with self._queue_lock:
+            self._queued.append(push)
+        with self._leader:
+            if push.done:
+                return
+            with self._queue_lock:
+                batch, self._queued = self._queued, []
+            if len(batch) == 1:
+                _write_push(batch[0], alone=True)
+                return
+            try:
+                with transaction.atomic():
+                    for queued in batch:
+                        _write_push(queued, alone=False)
+            except Exception:
+                for queued in batch:
+                    _write_push(queued, alone=True)
+                return
+            for queued in batch:
+                queued.done = True
+
+
+_GROUP_COMMIT = _GroupCommit()
+
+
+def _write_push(push: _Push, *, alone: bool) -> None:
+    """Write one push's messages and their tasks. `alone`: in a transaction of its own (or
+    one statement), its outcome recorded on it; else inside the batch's transaction (in a
+    savepoint when it has several messages), an error left to the batch.
 
     On PostgreSQL with the database task backend a message is one statement: the message
     inserted, or its `deliveries` counted when the `msg_id` is known (`ON CONFLICT`), and its
-    task row inserted by the same statement when it is new — so a one-message push, the
-    usual one, is one round trip and one commit, in autocommit. Elsewhere (SQLite, another
-    task backend) the task is queued as `queue_processing` does, in the same transaction.
+    task row inserted by the same statement when it is new — so a one-message push alone,
+    the usual one, is one round trip and one commit, in autocommit. Elsewhere (SQLite,
+    another task backend) the task is queued as `queue_processing` does, in the same
+    transaction.
     """
     from .tasks import process_message_task
 
     in_statement = connection.vendor == "postgresql" and writes_task_rows(process_message_task)
-    one_statement = in_statement and len(messages) == 1
+    one_statement = in_statement and len(push.messages) == 1
+    scope = contextlib.nullcontext() if one_statement else transaction.atomic()
     try:
-        with contextlib.nullcontext() if one_statement else transaction.atomic():
-            for message, link in zip(messages, targets, strict=True):
+        with scope:
+            for message, link in zip(push.messages, push.targets, strict=True):
                 task = _processing_task_row() if in_statement else None
                 stored = _store_message(
-                    message, link, app_key=app_key, kept=kept, now=now, task=task
+                    message, link, app_key=push.app_key, kept=push.kept, now=push.now, task=task
                 )
                 if stored is None:
                     raise _LinkChanged
@@ -257,10 +337,15 @@ def _store_messages(
                 # A redelivery (deliveries > 1): acknowledged again, never applied again.
                 if deliveries == 1 and task is None:
                     queue_processing(message_id)
+        push.stored = True
     except _LinkChanged:
-        _LINKS_BY_APP.pop(app_key, None)
-        return False
-    return True
+        push.stored = False
+    except Exception as exc:
+        if not alone:
+            raise
+        push.error = exc
+    if alone:
+        push.done = True
 
 
 def _processing_task_row() -> TaskRow | None:

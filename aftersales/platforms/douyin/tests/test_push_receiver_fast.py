@@ -3,6 +3,9 @@ what the storing statement checks, and the message with its task written in one 
 
 R13.1: a push is stored, with the task that will process it, before it is answered."""
 
+import threading
+import time
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -170,4 +173,99 @@ def test_r13_1_stored_and_queued_in_autocommit_before_the_answer_or_neither(
     response = post_push(client, body, app_key=link.app_key, secret=link.app_secret)
     assert response.status_code == 500
     assert not InboundMessage.objects.filter(msg_id="a-3").exists()
+    ingest.forget_remembered_links()
+
+
+def _signed(link, msg_id):
+    body = body_of(msg(link, msg_id))
+    from .support import sign
+
+    return body, {"app-id": link.app_key, "event-sign": sign(link.app_key, body, link.app_secret)}
+
+
+def _wait_for(condition, what):
+    deadline = time.monotonic() + 30
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        threading.Event().wait(0.005)  # other threads' progress, not a timer under test
+
+
+def _receive_together(link, msg_ids):
+    """Each push from its own thread while a commit is in progress: they all queue behind
+    it. Returns each push's answer (or error) and whether its message was visible to another
+    connection the moment it was answered."""
+    answers, seen = {}, {}
+
+    def receive(msg_id):
+        body, headers = _signed(link, msg_id)
+        try:
+            answers[msg_id] = ingest.receive_push(body=body, headers=headers).status
+            seen[msg_id] = InboundMessage.objects.filter(msg_id=msg_id).exists()
+        except Exception as exc:
+            answers[msg_id] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=receive, args=(m,)) for m in msg_ids]
+    with ingest._GROUP_COMMIT._leader:  # a commit in progress
+        for thread in threads:
+            thread.start()
+        _wait_for(lambda: len(ingest._GROUP_COMMIT._queued) == len(msg_ids), "the pushes")
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers, seen
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r13_1_pushes_arriving_together_are_committed_together_each_answered_after_it(
+    shop_a, fast, database_tasks, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("threads with their own connections need a server database")
+    ingest.forget_remembered_links()
+    link = factories.link(shop_a, app_key="app-group", secret="group-secret")
+    writes = []
+    real_write = ingest._write_push
+
+    def recording_write(push, *, alone):
+        writes.append((threading.get_ident(), alone, len(push.messages)))
+        real_write(push, alone=alone)
+
+    monkeypatch.setattr(ingest, "_write_push", recording_write)
+    answers, seen = _receive_together(link, [f"g-{n}" for n in range(5)])
+
+    assert answers == {f"g-{n}": 200 for n in range(5)}
+    assert seen == {f"g-{n}": True for n in range(5)}  # committed before the answer
+    assert len(writes) == 5 and {alone for _, alone, _ in writes} == {False}
+    assert len({thread for thread, _, _ in writes}) == 1  # one leader wrote them all
+    assert DBTaskResult.objects.count() == 5
+    ingest.forget_remembered_links()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_r13_1_a_push_failing_in_a_group_fails_alone_the_others_are_stored(
+    shop_a, fast, database_tasks, monkeypatch
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("threads with their own connections need a server database")
+    ingest.forget_remembered_links()
+    link = factories.link(shop_a, app_key="app-group-bad", secret="group-secret")
+    real_store = ingest._store_message
+
+    def failing_store(message, *args, **kwargs):
+        if message.msg_id == "b-2":
+            raise RuntimeError("this one cannot be written")
+        return real_store(message, *args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_store_message", failing_store)
+    answers, seen = _receive_together(link, [f"b-{n}" for n in range(4)])
+
+    assert isinstance(answers.pop("b-2"), RuntimeError)
+    assert answers == {"b-0": 200, "b-1": 200, "b-3": 200}
+    assert seen == {"b-0": True, "b-1": True, "b-3": True}
+    assert set(InboundMessage.objects.values_list("msg_id", flat=True)) == {"b-0", "b-1", "b-3"}
+    assert DBTaskResult.objects.count() == 3
     ingest.forget_remembered_links()
