@@ -19,7 +19,8 @@ install: $(STAMP)
 # simulator; then run the simulator (with buyer traffic) and the web server at once, and write
 # the demo's history (~90 days of orders and cases, once) while the first page already
 # answers. The task worker, the sweeps and the syncs start when the history is in. Ctrl-C
-# stops them all.
+# stops them all. The web server is gunicorn (aftersales/gunicorn_conf.py: a process per core,
+# 4 threads each; AFTERSALES_WEB_WORKERS, AFTERSALES_WEB_THREADS), as in production.
 SIM_PORT ?= 9100
 SIM_TRAFFIC ?= 0.05
 DEMO_SHOP ?= 7310000003
@@ -40,7 +41,7 @@ demo: $(STAMP)
 	$(BIN)/douyin-sim serve --port $(SIM_PORT) --state $(VAR_DIR)/douyin-sim.json \
 		--shop $(DEMO_SHOP):demo-app-key:$(DOUYIN_APP_SECRET):http://127.0.0.1:8000/webhooks/douyin/ \
 		--traffic $(SIM_TRAFFIC) & \
-	$(BIN)/aftersales runserver --noreload --skip-checks 127.0.0.1:8000 & \
+	$(BIN)/gunicorn -c python:aftersales.gunicorn_conf aftersales.wsgi & \
 	$(BIN)/aftersales seed_demo; \
 	$(BIN)/aftersales db_worker --interval 1 --no-reload & \
 	$(BIN)/aftersales sweep --every 30 & \

@@ -9,9 +9,10 @@
 
 acks: pushes acknowledged per second under concurrent load (each verified, stored and its
     processing queued in the task table, as in production), beside a bare Django endpoint that
-    only reads the body and returns the same JSON — same process, same server (Django's WSGI
-    server with a pool of 16 request threads), same middleware. The ratio is the figure: what
-    storing before answering costs.
+    only reads the body and returns the same JSON — same server, same processes, same
+    middleware: gunicorn serving `aftersales.wsgi` with `gthread` workers (as `make demo` and
+    production do; `--web-workers`, `--web-threads`), the two endpoints measured in turn,
+    alternating. The ratio is the figure: what storing before answering costs.
 e2e: cases per second per worker, end to end: the simulator (in this process) has N buyers
     apply for an unshipped refund; their pushes are stored by the product's server; then W
     task workers (`db_worker`, separate processes) read Detail and orderDetail, open and
@@ -117,50 +118,49 @@ def machine() -> str:
 # --- The server and the workers (run as subprocesses of this script) -------------------------
 
 
-def serve(port: int, threads: int) -> None:
-    """The product's URLs plus /bench/bare/, on Django's WSGI server with a thread pool."""
-    setup_django()
-    from django.conf import settings
-    from django.core.servers.basehttp import WSGIServer, run
-    from django.core.wsgi import get_wsgi_application
-    from django.http import HttpRequest, JsonResponse
-    from django.urls import include, path
-    from django.views.decorators.csrf import csrf_exempt
-    from django.views.decorators.http import require_POST
+def serve(port: int, workers: int, threads: int) -> None:
+    """The product's URLs plus /bench/bare/, served by gunicorn as `make demo` and production
+    serve them (`aftersales.wsgi`, `gthread` workers, aftersales/gunicorn_conf.py), with
+    `workers` processes of `threads` threads each."""
+    from gunicorn.app.base import BaseApplication
 
-    @csrf_exempt
-    @require_POST
-    def bare(request: HttpRequest) -> JsonResponse:
-        request.body  # noqa: B018  (read it, as the push receiver does)
-        return JsonResponse({"code": 0, "msg": "success"})
+    class BenchServer(BaseApplication):
+        def load_config(self):
+            for name, value in {
+                "bind": [f"127.0.0.1:{port}"],
+                "workers": workers,
+                "worker_class": "gthread",
+                "threads": threads,
+                "keepalive": 5,
+                "graceful_timeout": 5,
+                "control_socket_disable": True,
+                "loglevel": "warning",
+            }.items():
+                self.cfg.set(name, value)
 
-    urls = types.ModuleType("bench_ingest_urls")
-    urls.urlpatterns = [path("bench/bare/", bare), path("", include("aftersales.urls"))]
-    sys.modules["bench_ingest_urls"] = urls
-    settings.ROOT_URLCONF = "bench_ingest_urls"
+        def load(self):
+            setup_django()
+            from django.conf import settings
+            from django.http import HttpRequest, JsonResponse
+            from django.urls import include, path
+            from django.views.decorators.csrf import csrf_exempt
+            from django.views.decorators.http import require_POST
 
-    class PooledWSGIServer(WSGIServer):
-        """A fixed pool of request threads, each keeping its database connection (as a
-        gunicorn `gthread` worker does). Django's runserver starts a thread per request,
-        and with persistent connections (CONN_MAX_AGE) every one of them would open and
-        strand a PostgreSQL connection."""
+            @csrf_exempt
+            @require_POST
+            def bare(request: HttpRequest) -> JsonResponse:
+                request.body  # noqa: B018  (read it, as the push receiver does)
+                return JsonResponse({"code": 0, "msg": "success"})
 
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            self.pool = ThreadPoolExecutor(threads)
+            urls = types.ModuleType("bench_ingest_urls")
+            urls.urlpatterns = [path("bench/bare/", bare), path("", include("aftersales.urls"))]
+            sys.modules["bench_ingest_urls"] = urls
+            settings.ROOT_URLCONF = "bench_ingest_urls"
+            from aftersales.wsgi import application
 
-        def process_request(self, request, client_address):
-            self.pool.submit(self._work, request, client_address)
+            return application
 
-        def _work(self, request, client_address):
-            try:
-                self.finish_request(request, client_address)
-            except Exception:
-                self.handle_error(request, client_address)
-            finally:
-                self.shutdown_request(request)
-
-    run("127.0.0.1", port, get_wsgi_application(), server_cls=PooledWSGIServer)
+    BenchServer().run()
 
 
 def worker() -> None:
@@ -250,10 +250,16 @@ def load(port: int, target: str, requests: list, processes: int, threads: int) -
         ]
     elapsed = time.perf_counter() - started
     latencies.sort()
+
+    def percentile(share: float) -> float:
+        return latencies[max(0, int(len(latencies) * share) - 1)] * 1000
+
     return {
         "rate": len(requests) / elapsed,
         "p50": statistics.median(latencies) * 1000,
-        "p99": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        "p95": percentile(0.95),
+        "p99": percentile(0.99),
+        "load": os.getloadavg()[0],
     }
 
 
@@ -273,17 +279,32 @@ def run_acks(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> No
         by=testing.SYSTEM,
     )
     port = free_port()
-    server = spawn(env, "serve", "--port", str(port), log=workdir / "server.log")
+    server = spawn(
+        env,
+        *("serve", "--port", str(port)),
+        *("--workers", str(args.web_workers), "--threads", str(args.web_threads)),
+        log=workdir / "server.log",
+    )
+    runs: dict[str, list[dict]] = {"bare": [], "push": []}
+    pushes = 0
     try:
         wait_until_serving(port)
         bare_requests = [(b'[{"tag":"200"}]', {"Content-Type": "application/json"})] * args.requests
-        push_requests = [push_request("4000001") for _ in range(args.requests)]
-        # Warm both paths (imports, connections), then measure each in turn, twice.
+        # Warm both paths in every server process (imports, connections, the link), then
+        # measure each in turn, alternating, so that a change in the machine's load touches both.
         load(port, "/bench/bare/", bare_requests[:200], args.processes, args.threads)
-        load(port, "/webhooks/douyin/", [push_request("4000001") for _ in range(200)], 1, 4)
-        bare = load(port, "/bench/bare/", bare_requests, args.processes, args.threads)
-        push = load(port, "/webhooks/douyin/", push_requests, args.processes, args.threads)
-        bare2 = load(port, "/bench/bare/", bare_requests, args.processes, args.threads)
+        warm = [push_request("4000001") for _ in range(200)]
+        load(port, "/webhooks/douyin/", warm, args.processes, args.threads)
+        pushes += len(warm)
+        for _ in range(args.rounds):
+            runs["bare"].append(
+                load(port, "/bench/bare/", bare_requests, args.processes, args.threads)
+            )
+            push_requests = [push_request("4000001") for _ in range(args.requests)]
+            runs["push"].append(
+                load(port, "/webhooks/douyin/", push_requests, args.processes, args.threads)
+            )
+            pushes += len(push_requests)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -291,21 +312,26 @@ def run_acks(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> No
             print((workdir / "server.log").read_text()[-5000:])
     stored = InboundMessage.objects.filter(status="received").count()
     queued = DBTaskResult.objects.count()
-    bare_rate = (bare["rate"] + bare2["rate"]) / 2
     concurrency = args.processes * args.threads
-    print(f"\n(a) pushes acknowledged, {args.requests} requests, {concurrency} concurrent clients")
+    print(
+        f"\n(a) pushes acknowledged: gunicorn, {args.web_workers} worker processes x "
+        f"{args.web_threads} threads (gthread); {args.requests} requests per run, {args.rounds}"
+        f" runs per endpoint alternating; {concurrency} concurrent clients"
+    )
     print(f"    machine: {machine()}")
-    print(
-        f"    bare endpoint:  {bare_rate:8.0f} req/s  p50 {bare['p50']:.1f} ms"
-        f"  p99 {bare['p99']:.1f} ms  (runs: {bare['rate']:.0f}, {bare2['rate']:.0f})"
-    )
-    print(
-        f"    push receiver:  {push['rate']:8.0f} req/s  p50 {push['p50']:.1f} ms"
-        f"  p99 {push['p99']:.1f} ms"
-    )
-    print(f"    ratio push / bare: {push['rate'] / bare_rate:.2f}")
-    print(f"    stored messages {stored} (of {args.requests + 200} pushes), tasks queued {queued}")
-    if stored != args.requests + 200 or queued != stored:
+    mean = {}
+    for name, label in (("bare", "bare endpoint"), ("push", "push receiver")):
+        rate = statistics.mean(r["rate"] for r in runs[name])
+        mean[name] = rate
+        for number, r in enumerate(runs[name], 1):
+            print(
+                f"    {label:14s} run {number}: {r['rate']:6.0f} req/s  p50 {r['p50']:6.1f}"
+                f"  p95 {r['p95']:6.1f}  p99 {r['p99']:6.1f} ms  (load average {r['load']:.2f})"
+            )
+        print(f"    {label:14s} mean:  {rate:6.0f} req/s")
+    print(f"    ratio push / bare: {mean['push'] / mean['bare']:.2f}")
+    print(f"    stored messages {stored} (of {pushes} pushes), tasks queued {queued}")
+    if stored != pushes or queued != stored:
         raise SystemExit("a push was acknowledged but not stored or not queued")
 
 
@@ -430,6 +456,9 @@ def main() -> None:
     acks.add_argument("--requests", type=int, default=3000)
     acks.add_argument("--processes", type=int, default=2, help="load-generating processes")
     acks.add_argument("--threads", type=int, default=8, help="threads per process")
+    acks.add_argument("--rounds", type=int, default=2, help="runs per endpoint, alternating")
+    acks.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    acks.add_argument("--web-threads", type=int, default=4, help="threads per worker process")
     acks.add_argument("--show-log", action="store_true", help="print the server's log tail")
     e2e = sub.add_parser("e2e", help="end-to-end cases per second per worker")
     e2e.add_argument("--cases", type=int, default=200)
@@ -437,12 +466,13 @@ def main() -> None:
     e2e.add_argument("--keep", action="store_true", help="keep the temp directory (logs)")
     serve_cmd = sub.add_parser("serve")
     serve_cmd.add_argument("--port", type=int, required=True)
-    serve_cmd.add_argument("--threads", type=int, default=16)
+    serve_cmd.add_argument("--workers", type=int, default=2)
+    serve_cmd.add_argument("--threads", type=int, default=4)
     sub.add_parser("worker")
     args = parser.parse_args()
 
     if args.command == "serve":
-        serve(args.port, args.threads)
+        serve(args.port, args.workers, args.threads)
         return
     if args.command == "worker":
         worker()

@@ -15,8 +15,10 @@ arrival (`intake.services.settle_case`: the policy's triage, then a person on du
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -65,7 +67,13 @@ from .mapping import (
 )
 from .models import DouyinAftersale, DouyinShopLink, InboundMessage
 from .outbox import has_operations_in_flight, quiet_notifications
-from .queueing import enqueue_with_the_change
+from .queueing import (
+    TaskRow,
+    concrete_fields,
+    enqueue_with_the_change,
+    task_row,
+    writes_task_rows,
+)
 from .signing import push_signature_valid
 
 logger = logging.getLogger(__name__)
@@ -100,8 +108,15 @@ def receive_push(*, body: bytes, headers: Mapping[str, str], source: str = "") -
 
     Bad or unknown signature → 401, kept as `bad_signature`, nothing applied. Unreadable →
     400, kept as `malformed`. Otherwise every message is stored (a `msg_id` seen before is
-    counted, not stored or processed again) in one transaction, and only then answered;
-    processing is queued with that transaction (`queueing`).
+    counted, not stored or processed again) with the task that will process it, committed
+    before the answer (`_store_messages`).
+
+    The shop links are remembered per process (`_remembered_links`) and checked again by the
+    very statement that stores each message: a link whose secret, shop id or activity changed
+    since stores nothing, and the push is verified again from freshly read links. Anything
+    the remembered links cannot settle — no signature matches, a message names a shop they do
+    not know, an unreadable body — is decided from freshly read links too, so a remembered
+    link never refuses or misroutes a push that today's links would accept.
     """
     now = timezone.now()
     app_key = storable(headers.get("app-id", "").strip())
@@ -109,61 +124,309 @@ def receive_push(*, body: bytes, headers: Mapping[str, str], source: str = "") -
     kept = {
         name: storable(headers.get(name, "")[:512]) for name in KEPT_HEADERS if headers.get(name)
     }
+    remembered = _remembered_links(app_key)
+    if remembered:
+        verified = _verified_links(remembered, app_key, body, signature)
+        messages = _parse_or_none(body) if verified else None
+        if messages is not None:
+            targets = [_link_for_message(verified, message) for message in messages]
+            if all(target is not None for target in targets) and _store_messages(
+                messages, targets, app_key=app_key, kept=kept, now=now
+            ):
+                return PushAnswer(200, {"code": 0, "msg": "success"})
+    for _attempt in range(2):
+        links = _read_links(app_key)
+        verified = _verified_links(links, app_key, body, signature)
+        if not verified:
+            reason = "signature does not match" if links else "unknown app-id"
+            text = _storable_body(body)
+            _keep_refused(body, text, kept, app_key=app_key, reason=reason, source=source, now=now)
+            logger.warning("douyin push refused (401): %s; app-id=%r", reason, app_key[:64])
+            return PushAnswer(401, {"code": 40003, "msg": "invalid signature"})
+        try:
+            messages = parse_push(body)
+        except MalformedPush as exc:
+            InboundMessage.objects.create(
+                link=verified[0] if len(verified) == 1 else None,
+                app_key=app_key,
+                body=_storable_body(body),
+                headers=kept,
+                status=MessageStatus.MALFORMED,
+                error=str(exc)[:2000],
+                received_at=now,
+            )
+            logger.warning("douyin push refused (400): %s", exc)
+            return PushAnswer(400, {"code": 40004, "msg": f"malformed push: {exc}"})
+        targets = [_link_for_message(verified, message) for message in messages]
+        if _store_messages(messages, targets, app_key=app_key, kept=kept, now=now):
+            return PushAnswer(200, {"code": 0, "msg": "success"})
+    # A link changed between reading it and storing, twice over: nothing was stored, and the
+    # platform delivers an unanswered push again.
+    logger.warning("douyin push not stored (503): the shop link of app-id=%r changing", app_key)
+    return PushAnswer(503, {"code": 50001, "msg": "shop link changing, push again"})
+
+
+def _storable_body(body: bytes) -> str:
     # PostgreSQL stores no NUL: the body is kept with each NUL escaped (`\u0000`, what it
     # means in JSON), its messages' data with NUL replaced (`core.text`) — never refused.
-    text = escape_nul(body.decode("utf-8", errors="replace"))
-    links = list(DouyinShopLink.objects.filter(app_key=app_key, is_active=True)) if app_key else []
-    verified = [
+    return escape_nul(body.decode("utf-8", errors="replace"))
+
+
+def _verified_links(
+    links: list[DouyinShopLink], app_key: str, body: bytes, signature: str
+) -> list[DouyinShopLink]:
+    return [
         link
         for link in links
         if push_signature_valid(
             app_key=app_key, body=body, secret=link.secret(), signature=signature
         )
     ]
-    if not verified:
-        reason = "signature does not match" if links else "unknown app-id"
-        _keep_refused(body, text, kept, app_key=app_key, reason=reason, source=source, now=now)
-        logger.warning("douyin push refused (401): %s; app-id=%r", reason, app_key[:64])
-        return PushAnswer(401, {"code": 40003, "msg": "invalid signature"})
-    try:
-        messages = parse_push(body)
-    except MalformedPush as exc:
-        InboundMessage.objects.create(
-            link=verified[0] if len(verified) == 1 else None,
-            app_key=app_key,
-            body=text,
-            headers=kept,
-            status=MessageStatus.MALFORMED,
-            error=str(exc)[:2000],
-            received_at=now,
-        )
-        logger.warning("douyin push refused (400): %s", exc)
-        return PushAnswer(400, {"code": 40004, "msg": f"malformed push: {exc}"})
 
-    with transaction.atomic():
-        for message in messages:
-            link = _link_for_message(verified, message)
+
+def _parse_or_none(body: bytes) -> list[PushMessage] | None:
+    try:
+        return parse_push(body)
+    except MalformedPush:
+        return None  # decided, and kept, from freshly read links
+
+
+# The active links of each app, as last read by this process (app_key → links). Only read
+# through `_remembered_links` and only trusted through the storing statement's check, so it
+# needs no expiry; it is bounded, so that many apps cannot grow it without limit.
+_LINKS_BY_APP: dict[str, list[DouyinShopLink]] = {}
+_LINKS_REMEMBERED_AT_MOST = 4096
+
+
+def _remembered_links(app_key: str) -> list[DouyinShopLink]:
+    return _LINKS_BY_APP.get(app_key, []) if app_key else []
+
+
+def _read_links(app_key: str) -> list[DouyinShopLink]:
+    """The app's active links, read now, and remembered for the next push (or forgotten
+    when it has none: an unknown app-id is never remembered)."""
+    links = list(DouyinShopLink.objects.filter(app_key=app_key, is_active=True)) if app_key else []
+    if links:
+        if len(_LINKS_BY_APP) >= _LINKS_REMEMBERED_AT_MOST:
+            _LINKS_BY_APP.clear()
+        _LINKS_BY_APP[app_key] = links
+    else:
+        _LINKS_BY_APP.pop(app_key, None)
+    return links
+
+
+def forget_remembered_links() -> None:
+    """Forget every remembered link (tests; a process is otherwise right without it)."""
+    _LINKS_BY_APP.clear()
+
+
+class _LinkChanged(Exception):
+    """The link a message was verified with is no longer as it was read."""
+
+
+def _store_messages(
+    messages: list[PushMessage],
+    targets: list[DouyinShopLink | None],
+    *,
+    app_key: str,
+    kept: dict[str, str],
+    now: datetime,
+) -> bool:
+    """Store every message with its processing queued, committed before this returns, all
+    or nothing; False (nothing stored) when a message's link changed since it was read.
+
+    Pushes arriving together in one server process are committed together (`_GroupCommit`):
+    one commit, one flush of the database's log, for all of them.
+    """
+    push = _Push(messages, targets, app_key=app_key, kept=kept, now=now)
+    if connection.in_atomic_block:
+        # Inside a caller's transaction nothing is committed here: never answer for others.
+        _write_push(push, alone=True)
+    else:
+        _GROUP_COMMIT.store(push)
+    if push.error is not None:
+        raise push.error
+    if not push.stored:
+        _LINKS_BY_APP.pop(app_key, None)
+    return bool(push.stored)
+
+
+@dataclass(eq=False)
+class _Push:
+    messages: list[PushMessage]
+    targets: list[DouyinShopLink | None]
+    app_key: str
+    kept: dict[str, str]
+    now: datetime
+    stored: bool | None = None  # False: a link changed, nothing of it stored
+    error: BaseException | None = None
+    done: bool = False
+
+
+class _GroupCommit:
+    """Group commit of the pushes a server process receives at once.
+
+    Each request thread queues its push, then takes the leader's lock. The one holding it
+    writes every push queued so far in one transaction, with its own database connection,
+    and commits; the threads whose push it committed find theirs done when they get the lock
+    in turn and answer at once. A push is answered only after the commit that stored it, so
+    nothing is acknowledged before it is stored; what arrived meanwhile is the next
+    leader's batch. A batch that fails is written again push by push, so that one bad push
+    fails alone. On SQLite it also keeps a process's threads from waiting on the database's
+    write lock, whose busy handler sleeps.
+    """
+
+    def __init__(self) -> None:
+        self._leader = threading.Lock()
+        self._queue_lock = threading.Lock()
+        self._queued: list[_Push] = []
+
+    def store(self, push: _Push) -> None:
+        with self._queue_lock:
+            self._queued.append(push)
+        with self._leader:
+            if push.done:
+                return
+            with self._queue_lock:
+                batch, self._queued = self._queued, []
+            if len(batch) == 1:
+                _write_push(batch[0], alone=True)
+                return
             try:
                 with transaction.atomic():
-                    stored = InboundMessage.objects.create(
-                        link=link,
-                        app_key=app_key,
-                        msg_id=message.msg_id,
-                        tag=message.tag,
-                        body=message.raw,
-                        headers=kept,
-                        data=message.data,
-                        aftersale_id=str(message.data.get("aftersale_id", ""))[:64],
-                        received_at=now,
-                    )
-            except IntegrityError:
-                # A redelivery: acknowledged again, never applied again.
-                InboundMessage.objects.filter(app_key=app_key, msg_id=message.msg_id).update(
-                    deliveries=F("deliveries") + 1
+                    for queued in batch:
+                        _write_push(queued, alone=False)
+            except Exception:
+                for queued in batch:
+                    _write_push(queued, alone=True)
+                return
+            for queued in batch:
+                queued.done = True
+
+
+_GROUP_COMMIT = _GroupCommit()
+
+
+def _write_push(push: _Push, *, alone: bool) -> None:
+    """Write one push's messages and their tasks. `alone`: in a transaction of its own (or
+    one statement), its outcome recorded on it; else inside the batch's transaction (in a
+    savepoint when it has several messages), an error left to the batch.
+
+    On PostgreSQL with the database task backend a message is one statement: the message
+    inserted, or its `deliveries` counted when the `msg_id` is known (`ON CONFLICT`), and its
+    task row inserted by the same statement when it is new — so a one-message push alone,
+    the usual one, is one round trip and one commit, in autocommit. Elsewhere (SQLite,
+    another task backend) the task is queued as `queue_processing` does, in the same
+    transaction.
+    """
+    from .tasks import process_message_task
+
+    in_statement = connection.vendor == "postgresql" and writes_task_rows(process_message_task)
+    one_statement = in_statement and len(push.messages) == 1
+    scope = contextlib.nullcontext() if one_statement else transaction.atomic()
+    try:
+        with scope:
+            for message, link in zip(push.messages, push.targets, strict=True):
+                task = _processing_task_row() if in_statement else None
+                stored = _store_message(
+                    message, link, app_key=push.app_key, kept=push.kept, now=push.now, task=task
                 )
-                continue
-            queue_processing(stored.pk)
-    return PushAnswer(200, {"code": 0, "msg": "success"})
+                if stored is None:
+                    raise _LinkChanged
+                message_id, deliveries = stored
+                # A redelivery (deliveries > 1): acknowledged again, never applied again.
+                if deliveries == 1 and task is None:
+                    queue_processing(message_id)
+        push.stored = True
+    except _LinkChanged:
+        push.stored = False
+    except Exception as exc:
+        if not alone:
+            raise
+        push.error = exc
+    if alone:
+        push.done = True
+
+
+def _processing_task_row() -> TaskRow | None:
+    from .tasks import process_message_task
+
+    return task_row(process_message_task)
+
+
+def _store_message(
+    message: PushMessage,
+    link: DouyinShopLink | None,
+    *,
+    app_key: str,
+    kept: dict[str, str],
+    now: datetime,
+    task: TaskRow | None,
+) -> tuple[int, int] | None:
+    """One statement: insert the message — only while its link is still as it was read —
+    or count a redelivery; with `task`, insert the task row too when the message is new.
+    Returns (message id, deliveries so far: 1 when new), or None when the link changed."""
+    quote = connection.ops.quote_name
+    meta = InboundMessage._meta
+    values: dict[str, Any] = {
+        "link": link.pk if link is not None else None,
+        "app_key": app_key,
+        "msg_id": message.msg_id,
+        "tag": message.tag,
+        "body": message.raw,
+        "headers": kept,
+        "data": message.data,
+        "aftersale_id": str(message.data.get("aftersale_id", ""))[:64],
+        "status": MessageStatus.RECEIVED,
+        "error": "",
+        "attempts": 0,
+        "deliveries": 1,
+        "received_at": now,
+    }
+    table = quote(meta.db_table)
+    fields = concrete_fields(InboundMessage, values)
+    columns = ", ".join(quote(field.column) for field in fields)
+    params: list[Any] = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(fields, values.values(), strict=True)
+    ]
+    placeholders = ", ".join(["%s"] * len(fields))
+    # `WHERE` is required by SQLite's parser before `ON CONFLICT` in `INSERT … SELECT`.
+    condition = "1 = 1"
+    if link is not None:
+        link_meta = DouyinShopLink._meta
+        link_table = quote(link_meta.db_table)
+        condition = (
+            f"EXISTS (SELECT 1 FROM {link_table} WHERE {quote('id')} = %s"
+            f" AND {quote('app_key')} = %s AND {quote('platform_shop_id')} = %s"
+            f" AND {quote('app_secret')} = %s AND {quote('is_active')})"
+        )
+        params += [link.pk, link.app_key, link.platform_shop_id, link.app_secret]
+    deliveries = quote("deliveries")
+    insert = (
+        f"INSERT INTO {table} ({columns}) SELECT {placeholders} WHERE {condition}"
+        f" ON CONFLICT ({quote('app_key')}, {quote('msg_id')})"
+        f" WHERE {quote('msg_id')} IS NOT NULL"
+        f" DO UPDATE SET {deliveries} = {table}.{deliveries} + 1"
+        f" RETURNING {quote('id')}, {deliveries}"
+    )
+    if task is None:
+        sql = insert
+    else:
+        task_placeholders = ", ".join(["%s"] * len(task.values))
+        sql = (
+            f"WITH stored AS ({insert}), queued AS ("
+            f"INSERT INTO {task.table} ({', '.join(task.columns)}, {task.arguments_column})"
+            f" SELECT {task_placeholders},"
+            f" jsonb_build_object('args', jsonb_build_array(stored.id), 'kwargs', '{{}}'::jsonb)"
+            f" FROM stored WHERE stored.{deliveries} = 1)"
+            f" SELECT {quote('id')}, {deliveries} FROM stored"
+        )
+        params += task.values
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return (row[0], row[1]) if row is not None else None
 
 
 def _keep_refused(

@@ -9,11 +9,15 @@ one commit, not two). Any other backend (the tests' immediate one) is told after
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from django.db import transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 from django_tasks_db.backend import DatabaseBackend
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 
 def enqueue_with_the_change(task: Any, *args: Any, run_after: datetime | None = None) -> None:
@@ -26,3 +30,61 @@ def enqueue_with_the_change(task: Any, *args: Any, run_after: datetime | None = 
         task.enqueue(*args)
     else:
         transaction.on_commit(lambda: task.enqueue(*args))
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """The row `DatabaseBackend.enqueue` writes for a task, but its arguments: for a caller
+    that writes it inside its own statement (the push receiver: message and task in one)."""
+
+    table: str
+    columns: list[str]  # quoted, in the order of `values`
+    values: list[Any]  # ready to pass as query parameters
+    arguments_column: str  # quoted; `{"args": [...], "kwargs": {}}`, written by the caller
+
+
+def writes_task_rows(task: Any) -> bool:
+    """Whether the task's backend is the database one (`task_row` can write its row)."""
+    return isinstance(task.get_backend(), DatabaseBackend)
+
+
+def task_row(task: Any, *, run_after: datetime | None = None) -> TaskRow | None:
+    """The task's row as the database backend would write it now, or None when the task's
+    backend is another one (then `enqueue_with_the_change` is the way)."""
+    backend = task.get_backend()
+    if not isinstance(backend, DatabaseBackend):
+        return None
+    quote = connection.ops.quote_name
+    meta = DBTaskResult._meta
+    values = {
+        "id": backend._get_id(),
+        "status": concrete_fields(DBTaskResult, ["status"])[0].get_default(),
+        "enqueued_at": timezone.now(),
+        "priority": task.priority,
+        "task_path": task.module_path,
+        "worker_ids": [],
+        "queue_name": task.queue_name,
+        "backend_name": backend.alias,
+        "run_after": run_after or get_date_max(),
+        "exception_class_path": "",
+        "traceback": "",
+    }
+    fields = concrete_fields(DBTaskResult, values)
+    return TaskRow(
+        table=quote(meta.db_table),
+        columns=[quote(field.column) for field in fields],
+        values=[
+            field.get_db_prep_save(value, connection)
+            for field, value in zip(fields, values.values(), strict=True)
+        ],
+        arguments_column=quote(concrete_fields(DBTaskResult, ["args_kwargs"])[0].column),
+    )
+
+
+def concrete_fields(
+    model: type[models.Model], names: Iterable[str]
+) -> list[models.Field[Any, Any]]:
+    """The model's columns by field name (for a statement written by hand)."""
+    fields = [model._meta.get_field(name) for name in names]
+    assert all(isinstance(field, models.Field) and field.column for field in fields)
+    return cast(list[models.Field[Any, Any]], fields)
