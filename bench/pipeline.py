@@ -163,8 +163,21 @@ def worker(stats_path: str) -> None:
 
     counts: Counter[str] = Counter()
 
+    trace = os.environ.get("PIPELINE_TRACE") == "1"
+    places: Counter[str] = Counter()
+
     def count(execute, sql, params, many, context):
         counts[sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"] += 1
+        if trace:  # where the statement comes from: the innermost frame of our own code
+            frame = sys._getframe(1)
+            while frame is not None and (
+                "/aftersales/" not in frame.f_code.co_filename
+                or "site-packages" in frame.f_code.co_filename
+            ):
+                frame = frame.f_back
+            if frame is not None:
+                name = frame.f_code.co_filename.split("/aftersales/", 1)[1]
+                places[f"{name}:{frame.f_code.co_name}"] += 1
         return execute(sql, params, many, context)
 
     try:
@@ -172,6 +185,8 @@ def worker(stats_path: str) -> None:
             call_command("db_worker", "--interval", "0.05", "--no-startup-delay", "--no-reload")
     finally:
         Path(stats_path).write_text(json.dumps(counts))
+        if trace:
+            Path(stats_path + ".places").write_text(json.dumps(places.most_common()))
 
 
 # --- Counters ------------------------------------------------------------------------------

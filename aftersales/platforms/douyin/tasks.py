@@ -12,14 +12,16 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from .ingest import process_message
+from .ingest import process_inbox
 from .outbox import deliver_operation
 
 
 @task()
 def process_message_task(message_id: int) -> str:
-    """Apply one stored push message (Detail → order → case → policy)."""
-    return process_message(message_id).status
+    """Apply a stored push message (Detail → order → case → policy), and with it the other
+    messages waiting, up to DOUYIN_INBOUND_BATCH (`ingest.process_inbox`). The tasks of the
+    messages taken along find them applied and return at once."""
+    return f"applied {len(process_inbox(message_id))}"
 
 
 @task()
