@@ -306,6 +306,9 @@ DOUYIN_USE_ENVIRONMENT_PROXY = env_bool("DOUYIN_USE_ENVIRONMENT_PROXY", False)
 DOUYIN_OUTBOX_INLINE_TRIES = env_int("DOUYIN_OUTBOX_INLINE_TRIES", 3, minimum=1)
 # Attempts after which an operation failing transiently is failed for good.
 DOUYIN_OUTBOX_MAX_ATTEMPTS = env_int("DOUYIN_OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
+# Ready outbox operations one worker task delivers together (issue 16), each still claimed,
+# called and recorded on its own.
+DOUYIN_OUTBOX_BATCH = env_int("DOUYIN_OUTBOX_BATCH", 50, minimum=1)
 # Seconds: the outbox waits half to all of base·2ⁿ (jitter) between scheduled attempts...
 DOUYIN_OUTBOX_BACKOFF_BASE = env_float("DOUYIN_OUTBOX_BACKOFF_BASE", 5.0, minimum=0)
 # ...and never longer than this.

@@ -103,14 +103,10 @@ def test_r13_1_a_poisoned_message_in_a_batch_fails_alone(linked, platform):
     assert not Case.objects.filter(platform_case_id=poisoned).exists()
     for aftersale_id in good:
         assert Case.objects.get(platform_case_id=aftersale_id).status == "completed"
-    assert (
-        InboundMessage.objects.filter(aftersale_id__in=good, status="processed").count() == 2
-    )
+    assert InboundMessage.objects.filter(aftersale_id__in=good, status="processed").count() == 2
 
 
-def test_r13_1_a_batch_takes_the_given_message_and_the_waiting_ones_oldest_first(
-    linked, platform
-):
+def test_r13_1_a_batch_takes_the_given_message_and_the_waiting_ones_oldest_first(linked, platform):
     aftersale_id = platform.add_aftersale(platform.add_order(status=2), type=2)
     messages = [stored(linked, "200", aftersale_id, f"m-{n}") for n in range(5)]
     InboundMessage.objects.filter(pk=messages[4].pk).update(status="failed")
