@@ -47,7 +47,7 @@ from aftersales.orders.choices import OrderChannel, OrderStatus, ShipmentKind, S
 from aftersales.orders.models import Buyer, Order, OrderItem
 
 from .choices import MessageStatus
-from .client import DouyinClient
+from .client import DouyinClient, call_logs_written_together
 from .mapping import (
     ORDER_STATUS_RANK,
     PLATFORM_REFUNDED,
@@ -292,7 +292,8 @@ def process_inbox(first_id: int | None = None, *, limit: int | None = None) -> l
     limit = settings.DOUYIN_INBOUND_BATCH if limit is None else limit
     messages = claim_messages(first_id, limit=max(limit, 1))
     if messages:
-        _apply_claimed(messages)
+        with call_logs_written_together():
+            _apply_claimed(messages)
     return [message.pk for message in messages]
 
 

@@ -53,7 +53,7 @@ from aftersales.orders.models import Shipment
 from aftersales.orders.services import update_shipment_status
 
 from .choices import AttemptOutcome, NotificationEvent, OperationKind, OperationStatus
-from .client import ApiError, DouyinClient, TransportError
+from .client import ApiError, DouyinClient, TransportError, call_logs_written_together
 from .mapping import (
     AGREE_TYPE,
     EXCHANGE_TO_REFUND_TYPE,
@@ -418,6 +418,11 @@ def deliver_operations(first_id: int | None = None, *, limit: int | None = None)
     releases — the batch's next round takes the case's next operations itself.
     """
     limit = settings.DOUYIN_OUTBOX_BATCH if limit is None else max(limit, 1)
+    with call_logs_written_together():
+        return _deliver_batch(first_id, limit)
+
+
+def _deliver_batch(first_id: int | None, limit: int) -> list[int]:
     attempted: list[int] = []
     clients: dict[int, DouyinClient | None] = {}
     released: list[int] = []
@@ -841,7 +846,19 @@ def _finish(
                     next_attempt_at=None,
                 )
             )
+            known = synced == 1
             if synced:
+                # What the row now holds, without reading it back.
+                operation.status, operation.synced_at, operation.last_error = (
+                    OperationStatus.SYNCED,
+                    now,
+                    "",
+                )
+                operation.result, operation.claimed_at, operation.next_attempt_at = (
+                    result,
+                    None,
+                    None,
+                )
                 if operation.kind == OperationKind.INTERCEPT:
                     _record_interception(operation, result)
                 transaction.on_commit(lambda: _after_synced(operation, released=released))
@@ -875,7 +892,13 @@ def _finish(
                 logger.warning("douyin operation %s failed: %s", operation.idempotency_key, error)
             if changed and retry and next_at is not None:
                 queue_delivery(operation.pk, run_after=next_at)
-    operation.refresh_from_db()
+            known = changed == 1
+            if changed:
+                operation.status = OperationStatus.PENDING if retry else OperationStatus.FAILED
+                operation.last_error, operation.claimed_at = error[:2000], None
+                operation.next_attempt_at = next_at
+    if not known:  # someone else changed the row meanwhile: read what it holds
+        operation.refresh_from_db()
     return operation, outcome
 
 
