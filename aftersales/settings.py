@@ -306,6 +306,9 @@ DOUYIN_USE_ENVIRONMENT_PROXY = env_bool("DOUYIN_USE_ENVIRONMENT_PROXY", False)
 DOUYIN_OUTBOX_INLINE_TRIES = env_int("DOUYIN_OUTBOX_INLINE_TRIES", 3, minimum=1)
 # Attempts after which an operation failing transiently is failed for good.
 DOUYIN_OUTBOX_MAX_ATTEMPTS = env_int("DOUYIN_OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
+# Ready outbox operations one worker task delivers together (issue 16), each still claimed,
+# called and recorded on its own.
+DOUYIN_OUTBOX_BATCH = env_int("DOUYIN_OUTBOX_BATCH", 50, minimum=1)
 # Seconds: the outbox waits half to all of base·2ⁿ (jitter) between scheduled attempts...
 DOUYIN_OUTBOX_BACKOFF_BASE = env_float("DOUYIN_OUTBOX_BACKOFF_BASE", 5.0, minimum=0)
 # ...and never longer than this.
@@ -322,6 +325,9 @@ AFTERSALES_TASK_LEASE_SECONDS = env_float("AFTERSALES_TASK_LEASE_SECONDS", 1800.
 DOUYIN_REFUSED_BODY_KEPT_BYTES = env_int("DOUYIN_REFUSED_BODY_KEPT_BYTES", 4096, minimum=0)
 DOUYIN_REFUSED_PER_MINUTE = env_int("DOUYIN_REFUSED_PER_MINUTE", 30, minimum=0)
 DOUYIN_INBOUND_MAX_ATTEMPTS = env_int("DOUYIN_INBOUND_MAX_ATTEMPTS", 10, minimum=1)
+# Stored pushes one worker task claims and applies together (issue 16: one Detail read per
+# after-sale however many pushes name it, one client per shop for the batch).
+DOUYIN_INBOUND_BATCH = env_int("DOUYIN_INBOUND_BATCH", 50, minimum=1)
 # Seconds a pushed message may stay `processing` before the safety net takes it back.
 DOUYIN_INBOUND_LEASE_SECONDS = env_float("DOUYIN_INBOUND_LEASE_SECONDS", 300.0, minimum=0)
 # An after-sale last updated more than this many seconds ago is applied without messaging the buyer.

@@ -48,6 +48,7 @@ _SERVE_CONFIG = {
     "qps": "qps",
     "refund_delay": "refund_delay",
     "tick": "tick",
+    "latency": "api_latency",
 }
 _SERVE_SWITCHES = {
     "push_duplicate": "push_duplicate",
@@ -433,6 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--qps", type=int, help="per-app rate limit, 0 = none (100)")
     s.add_argument("--refund-delay", type=float, help="seconds from 退款中 to 退款成功 (5)")
     s.add_argument("--tick", type=float, help="seconds between deadline sweeps (1)")
+    s.add_argument(
+        "--latency", type=float, help="seconds every API call waits before its answer (0)"
+    )
     s.add_argument("--push-duplicate", type=int, help="send every push N times")
     s.add_argument("--push-reorder", type=int, help="shuffle pushes within windows of N")
     s.add_argument("--push-delay", type=float, help="seconds before a push is first sent")

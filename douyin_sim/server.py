@@ -88,6 +88,10 @@ class _Handler(BaseHTTPRequestHandler):
             text = b'{"error":"the open API takes POST"}'
             self._send(Reply(405, text, {"Content-Type": "application/json", "Allow": "POST"}))
             return
+        latency = float(self.sim.platform.config.get("api_latency") or 0)
+        if latency > 0:
+            # The platform's round trip; other requests are served meanwhile (a thread each).
+            self.sim.stop_event.wait(latency)
         try:
             reply = self.sim.gateway.handle(parts.path, parts.query, self.headers, body)
         except Exception:

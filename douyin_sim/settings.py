@@ -24,6 +24,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "timeout_actions": dict(DEFAULT_TIMEOUT_ACTIONS),
     "tick": 1.0,  # seconds between sweeps of deadlines and pending refunds
     "evidence_hours": 48.0,  # the merchant's window for evidence once intervention starts
+    # Seconds every call of the signed API waits before it is answered: the real platform's
+    # round trip (tens of milliseconds from a server in the same region), for benchmarks.
+    "api_latency": 0.0,
 }
 
 DEFAULT_SWITCHES: dict[str, Any] = {

@@ -24,7 +24,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.client import HTTPException
@@ -397,7 +399,7 @@ class DouyinClient:
             duration_ms,
             f" error={error}" if error else "",
         )
-        ApiCallLog.objects.create(
+        row = ApiCallLog(
             link_id=self.link.pk,
             method=method[:64],
             log_id=log_id[:128],
@@ -409,6 +411,36 @@ class DouyinClient:
             duration_ms=max(duration_ms, 0),
             at=timezone.now(),
         )
+        buffered = _call_log_buffer.get()
+        if buffered is not None:
+            buffered.append(row)
+        else:
+            row.save()
+
+
+_call_log_buffer: ContextVar[list[ApiCallLog] | None] = ContextVar(
+    "douyin_call_log_buffer", default=None
+)
+
+
+@contextmanager
+def call_logs_written_together() -> Iterator[None]:
+    """Keep the `ApiCallLog` rows of the calls made inside, and write them in one INSERT at
+    the end (a worker's batch: one statement instead of one autocommit per call, issue 16).
+    Written on the way out even when the batch raised; a worker killed inside loses the log
+    rows of its batch, never a case's state (the log is bookkeeping, and every call is also
+    in the process log with its log_id)."""
+    if _call_log_buffer.get() is not None:  # already collecting: the outer block writes
+        yield
+        return
+    rows: list[ApiCallLog] = []
+    token = _call_log_buffer.set(rows)
+    try:
+        yield
+    finally:
+        _call_log_buffer.reset(token)
+        if rows:
+            ApiCallLog.objects.bulk_create(rows)
 
 
 def _int(value: Any) -> int | None:

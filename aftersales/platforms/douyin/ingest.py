@@ -49,7 +49,7 @@ from aftersales.orders.choices import OrderChannel, OrderStatus, ShipmentKind, S
 from aftersales.orders.models import Buyer, Order, OrderItem
 
 from .choices import MessageStatus
-from .client import DouyinClient
+from .client import DouyinClient, call_logs_written_together
 from .mapping import (
     ORDER_STATUS_RANK,
     PLATFORM_REFUNDED,
@@ -536,43 +536,121 @@ def enqueue_processing(message_id: int, run_after: datetime | None = None) -> No
 
 def process_message(message_id: int) -> InboundMessage:
     """Apply one stored message. Claimed first, so two workers never apply it together."""
+    process_inbox(message_id, limit=1)
+    return InboundMessage.objects.get(pk=message_id)
+
+
+def process_inbox(first_id: int | None = None, *, limit: int | None = None) -> list[int]:
+    """Apply a batch of stored messages: `first_id` (received, or failed and due again) and
+    up to `limit` − 1 others waiting to be applied, oldest first. Returns the ids claimed.
+
+    What arrives together is applied together (issue 16): the messages about one after-sale
+    cost one Detail read and one pass through the case services, whatever their number or
+    order (Detail is the truth, pushes are hints); one client per shop serves the batch.
+    Each after-sale is applied on its own, so one that fails (a poisoned message, a platform
+    outage for one call) is marked failed and retried alone, and the others are applied.
+    A worker that dies mid-batch leaves its messages `processing`: the safety net
+    (`sync.run_safety_net`) gives them back after the lease, and applying again is harmless.
+    """
+    limit = settings.DOUYIN_INBOUND_BATCH if limit is None else limit
+    messages = claim_messages(first_id, limit=max(limit, 1))
+    if messages:
+        with call_logs_written_together():
+            _apply_claimed(messages)
+    return [message.pk for message in messages]
+
+
+def claim_messages(first_id: int | None, *, limit: int) -> list[InboundMessage]:
+    """Take up to `limit` messages for this worker alone (status → processing).
+
+    PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED`, so concurrent workers take disjoint rows
+    without waiting for each other, then one UPDATE. SQLite (the demo; one writer at a time):
+    a conditional update per row, so a row another worker took meanwhile is left to it.
+    """
     now = timezone.now()
-    claimed = InboundMessage.objects.filter(
-        pk=message_id, status__in=[MessageStatus.RECEIVED, MessageStatus.FAILED]
-    ).update(status=MessageStatus.PROCESSING, attempts=F("attempts") + 1, claimed_at=now)
-    message = InboundMessage.objects.get(pk=message_id)
-    if claimed != 1:
-        return message
-    link = message.link
-    if link is None:
-        shop_id = (message.data or {}).get("shop_id")
-        error = f"no linked shop for platform shop id {shop_id!r}"
-        InboundMessage.objects.filter(pk=message.pk).update(
-            status=MessageStatus.FAILED, error=error
-        )
-        logger.warning(
-            "douyin message %s (tag %s) not applied: %s", message.msg_id, message.tag, error
-        )
-        message.refresh_from_db()
-        return message
-    try:
-        if message.aftersale_id and is_aftersale_tag(message.tag):
-            sync_aftersale(link, message.aftersale_id, hint=message.data)
-    except Exception as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        retry_at = now + timedelta(seconds=min(600, 5 * 2 ** min(message.attempts, 7)))
-        InboundMessage.objects.filter(pk=message.pk).update(
-            status=MessageStatus.FAILED, error=error[:2000]
-        )
-        logger.warning("douyin message %s (tag %s) failed: %s", message.msg_id, message.tag, error)
-        if message.attempts < settings.DOUYIN_INBOUND_MAX_ATTEMPTS:
-            enqueue_processing(message.pk, run_after=retry_at)
-    else:
-        InboundMessage.objects.filter(pk=message.pk).update(
+    retryable = [MessageStatus.RECEIVED, MessageStatus.FAILED]
+    postgres = connection.vendor == "postgresql"
+    with transaction.atomic():
+        waiting = InboundMessage.objects.select_for_update(skip_locked=True)
+        ids: list[int] = []
+        if first_id is not None:
+            ids = list(
+                waiting.filter(pk=first_id, status__in=retryable).values_list("pk", flat=True)
+            )
+        if limit > len(ids):
+            ids += list(
+                waiting.filter(status=MessageStatus.RECEIVED)
+                .exclude(pk__in=ids)
+                .order_by("pk")
+                .values_list("pk", flat=True)[: limit - len(ids)]
+            )
+        if not ids:
+            return []
+        claim = {"status": MessageStatus.PROCESSING, "attempts": F("attempts") + 1}
+        if postgres:
+            # The rows are locked by this transaction: nobody else can have claimed them.
+            InboundMessage.objects.filter(pk__in=ids).update(**claim, claimed_at=now)
+            claimed = ids
+        else:
+            claimed = [
+                pk
+                for pk in ids
+                if InboundMessage.objects.filter(pk=pk, status__in=retryable).update(
+                    **claim, claimed_at=now
+                )
+            ]
+    return list(InboundMessage.objects.filter(pk__in=claimed).select_related("link").order_by("pk"))
+
+
+def _apply_claimed(messages: list[InboundMessage]) -> None:
+    now = timezone.now()
+    applied: list[int] = []
+    by_aftersale: dict[tuple[int, str], list[InboundMessage]] = {}
+    for message in messages:
+        if message.link is None:
+            shop_id = (message.data or {}).get("shop_id")
+            error = f"no linked shop for platform shop id {shop_id!r}"
+            InboundMessage.objects.filter(pk=message.pk).update(
+                status=MessageStatus.FAILED, error=error
+            )
+            logger.warning(
+                "douyin message %s (tag %s) not applied: %s", message.msg_id, message.tag, error
+            )
+        elif message.aftersale_id and is_aftersale_tag(message.tag):
+            by_aftersale.setdefault((message.link.pk, message.aftersale_id), []).append(message)
+        else:
+            applied.append(message.pk)
+    clients: dict[int, DouyinClient] = {}
+    for (link_pk, aftersale_id), group in by_aftersale.items():
+        link = group[0].link
+        assert link is not None
+        client = clients.setdefault(link_pk, DouyinClient(link))
+        # The hints in arrival order, the later winning (only what Detail lacks is read).
+        hint: dict[str, Any] = {}
+        for message in group:
+            hint.update(message.data or {})
+        try:
+            sync_aftersale(link, aftersale_id, hint=hint, client=client)
+        except Exception as exc:
+            _failed(group, f"{type(exc).__name__}: {exc}", now=now)
+        else:
+            applied.extend(message.pk for message in group)
+    if applied:
+        InboundMessage.objects.filter(pk__in=applied).update(
             status=MessageStatus.PROCESSED, error="", processed_at=timezone.now()
         )
-    message.refresh_from_db()
-    return message
+
+
+def _failed(group: list[InboundMessage], error: str, *, now: datetime) -> None:
+    InboundMessage.objects.filter(pk__in=[m.pk for m in group]).update(
+        status=MessageStatus.FAILED, error=error[:2000]
+    )
+    for message in group:
+        logger.warning("douyin message %s (tag %s) failed: %s", message.msg_id, message.tag, error)
+        # `attempts` counts this one (the claim added it).
+        if message.attempts < settings.DOUYIN_INBOUND_MAX_ATTEMPTS:
+            retry_at = now + timedelta(seconds=min(600, 5 * 2 ** min(message.attempts, 7)))
+            enqueue_processing(message.pk, run_after=retry_at)
 
 
 @dataclass(frozen=True)

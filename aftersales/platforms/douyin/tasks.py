@@ -12,20 +12,24 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from .ingest import process_message
-from .outbox import deliver_operation
+from .ingest import process_inbox
+from .outbox import deliver_operations
 
 
 @task()
 def process_message_task(message_id: int) -> str:
-    """Apply one stored push message (Detail → order → case → policy)."""
-    return process_message(message_id).status
+    """Apply a stored push message (Detail → order → case → policy), and with it the other
+    messages waiting, up to DOUYIN_INBOUND_BATCH (`ingest.process_inbox`). The tasks of the
+    messages taken along find them applied and return at once."""
+    return f"applied {len(process_inbox(message_id))}"
 
 
 @task()
 def deliver_operation_task(operation_id: int) -> str:
-    """Deliver one outbox operation to the platform."""
-    return deliver_operation(operation_id).status
+    """Deliver an outbox operation to the platform, and with it the other ready operations,
+    up to DOUYIN_OUTBOX_BATCH (`outbox.deliver_operations`). The tasks of the operations
+    taken along find them delivered and return at once."""
+    return f"attempted {len(deliver_operations(operation_id))}"
 
 
 @task()
