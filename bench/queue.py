@@ -85,9 +85,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
     # The settings turn JIT off for every connection (`-c jit=off`); this measures each
     # scenario a second time with it on, to show what it would cost.
-    parser.add_argument(
-        "--jit-on-too", action="store_true", help="measure again with SET jit = on"
-    )
+    parser.add_argument("--jit-on-too", action="store_true", help="measure again with SET jit = on")
     return parser.parse_args()
 
 
