@@ -157,11 +157,12 @@ def database_defaults() -> None:
             if model._meta.db_table not in tables:
                 continue
             for field in model._meta.concrete_fields:
-                if not field.has_default() or callable(field.default) or field.null:
+                if field.null or field.primary_key or field.is_relation:
                     continue
-                value = field.get_db_prep_save(field.default, connection)
-                if isinstance(value, dict | list):
+                default = field.get_default()  # "" for text without a default of its own
+                if default is None or isinstance(default, dict | list):
                     continue
+                value = field.get_db_prep_save(default, connection)
                 cursor.execute(
                     f'ALTER TABLE "{model._meta.db_table}" ALTER COLUMN "{field.column}"'
                     " SET DEFAULT %s",

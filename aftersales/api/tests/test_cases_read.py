@@ -205,7 +205,20 @@ def test_list_pages_with_limit_offset_and_total_count(queue, alice_client):
     page = alice_client.get(f"{API}/cases?limit=2&offset=10").json()
     assert page["count"] == 4 and page["results"] == []
     page = alice_client.get(f"{API}/cases?status=pending_review&limit=1").json()
-    assert page["count"] == 1
+    assert page["count"] == 1 and page["count_exact"] is True
+
+
+def test_issue_16_the_count_stops_at_the_cap_and_says_so(queue, alice_client, monkeypatch):
+    """Counting a million cases on every call costs more than the page: past the cap the
+    count is the cap and `count_exact` is false; the pages themselves go on."""
+    from aftersales.api import api as api_module
+
+    monkeypatch.setattr(api_module, "COUNT_CAP", 3)
+    page = alice_client.get(f"{API}/cases?limit=2&offset=2").json()
+    assert (page["count"], page["count_exact"]) == (3, False)
+    assert len(page["results"]) == 2
+    page = alice_client.get(f"{API}/cases?status=pending_review").json()
+    assert (page["count"], page["count_exact"]) == (1, True)
 
 
 @pytest.mark.parametrize(

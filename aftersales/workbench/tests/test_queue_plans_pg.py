@@ -1,0 +1,227 @@
+"""Issue 16: every query the queue runs reads the case table through an index, on PostgreSQL.
+
+Proves: with 40,000 cases in the shop under test (5 % open, the rest history) and 4,000 in
+another shop, and the table's statistics gathered, the plan of each query that the queue
+page runs for each filter the UI offers, each bucket and each sort has no sequential scan on
+`cases_case`: the default view reads only the open cases (the partial index
+`case_open_urgency`), the buckets' counts read the rows in view and no more, the at-risk and
+breached buckets read the carried fields, not the clocks. Skipped on SQLite (its planner is
+another matter; the queue's behaviour is tested on both in `test_queue.py`).
+
+No timing is asserted: the plans are the property (bench/queue.py measures the time).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from aftersales import testing
+from aftersales.cases.models import Case
+
+pytestmark = [
+    pytest.mark.django_db,
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner"),
+]
+
+CASES = 40_000
+OTHER_SHOP_CASES = 4_000
+OPEN_EVERY = 20  # 5 % of the cases are open
+
+# Every filter of the queue form, each bucket, each sort (workbench/forms.py:QueueFilterForm).
+SCENARIOS = [
+    "/",
+    "/?page=3",
+    "/?status=pending_review",
+    "/?status=awaiting_return",
+    "/?type=exchange",
+    "/?reason=quality_issue",
+    "/?type=exchange&reason=quality_issue",
+    "/?category=electronics",
+    "/?vip=on",
+    "/?out_of_sync=on",
+    "/?platform_due=on",
+    "/?assignee=mine",
+    "/?assignee=unassigned",
+    "/?sla=at_risk",
+    "/?sla=breached",
+    "/?assignee=mine&sla=at_risk",
+    "/?handover=on",
+    "/?sort=platform_deadline",
+    "/?shop={shop}",
+    "/?q=12345",
+    "/?q=%E4%B9%B0%E5%AE%B612",  # 买家12: a nickname's beginning
+    "/?q=1234",  # a phone's last four digits
+]
+
+
+def _defaults(tables: list[str]) -> None:
+    """The models' defaults as the columns' defaults (inside the test's transaction), so the
+    INSERTs below name only what they choose."""
+    from django.apps import apps
+
+    with connection.cursor() as cursor:
+        for model in apps.get_models():
+            if model._meta.db_table not in tables:
+                continue
+            for field in model._meta.concrete_fields:
+                if field.null or field.primary_key or field.is_relation:
+                    continue
+                default = field.get_default()  # "" for text without a default of its own
+                if default is None or isinstance(default, dict | list):
+                    continue
+                value = field.get_db_prep_save(default, connection)
+                cursor.execute(
+                    f'ALTER TABLE "{model._meta.db_table}" ALTER COLUMN "{field.column}"'
+                    " SET DEFAULT %s",
+                    [value],
+                )
+
+
+def _fill(shop_id: int, sku_id: int, count: int, assignee: int | None) -> None:
+    """`count` cases with their orders, items and clocks, written by the server; the carried
+    SLA fields computed from the clocks as `sla.deadlines.refresh_case_deadlines` does."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO orders_buyer (shop_id, platform_buyer_id, nickname, phone, vip_level)
+            SELECT %(shop)s, 'pb' || %(shop)s || '-' || i, '买家' || i,
+                   '138' || lpad(i::text, 8, '0'), CASE WHEN i %% 20 = 0 THEN 1 ELSE 0 END
+            FROM generate_series(1, %(n)s / 5) i
+            """,
+            {"shop": shop_id, "n": count},
+        )
+        cursor.execute("SELECT min(id), max(id) FROM orders_buyer WHERE shop_id = %s", [shop_id])
+        low, high = cursor.fetchone()
+        cursor.execute(
+            """
+            INSERT INTO orders_order (shop_id, buyer_id, platform_order_id, status, paid_at)
+            SELECT %(shop)s, %(low)s + i %% (%(high)s - %(low)s + 1), 'po' || %(shop)s || '-' || i,
+                   'delivered', now() - interval '10 days'
+            FROM generate_series(1, %(n)s) i
+            """,
+            {"shop": shop_id, "low": low, "high": high, "n": count},
+        )
+        cursor.execute(
+            """
+            INSERT INTO orders_orderitem (shop_id, order_id, sku_id, platform_item_id, quantity,
+                list_price_fen, paid_amount_fen)
+            SELECT shop_id, id, %s, 'pi' || id, 1, 9900, 8800
+            FROM orders_order WHERE shop_id = %s AND platform_order_id LIKE 'po%%'
+            """,
+            [sku_id, shop_id],
+        )
+        cursor.execute(
+            """
+            INSERT INTO cases_case (shop_id, order_id, platform_case_id, type, reason, status,
+                applied_at, updated_at, assignee_id, order_snapshot)
+            SELECT o.shop_id, o.id, 'pc' || o.id,
+                   (ARRAY['return_refund', 'refund_shipped', 'exchange'])[1 + o.id %% 3],
+                   (ARRAY['quality_issue', 'wrong_size', 'no_reason'])[1 + (o.id / 3) %% 3],
+                   CASE WHEN o.id %% %(every)s = 0
+                        THEN (ARRAY['pending_review', 'awaiting_return'])[1 + (o.id / 20) %% 2]
+                        WHEN o.id %% 5 = 0 THEN 'closed' ELSE 'completed' END,
+                   now() - (o.id %% 1000) * interval '1 hour',
+                   now() - (o.id %% 1000) * interval '1 hour',
+                   CASE WHEN o.id %% 3 = 0 THEN %(assignee)s::integer END, '{}'
+            FROM orders_order o WHERE o.shop_id = %(shop)s AND o.platform_order_id LIKE 'po%%'
+            """,
+            {"shop": shop_id, "every": OPEN_EVERY, "assignee": assignee},
+        )
+        cursor.execute(
+            """
+            INSERT INTO cases_caseitem (case_id, order_item_id, quantity)
+            SELECT c.id, oi.id, 1 FROM cases_case c
+            JOIN orders_orderitem oi ON oi.order_id = c.order_id
+            WHERE c.shop_id = %s AND c.platform_case_id LIKE 'pc%%'
+            """,
+            [shop_id],
+        )
+        cursor.execute(
+            """
+            INSERT INTO sla_slaclock (shop_id, case_id, kind, state, started_at, due_at,
+                at_risk_at, stopped_at, is_buyer_clock, policy_version)
+            SELECT c.shop_id, c.id, 'review',
+                   CASE WHEN c.status IN ('completed', 'closed') THEN 'stopped'
+                        ELSE 'running' END,
+                   c.applied_at, now() + ((c.id %% 96) - 24) * interval '1 hour',
+                   now() + ((c.id %% 96) - 30) * interval '1 hour',
+                   CASE WHEN c.status IN ('completed', 'closed') THEN now() END,
+                   c.status = 'awaiting_return', 'plans@test'
+            FROM cases_case c WHERE c.shop_id = %s AND c.platform_case_id LIKE 'pc%%'
+            """,
+            [shop_id],
+        )
+    from aftersales.sla.deadlines import refresh_case_deadlines
+
+    refresh_case_deadlines(
+        Case.objects.filter(shop_id=shop_id, status__in=["pending_review", "awaiting_return"])
+        .values_list("pk", flat=True)
+        .iterator()
+    )
+
+
+@pytest.fixture
+def filled(shop_a, shop_b, alice) -> Iterator[dict[str, Any]]:
+    # Before any row of these tables is written: a pending foreign-key check forbids ALTER.
+    _defaults(["orders_buyer", "orders_order", "orders_orderitem", "cases_case"])
+    order = testing.make_order(shop_a)  # a product and a sku of each shop
+    other = testing.make_order(shop_b)
+    _fill(shop_a.pk, order.items.first().sku_id, CASES, alice.pk)
+    _fill(shop_b.pk, other.items.first().sku_id, OTHER_SHOP_CASES, None)
+    with connection.cursor() as cursor:
+        for table in ("cases_case", "orders_order", "orders_buyer", "sla_slaclock"):
+            cursor.execute(f"ANALYZE {table}")
+    yield {"shop": shop_a.pk}
+
+
+def _captured(client: Any, path: str) -> list[tuple[str, Any]]:
+    statements: list[tuple[str, Any]] = []
+
+    def wrapper(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(wrapper):
+        response = client.get(path)
+    assert response.status_code == 200, path
+    return [(sql, params) for sql, params in statements if '"cases_case"' in sql]
+
+
+def _plan(sql: str, params: Any) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+CASE_TABLE_SCAN = re.compile(r"Seq Scan on cases_case(\s|$)", re.M)
+
+
+def test_issue_16_no_query_of_the_queue_scans_the_case_table(client, alice, filled):
+    client.force_login(alice)
+    scanned = {}
+    for path in SCENARIOS:
+        path = path.format(**filled)
+        statements = _captured(client, path)
+        # Only "out of sync" with nothing out of sync asks nothing: an empty id list.
+        assert statements or "out_of_sync" in path, path
+        for sql, params in statements:
+            plan = _plan(sql, params)
+            # The case table itself; its items' table (cases_caseitem) is another matter.
+            if CASE_TABLE_SCAN.search(plan):
+                scanned[path] = f"{sql[:400]}\n{plan}"
+    assert not scanned, "\n\n".join(f"{path}:\n{plan}" for path, plan in scanned.items())
+
+
+def test_issue_16_the_default_views_counts_read_only_the_open_cases(client, alice, filled):
+    """The bucket counts of the default view go through the partial index of open cases."""
+    client.force_login(alice)
+    counts = [s for s in _captured(client, "/") if "COUNT(" in s[0]]
+    assert counts
+    for sql, params in counts:
+        plan = _plan(sql, params)
+        assert "case_open_urgency" in plan, plan
