@@ -1033,7 +1033,7 @@ def analyze() -> None:
 
 
 def claim_section(fixture: SweepFixture, args: argparse.Namespace) -> list[str]:
-    from django.db import connection
+    from django.db import connection, transaction
     from django_tasks_db.models import DBTaskResult, get_date_max
 
     # The sweeps above queued tasks of their own (the breaches' group-chat alerts): not what
@@ -1078,13 +1078,14 @@ def claim_section(fixture: SweepFixture, args: argparse.Namespace) -> list[str]:
     if connection.vendor == "postgresql":
         add_timer_rows(fixture, counts[-1] if counts else 0)
         analyze()
-        sql, params = (
-            DBTaskResult.objects.ready()
-            .filter(backend_name="default")
-            .select_for_update(skip_locked=True)[:1]
-            .query.sql_with_params()
-        )
-        with connection.cursor() as cursor:
+        with transaction.atomic():
+            sql, params = (
+                DBTaskResult.objects.ready()
+                .filter(backend_name="default")
+                .select_for_update(skip_locked=True)[:1]
+                .query.sql_with_params()
+            )
+        with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql, params)
             plan = ["EXPLAIN the claim with the old timer rows:"] + [
                 "    " + row[0] for row in cursor.fetchall()
