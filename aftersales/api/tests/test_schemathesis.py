@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis import checks as st_checks
 from schemathesis.specs.openapi import checks as openapi_checks
@@ -37,6 +39,19 @@ CHECKS = [
 
 @pytest.fixture
 def world(db):
+    """A shop with an admin key and a few cases in different states. The WSGI handler's
+    end-of-request close is held off, as Django's test client does: it would close the
+    test's PostgreSQL connection, transaction and all."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield _seed_world()
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+def _seed_world():
     """A shop with an admin key and a few cases in different states."""
     shop = testing.make_shop("模糊测试店")
     by = testing.SYSTEM
