@@ -42,9 +42,12 @@ SYSTEM = testing.SYSTEM
 
 # Ceilings, every reaction included (SQLite and PostgreSQL alike; the test's transaction has
 # savepoints, not BEGIN/COMMIT). Measured at 29 and 59 (34 and 68 before issue 16); the
-# slack of two is for the other apps' reactions, not for the core.
+# slack of two is for the other apps' reactions, not for the core. Approve + refund +
+# execute then measured 73 once merged with the analytics time histogram (a bucket moved per
+# timed event: 6) and the case's carried deadline (its refresh per clock change: 5); the
+# shop-link reads of the platform reaction (5) are the next to go.
 OPEN_CASE_MAX = 31
-APPROVE_REFUND_EXECUTE_MAX = 61
+APPROVE_REFUND_EXECUTE_MAX = 75
 
 
 def captured(run: Callable[[], object]) -> list[str]:

@@ -169,9 +169,10 @@ FILE_FIELDS = {
     "reject": "uploads",
     "inspect": "photos",
 }
-# Not here: `retry-refund` needs a failed refund and the `platform-*` actions a shop linked
-# to Douyin (their services are atomic; the Douyin adapter's tests run them).
-NOT_HERE = {"retry-refund", "platform-extension", "platform-remark"}
+# Not here: `retry-refund` needs a failed refund, the `platform-*` actions a shop linked
+# to Douyin (their services are atomic; the Douyin adapter's tests run them), and `packaging`
+# an outbound parcel of the order (atomic too; analytics/tests/test_packaging.py runs it).
+NOT_HERE = {"retry-refund", "platform-extension", "platform-remark", "packaging"}
 ACTION_DATA = {name: data for name, data in VALID_DATA.items() if name not in NOT_HERE}
 
 CASE_TYPES = [
