@@ -468,7 +468,9 @@ def _deliver_batch(first_id: int | None, limit: int) -> list[int]:
         cases = Case.objects.select_related("order").in_bulk({op.case_id for op in claimed})
         attempts = OutboxAttempt.objects.bulk_create(
             [
-                OutboxAttempt(operation=op, number=op.attempts, started_at=op.claimed_at)
+                OutboxAttempt(
+                    operation=op, number=op.attempts, started_at=op.claimed_at or timezone.now()
+                )
                 for op in claimed
             ]
         )
@@ -478,6 +480,8 @@ def _deliver_batch(first_id: int | None, limit: int) -> list[int]:
                 link = link_for_shop(operation.shop_id)
                 clients[operation.shop_id] = DouyinClient(link) if link else None
             client = clients[operation.shop_id]
+            outcome: str
+            result: dict[str, Any]
             if client is None:
                 outcome, error, log_id, result = (
                     AttemptOutcome.BUSINESS_ERROR,
