@@ -95,7 +95,13 @@ def platform_deadline_expression() -> Any:
 def adapter_for_shop(shop_id: int) -> DouyinAdapter | None:
     """The shop's adapter if it was ever linked to Douyin; None otherwise (the plain one
     serves). The active link wins over an old one."""
-    link = DouyinShopLink.objects.filter(shop_id=shop_id).order_by("-is_active", "-pk").first()
+    link = outbox.cached_link(
+        "ever",
+        shop_id,
+        lambda: (
+            DouyinShopLink.objects.filter(shop_id=shop_id).order_by("-is_active", "-pk").first()
+        ),
+    )
     return DouyinAdapter(link) if link is not None else None
 
 

@@ -66,7 +66,7 @@ from .mapping import (
     reason_for,
 )
 from .models import DouyinAftersale, DouyinShopLink, InboundMessage
-from .outbox import has_operations_in_flight, quiet_notifications
+from .outbox import has_operations_in_flight, quiet_notifications, shop_links_kept_for_the_batch
 from .queueing import (
     TaskRow,
     concrete_fields,
@@ -555,7 +555,7 @@ def process_inbox(first_id: int | None = None, *, limit: int | None = None) -> l
     limit = settings.DOUYIN_INBOUND_BATCH if limit is None else limit
     messages = claim_messages(first_id, limit=max(limit, 1))
     if messages:
-        with call_logs_written_together():
+        with call_logs_written_together(), shop_links_kept_for_the_batch():
             _apply_claimed(messages)
     return [message.pk for message in messages]
 
@@ -900,13 +900,24 @@ def upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
     raise RuntimeError(f"could not store order {detail.get('order_id')}")
 
 
+def _get_or_create(model: Any, defaults: dict[str, Any], **lookup: Any) -> tuple[Any, bool]:
+    """`get_or_create` without its savepoint: the whole upsert is one transaction that is
+    tried again when a concurrent one inserted a row first (`upsert_order`), so a conflict
+    needs no savepoint of its own — two statements fewer for each new row (issue 16)."""
+    found = model.objects.filter(**lookup).first()
+    if found is not None:
+        return found, False
+    return model.objects.create(**lookup, **defaults), True
+
+
 def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
     from aftersales.orders.services import create_shipment, update_shipment_status
     from aftersales.orders.totals import count_order
 
     shop_id = link.shop_id
     buyer_info = detail.get("buyer") or {}
-    buyer, created = Buyer.objects.get_or_create(
+    buyer, created = _get_or_create(
+        Buyer,
         shop_id=shop_id,
         platform_buyer_id=str(buyer_info.get("open_id") or f"order-{detail['order_id']}"),
         defaults={
@@ -955,7 +966,8 @@ def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
 
     new_items: list[OrderItem] = []
     for line in detail.get("sku_order_list") or []:
-        product, _ = Product.objects.get_or_create(
+        product, _ = _get_or_create(
+            Product,
             shop_id=shop_id,
             platform_product_id=str(line["product_id"]),
             defaults={
@@ -965,7 +977,8 @@ def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
         )
         quantity = max(int(line.get("item_num") or 1), 1)
         list_price = int(line.get("origin_amount") or line.get("pay_amount") or 0) // quantity
-        sku, _ = Sku.objects.get_or_create(
+        sku, _ = _get_or_create(
+            Sku,
             shop_id=shop_id,
             platform_sku_id=str(line["sku_id"]),
             defaults={
@@ -974,7 +987,8 @@ def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
                 "list_price_fen": list_price,
             },
         )
-        item, item_created = OrderItem.objects.get_or_create(
+        item, item_created = _get_or_create(
+            OrderItem,
             shop_id=shop_id,
             platform_item_id=str(line["sku_order_id"]),
             defaults={
@@ -1029,16 +1043,17 @@ def converge(case: Case, *, max_steps: int = 12) -> list[str]:
     is ahead, not behind). Returns the names of the steps taken.
     """
     taken: list[str] = []
+    case = Case.objects.get(pk=case.pk)
+    # The newest Detail, read once: one stored meanwhile is applied by its own push.
+    record = (
+        DouyinAftersale.objects.filter(case=case).first()
+        or DouyinAftersale.objects.filter(
+            link__shop_id=case.shop_id, aftersale_id=case.platform_case_id
+        ).first()
+    )
+    if record is None:
+        return taken
     for _ in range(max_steps):
-        case = Case.objects.get(pk=case.pk)
-        record = (
-            DouyinAftersale.objects.filter(case=case).first()
-            or DouyinAftersale.objects.filter(
-                link__shop_id=case.shop_id, aftersale_id=case.platform_case_id
-            ).first()
-        )
-        if record is None:
-            break
         step = next_step(case, record)
         if step is None:
             break
@@ -1050,7 +1065,8 @@ def converge(case: Case, *, max_steps: int = 12) -> list[str]:
             logger.info("case %s: platform step %s refused: %s", case.pk, name, exc)
             break
         taken.append(name)
-        if _fingerprint(Case.objects.get(pk=case.pk)) == before:
+        case = Case.objects.get(pk=case.pk)
+        if _fingerprint(case) == before:
             break  # nothing changed (a refund still executing elsewhere): stop here
     return taken
 

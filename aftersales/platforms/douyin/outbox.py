@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
@@ -91,8 +91,41 @@ class OperationRefused(Exception):
     """The operation cannot be sent as it stands (missing data); a person must act."""
 
 
+_links_of_batch: ContextVar[dict[tuple[str, int], DouyinShopLink | None] | None] = ContextVar(
+    "douyin_links_of_batch", default=None
+)
+
+
+@contextmanager
+def shop_links_kept_for_the_batch() -> Iterator[None]:
+    """Inside, a shop's link is read once (`link_for_shop`, `adapter.adapter_for_shop`): a
+    worker's batch touches the same few shops for every case and event (issue 16). A batch
+    lasts seconds; a link changed meanwhile is seen by the next batch."""
+    if _links_of_batch.get() is not None:
+        yield
+        return
+    token = _links_of_batch.set({})
+    try:
+        yield
+    finally:
+        _links_of_batch.reset(token)
+
+
+def cached_link(kind: str, shop_id: int, read: Callable[[], DouyinShopLink | None]):
+    cache = _links_of_batch.get()
+    if cache is None:
+        return read()
+    if (kind, shop_id) not in cache:
+        cache[(kind, shop_id)] = read()
+    return cache[(kind, shop_id)]
+
+
 def link_for_shop(shop_id: int) -> DouyinShopLink | None:
-    return DouyinShopLink.objects.filter(shop_id=shop_id, is_active=True).first()
+    return cached_link(
+        "active",
+        shop_id,
+        lambda: DouyinShopLink.objects.filter(shop_id=shop_id, is_active=True).first(),
+    )
 
 
 # --- Writing ---------------------------------------------------------------------------------
@@ -418,7 +451,7 @@ def deliver_operations(first_id: int | None = None, *, limit: int | None = None)
     releases — the batch's next round takes the case's next operations itself.
     """
     limit = settings.DOUYIN_OUTBOX_BATCH if limit is None else max(limit, 1)
-    with call_logs_written_together():
+    with call_logs_written_together(), shop_links_kept_for_the_batch():
         return _deliver_batch(first_id, limit)
 
 
