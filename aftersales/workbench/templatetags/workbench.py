@@ -5,17 +5,15 @@ from __future__ import annotations
 from django import template
 from django.utils.translation import gettext
 
-from aftersales.core.money import fen_to_yuan
+from aftersales.core.templatetags.money import yuan
 from aftersales.orders.carriers import carrier_label
 from aftersales.workbench.display import clock_text, duration
 
 register = template.Library()
 
 
-@register.filter
-def yuan(fen: int | None) -> str:
-    """Integer fen shown as yuan with two decimals: 880 -> 8.80."""
-    return "" if fen is None else fen_to_yuan(int(fen))
+# Integer fen shown as yuan: the one filter every page uses (`core/templatetags/money.py`).
+register.filter("yuan", yuan)
 
 
 @register.filter
