@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
@@ -62,6 +63,10 @@ PLATFORM_DUE_WITHIN = timedelta(hours=24)
 # PostgreSQL sees the query's condition implies the index's.
 CLOSED_STATUSES = sorted(TERMINAL_STATUSES)
 STATUS_LABELS: dict[str, Any] = dict(CaseStatus.choices)
+# The queue's order: the nearest running merchant deadline first, cases without one last.
+# NULLS LAST is PostgreSQL's own order for an ascending index: the indexes on (shop,
+# next_due_at, applied_at, id) serve it (`Case.Meta.indexes`).
+URGENCY = (F("next_due_at").asc(nulls_last=True), "applied_at", "pk")
 
 
 def out_of_sync_ids(actor: Actor) -> set[int]:
@@ -184,15 +189,22 @@ def bucket_counts(
 
 def capped_counts(querysets: dict[str, QuerySet[Case]]) -> dict[str, int]:
     """The number of rows of each queryset up to COUNT_CAP + 1, in one statement: a scalar
-    `SELECT COUNT(*) FROM (… LIMIT COUNT_CAP + 1)` per queryset, so each stops reading once
-    it is past the cap (a plain COUNT reads every row in view)."""
+    `SELECT COUNT(*) FROM (… ORDER BY … LIMIT COUNT_CAP + 1)` per queryset, so each stops
+    reading once it is past the cap (a plain COUNT reads every row in view). Each is ordered
+    as the page is (`URGENCY`): the planner then walks the same index as the page's, whose
+    first column is the shop, rather than reading the table from its start until it has
+    found enough of the shop's rows. A queryset that can match nothing counts 0."""
     parts: list[str] = []
     params: list[Any] = []
     names = list(querysets)
     alias = querysets[names[0]].db
     for i, name in enumerate(names):
-        limited = querysets[name].order_by().values_list("pk")[: COUNT_CAP + 1]
-        sql, part_params = limited.query.sql_with_params()
+        limited = querysets[name].order_by(*URGENCY).values_list("pk")[: COUNT_CAP + 1]
+        try:
+            sql, part_params = limited.query.sql_with_params()
+        except EmptyResultSet:  # e.g. "out of sync" with nothing out of sync
+            parts.append("0")
+            continue
         parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{i})")
         params.extend(part_params)
     with connections[alias].cursor() as cursor:
@@ -229,8 +241,7 @@ def most_urgent_first(qs: QuerySet[Case], sort: str = "") -> QuerySet[Any, int]:
     without one last, as ids only: for one shop the order of the index `case_open_urgency`,
     so a page is a range read of it. Sorted by the platform's deadline instead, soonest
     first, cases without one last (then the most urgent first among them)."""
-    # NULLS LAST is PostgreSQL's own order for an ascending index: the index serves it.
-    order: list[Any] = [F("next_due_at").asc(nulls_last=True), "applied_at", "pk"]
+    order: list[Any] = list(URGENCY)
     if sort == SORT_PLATFORM_DEADLINE:
         qs = qs.alias(platform_deadline=platform_deadline_expression())
         order.insert(0, F("platform_deadline").asc(nulls_last=True))
