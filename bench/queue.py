@@ -5,6 +5,7 @@ beside their raw SQL.
     ... bench/queue.py --sizes 100000            # only 100k
     ... bench/queue.py --explain                 # also print the plans of the main queries
     ... bench/queue.py --jit-on-too              # each scenario again with SET jit = on
+                                                 # (SHOW jit printed and checked per row)
 
 The script creates its own database (`--db-name`, default bench_queue), migrates it and fills
 it on the server with INSERT … SELECT over generate_series (no Python per row): one shop under
@@ -513,16 +514,46 @@ def explain(statements: list[tuple[str, Any]]) -> None:
                 print("   ", line)
 
 
-def set_jit(on: bool) -> None:
+def set_jit(on: bool) -> str:
     """PostgreSQL compiles expensive plans (jit_above_cost). The settings turn it off for
     every connection (`-c jit=off`), so `RESET jit` gives off again: this sets it explicitly
-    and checks it took."""
+    on the connection the requests and the raw SQL both use, checks it took, and returns what
+    `SHOW jit` says, for the output."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SET jit = on" if on else "SET jit = off")
         cursor.execute("SHOW jit")
-        assert cursor.fetchone()[0] == ("on" if on else "off")
+        shown = cursor.fetchone()[0]
+    assert shown == ("on" if on else "off"), shown
+    return str(shown)
+
+
+def show_jit() -> str:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        return str(cursor.fetchone()[0])
+
+
+def jitted(statements: list[tuple[str, Any]]) -> int:
+    """How many of the statements PostgreSQL plans to JIT-compile now (their plan's `JIT`
+    part): with jit on, those whose estimated cost passes `jit_above_cost`."""
+    import json
+
+    from django.db import connection
+
+    count = 0
+    with connection.cursor() as cursor:
+        for sql, params in statements:
+            if not sql.lstrip().upper().startswith("SELECT"):
+                continue
+            cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+            plan = cursor.fetchone()[0]
+            plan = json.loads(plan) if isinstance(plan, str) else plan
+            count += "JIT" in plan[0]
+    return count
 
 
 def load_average() -> str:
@@ -543,8 +574,25 @@ def scenarios(fixture: Fixture) -> list[tuple[str, str]]:
         ("all open, page 1", "/"),
         ("page 5", "/?page=5"),
         ("breached", "/?sla=breached"),
+        ("at risk", "/?sla=at_risk"),
+        ("mine", "/?assignee=mine"),
+        ("unassigned", "/?assignee=unassigned"),
         ("mine + at risk", "/?assignee=mine&sla=at_risk"),
+        ("status pending review", "/?status=pending_review"),
+        ("type", "/?type=exchange"),
+        ("reason", "/?reason=quality_issue"),
+        ("VIP only", "/?vip=on"),
         ("type + category", "/?type=exchange&category=electronics"),
+        ("platform deadline within 24 h", "/?platform_due=on"),
+        ("sorted by platform deadline", "/?sort=platform_deadline"),
+        # Every status: the whole history is in view, a million cases (the counts stop at
+        # their cap).
+        ("all statuses", "/?status=all"),
+        ("all statuses, page 5", "/?status=all&page=5"),
+        ("all statuses + mine", "/?status=all&assignee=mine"),
+        ("all statuses + breached", "/?status=all&sla=breached"),
+        ("all statuses + type", "/?status=all&type=exchange"),
+        ("status completed", "/?status=completed"),
         ("search an order id", f"/?q={order_id}&status=all"),
         # The buyers are 买家<i> with the phone 138<i, 8 digits>: a nickname's beginning names
         # at most 50 of them, a phone's last 4 digits two, the whole phone one. A search looks
@@ -558,6 +606,12 @@ def scenarios(fixture: Fixture) -> list[tuple[str, str]]:
         ("API list, pending review", "/api/v1/cases?status=pending_review&limit=50"),
         ("API list, open statuses", "/api/v1/cases?" + OPEN_QUERY + "&limit=50"),
         ("API list, recently updated", "/api/v1/cases?order_by=-updated_at&limit=50"),
+        ("API list, by priority", "/api/v1/cases?order_by=-priority&limit=50"),
+        ("API list, type + reason", "/api/v1/cases?type=exchange&reason=quality_issue&limit=50"),
+        ("API list, assigned to me", "/api/v1/cases?assignee=me&limit=50"),
+        ("API list, unassigned", "/api/v1/cases?assignee=none&limit=50"),
+        ("API list, refunded", "/api/v1/cases?refund_status=refunded&limit=50"),
+        ("API list, search an order id", f"/api/v1/cases?q={order_id}&limit=50"),
     ]
 
 
@@ -615,9 +669,9 @@ def main() -> None:
             print(f"  {key}: {value}")
         print(f"  open cases: {args.open_fraction:.0%}; {args.requests} timed requests per row\n")
         header = (
-            f"| {'cases':>9} | {'open':>6} | {'scenario':<36} | {'page p50':>8} | {'page p95':>8} "
+            f"| {'cases':>9} | {'open':>6} | {'scenario':<40} | {'page p50':>8} | {'page p95':>8} "
             f"| {'SQL p50':>8} | {'SQL p95':>8} | {'ratio p50':>9} | {'ratio p95':>9} "
-            f"| {'queries':>7} |"
+            f"| {'queries':>7} | {'JIT':>5} |"
         )
         rows = []
         for size in sizes:
@@ -629,10 +683,10 @@ def main() -> None:
                 f"built {numbers['cases']:,} cases ({numbers['open']:,} open, "
                 f"{numbers['clocks (all shops)']:,} clocks in all) in {built:.0f} s"
             )
-            print(f"load average before: {load_average()}")
+            print(f"load average before: {load_average()}; {time.strftime('%H:%M:%S')}")
             passes = [("", False)] + ([(" (jit on)", True)] if args.jit_on_too else [])
             for suffix, jit_on in passes:
-                set_jit(jit_on)
+                print(f"pass{suffix or ' (jit off)'}: SHOW jit = {set_jit(jit_on)}")
                 for name, path in scenarios(fixture):
                     statements = capture(client, path)
                     if args.explain and not jit_on:
@@ -640,18 +694,22 @@ def main() -> None:
                         explain(statements)
                     page = time_requests(client, path, args.requests)
                     raw = time_sql(statements, args.requests)
+                    # Still on (or off) after the requests, on the connection they used; how
+                    # many of the request's statements the planner compiles.
+                    assert show_jit() == ("on" if jit_on else "off")
+                    jit = f"{jitted(statements)}/{len(statements)}" if jit_on else "off"
                     p50, p95 = percentile(page, 50) * 1000, percentile(page, 95) * 1000
                     s50, s95 = percentile(raw, 50) * 1000, percentile(raw, 95) * 1000
-                    label = (name + suffix)[:36]
+                    label = (name + suffix)[:40]
                     rows.append(
-                        f"| {numbers['cases']:>9,} | {numbers['open']:>6,} | {label:<36} | "
+                        f"| {numbers['cases']:>9,} | {numbers['open']:>6,} | {label:<40} | "
                         f"{p50:>6.1f}ms | {p95:>6.1f}ms | {s50:>6.1f}ms | {s95:>6.1f}ms | "
                         f"{p50 / s50 if s50 else 0:>8.2f}x | {p95 / s95 if s95 else 0:>8.2f}x | "
-                        f"{len(statements):>7} |"
+                        f"{len(statements):>7} | {jit:>5} |"
                     )
                     print(rows[-1])
             set_jit(False)
-            print(f"load average after: {load_average()}")
+            print(f"load average after: {load_average()}; {time.strftime('%H:%M:%S')}")
         print("\n" + header)
         print("|" + "|".join("-" * (len(c)) for c in header.split("|")[1:-1]) + "|")
         for row in rows:
@@ -660,7 +718,9 @@ def main() -> None:
             "\npage: the whole request through Django (middleware, session, queries, template"
             " or JSON);"
             "\nSQL: the statements that request ran, captured and re-run directly on the"
-            " same connection."
+            " same connection;"
+            "\nJIT: in the jit-on pass, how many of the request's statements PostgreSQL"
+            " compiles (`SHOW jit` checked on before and after each row); off otherwise."
         )
     finally:
         cleanup()

@@ -157,6 +157,18 @@ class Case(models.Model):
                 condition=Q(sla_recheck_at__isnull=False),
                 name="case_sla_recheck",
             ),
+            # The API's return and dispute filters (`api.list_cases`): the few cases not at
+            # the default value, so that a list or its count of them is a range read.
+            models.Index(
+                fields=["shop", "return_status", "-applied_at"],
+                condition=~Q(return_status="not_required"),
+                name="case_shop_return_applied",
+            ),
+            models.Index(
+                fields=["shop", "dispute_status", "-applied_at"],
+                condition=~Q(dispute_status="none"),
+                name="case_shop_dispute_applied",
+            ),
             # The API's other orderings (`api.list_cases`).
             models.Index(fields=["shop", "-updated_at", "-id"], name="case_shop_updated"),
             models.Index(

@@ -20,6 +20,11 @@ The platform's own deadline of a case's step (R5.2: on Douyin `status_deadline`,
 platform acts by itself) comes from the platforms' adapters as an expression of the queue's
 own queries (`platform_deadline_expression`): the queue can be sorted by it, soonest first,
 and filtered to the cases it falls due for within 24 hours, at no extra query.
+
+Every count is capped (`COUNT_CAP`): a bucket, the pager and the handover badge count up to
+999 cases and past that say "999+", so that a view of a million cases ("all statuses", a
+shop's whole history) reads at most a thousand index entries per count, not the million.
+The six counts are one statement (`capped_counts`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,11 +55,18 @@ from . import figures
 from .forms import ALL, OPEN, SORT_PLATFORM_DEADLINE
 
 PAGE_SIZE = 50
+# The most a count of the queue says exactly: past it, "999+" (`count_text`). Counting reads
+# at most COUNT_CAP + 1 rows, whatever the number of cases in view (issue 16).
+COUNT_CAP = 999
 PLATFORM_DUE_WITHIN = timedelta(hours=24)
 # Written as "not terminal", exactly as the partial index of open cases says it, so that
 # PostgreSQL sees the query's condition implies the index's.
 CLOSED_STATUSES = sorted(TERMINAL_STATUSES)
 STATUS_LABELS: dict[str, Any] = dict(CaseStatus.choices)
+# The queue's order: the nearest running merchant deadline first, cases without one last.
+# NULLS LAST is PostgreSQL's own order for an ascending index: the indexes on (shop,
+# next_due_at, applied_at, id) serve it (`Case.Meta.indexes`).
+URGENCY = (F("next_due_at").asc(nulls_last=True), "applied_at", "pk")
 
 
 def out_of_sync_ids(actor: Actor) -> set[int]:
@@ -155,19 +169,71 @@ def in_buckets(
 def bucket_counts(
     qs: QuerySet[Case], actor: Actor, now: datetime, *, few: bool = False
 ) -> dict[str, int]:
-    """How many cases each bucket holds, under the other filters: one pass over the rows in
-    view (for the default view the open cases, read through their partial index), at risk
-    and breached from the fields the case carries. `few` (a search) is kept for the callers:
-    the carried fields make both ways the same."""
-    handover = Q(pk__in=handover_case_ids(actor))
-    return qs.aggregate(
-        all=Count("pk"),
-        mine=Count("pk", filter=Q(assignee_id=actor.user_id)),
-        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
-        at_risk=Count("pk", filter=at_risk_q(now)),
-        breached=Count("pk", filter=breached_q(now)),
-        handover=Count("pk", filter=handover),
+    """How many cases each bucket holds under the other filters, each counted up to
+    `COUNT_CAP` (a value above it means "more than COUNT_CAP"): each count is a range of one
+    index on the case table that stops after COUNT_CAP + 1 rows (for the default view the
+    partial index of open cases; at risk and breached from the fields the case carries), all
+    six in one statement. `few` (a search) is kept for the callers: the carried fields make
+    both ways the same."""
+    return capped_counts(
+        {
+            "all": qs,
+            "mine": qs.filter(assignee_id=actor.user_id),
+            "unassigned": qs.filter(assignee__isnull=True),
+            "at_risk": qs.filter(at_risk_q(now)),
+            "breached": qs.filter(breached_q(now)),
+            "handover": qs.filter(pk__in=handover_case_ids(actor)),
+        }
     )
+
+
+def capped_counts(querysets: dict[str, QuerySet[Case]]) -> dict[str, int]:
+    """The number of rows of each queryset up to COUNT_CAP + 1, in one statement: a scalar
+    `SELECT COUNT(*) FROM (… ORDER BY … LIMIT COUNT_CAP + 1)` per queryset, so each stops
+    reading once it is past the cap (a plain COUNT reads every row in view). Each is ordered
+    as the page is (`URGENCY`): the planner then walks the same index as the page's, whose
+    first column is the shop, rather than reading the table from its start until it has
+    found enough of the shop's rows. A queryset that can match nothing counts 0."""
+    parts: list[str] = []
+    params: list[Any] = []
+    names = list(querysets)
+    alias = querysets[names[0]].db
+    for i, name in enumerate(names):
+        limited = querysets[name].order_by(*URGENCY).values_list("pk")[: COUNT_CAP + 1]
+        try:
+            sql, part_params = limited.query.sql_with_params()
+        except EmptyResultSet:  # e.g. "out of sync" with nothing out of sync
+            parts.append("0")
+            continue
+        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped_{i})")
+        params.extend(part_params)
+    with connections[alias].cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(parts), params)
+        row = cursor.fetchone()
+    return dict(zip(names, (int(n) for n in row), strict=True))
+
+
+def count_of(qs: QuerySet[Case]) -> int:
+    """One queryset's count, capped as the buckets' are."""
+    return capped_counts({"count": qs})["count"]
+
+
+def is_exact(count: int) -> bool:
+    return count <= COUNT_CAP
+
+
+def count_text(count: int) -> str:
+    """A count as the queue shows it: the number, or "999+" past the cap."""
+    if is_exact(count):
+        return str(count)
+    return str(_("%(count)s+") % {"count": COUNT_CAP})
+
+
+def count_title(count: int) -> str:
+    """The words behind a capped count (the tab's tooltip), empty for an exact one."""
+    if is_exact(count):
+        return ""
+    return str(_("More than %(count)s cases: not counted further") % {"count": COUNT_CAP})
 
 
 def most_urgent_first(qs: QuerySet[Case], sort: str = "") -> QuerySet[Any, int]:
@@ -175,8 +241,7 @@ def most_urgent_first(qs: QuerySet[Case], sort: str = "") -> QuerySet[Any, int]:
     without one last, as ids only: for one shop the order of the index `case_open_urgency`,
     so a page is a range read of it. Sorted by the platform's deadline instead, soonest
     first, cases without one last (then the most urgent first among them)."""
-    # NULLS LAST is PostgreSQL's own order for an ascending index: the index serves it.
-    order: list[Any] = [F("next_due_at").asc(nulls_last=True), "applied_at", "pk"]
+    order: list[Any] = list(URGENCY)
     if sort == SORT_PLATFORM_DEADLINE:
         qs = qs.alias(platform_deadline=platform_deadline_expression())
         order.insert(0, F("platform_deadline").asc(nulls_last=True))
@@ -185,11 +250,22 @@ def most_urgent_first(qs: QuerySet[Case], sort: str = "") -> QuerySet[Any, int]:
 
 @dataclass(frozen=True)
 class Page:
-    """A page of the queue; the names are those of Django's paginator, for the template."""
+    """A page of the queue; the names are those of Django's paginator, for the template.
+    `count` is capped (`COUNT_CAP`): past the cap the number of pages is not known, and
+    whether there is a next page is read from the page's own ids (`more`)."""
 
     number: int
     count: int
     cases: list[Case]
+    more: bool = False  # a case follows this page's last
+
+    @property
+    def exact(self) -> bool:
+        return is_exact(self.count)
+
+    @property
+    def count_text(self) -> str:
+        return count_text(self.count)
 
     @property
     def num_pages(self) -> int:
@@ -201,7 +277,7 @@ class Page:
 
     @property
     def has_next(self) -> bool:
-        return self.number < self.num_pages
+        return self.more
 
     @property
     def previous_page_number(self) -> int:
@@ -213,17 +289,26 @@ class Page:
 
 
 def page_of(qs: QuerySet[Case], number: int, count: int, *, sort: str = "") -> Page:
-    """One page: the ordered ids first (no joins while sorting), then those 50 cases with
-    their order, buyer, shop and assignee, and their platform deadline, in one query."""
-    number = min(max(1, number), max(1, -(-count // PAGE_SIZE)))
+    """One page: the ordered ids first (no joins while sorting), one more than a page to
+    know whether another follows, then those 50 cases with their order, buyer, shop and
+    assignee, and their platform deadline, in one query. With an exact count a page past the
+    last is the last; past the cap the pages are not counted and a page past the end is
+    empty."""
+    number = max(1, number)
+    if is_exact(count):
+        number = min(number, max(1, -(-count // PAGE_SIZE)))
     start = (number - 1) * PAGE_SIZE
-    ids = list(most_urgent_first(qs, sort)[start : start + PAGE_SIZE]) if count else []
+    ids = list(most_urgent_first(qs, sort)[start : start + PAGE_SIZE + 1]) if count else []
+    more = len(ids) > PAGE_SIZE
+    ids = ids[:PAGE_SIZE]
     by_id = (
         Case.objects.select_related("order__buyer", "shop", "assignee")
         .annotate(platform_deadline=platform_deadline_expression())
         .in_bulk(ids)
     )
-    return Page(number=number, count=count, cases=[by_id[pk] for pk in ids if pk in by_id])
+    return Page(
+        number=number, count=count, cases=[by_id[pk] for pk in ids if pk in by_id], more=more
+    )
 
 
 @dataclass

@@ -77,7 +77,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     counts = queue.bucket_counts(base, actor, now, few=queue.searching(filters))
     bucketed = queue.in_buckets(base, actor, filters, now)
     bucket = _single_bucket(filters)
-    count = counts[bucket] if bucket else bucketed.count()
+    count = counts[bucket] if bucket else queue.count_of(bucketed)
     page = queue.page_of(bucketed, filters.get("page") or 1, count, sort=filters.get("sort") or "")
     rows = queue.rows_for(page.cases, now, out_of_sync=out_of_sync)
     query = request.GET.copy()
@@ -89,6 +89,7 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "page": page,
         "counts": counts,
+        "handover_count": queue.count_text(counts["handover"]),
         "bucket_links": bucket_links,
         "query": query.urlencode(),
         "refresh_url": request.get_full_path(),
@@ -169,6 +170,9 @@ def _bucket_links(
                 "key": key,
                 "label": label,
                 "count": counts[key],
+                # "999+" past the cap (`queue.COUNT_CAP`), with the words in its tooltip.
+                "count_text": queue.count_text(counts[key]),
+                "count_title": queue.count_title(counts[key]),
                 "url": "?" + query.urlencode(),
                 "current": current,
             }

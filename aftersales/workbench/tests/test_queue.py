@@ -254,6 +254,54 @@ def test_fifty_cases_a_page(agent, shop_a):
     assert "page=2" in first.content.decode()
 
 
+def test_issue_16_counts_stop_at_the_cap_and_say_more(agent, shop_a, monkeypatch):
+    """Issue 16: a bucket counts up to `COUNT_CAP` cases and past it says "N+" (with the
+    words in its tooltip), so a view of a million cases does not count them all; the pager
+    then says the cases are more than that and still offers the next page from the page's
+    own rows. The cap is lowered here instead of writing a thousand cases."""
+    from aftersales.workbench import queue
+
+    monkeypatch.setattr(queue, "COUNT_CAP", 2)
+    monkeypatch.setattr(queue, "PAGE_SIZE", 2)
+    cases = [case_in(shop_a) for _ in range(5)]
+    agent.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    first = agent.get("/?status=all")
+    html = first.content.decode()
+    assert 'data-bucket="all">2+<' in html
+    assert 'title="More than 2 cases: not counted further"' in html
+    assert 'data-bucket="breached">0<' in html  # under the cap: exact, no tooltip
+    assert "Page 1 · 2+ cases" in html
+    assert "page=2" in html  # a next page, though the count stopped at the cap
+    seen = (
+        ids(first) + ids(agent.get("/?status=all&page=2")) + ids(agent.get("/?status=all&page=3"))
+    )
+    assert sorted(seen) == sorted(c.pk for c in cases)
+    last = agent.get("/?status=all&page=3").content.decode()
+    assert "page=4" not in last  # nothing after the fifth case
+    assert ids(agent.get("/?status=all&page=4")) == []  # past the end: an empty page
+
+
+def test_issue_16_a_capped_count_reads_in_chinese(client, alice, shop_a, monkeypatch):
+    from aftersales.workbench import queue
+
+    monkeypatch.setattr(queue, "COUNT_CAP", 1)
+    for _ in range(2):
+        case_in(shop_a)
+    client.force_login(alice)
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert 'data-bucket="all">1+<' in html
+    assert "超过 1 单，不再往下计数" in html
+    assert "第 1 页 · 共 1+ 单" in html
+
+
+def test_issue_16_an_exact_count_keeps_the_number_of_pages(agent, shop_a):
+    case_in(shop_a)
+    html = agent.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-bucket="all">1<' in html
+    assert "Page 1 of 1 · 1 cases" in html
+    assert "not counted further" not in html
+
+
 def test_time_left_and_money_in_yuan_on_each_row(agent, shop_a):
     case = due_in(case_in(shop_a, lines=[testing.Line(paid_amount_fen=12345)]), 2)
     html = agent.get("/").content.decode()

@@ -13,7 +13,7 @@ No timing is asserted: the plans are the property (bench/queue.py measures the t
 
 from __future__ import annotations
 
-import re
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,6 +56,52 @@ SCENARIOS = [
     "/?q=12345",
     "/?q=%E4%B9%B0%E5%AE%B612",  # 买家12: a nickname's beginning
     "/?q=1234",  # a phone's last four digits
+    # Every status: the whole history in view (its counts stop at their cap).
+    "/?status=all",
+    "/?status=all&page=3",
+    "/?status=all&assignee=mine",
+    "/?status=all&assignee=unassigned",
+    "/?status=all&sla=at_risk",
+    "/?status=all&sla=breached",
+    "/?status=all&handover=on",
+    "/?status=all&type=exchange",
+    "/?status=all&reason=quality_issue",
+    "/?status=all&type=exchange&reason=quality_issue",
+    "/?status=all&category=electronics",
+    "/?status=all&vip=on",
+    "/?status=all&platform_due=on",
+    "/?status=all&shop={shop}",
+    "/?status=completed",
+    "/?status=closed&assignee=mine",
+    "/?status=all&q=12345",
+]
+
+# Every filter and ordering of the API's case list (`api.list_cases`, `CaseFilters`).
+API_SCENARIOS = [
+    "/api/v1/cases",
+    "/api/v1/cases?offset=200",
+    "/api/v1/cases?shop_id={shop}",
+    "/api/v1/cases?status=pending_review",
+    "/api/v1/cases?status=pending_review&status=awaiting_return",
+    "/api/v1/cases?status=completed",
+    "/api/v1/cases?type=exchange",
+    "/api/v1/cases?reason=quality_issue",
+    "/api/v1/cases?type=exchange&reason=quality_issue",
+    "/api/v1/cases?refund_status=refunded",
+    "/api/v1/cases?refund_status=failed",
+    "/api/v1/cases?return_status=in_transit",
+    "/api/v1/cases?dispute_status=negotiating",
+    "/api/v1/cases?assignee=me",
+    "/api/v1/cases?assignee=none",
+    "/api/v1/cases?assignee={alice}",
+    "/api/v1/cases?priority=2",
+    "/api/v1/cases?applied_after=2026-01-01T00:00:00%2B08:00",
+    "/api/v1/cases?applied_before=2026-01-01T00:00:00%2B08:00",
+    "/api/v1/cases?q=12345",
+    "/api/v1/cases?order_by=applied_at",
+    "/api/v1/cases?order_by=-updated_at",
+    "/api/v1/cases?order_by=-priority",
+    "/api/v1/cases?status=pending_review&order_by=-priority",
 ]
 
 
@@ -118,7 +164,8 @@ def _fill(shop_id: int, sku_id: int, count: int, assignee: int | None) -> None:
         cursor.execute(
             """
             INSERT INTO cases_case (shop_id, order_id, platform_case_id, type, reason, status,
-                applied_at, updated_at, assignee_id, order_snapshot)
+                applied_at, updated_at, assignee_id, order_snapshot, refund_status,
+                return_status, dispute_status, priority)
             SELECT o.shop_id, o.id, 'pc' || o.id,
                    (ARRAY['return_refund', 'refund_shipped', 'exchange'])[1 + o.id %% 3],
                    (ARRAY['quality_issue', 'wrong_size', 'no_reason'])[1 + (o.id / 3) %% 3],
@@ -127,7 +174,13 @@ def _fill(shop_id: int, sku_id: int, count: int, assignee: int | None) -> None:
                         WHEN o.id %% 5 = 0 THEN 'closed' ELSE 'completed' END,
                    now() - (o.id %% 1000) * interval '1 hour',
                    now() - (o.id %% 1000) * interval '1 hour',
-                   CASE WHEN o.id %% 3 = 0 THEN %(assignee)s::integer END, '{}'
+                   CASE WHEN o.id %% 3 = 0 THEN %(assignee)s::integer END, '{}',
+                   CASE WHEN o.id %% 20 <> 0 AND o.id %% 5 <> 0 THEN 'refunded'
+                        WHEN o.id %% 97 = 0 THEN 'failed' ELSE 'none' END,
+                   CASE WHEN o.id %% 40 = 20 THEN 'awaiting_shipment'
+                        WHEN o.id %% 61 = 0 THEN 'in_transit' ELSE 'not_required' END,
+                   CASE WHEN o.id %% 89 = 0 THEN 'negotiating' ELSE 'none' END,
+                   CASE WHEN o.id %% 53 = 0 THEN 2 WHEN o.id %% 7 = 0 THEN 1 ELSE 0 END
             FROM orders_order o WHERE o.shop_id = %(shop)s AND o.platform_order_id LIKE 'po%%'
             """,
             {"shop": shop_id, "every": OPEN_EVERY, "assignee": assignee},
@@ -176,7 +229,7 @@ def filled(shop_a, shop_b, alice) -> Iterator[dict[str, Any]]:
     with connection.cursor() as cursor:
         for table in ("cases_case", "orders_order", "orders_buyer", "sla_slaclock"):
             cursor.execute(f"ANALYZE {table}")
-    yield {"shop": shop_a.pk}
+    yield {"shop": shop_a.pk, "alice": alice.pk}
 
 
 def _captured(client: Any, path: str) -> list[tuple[str, Any]]:
@@ -198,7 +251,31 @@ def _plan(sql: str, params: Any) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
-CASE_TABLE_SCAN = re.compile(r"Seq Scan on cases_case(\s|$)", re.M)
+def _nodes(sql: str, params: Any) -> Iterator[dict[str, Any]]:
+    """Every node of the statement's plan."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    stack = [plan[0]["Plan"]]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(node.get("Plans", []))
+
+
+def _unbounded_reads(sql: str, params: Any) -> list[str]:
+    """The plan's reads of the case table that are not a range of an index: a sequential
+    scan, or an index walked whole (an index or index-only scan with no index condition)."""
+    found = []
+    for node in _nodes(sql, params):
+        if node.get("Relation Name") != "cases_case":
+            continue
+        if node["Node Type"] == "Seq Scan":
+            found.append("Seq Scan")
+        elif node["Node Type"] in ("Index Scan", "Index Only Scan") and "Index Cond" not in node:
+            found.append(f"{node['Node Type']} of all of {node['Index Name']}")
+    return found
 
 
 def test_issue_16_no_query_of_the_queue_scans_the_case_table(client, alice, filled):
@@ -210,11 +287,71 @@ def test_issue_16_no_query_of_the_queue_scans_the_case_table(client, alice, fill
         # Only "out of sync" with nothing out of sync asks nothing: an empty id list.
         assert statements or "out_of_sync" in path, path
         for sql, params in statements:
-            plan = _plan(sql, params)
             # The case table itself; its items' table (cases_caseitem) is another matter.
-            if CASE_TABLE_SCAN.search(plan):
-                scanned[path] = f"{sql[:400]}\n{plan}"
+            if reads := _unbounded_reads(sql, params):
+                scanned[path] = f"{reads}\n{sql[:400]}\n{_plan(sql, params)}"
     assert not scanned, "\n\n".join(f"{path}:\n{plan}" for path, plan in scanned.items())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="Known, not done (issue 16): the platform's deadline is a subquery per case "
+    "(platform_deadline_expression), not carried on the case row with an index, so sorting "
+    "every status by it reads and sorts the whole history. The open view's sort reads the "
+    "open cases through their partial index (above).",
+)
+def test_issue_16_sorting_every_status_by_the_platform_deadline_reads_an_index(
+    client, alice, filled
+):
+    client.force_login(alice)
+    scanned = {}
+    for sql, params in _captured(client, "/?status=all&sort=platform_deadline"):
+        if reads := _unbounded_reads(sql, params):
+            scanned[sql[:200]] = reads
+    assert not scanned, scanned
+
+
+def test_issue_16_no_query_of_the_api_case_list_scans_the_case_table(client, alice, filled):
+    """The API's case list (`GET /api/v1/cases`), each filter and ordering an integrator can
+    ask for: its page and its capped count each have a range of an index on the case table
+    to read (its first column the shop), never only a sequential scan or a whole index.
+
+    With sequential scans priced out (`enable_seqscan = off`): at this test's 40,000 cases
+    the planner finds reading the whole table and sorting one type's 13,000 rows cheaper
+    than an index for the count of up to 10,001; at a million it is not (bench/queue.py
+    `--explain`). The question here is whether an index serves every filter: the planner
+    still falls back to a sequential scan where none does."""
+    client.force_login(alice)
+    unbounded = {}
+    for path in API_SCENARIOS:
+        path = path.format(**filled)
+        statements = _captured(client, path)
+        assert statements, path
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        try:
+            for sql, params in statements:
+                if reads := _unbounded_reads(sql, params):
+                    unbounded[path] = f"{reads}\n{sql[:400]}\n{_plan(sql, params)}"
+        finally:
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL enable_seqscan = on")
+    assert not unbounded, "\n\n".join(f"{path}:\n{plan}" for path, plan in unbounded.items())
+
+
+def test_issue_16_the_counts_of_every_status_stop_at_the_cap(client, alice, filled):
+    """With the whole history in view (40,000 cases), each bucket's count is a LIMIT of
+    COUNT_CAP + 1 rows, not a count of all of them."""
+    from aftersales.workbench.queue import COUNT_CAP
+
+    client.force_login(alice)
+    counts = [s for s in _captured(client, "/?status=all") if "COUNT(" in s[0]]
+    assert len(counts) == 1  # the six buckets in one statement
+    sql, params = counts[0]
+    assert sql.count("SELECT COUNT(*) FROM (") == 6
+    assert sql.count(f"LIMIT {COUNT_CAP + 1}") == 6
+    html = client.get("/?status=all", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert f'data-bucket="all">{COUNT_CAP}+<' in html
 
 
 def test_issue_16_the_default_views_counts_read_only_the_open_cases(client, alice, filled):
