@@ -45,6 +45,7 @@ class CaseEvent(models.TextChoices):
     ITEMS_RESENT = "items_resent", _("Missing items resent")
     REPAIRED_GOODS_SHIPPED = "repaired_goods_shipped", _("Repaired goods shipped")
     BUYER_RECEIVED = "buyer_received", _("Buyer received the goods")
+    BUYER_PARCEL_RESHIPPED = "buyer_parcel_reshipped", _("Parcel to the buyer sent again")
     CONVERTED_TO_REFUND = "converted_to_refund", _("Exchange converted to a refund")
     # Deadlines (R2).
     SLA_AT_RISK = "sla_at_risk", _("Deadline at risk")

@@ -1159,6 +1159,52 @@ def _ship_to_buyer(
 
 
 @transaction.atomic
+def reship_to_buyer(
+    *, case: Case, carrier: str, tracking_number: str, by: Actor, note: str = ""
+) -> Shipment:
+    """The replacement, resend or repaired goods went out again under another tracking
+    number (the first parcel was lost, or its number corrected): a new parcel of the same
+    kind, the first kept in the history. The case stays waiting for the buyer's receipt."""
+    check_length(
+        carrier=(carrier, CARRIER_MAX_LENGTH),
+        tracking_number=(tracking_number, TRACKING_NUMBER_MAX_LENGTH),
+        note=(note, NOTE_MAX_LENGTH),
+    )
+    case = lock_case(case)
+    if case.status != CaseStatus.AWAITING_BUYER_RECEIPT:
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.BUYER_PARCEL_RESHIPPED)
+    if not carrier.strip() or not tracking_number.strip():
+        raise InvalidInput(_("Carrier and tracking number are required."))
+    previous = (
+        case.shipments.filter(kind__in=BUYER_SHIPMENT_KINDS).order_by("-created_at", "-pk").first()
+    )
+    if previous is None:
+        raise IllegalTransition(from_status=case.status, event=CaseEvent.BUYER_PARCEL_RESHIPPED)
+    shipment = create_shipment(
+        order=case.order,
+        kind=previous.kind,
+        carrier=carrier.strip(),
+        tracking_number=tracking_number.strip(),
+        case_id=case.pk,
+    )
+    record_event(
+        shop_id=case.shop_id,
+        case_id=case.pk,
+        type=CaseEvent.BUYER_PARCEL_RESHIPPED,
+        by=by,
+        payload={
+            "shipment": shipment.pk,
+            "carrier": shipment.carrier,
+            "tracking_number": shipment.tracking_number,
+            "previous_shipment": previous.pk,
+            "previous_tracking_number": previous.tracking_number,
+            "note": note,
+        },
+    )
+    return shipment
+
+
+@transaction.atomic
 def confirm_buyer_receipt(*, case: Case, by: Actor) -> Case:
     """The buyer received the replacement, resend or repaired goods: the case is done."""
     case = lock_case(case)
@@ -1217,6 +1263,9 @@ def settle_with_refund(*, case: Case, by: Actor, note: str, source: str) -> Case
         fields={"reject_reason": "", "reject_note": ""},
         **axes,
     )
+
+
+BUYER_SHIPMENT_KINDS = (ShipmentKind.EXCHANGE, ShipmentKind.RESEND, ShipmentKind.REPAIR)
 
 
 def _latest_shipment(case: Case, kind: str | None) -> Shipment | None:

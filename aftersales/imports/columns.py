@@ -25,6 +25,12 @@ REASON = "售后原因"
 RETURN_TRACKING = "退货物流单号"
 RETURN_CARRIER = "退货物流公司"
 BUYER_STATEMENT = "用户售后说明"
+EXCHANGE_TRACKING = "换货物流单号"
+# The parcel the merchant sends to the buyer for an exchange, a resend (补寄) or a repair:
+# the reference's header list has 换货物流单号 only; a resend's or a carrier column under the
+# other names is read too when a file has it (not verified, hence a list).
+EXCHANGE_TRACKING_COLUMNS: tuple[str, ...] = (EXCHANGE_TRACKING, "补寄物流单号", "维修物流单号")
+EXCHANGE_CARRIER_COLUMNS: tuple[str, ...] = ("换货物流公司", "补寄物流公司", "发货物流公司")
 MERCHANT_CODE = "商家编码"
 
 HEADERS: tuple[str, ...] = (

@@ -60,6 +60,7 @@ class ExportRow:
     return_tracking: str = "-"
     return_carrier: str = "-"
     buyer_statement: str = "不想要了"
+    exchange_tracking: str = "-"  # 换货物流单号: the replacement or the resend to the buyer
     extra: dict[str, Any] = field(default_factory=dict)
 
     def cells(self) -> list[Any]:
@@ -100,6 +101,7 @@ class ExportRow:
             C.BUYER_STATEMENT: self.buyer_statement,
             C.MERCHANT_CODE: self.merchant_code,
             "门店名称": "-",
+            C.EXCHANGE_TRACKING: self.exchange_tracking,
             **self.extra,
         }
         return [values.get(name, "-") for name in C.HEADERS]
@@ -139,6 +141,7 @@ def realistic_rows(count: int, *, seed: int = 13, start: int = 0) -> Iterator[Ex
             return_tracking=f"{prefix}{n:012d}" if returned else "-",
             return_carrier=carrier if returned else "-",
             buyer_statement=rng.choice(("不想要了", "尺码偏小", "有破损", "-", "颜色和图片不一样")),
+            exchange_tracking=f"SF90{n:011d}" if status == "换货成功" else "-",
         )
 
 

@@ -52,7 +52,8 @@ class Stage:
     PENDING = 0  # the merchant has not answered
     AGREED = 1  # agreed; waiting for the buyer's parcel or the merchant's
     RETURN_SHIPPED = 2  # the buyer sent the goods back
-    DONE = 3  # refunded, or the exchange/resend/repair succeeded
+    BUYER_SHIPPED = 3  # the replacement, resend or repaired goods are on their way to the buyer
+    DONE = 4  # refunded, or the exchange/resend/repair succeeded
     REJECTED = 10
     CLOSED = 11
 
@@ -65,6 +66,12 @@ STATUSES: dict[str, int] = {
     "待商家发货": Stage.AGREED,
     "待商家收货": Stage.RETURN_SHIPPED,
     "待商家二次同意": Stage.RETURN_SHIPPED,
+    # 13 换货/补寄/维修待买家收货: the merchant shipped to the buyer (换货物流单号).
+    "待买家收货": Stage.BUYER_SHIPPED,
+    "换货待买家收货": Stage.BUYER_SHIPPED,
+    "补寄待买家收货": Stage.BUYER_SHIPPED,
+    "维修待买家收货": Stage.BUYER_SHIPPED,
+    "商家已发货": Stage.BUYER_SHIPPED,
     "同意退款，退款成功": Stage.DONE,
     "同意退款,退款成功": Stage.DONE,
     "退款成功": Stage.DONE,
@@ -139,6 +146,7 @@ class ParsedRow:
     return_carrier: str
     return_tracking: str
     exchange_tracking: str
+    exchange_carrier: str
     buyer_statement: str
     digest: str = field(compare=False)
 
@@ -222,6 +230,15 @@ class RowReader:
         if i is None or i >= len(values):
             return None
         return values[i]
+
+    def first_text(self, values: tuple[Any, ...], names: tuple[str, ...]) -> str:
+        """The first of these columns the file has with a value (one name the reference
+        lists and the others some exports are said to use)."""
+        for name in names:
+            value = text(self.cell(values, name))
+            if value:
+                return value
+        return ""
 
     def parse(self, values: tuple[Any, ...]) -> ParsedRow | list[Problem]:
         problems: list[Problem] = []
@@ -317,7 +334,8 @@ class RowReader:
             refund_shipping_fen=refund_shipping,
             return_carrier=text(self.cell(values, C.RETURN_CARRIER))[:32],
             return_tracking=return_tracking,
-            exchange_tracking=text(self.cell(values, "换货物流单号"))[:64],
+            exchange_tracking=self.first_text(values, C.EXCHANGE_TRACKING_COLUMNS)[:64],
+            exchange_carrier=self.first_text(values, C.EXCHANGE_CARRIER_COLUMNS)[:32],
             buyer_statement=text(self.cell(values, C.BUYER_STATEMENT))[:2000],
             digest=row_digest(values),
         )

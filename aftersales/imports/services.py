@@ -49,7 +49,7 @@ from aftersales.core.errors import DomainError, InvalidInput, NotFound, Permissi
 from aftersales.intake.services import receive_case
 from aftersales.orders.carriers import carrier_for
 from aftersales.orders.choices import OrderStatus
-from aftersales.orders.models import Buyer, Order, OrderItem
+from aftersales.orders.models import Buyer, Order, OrderItem, Shipment
 from aftersales.platforms.adapter import adapter_for_shop
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Shop
@@ -520,10 +520,19 @@ def next_step(case: Case, row: ParsedRow, *, by: Actor) -> Step | None:
                     by=by,
                 ),
             )
-        if row.stage >= Stage.DONE:
+        if row.stage >= Stage.BUYER_SHIPPED:
             return Step("return_received", lambda: cs.receive_return(case=case, by=by))
         return None
-    if row.stage < Stage.DONE:
+    if status == CaseStatus.AWAITING_SHIPMENT and case.type in _RECEIVED_TYPES:
+        return _to_buyer_step(case, row, by)
+    if status == CaseStatus.AWAITING_BUYER_RECEIPT:
+        reship = _reship_step(case, row, by)
+        if reship is not None:
+            return reship
+        if row.stage >= Stage.DONE:
+            return Step("buyer_received", lambda: cs.confirm_buyer_receipt(case=case, by=by))
+        return None
+    if row.stage < Stage.BUYER_SHIPPED:
         return None
     if status == CaseStatus.AWAITING_INSPECTION:
         return Step(
@@ -541,7 +550,11 @@ def next_step(case: Case, row: ParsedRow, *, by: Actor) -> Step | None:
         return Step(
             "final_approve", lambda: cs.approve_after_inspection(case=case, note=note, by=by)
         )
-    if status == CaseStatus.AWAITING_REFUND and case.type in REFUND_TYPES | {CaseType.EXCHANGE}:
+    if (
+        status == CaseStatus.AWAITING_REFUND
+        and case.type in REFUND_TYPES | {CaseType.EXCHANGE}
+        and row.stage >= Stage.DONE
+    ):
         decision = RefundDecision.objects.filter(case=case).first()
         if decision is None:
             return Step("refund", lambda: _refund(case, row, by))
@@ -552,9 +565,80 @@ def next_step(case: Case, row: ParsedRow, *, by: Actor) -> Step | None:
         ):
             return Step("refund_executed", lambda: cs.execute_refund(execution=execution, by=by))
         return None
-    if status == CaseStatus.AWAITING_BUYER_RECEIPT:
-        return Step("buyer_received", lambda: cs.confirm_buyer_receipt(case=case, by=by))
     return None
+
+
+def _carrier_code(value: str) -> str:
+    carrier = carrier_for(value)
+    return carrier.code if carrier else (value or "unknown")
+
+
+def _to_buyer_step(case: Case, row: ParsedRow, by: Actor) -> Step | None:
+    """The merchant shipped the replacement, the resend (补寄) or the repaired goods in the
+    back-office: the parcel with the row's 换货物流单号, through the case's service. An
+    exchange's replacement passes the quality check first (R4.3); the back-office shipped it,
+    so the check is recorded as the platform's, saying so."""
+    if row.stage < Stage.BUYER_SHIPPED or not row.exchange_tracking:
+        return None
+    carrier = _carrier_code(row.exchange_carrier)
+    number = row.exchange_tracking
+    label = row.status_text
+    if case.type == CaseType.EXCHANGE:
+        latest = case.quality_checks.order_by("-checked_at", "-pk").first()
+        if latest is None or not latest.passed:
+            return Step(
+                "quality_checked",
+                lambda: cs.record_quality_check(
+                    case=case,
+                    quality_ok=True,
+                    packaging_intact=True,
+                    notes=f"商家已在抖店后台发出换货商品（{label}），未在本系统质检",
+                    by=by,
+                ),
+            )
+        return Step(
+            "replacement_shipped",
+            lambda: cs.ship_replacement(case=case, carrier=carrier, tracking_number=number, by=by),
+        )
+    if case.type == CaseType.RESEND:
+        return Step(
+            "items_resent",
+            lambda: cs.resend_items(case=case, carrier=carrier, tracking_number=number, by=by),
+        )
+    return Step(
+        "repaired_goods_shipped",
+        lambda: cs.return_repaired(
+            case=case,
+            carrier=carrier,
+            tracking_number=number,
+            repair_notes=f"抖店后台已寄回维修商品（{label}）",
+            by=by,
+        ),
+    )
+
+
+def _reship_step(case: Case, row: ParsedRow, by: Actor) -> Step | None:
+    """A later export names another 换货物流单号 than the parcel on its way: the merchant
+    sent it again (or corrected the number) in the back-office. Once: the same number
+    again finds the new parcel the latest."""
+    number = row.exchange_tracking
+    if not number or row.stage < Stage.BUYER_SHIPPED:
+        return None
+    latest = (
+        Shipment.objects.filter(case=case, kind__in=cs.BUYER_SHIPMENT_KINDS)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if latest is None or latest.tracking_number.strip().lower() == number.strip().lower():
+        return None
+    carrier = _carrier_code(row.exchange_carrier) if row.exchange_carrier else latest.carrier
+    note = f"抖店后台换货物流单号已改为 {number}（原 {latest.tracking_number}）"
+    return Step(
+        "reshipped",
+        lambda: cs.reship_to_buyer(
+            case=case, carrier=carrier, tracking_number=number, note=note, by=by
+        ),
+    )
 
 
 def _refund(case: Case, row: ParsedRow, by: Actor) -> None:

@@ -231,6 +231,10 @@ class ShipmentEvent(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=ShipmentStatus.choices)
     at = models.DateTimeField(_("time"))
     note = models.CharField(_("note"), max_length=255, blank=True)
+    # Where the carrier scanned the parcel (a city or an outlet, as the carrier's tracking
+    # writes it; blank when the step has no place). The abuse signal of a return tracking
+    # number on another route compares its ends with the buyer's and the shop's addresses.
+    place = models.CharField(_("place"), max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["at", "pk"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 
 from .choices import ShipmentStatus
@@ -33,9 +35,23 @@ def create_shipment(
     return shipment
 
 
-def update_shipment_status(*, shipment: Shipment, status: str, note: str = "") -> Shipment:
-    """Move a parcel to a new status and keep the history."""
+def update_shipment_status(
+    *,
+    shipment: Shipment,
+    status: str,
+    note: str = "",
+    place: str = "",
+    at: datetime | None = None,
+) -> Shipment:
+    """Move a parcel to a new status and keep the history (with where the carrier scanned
+    it and when, if the tracking says so)."""
     shipment.status = status
     shipment.save(update_fields=["status"])
-    ShipmentEvent.objects.create(shipment=shipment, status=status, at=timezone.now(), note=note)
+    ShipmentEvent.objects.create(
+        shipment=shipment,
+        status=status,
+        at=at or timezone.now(),
+        note=note[:255],
+        place=place.strip()[:64],
+    )
     return shipment

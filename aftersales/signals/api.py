@@ -44,6 +44,7 @@ RuleCodeIn = Literal[
     "high_return_rate",
     "shared_return_tracking",
     "tracking_never_moves",
+    "tracking_other_route",
     "inspection_mismatch",
     "reused_image",
     "refund_after_interception",

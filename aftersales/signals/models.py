@@ -16,6 +16,10 @@ class RuleCode(models.TextChoices):
         _("One return tracking number on several cases"),
     )
     TRACKING_NEVER_MOVES = "tracking_never_moves", _("Return tracking number that never moves")
+    TRACKING_OTHER_ROUTE = (
+        "tracking_other_route",
+        _("Return tracking number of another route"),
+    )
     INSPECTION_MISMATCH = "inspection_mismatch", _("Inspection found another item or weight")
     REUSED_IMAGE = "reused_image", _("The same photo on claims of different buyers or orders")
     REFUND_AFTER_INTERCEPTION = (

@@ -65,6 +65,18 @@ RULES: dict[str, Rule] = {
             ),
         ),
         Rule(
+            RuleCode.TRACKING_OTHER_ROUTE,
+            1,
+            30,
+            _("ends of the route"),
+            _(
+                "The carrier's scans of a return tracking number put at least {threshold} of "
+                "its two ends in another city than the return's: picked up outside the "
+                "buyer's city, or signed for outside the city of the shop's return address "
+                "(checked for returns of the last {window} days)."
+            ),
+        ),
+        Rule(
             RuleCode.INSPECTION_MISMATCH,
             1,
             0,

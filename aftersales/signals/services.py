@@ -7,12 +7,15 @@ the buyer anything. The reaction `on_case_event` measures what an event makes me
 |---------------------------|---------------------------------------------------------------|
 | `case_opened`             | refund-only buyer, high after-sales rate, refund after interception |
 | `return_shipped`          | shared return tracking number                                 |
+| `return_received`         | return tracking number of another route                       |
 | `return_inspected`        | inspection mismatch                                           |
 | `buyer_evidence_recorded` | reused image (hashed after commit: files are read then)       |
 
-and `scan` (the `scan_signals` command) finds return tracking numbers that never moved and
-hashes photos attached another way. The merchant's shops are the shop and every shop that
-shares a shop admin with it; the same buyer is the same platform buyer id or phone there.
+and `scan` (the `scan_signals` command) finds return tracking numbers that never moved or
+whose scans (`ShipmentEvent.place`) start outside the buyer's city or end outside the city of
+the shop's return address, and hashes photos attached another way. The merchant's shops are
+the shop and every shop that shares a shop admin with it; the same buyer is the same platform
+buyer id or phone there.
 
 Reviews (`review_signal`, supervisors and shop admins): confirm or dismiss, once; each rule's
 precision is its confirmed hits over its reviewed ones (`precision_by_rule`).
@@ -27,7 +30,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import CharField, Count, Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,7 +49,7 @@ from aftersales.orders.models import Buyer, Order, Shipment, ShipmentEvent
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Membership, Shop
 
-from . import hashing
+from . import hashing, places
 from .models import EvidenceHash, RuleCode, Signal, SignalRule, SignalStatus
 from .rules import RULES, WEIGHT_WORDS
 
@@ -489,10 +493,132 @@ def check_tracking_never_moves(now: datetime | None = None, *, limit: int = 1000
     return raised
 
 
+def return_address_of(shop_id: int) -> str:
+    """The address the shop's returns go to (the Douyin link's, as the buyer was told it)."""
+    from aftersales.platforms.douyin.models import DouyinShopLink
+
+    address = (
+        DouyinShopLink.objects.filter(shop_id=shop_id)
+        .exclude(return_address="")
+        .values_list("return_address", flat=True)
+        .first()
+    )
+    return address or ""
+
+
+@dataclass(frozen=True)
+class RouteEnds:
+    """The ends of a return parcel's route as the carrier scanned it, and the ones it should
+    have: from the buyer's city to the city of the shop's return address."""
+
+    picked_up: str  # the city of its first scan before the sign-for (blank if none names one)
+    signed: str  # where it was signed for (blank until signed for with a place)
+    buyer: str  # the city of the order's address
+    warehouse: str  # the city of the shop's return address
+    picked_up_place: str
+    signed_place: str
+
+    @property
+    def off(self) -> list[str]:
+        off = []
+        if self.picked_up and self.buyer and self.picked_up != self.buyer:
+            off.append("origin")
+        if self.signed and self.warehouse and self.signed != self.warehouse:
+            off.append("destination")
+        return off
+
+
+def route_ends(shipment: Shipment, return_address: str) -> RouteEnds:
+    scans = [
+        (e.status, e.place, places.city_of(e.place))
+        for e in shipment.history.exclude(place="").order_by("at", "pk")
+    ]
+    first = next(((p, c) for s, p, c in scans if c and s != ShipmentStatus.DELIVERED), ("", ""))
+    signed = next(
+        ((p, c) for s, p, c in reversed(scans) if c and s == ShipmentStatus.DELIVERED), ("", "")
+    )
+    return RouteEnds(
+        picked_up=first[1],
+        signed=signed[1],
+        buyer=places.city_of(shipment.order.receiver_address),
+        warehouse=places.city_of(return_address),
+        picked_up_place=first[0],
+        signed_place=signed[0],
+    )
+
+
+def check_tracking_other_route(shipment: Shipment) -> Signal | None:
+    """A return tracking number whose scans start outside the buyer's city or end (signed
+    for) outside the city of the shop's return address: the number of another parcel."""
+    case = shipment.case
+    if case is None or shipment.kind != ShipmentKind.RETURN:
+        return None
+    rule = _rule(case.shop_id, RuleCode.TRACKING_OTHER_ROUTE)
+    if rule is None:
+        return None
+    ends = route_ends(shipment, return_address_of(case.shop_id))
+    off = ends.off
+    if not off or len(off) < rule.threshold:
+        return None
+    evidence = {
+        "tracking_number": shipment.tracking_number,
+        "carrier": shipment.carrier,
+        "off": off,
+        "picked_up": ends.picked_up_place,
+        "signed": ends.signed_place,
+        "buyer_city": ends.buyer,
+        "warehouse_city": ends.warehouse,
+    }
+    with transaction.atomic():
+        return _raise(
+            case, RuleCode.TRACKING_OTHER_ROUTE, rule, len(off), evidence, str(shipment.pk)
+        )
+
+
+def check_tracking_routes(now: datetime | None = None, *, limit: int = 1000) -> list[Signal]:
+    """The return parcels of the look-back with a scanned place and no such signal yet."""
+    now = now or timezone.now()
+    window = max(r.window_days for r in RULES.values())
+    candidates = (
+        Shipment.objects.filter(
+            kind=ShipmentKind.RETURN,
+            case__isnull=False,
+            created_at__gte=now - timedelta(days=window),
+        )
+        .filter(Exists(ShipmentEvent.objects.filter(shipment=OuterRef("pk")).exclude(place="")))
+        .exclude(
+            Exists(
+                Signal.objects.filter(
+                    key=Concat(
+                        Value(f"{RuleCode.TRACKING_OTHER_ROUTE}:"),
+                        Cast(OuterRef("case_id"), CharField()),
+                        Value(":"),
+                        Cast(OuterRef("pk"), CharField()),
+                    )
+                )
+            )
+        )
+        .select_related("case", "order")
+        .order_by("-created_at")[:limit]
+    )
+    raised = []
+    for shipment in candidates:
+        case = shipment.case
+        assert case is not None
+        rule = _rule(case.shop_id, RuleCode.TRACKING_OTHER_ROUTE)
+        if rule is None or shipment.created_at < now - timedelta(days=rule.window_days):
+            continue
+        signal = check_tracking_other_route(shipment)
+        if signal is not None:
+            raised.append(signal)
+    return raised
+
+
 def scan(now: datetime | None = None) -> tuple[int, int]:
-    """The periodic part: tracking numbers that never moved, and photos not hashed yet
-    (those a merchant attached). Returns (signals raised, photos hashed)."""
-    raised = len(check_tracking_never_moves(now))
+    """The periodic part: tracking numbers that never moved or that travel another route,
+    and photos not hashed yet (those a merchant attached). Returns (signals raised, photos
+    hashed)."""
+    raised = len(check_tracking_never_moves(now)) + len(check_tracking_routes(now))
     unhashed = (
         Evidence.objects.filter(kind=EvidenceKind.IMAGE)
         .exclude(source=EvidenceSource.INSPECTION)
@@ -512,6 +638,7 @@ _EVENTS = frozenset(
     {
         CaseEvent.CASE_OPENED,
         CaseEvent.RETURN_SHIPPED,
+        CaseEvent.RETURN_RECEIVED,
         CaseEvent.RETURN_INSPECTED,
         CaseEvent.BUYER_EVIDENCE_RECORDED,
     }
@@ -531,6 +658,11 @@ def on_case_event(change: CaseChange) -> None:
         check_refund_after_interception(case)
     elif change.event == CaseEvent.RETURN_SHIPPED:
         check_shared_tracking(case)
+    elif change.event == CaseEvent.RETURN_RECEIVED:
+        for shipment in Shipment.objects.filter(case=case, kind=ShipmentKind.RETURN).select_related(
+            "case", "order"
+        ):
+            check_tracking_other_route(shipment)
     elif change.event == CaseEvent.RETURN_INSPECTED:
         check_inspection(case, change.payload.get("inspection"))
     else:

@@ -47,6 +47,23 @@ def evidence_words(signal: Signal) -> str:
             "number": e.get("tracking_number", ""),
             "days": e.get("days", 0),
         }
+    if signal.rule == RuleCode.TRACKING_OTHER_ROUTE:
+        ends = []
+        if "origin" in e.get("off", []):
+            ends.append(
+                gettext("picked up in %(place)s, not in the buyer's city %(city)s")
+                % {"place": e.get("picked_up", ""), "city": e.get("buyer_city", "")}
+            )
+        if "destination" in e.get("off", []):
+            ends.append(
+                gettext("signed for in %(place)s, not in %(city)s of the return address")
+                % {"place": e.get("signed", ""), "city": e.get("warehouse_city", "")}
+            )
+        return gettext("%(carrier)s %(number)s was %(ends)s.") % {
+            "carrier": carrier_label(e.get("carrier", "")),
+            "number": e.get("tracking_number", ""),
+            "ends": gettext("; ").join(ends),
+        }
     if signal.rule == RuleCode.INSPECTION_MISMATCH:
         found = [
             str(_("another item than the one sent"))

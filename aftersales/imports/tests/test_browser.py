@@ -2,7 +2,8 @@
 uploads the back-office export on /imports/, watches the import's progress on its page (htmx
 polls it while the worker runs) and reads the result: the summary, the refused row with its
 column and reason, and the error sheet to download. Screenshots go to
-docs/screenshots/import-progress.png and import-result.png. Skipped without Chromium."""
+docs/screenshots/import-upload.png, import-progress.png and import-result.png. Skipped
+without Chromium."""
 
 from __future__ import annotations
 
@@ -72,11 +73,13 @@ def test_r13_3_upload_the_export_watch_the_progress_and_read_the_result_in_chine
     page.goto(live_server.url + "/imports/")
     assert page.locator("h1").inner_text() == "后台导入"
     page.set_input_files("#id_file", str(export))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "import-upload.png"), full_page=True)
     page.click("[data-import-form] button[type=submit]")
     page.wait_for_url(re.compile(r"/imports/\d+/$"))
     status = page.locator("#import-status")
     assert status.get_attribute("data-status") == ImportStatus.PENDING
-    assert "排队中: 0" in status.inner_text()
+    assert "排队中：0" in status.inner_text()
     job = ImportJob.objects.get(pk=queued[0])
     assert job.file_name == export.name
 

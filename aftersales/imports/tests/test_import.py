@@ -332,3 +332,100 @@ def test_r13_3_a_surprise_in_one_row_does_not_stop_the_others(shop_a, admin_a, m
     job = run(shop_a, [row(1), row(2), row(3)], admin_a)
     assert (job.status, job.created, job.failed) == (ImportStatus.DONE, 2, 1)
     assert job.row_errors.get().problems[0]["en"] == "This row could not be imported."
+
+
+# --- Exchanges and resends beyond the first parcel --------------------------------------------
+
+
+def _to_buyer(case):
+    return list(
+        case.shipments.filter(kind__in=("exchange", "resend", "repair"))
+        .order_by("created_at", "pk")
+        .values_list("kind", "tracking_number", "carrier")
+    )
+
+
+@time_machine.travel(NOW, tick=False)
+def test_r13_3_an_exchange_follows_the_replacement_parcel_of_the_export(shop_a, admin_a):
+    returned = {"return_tracking": "7531000000000011", "return_carrier": "中通快递"}
+    exchange = {"type": "换货", "refund_goods": "-", "refund_method": "无需退款"}
+    run(shop_a, [row(11, status="待商家收货", **exchange, **returned)], admin_a)
+    case = Case.objects.get(platform_case_id=row(11).aftersale_id)
+    assert case.status == CaseStatus.AWAITING_RETURN and _to_buyer(case) == []
+
+    # The merchant received the goods and shipped the replacement in the back-office.
+    shipped = row(
+        11,
+        status="换货待买家收货",
+        exchange_tracking="\tSF1400000000011",
+        **exchange,
+        **returned,
+    )
+    job = run(shop_a, [shipped], admin_a)
+    assert (job.updated, job.failed) == (1, 0)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.AWAITING_BUYER_RECEIPT
+    assert _to_buyer(case) == [("exchange", "SF1400000000011", "unknown")]  # no carrier column
+    check = case.quality_checks.get()  # R4.3: the back-office's shipment, said as such
+    assert check.passed and "抖店后台" in check.notes
+
+    # The same file again, and a later one with the same number: nothing twice.
+    assert run(shop_a, [shipped], admin_a).unchanged == 1
+    done = bad(shipped, status="换货成功")
+    job = run(shop_a, [done], admin_a)
+    assert job.updated == 1
+    case.refresh_from_db()
+    assert case.status == CaseStatus.COMPLETED
+    assert len(_to_buyer(case)) == 1
+    assert AuditEvent.objects.filter(case=case, type="replacement_shipped").count() == 1
+    assert verify_chain(shop_a.pk) is None
+
+
+@time_machine.travel(NOW, tick=False)
+def test_r13_3_a_resend_in_one_file_goes_to_the_buyers_receipt(shop_a, admin_a):
+    resend = {"type": "补寄", "refund_goods": "-"}
+    rows = [
+        row(21, status="补寄待买家收货", exchange_tracking="YT88021", **resend),
+        row(22, status="补寄成功", exchange_tracking="YT88022", **resend),
+        # Agreed, not shipped yet: no parcel; shipped without a number: none invented.
+        row(23, status="待商家发货", **resend),
+        row(24, status="补寄待买家收货", **resend),
+    ]
+    job = run(shop_a, rows, admin_a)
+    assert (job.created, job.failed) == (4, 0)
+    cases = {n: Case.objects.get(platform_case_id=row(n).aftersale_id) for n in (21, 22, 23, 24)}
+    assert cases[21].status == CaseStatus.AWAITING_BUYER_RECEIPT
+    assert _to_buyer(cases[21]) == [("resend", "YT88021", "unknown")]
+    assert cases[22].status == CaseStatus.COMPLETED
+    assert _to_buyer(cases[22]) == [("resend", "YT88022", "unknown")]
+    assert cases[22].shipments.get(kind="resend").status == "delivered"
+    for n in (23, 24):
+        assert cases[n].status == CaseStatus.AWAITING_SHIPMENT and _to_buyer(cases[n]) == []
+
+
+@time_machine.travel(NOW, tick=False)
+def test_r13_3_a_new_resend_number_in_a_later_file_is_a_second_parcel_once(shop_a, admin_a):
+    first = row(31, type="补寄", refund_goods="-", status="补寄待买家收货", exchange_tracking="A1")
+    run(shop_a, [first], admin_a)
+    again = bad(first, exchange_tracking="A2")  # lost, sent again in the back-office
+    job = run(shop_a, [again], admin_a)
+    assert job.updated == 1
+    case = Case.objects.get(platform_case_id=first.aftersale_id)
+    assert [n for _k, n, _c in _to_buyer(case)] == ["A1", "A2"]
+    event = AuditEvent.objects.get(case=case, type="buyer_parcel_reshipped")
+    assert event.payload["previous_tracking_number"] == "A1"
+    assert run(shop_a, [again], admin_a).unchanged == 1
+    job = run(shop_a, [bad(again, status="补寄成功")], admin_a)
+    case.refresh_from_db()
+    assert case.status == CaseStatus.COMPLETED and len(_to_buyer(case)) == 2
+    assert case.shipments.get(tracking_number="A2").status == "delivered"
+
+
+def test_r13_3_the_parcel_to_the_buyer_is_read_under_the_names_exports_use():
+    header = (*C.HEADERS, "换货物流公司")
+    cells = (*row(1, exchange_tracking="SF1").cells(), "顺丰速运")
+    parsed = RowReader(header).parse(cells)
+    assert (parsed.exchange_tracking, parsed.exchange_carrier) == ("SF1", "顺丰速运")
+    renamed = tuple("补寄物流单号" if h == C.EXCHANGE_TRACKING else h for h in C.HEADERS)
+    parsed = RowReader(renamed).parse(tuple(row(1, exchange_tracking="\tYT9").cells()))
+    assert parsed.exchange_tracking == "YT9" and parsed.exchange_carrier == ""

@@ -269,3 +269,158 @@ def test_issue13_a_rule_is_data_its_threshold_changes_what_fires(shop_a):
         testing.make_order(shop_a, buyer=buyer), type="refund_shipped", reason="quality_issue"
     )
     assert _signals(third, RuleCode.REFUND_ONLY_BUYER) == []
+
+
+# --- A return tracking number of another route ------------------------------------------------
+
+
+def _linked(shop, address="浙江省杭州市余杭区仓前街道良睦路1号 退货仓"):
+    from aftersales.platforms.douyin.models import DouyinShopLink
+
+    DouyinShopLink.objects.create(
+        shop=shop,
+        app_key=f"key-{shop.pk}",
+        app_secret="secret",
+        platform_shop_id=shop.platform_shop_id,
+        return_address=address,
+    )
+
+
+def _returned(shop, number, scans):
+    """A return whose carrier scanned it at `scans` [(status, place)] before the warehouse
+    took it in (the buyer's address is in Hangzhou: `testing.make_order`)."""
+    case = _returning(shop)
+    case_services.record_return_shipment(
+        case=case, carrier="yunda", tracking_number=number, by=SYSTEM
+    )
+    shipment = Shipment.objects.get(case=case, kind=ShipmentKind.RETURN)
+    for status, place in scans:
+        update_shipment_status(shipment=shipment, status=status, place=place)
+    case_services.receive_return(case=case, by=SYSTEM)
+    return case
+
+
+def test_city_of_addresses_and_scan_places():
+    from aftersales.signals.places import city_of
+
+    assert city_of("浙江省杭州市余杭区仓前街道") == city_of("【杭州市】余杭仓前网点") == "杭州"
+    assert city_of("杭州") == "杭州" and city_of("上海市浦东新区") == "上海"
+    assert city_of("新疆维吾尔自治区乌鲁木齐市天山区") == "乌鲁木齐"
+    assert city_of("湖北省恩施土家族苗族自治州恩施市") == "恩施土家族苗族"
+    assert city_of("余杭区仓前街道网点") == "" and city_of("") == ""
+
+
+def test_issue13_a_return_tracking_number_of_another_route_signed_for_elsewhere(shop_a):
+    _linked(shop_a)
+    case = _returned(
+        shop_a,
+        "YD-OTHER",
+        [
+            (ShipmentStatus.IN_TRANSIT, "杭州市西湖区文三网点"),
+            (ShipmentStatus.IN_TRANSIT, "广州转运中心"),
+            (ShipmentStatus.DELIVERED, "【广州市】天河区石牌网点"),
+        ],
+    )
+    (signal,) = _signals(case, RuleCode.TRACKING_OTHER_ROUTE)
+    assert signal.value == 1 and signal.evidence["off"] == ["destination"]
+    assert signal.evidence["signed"] == "【广州市】天河区石牌网点"
+    assert signal.evidence["warehouse_city"] == "杭州" and signal.evidence["buyer_city"] == "杭州"
+    case.refresh_from_db()
+    assert case.status == "awaiting_inspection"  # a signal never decides
+    assert services.scan()[0] == 0  # once per parcel
+
+
+def test_issue13_a_return_tracking_number_picked_up_in_another_city(shop_a):
+    _linked(shop_a)
+    case = _returning(shop_a)
+    case_services.record_return_shipment(
+        case=case, carrier="yunda", tracking_number="YD-FAR", by=SYSTEM
+    )
+    update_shipment_status(
+        shipment=Shipment.objects.get(case=case),
+        status=ShipmentStatus.IN_TRANSIT,
+        place="成都市武侯区网点",
+    )
+    assert _signals(case, RuleCode.TRACKING_OTHER_ROUTE) == []
+    assert services.scan()[0] == 1  # the periodic scan sees the pick-up before any receipt
+    (signal,) = _signals(case, RuleCode.TRACKING_OTHER_ROUTE)
+    assert (
+        signal.evidence["off"] == ["origin"] and signal.evidence["picked_up"] == "成都市武侯区网点"
+    )
+
+
+def test_issue13_other_route_must_not_fire_on_the_right_route_transit_hubs_or_no_places(shop_a):
+    _linked(shop_a, "杭州 余杭区仓前街道良睦路1号")
+    right = _returned(
+        shop_a,
+        "YD-RIGHT",
+        [
+            (ShipmentStatus.IN_TRANSIT, "【杭州市】西湖区文三网点"),
+            (ShipmentStatus.IN_TRANSIT, "上海市青浦转运中心"),  # a hub on the way
+            (ShipmentStatus.DELIVERED, "浙江省杭州市余杭区仓前网点"),
+        ],
+    )
+    unplaced = _returned(shop_a, "YD-NOPLACE", [(ShipmentStatus.DELIVERED, "")])
+    hub_only = _returning(shop_a)
+    case_services.record_return_shipment(
+        case=hub_only, carrier="yunda", tracking_number="YD-HUB", by=SYSTEM
+    )
+    shipment = Shipment.objects.get(case=hub_only)
+    update_shipment_status(shipment=shipment, status=ShipmentStatus.IN_TRANSIT, place="杭州市网点")
+    update_shipment_status(shipment=shipment, status=ShipmentStatus.IN_TRANSIT, place="南京市中转")
+    assert services.scan()[0] == 0
+    for case in (right, unplaced, hub_only):
+        assert _signals(case, RuleCode.TRACKING_OTHER_ROUTE) == []
+
+
+def test_issue13_other_route_without_a_return_address_judges_only_the_pick_up(shop_a):
+    case = _returned(shop_a, "YD-NOADDR", [(ShipmentStatus.DELIVERED, "广州市天河区")])
+    assert _signals(case, RuleCode.TRACKING_OTHER_ROUTE) == []  # where should it have gone?
+
+
+def test_issue13_other_route_threshold_is_data_and_review_feeds_precision(shop_a, shop_b, sup_a):
+    _linked(shop_a)
+    admin = testing.make_user("owner", shop_a, Role.ADMIN)
+    services.update_rule(
+        shop=shop_a,
+        code=RuleCode.TRACKING_OTHER_ROUTE,
+        threshold=2,
+        window_days=30,
+        active=True,
+        by=testing.actor(admin),
+    )
+    one_end = _returned(shop_a, "YD-ONE", [(ShipmentStatus.DELIVERED, "广州市天河区")])
+    assert _signals(one_end, RuleCode.TRACKING_OTHER_ROUTE) == []  # 1 end < 2
+    both = _returned(
+        shop_a,
+        "YD-BOTH",
+        [(ShipmentStatus.IN_TRANSIT, "深圳市南山区"), (ShipmentStatus.DELIVERED, "广州市天河区")],
+    )
+    (signal,) = _signals(both, RuleCode.TRACKING_OTHER_ROUTE)
+    assert signal.value == 2 and signal.threshold == 2
+    # Another shop's people do not see it; the shop's supervisor reviews it.
+    outsider = testing.make_user("bob", shop_b, Role.SUPERVISOR)
+    with pytest.raises(NotFound):
+        services.get_signal_for_actor(testing.actor(outsider), signal.pk)
+    with pytest.raises(PermissionDenied):
+        services.review_signal(signal=signal, verdict="confirm", by=testing.actor(outsider))
+    services.review_signal(signal=signal, verdict="confirm", by=testing.actor(sup_a))
+    (row,) = [
+        p for p in services.precision_by_rule(shop_a.pk) if p.rule.code == "tracking_other_route"
+    ]
+    assert (row.confirmed, row.reviewed, row.precision) == (1, 1, 1.0)
+    with pytest.raises(Conflict):
+        services.review_signal(signal=signal, verdict="dismiss", by=testing.actor(sup_a))
+
+
+def test_issue13_other_route_uses_each_shops_own_return_address(shop_a, shop_b):
+    _linked(shop_a)  # Hangzhou
+    _linked(shop_b, "广东省广州市天河区石牌路1号")
+    scans = [(ShipmentStatus.DELIVERED, "广州市天河区网点")]
+    in_a = _returned(shop_a, "YD-A", scans)
+    in_b = _returned(shop_b, "YD-B", scans)
+    assert len(_signals(in_a, RuleCode.TRACKING_OTHER_ROUTE)) == 1
+    assert _signals(in_b, RuleCode.TRACKING_OTHER_ROUTE) == []
+    assert not services.signals_for_actor(
+        testing.actor(testing.make_user("bea", shop_b, Role.ADMIN))
+    ).filter(rule=RuleCode.TRACKING_OTHER_ROUTE)
