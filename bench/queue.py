@@ -83,6 +83,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=40, help="timed requests per scenario")
     parser.add_argument("--db-name", default="bench_queue")
     parser.add_argument("--keep-db", action="store_true")
+    # Measure again on a database a run kept (--keep-db) at its one size, without filling it
+    # anew (the fill of 1M cases takes 9-12 minutes on a loaded 2-core machine): migrated to
+    # the code under test, then measured. Implies --keep-db.
+    parser.add_argument("--reuse-db", action="store_true", help="measure a kept database again")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
     # The settings turn JIT off for every connection (`-c jit=off`); this measures each
     # scenario a second time with it on, to show what it would cost.
@@ -105,11 +109,14 @@ def configure(args: argparse.Namespace) -> Callable[[], None]:
     parts = urlsplit(url)
     server = urlunsplit(parts._replace(path="/postgres"))
     name = args.db_name
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    if args.reuse_db:
+        args.keep_db = True
+    else:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path="/" + name))
 
     def cleanup() -> None:
@@ -176,6 +183,11 @@ class Fixture:
 
     def __init__(self) -> None:
         database_defaults()
+        from aftersales.shops.models import Shop
+
+        if Shop.objects.filter(platform_shop_id="q-1").exists():
+            self._reuse()
+            return
         from django.contrib.auth import get_user_model
 
         from aftersales.catalog.models import Product, Sku
@@ -227,6 +239,23 @@ class Fixture:
             self.buyers[shop.pk] = self._buyers(shop.pk, 20_000)
         self.total = 0
 
+    def _reuse(self) -> None:
+        """The fixture of a kept database (--reuse-db): its shops, agents and cases as they
+        are, and a new API key (a key is stored hashed)."""
+        from django.contrib.auth import get_user_model
+
+        from aftersales.core.actors import Actor
+        from aftersales.shops.models import Shop
+        from aftersales.shops.services import create_api_key
+
+        self.shop = Shop.objects.get(platform_shop_id="q-1")
+        self.other = Shop.objects.get(platform_shop_id="q-2")
+        users = get_user_model().objects
+        self.agents = [users.get(username=f"agent{i}").pk for i in range(10)]
+        self.user = users.get(pk=self.agents[0])
+        _, self.api_key = create_api_key(shop=self.shop, name="bench", by=Actor.system("bench"))
+        self.total = counts(self.shop.pk)["cases"]
+
     def _buyers(self, shop_id: int, count: int) -> tuple[int, int]:
         from django.db import connection
 
@@ -246,6 +275,8 @@ class Fixture:
 
     def grow(self, total: int, open_fraction: float) -> None:
         """Add cases until the shop under test has `total` (the other shop gets a tenth)."""
+        if self.total >= total:
+            return  # a kept database (--reuse-db) of this size
         for shop, share in ((self.shop, 1.0), (self.other, 0.1)):
             have = int(self.total * share)
             want = int(total * share)
