@@ -413,7 +413,7 @@ def test_issue13_other_route_threshold_is_data_and_review_feeds_precision(shop_a
         services.review_signal(signal=signal, verdict="dismiss", by=testing.actor(sup_a))
 
 
-def test_issue13_other_route_uses_each_shops_own_return_address(shop_a, shop_b):
+def test_issue13_tenant_isolation_other_route_uses_each_shops_own_return_address(shop_a, shop_b):
     _linked(shop_a)  # Hangzhou
     _linked(shop_b, "广东省广州市天河区石牌路1号")
     scans = [(ShipmentStatus.DELIVERED, "广州市天河区网点")]
