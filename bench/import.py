@@ -43,6 +43,17 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--create", type=int, default=2000, help="rows of the first import")
     parser.add_argument("--db-name", default="h6")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--rows-per-transaction",
+        default="",
+        help="comma-separated values of imports.services.ROWS_PER_TRANSACTION to measure the "
+        "first import with, one after another (default: the module's)",
+    )
+    parser.add_argument(
+        "--phases",
+        default="bare,parse,reimport,first",
+        help="comma-separated: bare, parse, reimport (need --rows), first (needs --create)",
+    )
     return parser.parse_args()
 
 
@@ -98,12 +109,14 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     from django.conf import settings
     from django.core.files import File
     from django.core.management import call_command
+    from django.db import connection
     from django.utils import timezone
 
     settings.DEBUG = False
     call_command("migrate", verbosity=0, interactive=False)
 
     from aftersales import testing
+    from aftersales.imports import services
     from aftersales.imports.fixtures import realistic_rows, write_export
     from aftersales.imports.models import ImportedAftersale, ImportJob
     from aftersales.imports.parsing import ParsedRow, RowReader
@@ -111,48 +124,29 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     from aftersales.imports.services import run_import
     from aftersales.shops.choices import Role
 
-    load = os.getloadavg()
+    phases = set(args.phases.split(","))
+
+    def machine() -> str:
+        load = os.getloadavg()
+        return f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, Django {django.get_version()}, "
-        f"load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+        f"Python {platform.python_version()}, Django {django.get_version()}, {machine()}, "
+        f"{time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}"
     )
-
-    path = workdir / "售后单-2026-11-25 09_30_00.xlsx"
-    started = time.perf_counter()
-    write_export(path, realistic_rows(args.rows, seed=13))
     print(
-        f"fixture: {args.rows} rows, {path.stat().st_size / 1e6:.1f} MB, "
-        f"written in {time.perf_counter() - started:.1f} s"
+        f"import batch: {services.BATCH} rows; {services.ROWS_PER_TRANSACTION} rows or "
+        f"{services.TRANSACTION_SECONDS} s a transaction"
     )
 
-    def bare() -> float:
+    def bare(source: Path) -> float:
         started = time.perf_counter()
         cells = 0
-        with open_rows(str(path)) as (_header, rows):
+        with open_rows(str(source)) as (_header, rows):
             for _number, values in rows:
                 cells += len(values)
         return time.perf_counter() - started
-
-    t_bare = bare()
-    print(
-        f"bare iteration:   {t_bare:7.2f} s  {args.rows / t_bare:8.0f} rows/s  "
-        f"peak {peak_mb():.0f} MB"
-    )
-
-    started = time.perf_counter()
-    parsed: list[ParsedRow] = []
-    with open_rows(str(path)) as (header, rows):
-        reader = RowReader(header)
-        for _number, values in rows:
-            row = reader.parse(values)
-            assert isinstance(row, ParsedRow)
-            parsed.append(row)
-    t_parse = time.perf_counter() - started
-    print(
-        f"read + parse:     {t_parse:7.2f} s  {args.rows / t_parse:8.0f} rows/s  "
-        f"({t_bare / t_parse:.2f}x of bare)  peak {peak_mb():.0f} MB"
-    )
 
     shop = testing.make_shop("导入店")
     user = testing.make_user("importer", shop, Role.ADMIN)
@@ -170,53 +164,109 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         job.save()
         return job
 
-    # The re-import: every row already known (the keys point at one case, see the docstring).
-    anchor = testing.make_case(testing.make_order(shop))
-    seed_job = job_for(path)
-    now = timezone.now()
-    ImportedAftersale.objects.bulk_create(
-        [
-            ImportedAftersale(
-                shop=shop,
-                aftersale_id=row.aftersale_id,
-                case=anchor,
-                digest=row.digest,
-                status_text=row.status_text,
-                job=seed_job,
-                updated_at=now,
-            )
-            for row in parsed
-        ],
-        batch_size=5000,
-    )
-    del parsed
-    started = time.perf_counter()
-    job = run_import(job=job_for(path))
-    t_again = time.perf_counter() - started
-    assert job.unchanged == args.rows and job.failed == 0, (job.unchanged, job.failed, job.error)
-    print(
-        f"re-import:        {t_again:7.2f} s  {args.rows / t_again:8.0f} rows/s  "
-        f"({t_bare / t_again:.2f}x of bare; goal >= 0.5x)  peak {peak_mb():.0f} MB"
-    )
+    if phases & {"bare", "parse", "reimport"}:
+        path = workdir / "售后单-2026-11-25 09_30_00.xlsx"
+        started = time.perf_counter()
+        write_export(path, realistic_rows(args.rows, seed=13))
+        print(
+            f"fixture: {args.rows} rows, {path.stat().st_size / 1e6:.1f} MB, "
+            f"written in {time.perf_counter() - started:.1f} s"
+        )
+        t_bare = bare(path)
+        print(
+            f"bare iteration:   {t_bare:7.2f} s  {args.rows / t_bare:8.0f} rows/s  "
+            f"peak {peak_mb():.0f} MB  {machine()}"
+        )
 
-    # The first import: new cases through the services.
-    small = workdir / "售后单-first.xlsx"
-    write_export(small, realistic_rows(args.create, seed=14, start=10_000_000))
-    t_small_bare = time.perf_counter()
-    with open_rows(str(small)) as (_h, rows):
-        for _row in rows:
-            pass
-    t_small_bare = time.perf_counter() - t_small_bare
-    started = time.perf_counter()
-    job = run_import(job=job_for(small))
-    t_first = time.perf_counter() - started
-    per_row = t_first / args.create * 1000
-    print(
-        f"first import:     {t_first:7.2f} s for {args.create} rows  {args.create / t_first:6.0f} "
-        f"rows/s  {per_row:.1f} ms/row  ({t_small_bare / t_first:.3f}x of bare over the same "
-        f"file)  created {job.created}, refused {job.failed}  peak {peak_mb():.0f} MB"
-    )
-    print(f"first import of {args.rows} rows at this rate: ~{per_row * args.rows / 60000:.0f} min")
+    if phases & {"parse", "reimport"}:
+        started = time.perf_counter()
+        parsed: list[ParsedRow] = []
+        with open_rows(str(path)) as (header, rows):
+            reader = RowReader(header)
+            for _number, values in rows:
+                row = reader.parse(values)
+                assert isinstance(row, ParsedRow)
+                parsed.append(row)
+        t_parse = time.perf_counter() - started
+        print(
+            f"read + parse:     {t_parse:7.2f} s  {args.rows / t_parse:8.0f} rows/s  "
+            f"({t_bare / t_parse:.2f}x of bare)  peak {peak_mb():.0f} MB  {machine()}"
+        )
+
+    if "reimport" in phases:
+        # The re-import: every row already known (the keys point at one case, see above).
+        anchor = testing.make_case(testing.make_order(shop))
+        seed_job = job_for(path)
+        now = timezone.now()
+        ImportedAftersale.objects.bulk_create(
+            [
+                ImportedAftersale(
+                    shop=shop,
+                    aftersale_id=row.aftersale_id,
+                    case=anchor,
+                    digest=row.digest,
+                    status_text=row.status_text,
+                    job=seed_job,
+                    updated_at=now,
+                )
+                for row in parsed
+            ],
+            batch_size=5000,
+        )
+        del parsed
+        started = time.perf_counter()
+        job = run_import(job=job_for(path))
+        t_again = time.perf_counter() - started
+        assert job.unchanged == args.rows and job.failed == 0, (job.unchanged, job.failed)
+        print(
+            f"re-import:        {t_again:7.2f} s  {args.rows / t_again:8.0f} rows/s  "
+            f"({t_bare / t_again:.2f}x of bare; goal >= 0.5x)  peak {peak_mb():.0f} MB  "
+            f"{machine()}"
+        )
+
+    if "first" in phases:
+        # The first import: new cases through the services, beside the bare iteration over
+        # the same file (measured before and after it: the load moves). Once per setting of
+        # rows per transaction, each on its own new rows.
+        settings_to_try = [int(v) for v in args.rows_per_transaction.split(",") if v] or [
+            services.ROWS_PER_TRANSACTION
+        ]
+        for run_no, per_transaction in enumerate(settings_to_try):
+            services.ROWS_PER_TRANSACTION = per_transaction
+            small = workdir / f"售后单-first-{run_no}.xlsx"
+            fresh = realistic_rows(args.create, seed=14 + run_no, start=10_000_000 * (run_no + 1))
+            write_export(small, fresh)
+            t_before = bare(small)
+            print(
+                f"[{per_transaction} rows/transaction] bare iteration: {t_before:7.2f} s for "
+                f"{args.create} rows  {args.create / t_before:8.0f} rows/s  "
+                f"peak {peak_mb():.0f} MB  {machine()}"
+            )
+            queries = [0]
+
+            def count(execute, sql, params, many, context, queries=queries):
+                queries[0] += 1
+                return execute(sql, params, many, context)
+
+            started = time.perf_counter()
+            with connection.execute_wrapper(count):
+                job = run_import(job=job_for(small))
+            t_first = time.perf_counter() - started
+            t_after = bare(small)
+            per_row = t_first / args.create * 1000
+            print(
+                f"[{per_transaction} rows/transaction] first import: {t_first:7.2f} s for "
+                f"{args.create} rows  {args.create / t_first:6.1f} rows/s  {per_row:.1f} ms/row  "
+                f"{queries[0] / args.create:.0f} queries/row  "
+                f"created {job.created}, updated {job.updated}, refused {job.failed}  "
+                f"peak {peak_mb():.0f} MB  {machine()}"
+            )
+            print(
+                f"[{per_transaction} rows/transaction] bare iteration after: {t_after:7.2f} s; "
+                f"first import = {t_before / t_first:.3f}x / {t_after / t_first:.3f}x of bare "
+                f"(before / after; goal >= 0.5x); {args.rows} new rows at this rate: "
+                f"~{per_row * args.rows / 60000:.0f} min"
+            )
 
 
 if __name__ == "__main__":

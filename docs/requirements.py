@@ -55,6 +55,25 @@ permission-checked fetcher: another shop's case is a 404 like a missing one), `c
 """
 
 
+SIGNALS = """
+## Abuse signals
+
+Not numbered in the brief (issue #13): signals with their evidence, shown on the case and the
+buyer, never an automatic rejection; each rule is data with a threshold and a look-back
+(`signals/rules.py`, `SignalRule` per shop), its hits are reviewed (confirm / dismiss) and the
+reviews give its precision. Rules: many refund-only requests of one buyer across the
+merchant's shops; a high after-sales rate; one return tracking number on several cases; a
+return tracking number that never moves; a return tracking number of another route (the
+carrier's scans, `orders.ShipmentEvent.place`, picked up outside the buyer's city or signed
+for outside the city of the shop's return address: `signals/places.py`,
+`services.check_tracking_other_route`); an inspection that finds another item or weight; the
+same photo (perceptual hashes) on claims of other buyers or orders; refund-only right after an
+interception. Built in `signals/` (`services.py`, `rules.py`, `hashing.py`, `places.py`,
+`views.py`, `api.py`). Tests:
+
+"""
+
+
 def ref(major: str, minor: str | None) -> str:
     return f"R{major}" + (f".{minor}" if minor else "")
 
@@ -68,11 +87,12 @@ def short(path: str) -> str:
     return path.removeprefix("aftersales/")
 
 
-def scan() -> tuple[dict, dict, list]:
-    """Tests by requirement: named tests, table-row ids, and tenant-isolation tests."""
+def scan() -> tuple[dict, dict, list, list]:
+    """Tests by requirement: named tests, table-row ids, tenant-isolation and signal tests."""
     named: dict[str, set[tuple[str, str]]] = defaultdict(set)
     rows: dict[str, set[tuple[str, str]]] = defaultdict(set)
     tenant: list[tuple[str, str]] = []
+    signals: list[tuple[str, str]] = []
     for path in sorted(ROOT.glob("aftersales/**/tests/test_*.py")):
         rel = str(path.relative_to(ROOT))
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -93,6 +113,8 @@ def scan() -> tuple[dict, dict, list]:
                     named[requirement].add((rel, node.name))
                 if "tenant_isolation" in node.name:
                     tenant.append((rel, node.name))
+                if rel.startswith("aftersales/signals/tests/"):
+                    signals.append((rel, node.name))
             text = None
             if (
                 isinstance(node, ast.Constant)
@@ -112,7 +134,7 @@ def scan() -> tuple[dict, dict, list]:
     for group, members in GROUPS.items():
         for member in members:
             named[member] |= named.get(group, set())
-    return named, rows, tenant
+    return named, rows, tenant, signals
 
 
 def tests_cell(requirement: str, named: dict, rows: dict) -> str:
@@ -131,7 +153,7 @@ def tests_cell(requirement: str, named: dict, rows: dict) -> str:
 
 def main() -> None:
     requirements = tomllib.loads((DOCS / "requirements.toml").read_text(encoding="utf-8"))
-    named, rows, tenant = scan()
+    named, rows, tenant, signals = scan()
     out = [INTRO, "| Req | Requirement | Status | Where it is built | Tests |\n"]
     out.append("|---|---|---|---|---|\n")
     for item in requirements["requirement"]:
@@ -140,6 +162,8 @@ def main() -> None:
         out.append("| " + " | ".join(cells) + " |\n")
     out.append(TENANT)
     out.extend(f"- `{short(path)}::{name}`\n" for path, name in tenant)
+    out.append(SIGNALS)
+    out.extend(f"- `{short(path)}::{name}`\n" for path, name in signals)
     out.append("\n## Every test that names a requirement\n")
     for requirement in sorted(set(named) | set(rows), key=sort_key):
         out.append(f"\n### {requirement}\n\n")

@@ -429,3 +429,21 @@ def test_r13_3_the_parcel_to_the_buyer_is_read_under_the_names_exports_use():
     renamed = tuple("补寄物流单号" if h == C.EXCHANGE_TRACKING else h for h in C.HEADERS)
     parsed = RowReader(renamed).parse(tuple(row(1, exchange_tracking="\tYT9").cells()))
     assert parsed.exchange_tracking == "YT9" and parsed.exchange_carrier == ""
+
+
+@time_machine.travel(NOW, tick=False)
+def test_r13_3_rows_grouped_in_one_transaction_still_leave_nothing_of_a_refused_row(
+    shop_a, admin_a, monkeypatch
+):
+    from aftersales.imports import services
+
+    monkeypatch.setattr(services, "ROWS_PER_TRANSACTION", 3)
+    over = {"type": "仅退款", "status": "同意退款，退款成功", "payable": "10.00"}
+    rows = [row(1), row(2, refund_goods="10.00", refund_shipping="8.00", **over), row(3), row(4)]
+    job = run(shop_a, rows, admin_a)
+    assert (job.created, job.failed) == (3, 1)
+    assert job.row_errors.get().problems[0]["column"] == C.REFUND_SHIPPING
+    assert not Order.objects.filter(platform_order_id=row(2).order_id).exists()
+    assert not ImportedAftersale.objects.filter(aftersale_id=row(2).aftersale_id).exists()
+    assert Case.objects.filter(shop=shop_a).count() == 3
+    assert verify_chain(shop_a.pk) is None

@@ -413,7 +413,7 @@ def test_issue13_other_route_threshold_is_data_and_review_feeds_precision(shop_a
         services.review_signal(signal=signal, verdict="dismiss", by=testing.actor(sup_a))
 
 
-def test_issue13_other_route_uses_each_shops_own_return_address(shop_a, shop_b):
+def test_issue13_tenant_isolation_other_route_uses_each_shops_own_return_address(shop_a, shop_b):
     _linked(shop_a)  # Hangzhou
     _linked(shop_b, "广东省广州市天河区石牌路1号")
     scans = [(ShipmentStatus.DELIVERED, "广州市天河区网点")]
@@ -424,3 +424,30 @@ def test_issue13_other_route_uses_each_shops_own_return_address(shop_a, shop_b):
     assert not services.signals_for_actor(
         testing.actor(testing.make_user("bea", shop_b, Role.ADMIN))
     ).filter(rule=RuleCode.TRACKING_OTHER_ROUTE)
+
+
+def test_issue13_other_route_on_the_case_page_in_chinese_and_english_and_in_the_api(
+    shop_a, shop_b, sup_a
+):
+    from django.test import Client
+
+    _linked(shop_a)
+    case = _returned(shop_a, "YD-PAGE", [(ShipmentStatus.DELIVERED, "【广州市】天河区石牌网点")])
+    (signal,) = _signals(case, RuleCode.TRACKING_OTHER_ROUTE)
+
+    def client(user, language):
+        c = Client(headers={"Accept-Language": language})
+        c.force_login(user)
+        return c
+
+    zh = client(sup_a, "zh-hans").get(f"/cases/{case.pk}/").content.decode()
+    assert 'data-rule="tracking_other_route"' in zh and "退货物流单号轨迹不符" in zh
+    assert "在【广州市】天河区石牌网点签收，而非退货地址所在的杭州" in zh
+    en = client(sup_a, "en").get(f"/cases/{case.pk}/").content.decode()
+    assert "Return tracking number of another route" in en
+    assert "signed for in 【广州市】天河区石牌网点, not in 杭州 of the return address" in en
+    rules = client(sup_a, "zh-hans").get("/api/v1/signals/rules").json()
+    row = next(r for r in rules if r["rule"] == "tracking_other_route")
+    assert row["open"] == 1 and row["threshold"] == 1
+    outsider = testing.make_user("sam", shop_b, Role.SUPERVISOR)
+    assert client(outsider, "zh-hans").get(f"/api/v1/signals/{signal.pk}").status_code == 404
