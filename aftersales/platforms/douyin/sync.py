@@ -33,7 +33,13 @@ from aftersales.core.money import fen_to_yuan
 from .choices import MessageStatus, OperationKind, OperationStatus
 from .client import DouyinClient, DouyinError
 from .ingest import enqueue_processing, sync_aftersale
-from .mapping import COMPATIBLE_STATUSES, PLATFORM_REFUND_FAILED, PLATFORM_REFUNDED, STATUS_LABELS
+from .mapping import (
+    COMPATIBLE_STATUSES,
+    PLATFORM_REFUND_FAILED,
+    PLATFORM_REFUNDED,
+    STATUS_LABELS,
+    PlatformStatus,
+)
 from .models import (
     DouyinAftersale,
     DouyinShopLink,
@@ -255,7 +261,17 @@ def disagreements(
 ) -> list[Disagreement]:
     """The ways a case (its status, refund and decided amount) differs from the platform's."""
     found = []
-    if status not in COMPATIBLE_STATUSES.get(platform_status, frozenset()):
+    # A refund approved here whose amount is not decided yet: the platform's agreement to a
+    # refund-only after-sale is the refund itself (operate 201/401), sent with the decision,
+    # so until then the platform rightly still waits for the merchant (issue 15, the soak).
+    refund_not_decided = (
+        status == CaseStatus.AWAITING_REFUND
+        and decided_fen is None
+        and platform_status == PlatformStatus.AWAITING_MERCHANT
+    )
+    if status not in COMPATIBLE_STATUSES.get(platform_status, frozenset()) and not (
+        refund_not_decided
+    ):
         label = STATUS_LABELS.get(platform_status, str(platform_status))
         found.append(
             Disagreement(

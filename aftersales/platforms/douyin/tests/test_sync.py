@@ -139,3 +139,39 @@ def test_the_commands(linked, platform):
     text = out.getvalue()
     assert "1 after-sales" in text and "1 checked" in text and "0 after-sales" in text
     assert Case.objects.count() == 1
+
+
+def test_a_refund_approved_here_and_not_yet_decided_is_not_drift(linked, platform, shop_a):
+    """Approving a refund-only case tells the platform nothing: its agreement is the refund
+    itself (operate 201), sent with the refund decision. Until that decision the platform
+    still waits for the merchant (6), as it should. Found by bench/soak.py (issue 15): the
+    merchant approved, reconciliation ran before the refund was decided, and flagged drift.
+    Once a refund is decided and sent, the platform still at 6 is drift again."""
+    from aftersales import testing
+    from aftersales.cases import services
+    from aftersales.shops.choices import Role
+
+    aftersale_id = platform.add_aftersale(platform.add_order(status=5, signed=True), type=1)
+    sync_shop(linked)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    assert case.status == "pending_review"
+    merchant = testing.actor(testing.make_user("merchant", shop_a, Role.SUPERVISOR))
+    services.approve_case(case=case, by=merchant)
+
+    approved = reconcile_shop(linked)
+
+    assert Case.objects.get(pk=case.pk).status == "awaiting_refund"
+    assert approved.drifted == 0
+    assert not AuditEvent.objects.filter(case_id=case.pk, type="platform_drift_detected")
+
+    from aftersales.platforms.douyin.sync import disagreements
+
+    decided = disagreements(
+        status="awaiting_refund",
+        refund_status="pending",
+        platform_status=6,
+        platform_refund_status=1,
+        decided_fen=8800,
+        platform_amount_fen=8800,
+    )
+    assert [d.kind for d in decided] == ["status"]
