@@ -123,9 +123,12 @@ def record_case_facts(change: CaseChange) -> None:
     if change.event not in FACT_EVENTS:
         return
     case = change.case
-    fact = CaseFact.objects.select_for_update().filter(case_id=case.pk).first()
+    # A case opened in this transaction has no fact row yet: nothing to read (issue 16).
+    opened = change.event == CaseEvent.CASE_OPENED
+    fact = None if opened else CaseFact.objects.select_for_update().filter(case_id=case.pk).first()
     before = _daily_key(fact)
     times_before = _time_keys(fact)
+    stored = _fact_values(fact)
     if fact is None:
         fact = CaseFact(case_id=case.pk)
         CaseProductFact.objects.bulk_create(case_product_facts([case.pk]))
@@ -138,14 +141,19 @@ def record_case_facts(change: CaseChange) -> None:
     fact.assignee_id = case.assignee_id
     fact.applied_at = case.applied_at
     fact.applied_day = shanghai_day(case.applied_at)
+    event_times: dict[str, Any] = {}  # an approval is a response and a decision: read once
     if change.event in MERCHANT_RESPONSES and fact.first_response_at is None:
-        fact.first_response_at = _event_time(case, change.event)
+        fact.first_response_at = _event_time(case, change.event, event_times)
     if change.event in DECISION_EVENTS and fact.decided_at is None:
-        fact.decided_at = _event_time(case, change.event)
+        fact.decided_at = _event_time(case, change.event, event_times)
     if change.event == CaseEvent.REFUND_EXECUTED:
         fact.refund_executed_at, fact.refunded_fen = _refund_of(case)
     set_time_buckets(fact)
-    fact.save()
+    if stored is None:
+        fact.save(force_insert=True)
+    elif _fact_values(fact) != stored:
+        fact.save()
+    # else: the event changed none of the facts (no UPDATE)
     after = (fact.shop_id, fact.applied_day, fact.reason, fact.type, fact.assignee_id or 0)
     if before != after:
         if before is not None:
@@ -158,29 +166,42 @@ def record_case_facts(change: CaseChange) -> None:
         _add_time(key, 1)
 
 
-def _event_time(case: Case, event: str) -> Any:
+_FACT_FIELDS = tuple(
+    f.attname for f in CaseFact._meta.concrete_fields if not f.primary_key
+)
+
+
+def _fact_values(fact: CaseFact | None) -> tuple[Any, ...] | None:
+    return None if fact is None else tuple(getattr(fact, name) for name in _FACT_FIELDS)
+
+
+def _event_time(case: Case, event: str, known: dict[str, Any] | None = None) -> Any:
     """The time the audit trail gives the event just recorded (the same instant the raw
-    reports read)."""
-    return (
+    reports read); `known` keeps it for the next caller of the same event."""
+    if known is not None and event in known:
+        return known[event]
+    moment = (
         AuditEvent.objects.filter(case_id=case.pk, type=event)
         .order_by("-seq")
         .values_list("created_at", flat=True)
         .first()
     )
+    if known is not None:
+        known[event] = moment
+    return moment
 
 
 def _refund_of(case: Case) -> tuple[Any, int]:
+    """When the case's refund was paid and its goods amount: one query."""
     execution = (
         RefundExecution.objects.filter(decision__case_id=case.pk, status=ExecutionStatus.SUCCEEDED)
-        .values("executed_at", "decision_id")
+        .annotate(goods=Sum("decision__lines__amount_fen"))
+        .values("executed_at", "goods")
         .first()
     )
     if execution is None:
         return None, 0
-    goods = RefundLine.objects.filter(decision_id=execution["decision_id"]).aggregate(
-        s=Sum("amount_fen")
-    )["s"]
-    return execution["executed_at"], goods or 0
+    return execution["executed_at"], execution["goods"] or 0
 
 
 DailyKey = tuple[int, date, str, str, int]  # shop, day, reason, type, assignee (0: nobody)
