@@ -32,8 +32,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, F, Min, Sum
+from django.db import connection, models, transaction
+from django.db.models import Count, Min, Sum
 from django.db.models.functions import TruncDate
 
 from aftersales.audit.models import AuditEvent
@@ -141,7 +141,9 @@ def record_case_facts(change: CaseChange) -> None:
     fact.assignee_id = case.assignee_id
     fact.applied_at = case.applied_at
     fact.applied_day = shanghai_day(case.applied_at)
-    event_times: dict[str, Any] = {}  # an approval is a response and a decision: read once
+    # The event's time on the audit trail, as the raw reports read it; read only for a
+    # change not recorded by `record_case_event` (an approval is a response and a decision).
+    event_times: dict[str, Any] = {change.event: change.recorded_at} if change.recorded_at else {}
     if change.event in MERCHANT_RESPONSES and fact.first_response_at is None:
         fact.first_response_at = _event_time(case, change.event, event_times)
     if change.event in DECISION_EVENTS and fact.decided_at is None:
@@ -156,19 +158,20 @@ def record_case_facts(change: CaseChange) -> None:
     # else: the event changed none of the facts (no UPDATE)
     after = (fact.shop_id, fact.applied_day, fact.reason, fact.type, fact.assignee_id or 0)
     if before != after:
+        daily: Counter[DailyKey] = Counter({after: 1})
         if before is not None:
-            _add(before, -1)
-        _add(after, 1)
+            daily[before] -= 1
+        _bump_many(DailyCaseFact, ("shop_id", "day", "reason", "type", "assignee_id"), daily)
     times_after = _time_keys(fact)
+    times: Counter[TimeKey] = Counter()
     for key in times_before - times_after:
-        _add_time(key, -1)
+        times[key] -= 1
     for key in times_after - times_before:
-        _add_time(key, 1)
+        times[key] += 1
+    _bump_many(DailyTimeBucket, ("shop_id", "day", "metric", "bucket"), times)
 
 
-_FACT_FIELDS = tuple(
-    f.attname for f in CaseFact._meta.concrete_fields if not f.primary_key
-)
+_FACT_FIELDS = tuple(f.attname for f in CaseFact._meta.concrete_fields if not f.primary_key)
 
 
 def _fact_values(fact: CaseFact | None) -> tuple[Any, ...] | None:
@@ -213,34 +216,29 @@ def _daily_key(fact: CaseFact | None) -> DailyKey | None:
     return (fact.shop_id, fact.applied_day, fact.reason, fact.type, fact.assignee_id or 0)
 
 
-def _add(key: DailyKey, delta: int) -> None:
-    shop_id, day, reason, type_, assignee_id = key
-    lookup = {
-        "shop_id": shop_id,
-        "day": day,
-        "reason": reason,
-        "type": type_,
-        "assignee_id": assignee_id,
-    }
-    _bump(DailyCaseFact, lookup, delta)
-
-
-def _add_time(key: TimeKey, delta: int) -> None:
-    shop_id, day, metric, bucket = key
-    _bump(
-        DailyTimeBucket, {"shop_id": shop_id, "day": day, "metric": metric, "bucket": bucket}, delta
-    )
-
-
-def _bump(model: type[models.Model], lookup: dict[str, Any], delta: int) -> None:
-    if model._default_manager.filter(**lookup).update(cases=F("cases") + delta):
+def _bump_many(model: type[models.Model], columns: tuple[str, ...], deltas: Counter[Any]) -> None:
+    """Add each delta to its count row (made if missing), all in one statement: an
+    `INSERT … ON CONFLICT DO UPDATE` on the unique key (SQLite 3.24+ and PostgreSQL), in key
+    order so two transactions never wait on each other's rows crosswise (issue 16)."""
+    rows = sorted((key, delta) for key, delta in deltas.items() if delta)
+    if not rows:
         return
-    try:
-        # Two first cases of a day at once: one insert wins, the other adds to it.
-        with transaction.atomic():
-            model._default_manager.create(**lookup, cases=delta)
-    except IntegrityError:
-        model._default_manager.filter(**lookup).update(cases=F("cases") + delta)
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in (*columns, "cases"))
+    key = ", ".join(connection.ops.quote_name(c) for c in columns)
+    one = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    params: list[Any] = []
+    for values, delta in rows:
+        params += [
+            connection.ops.adapt_datefield_value(v) if isinstance(v, date) else v for v in values
+        ]
+        params.append(delta)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))} "
+            f"ON CONFLICT ({key}) DO UPDATE SET cases = {table}.cases + excluded.cases",
+            params,
+        )
 
 
 def case_product_facts(case_ids: Iterable[int] | None = None, shop_ids: Iterable[int] = ()) -> list:

@@ -88,9 +88,7 @@ def rules_for(shop_id: int) -> dict[str, SignalRule]:
     return rows
 
 
-def _rule(
-    shop_id: int, code: str, rules: dict[str, SignalRule] | None = None
-) -> SignalRule | None:
+def _rule(shop_id: int, code: str, rules: dict[str, SignalRule] | None = None) -> SignalRule | None:
     rule = (rules or rules_for(shop_id))[code]
     return rule if rule.active else None
 
