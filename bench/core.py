@@ -368,6 +368,8 @@ class Chain:
         payload: dict[str, Any],
         created_at: Any,
     ) -> Any:
+        from django.conf import settings
+
         from aftersales.audit.chain import GENESIS, compute_hash
         from aftersales.audit.models import AuditEvent
 
@@ -386,6 +388,7 @@ class Chain:
             payload=payload,
             created_at=created_at,
             prev_hash=self.hash or GENESIS,
+            key_id=settings.AUDIT_CHAIN_KEY_ID,  # keyed as record_event keys it
         )
         event.hash = compute_hash(event)
         self.hash = event.hash

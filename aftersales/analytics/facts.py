@@ -32,8 +32,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, models, transaction
-from django.db.models import Count, F, Min, Sum
+from django.db import connection, models, transaction
+from django.db.models import Count, Min, Sum
 from django.db.models.functions import TruncDate
 
 from aftersales.audit.models import AuditEvent
@@ -123,9 +123,12 @@ def record_case_facts(change: CaseChange) -> None:
     if change.event not in FACT_EVENTS:
         return
     case = change.case
-    fact = CaseFact.objects.select_for_update().filter(case_id=case.pk).first()
+    # A case opened in this transaction has no fact row yet: nothing to read (issue 16).
+    opened = change.event == CaseEvent.CASE_OPENED
+    fact = None if opened else CaseFact.objects.select_for_update().filter(case_id=case.pk).first()
     before = _daily_key(fact)
     times_before = _time_keys(fact)
+    stored = _fact_values(fact)
     if fact is None:
         fact = CaseFact(case_id=case.pk)
         CaseProductFact.objects.bulk_create(case_product_facts([case.pk]))
@@ -138,49 +141,70 @@ def record_case_facts(change: CaseChange) -> None:
     fact.assignee_id = case.assignee_id
     fact.applied_at = case.applied_at
     fact.applied_day = shanghai_day(case.applied_at)
+    # The event's time on the audit trail, as the raw reports read it; read only for a
+    # change not recorded by `record_case_event` (an approval is a response and a decision).
+    event_times: dict[str, Any] = {change.event: change.recorded_at} if change.recorded_at else {}
     if change.event in MERCHANT_RESPONSES and fact.first_response_at is None:
-        fact.first_response_at = _event_time(case, change.event)
+        fact.first_response_at = _event_time(case, change.event, event_times)
     if change.event in DECISION_EVENTS and fact.decided_at is None:
-        fact.decided_at = _event_time(case, change.event)
+        fact.decided_at = _event_time(case, change.event, event_times)
     if change.event == CaseEvent.REFUND_EXECUTED:
         fact.refund_executed_at, fact.refunded_fen = _refund_of(case)
     set_time_buckets(fact)
-    fact.save()
+    if stored is None:
+        fact.save(force_insert=True)
+    elif _fact_values(fact) != stored:
+        fact.save()
+    # else: the event changed none of the facts (no UPDATE)
     after = (fact.shop_id, fact.applied_day, fact.reason, fact.type, fact.assignee_id or 0)
     if before != after:
+        daily: Counter[DailyKey] = Counter({after: 1})
         if before is not None:
-            _add(before, -1)
-        _add(after, 1)
+            daily[before] -= 1
+        _bump_many(DailyCaseFact, ("shop_id", "day", "reason", "type", "assignee_id"), daily)
     times_after = _time_keys(fact)
+    times: Counter[TimeKey] = Counter()
     for key in times_before - times_after:
-        _add_time(key, -1)
+        times[key] -= 1
     for key in times_after - times_before:
-        _add_time(key, 1)
+        times[key] += 1
+    _bump_many(DailyTimeBucket, ("shop_id", "day", "metric", "bucket"), times)
 
 
-def _event_time(case: Case, event: str) -> Any:
+_FACT_FIELDS = tuple(f.attname for f in CaseFact._meta.concrete_fields if not f.primary_key)
+
+
+def _fact_values(fact: CaseFact | None) -> tuple[Any, ...] | None:
+    return None if fact is None else tuple(getattr(fact, name) for name in _FACT_FIELDS)
+
+
+def _event_time(case: Case, event: str, known: dict[str, Any] | None = None) -> Any:
     """The time the audit trail gives the event just recorded (the same instant the raw
-    reports read)."""
-    return (
+    reports read); `known` keeps it for the next caller of the same event."""
+    if known is not None and event in known:
+        return known[event]
+    moment = (
         AuditEvent.objects.filter(case_id=case.pk, type=event)
         .order_by("-seq")
         .values_list("created_at", flat=True)
         .first()
     )
+    if known is not None:
+        known[event] = moment
+    return moment
 
 
 def _refund_of(case: Case) -> tuple[Any, int]:
+    """When the case's refund was paid and its goods amount: one query."""
     execution = (
         RefundExecution.objects.filter(decision__case_id=case.pk, status=ExecutionStatus.SUCCEEDED)
-        .values("executed_at", "decision_id")
+        .annotate(goods=Sum("decision__lines__amount_fen"))
+        .values("executed_at", "goods")
         .first()
     )
     if execution is None:
         return None, 0
-    goods = RefundLine.objects.filter(decision_id=execution["decision_id"]).aggregate(
-        s=Sum("amount_fen")
-    )["s"]
-    return execution["executed_at"], goods or 0
+    return execution["executed_at"], execution["goods"] or 0
 
 
 DailyKey = tuple[int, date, str, str, int]  # shop, day, reason, type, assignee (0: nobody)
@@ -192,34 +216,29 @@ def _daily_key(fact: CaseFact | None) -> DailyKey | None:
     return (fact.shop_id, fact.applied_day, fact.reason, fact.type, fact.assignee_id or 0)
 
 
-def _add(key: DailyKey, delta: int) -> None:
-    shop_id, day, reason, type_, assignee_id = key
-    lookup = {
-        "shop_id": shop_id,
-        "day": day,
-        "reason": reason,
-        "type": type_,
-        "assignee_id": assignee_id,
-    }
-    _bump(DailyCaseFact, lookup, delta)
-
-
-def _add_time(key: TimeKey, delta: int) -> None:
-    shop_id, day, metric, bucket = key
-    _bump(
-        DailyTimeBucket, {"shop_id": shop_id, "day": day, "metric": metric, "bucket": bucket}, delta
-    )
-
-
-def _bump(model: type[models.Model], lookup: dict[str, Any], delta: int) -> None:
-    if model._default_manager.filter(**lookup).update(cases=F("cases") + delta):
+def _bump_many(model: type[models.Model], columns: tuple[str, ...], deltas: Counter[Any]) -> None:
+    """Add each delta to its count row (made if missing), all in one statement: an
+    `INSERT … ON CONFLICT DO UPDATE` on the unique key (SQLite 3.24+ and PostgreSQL), in key
+    order so two transactions never wait on each other's rows crosswise (issue 16)."""
+    rows = sorted((key, delta) for key, delta in deltas.items() if delta)
+    if not rows:
         return
-    try:
-        # Two first cases of a day at once: one insert wins, the other adds to it.
-        with transaction.atomic():
-            model._default_manager.create(**lookup, cases=delta)
-    except IntegrityError:
-        model._default_manager.filter(**lookup).update(cases=F("cases") + delta)
+    table = connection.ops.quote_name(model._meta.db_table)
+    names = ", ".join(connection.ops.quote_name(c) for c in (*columns, "cases"))
+    key = ", ".join(connection.ops.quote_name(c) for c in columns)
+    one = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+    params: list[Any] = []
+    for values, delta in rows:
+        params += [
+            connection.ops.adapt_datefield_value(v) if isinstance(v, date) else v for v in values
+        ]
+        params.append(delta)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))} "
+            f"ON CONFLICT ({key}) DO UPDATE SET cases = {table}.cases + excluded.cases",
+            params,
+        )
 
 
 def case_product_facts(case_ids: Iterable[int] | None = None, shop_ids: Iterable[int] = ()) -> list:

@@ -43,6 +43,8 @@ class CaseChange:
     payload: Mapping[str, Any] = field(default_factory=dict)
     # When it happened, if not now: a case's clocks start when the buyer applied.
     at: datetime | None = None
+    # When the event went on the audit trail (its `created_at`), as the reports date it.
+    recorded_at: datetime | None = None
 
     @property
     def status_changed(self) -> bool:

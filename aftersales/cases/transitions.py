@@ -219,6 +219,7 @@ def record_case_event(
             previous_status=case.status if previous_status is None else previous_status,
             payload=payload or {},
             at=at,
+            recorded_at=recorded.created_at,
         )
     )
     return recorded

@@ -532,7 +532,17 @@ def detect_surges_for_case(case_id: int, now: datetime | None = None) -> list[In
     if case is None:
         return []
     proposed = []
+    # A dimension with a live incident or proposal gets no new one (`propose_incident` checks
+    # again under lock): its arrival counts are not worth two queries and a transaction per
+    # new case while a surge lasts (issue 16). One query for all of the case's dimensions.
+    live = set()
+    for product_id, reason, carrier in Incident.objects.filter(
+        shop_id=case.shop_id, status__in=[IncidentStatus.PROPOSED, IncidentStatus.OPEN]
+    ).values_list("product_id", "reason", "carrier"):
+        live |= {("product", str(product_id)), ("reason", reason), ("carrier", carrier)}
     for dimension, value, label in _dimensions_of(case):
+        if (dimension, value) in live:
+            continue
         found = check_surge(case.shop_id, dimension, value, label, now)
         if found is not None:
             incident = propose_incident(shop_id=case.shop_id, surge=found, now=now)

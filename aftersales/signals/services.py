@@ -27,6 +27,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -91,8 +92,8 @@ def rules_for(shop_id: int) -> dict[str, SignalRule]:
     return rows
 
 
-def _rule(shop_id: int, code: str) -> SignalRule | None:
-    rule = rules_for(shop_id)[code]
+def _rule(shop_id: int, code: str, rules: dict[str, SignalRule] | None = None) -> SignalRule | None:
+    rule = (rules or rules_for(shop_id))[code]
     return rule if rule.active else None
 
 
@@ -138,14 +139,32 @@ def merchant_shop_ids(shop_id: int) -> list[int]:
 
 
 def same_buyer_ids(buyer: Buyer) -> list[int]:
+    """The buyer's ids in the merchant's shops (`merchant_shop_ids`), in one query."""
     match = Q(platform_buyer_id=buyer.platform_buyer_id)
     if buyer.phone:
         match |= Q(phone=buyer.phone)
+    admins = Membership.objects.filter(shop_id=buyer.shop_id, role=Role.ADMIN).values("user_id")
+    admins_shops = Membership.objects.filter(user_id__in=admins, role=Role.ADMIN).values("shop_id")
     return list(
-        Buyer.objects.filter(shop_id__in=merchant_shop_ids(buyer.shop_id))
+        Buyer.objects.filter(Q(shop_id=buyer.shop_id) | Q(shop_id__in=admins_shops))
         .filter(match)
         .values_list("pk", flat=True)[:200]
     )
+
+
+class _Opening:
+    """What the opening's rules share, each read once: the shop's rules, the same buyer."""
+
+    def __init__(self, case: Case) -> None:
+        self.case = case
+
+    @cached_property
+    def rules(self) -> dict[str, SignalRule]:
+        return rules_for(self.case.shop_id)
+
+    @cached_property
+    def buyers(self) -> list[int]:
+        return same_buyer_ids(self.case.order.buyer)
 
 
 # --- Raising --------------------------------------------------------------------------------
@@ -198,13 +217,14 @@ def _cases_list(qs: QuerySet[Case]) -> list[int]:
     return list(qs.order_by("-applied_at").values_list("pk", flat=True)[:MAX_EVIDENCE_CASES])
 
 
-def check_refund_only_buyer(case: Case) -> Signal | None:
-    rule = _rule(case.shop_id, RuleCode.REFUND_ONLY_BUYER)
+def check_refund_only_buyer(case: Case, opening: _Opening | None = None) -> Signal | None:
+    opening = opening or _Opening(case)
+    rule = _rule(case.shop_id, RuleCode.REFUND_ONLY_BUYER, opening.rules)
     if rule is None or case.type not in REFUND_ONLY:
         return None
     since = case.applied_at - timedelta(days=rule.window_days)
     cases = Case.objects.filter(
-        order__buyer_id__in=same_buyer_ids(case.order.buyer),
+        order__buyer_id__in=opening.buyers,
         type__in=REFUND_ONLY,
         applied_at__gte=since,
         applied_at__lte=case.applied_at,
@@ -222,12 +242,13 @@ def check_refund_only_buyer(case: Case) -> Signal | None:
     return _raise(case, RuleCode.REFUND_ONLY_BUYER, rule, count, evidence)
 
 
-def check_high_return_rate(case: Case) -> Signal | None:
-    rule = _rule(case.shop_id, RuleCode.HIGH_RETURN_RATE)
+def check_high_return_rate(case: Case, opening: _Opening | None = None) -> Signal | None:
+    opening = opening or _Opening(case)
+    rule = _rule(case.shop_id, RuleCode.HIGH_RETURN_RATE, opening.rules)
     if rule is None:
         return None
     since = case.applied_at - timedelta(days=rule.window_days)
-    orders = Order.objects.filter(buyer_id__in=same_buyer_ids(case.order.buyer), paid_at__gte=since)
+    orders = Order.objects.filter(buyer_id__in=opening.buyers, paid_at__gte=since)
     total = orders.count()
     if total < MIN_ORDERS_FOR_RATE:
         return None
@@ -315,8 +336,9 @@ def check_inspection(case: Case, inspection_id: int | None) -> Signal | None:
     )
 
 
-def check_refund_after_interception(case: Case) -> Signal | None:
-    rule = _rule(case.shop_id, RuleCode.REFUND_AFTER_INTERCEPTION)
+def check_refund_after_interception(case: Case, opening: _Opening | None = None) -> Signal | None:
+    opening = opening or _Opening(case)
+    rule = _rule(case.shop_id, RuleCode.REFUND_AFTER_INTERCEPTION, opening.rules)
     if rule is None or case.type not in REFUND_ONLY:
         return None
     window_start = case.applied_at - timedelta(hours=rule.threshold)
@@ -653,9 +675,10 @@ def on_case_event(change: CaseChange) -> None:
         return
     case = change.case
     if change.event == CaseEvent.CASE_OPENED:
-        check_refund_only_buyer(case)
-        check_high_return_rate(case)
-        check_refund_after_interception(case)
+        opening = _Opening(case)  # the rules and the same buyer read once for the three
+        check_refund_only_buyer(case, opening)
+        check_high_return_rate(case, opening)
+        check_refund_after_interception(case, opening)
     elif change.event == CaseEvent.RETURN_SHIPPED:
         check_shared_tracking(case)
     elif change.event == CaseEvent.RETURN_RECEIVED:

@@ -80,16 +80,16 @@ def apply_case_event(change: CaseChange) -> None:
         }
     )
     if event_type in TERMINAL_EVENTS:
-        for running in live.values():
-            if running.kind not in OUTLIVES_CASE:
-                _stop(running, now)
+        _stop_all([c for c in live.values() if c.kind not in OUTLIVES_CASE], now)
         if live:
             refresh_case_deadline(case)
         return
+    stopping: list[SlaClock] = []  # stopped together: one UPDATE (issue 16)
+    starting: list[SlaClock] = []  # started together: one INSERT
     for rule in CLOCK_RULES.values():
         clock = live.get(rule.kind)
         if clock is not None and event_type in rule.stop_events:
-            _stop(clock, now)
+            stopping.append(clock)
             clock = None
         elif clock is not None and event_type in rule.pause_events:
             if clock.state == ClockState.RUNNING:
@@ -106,7 +106,10 @@ def apply_case_event(change: CaseChange) -> None:
             facts = facts or _CaseDeadlineFacts(
                 case, policy, just_opened=event_type == CaseEvent.CASE_OPENED
             )
-            _start(case, rule.kind, now, policy, facts)
+            starting.append(_new_clock(case, rule.kind, now, policy, facts))
+    _stop_all(stopping, now)
+    if starting:
+        SlaClock.objects.bulk_create(starting)
     if live or policy is not None:
         refresh_case_deadline(case)  # what the queue reads (sla/deadlines.py)
 
@@ -164,16 +167,17 @@ class _CaseDeadlineFacts:
         return decide(facts_for_case(self.case), self.policy).complexity == "complex"
 
 
-def _start(
+def _new_clock(
     case: Case,
     kind: str,
     now: datetime,
     policy: Policy,
     facts: _CaseDeadlineFacts | None = None,
 ) -> SlaClock:
+    """A running clock of the case, not saved yet (the event's clocks are inserted together)."""
     due_at, buyer_clock = clock_duration(case, kind, policy, now, facts)
     warn_before = (due_at - now) * policy.sla["at_risk_fraction"]
-    return SlaClock.objects.create(
+    return SlaClock(
         shop_id=case.shop_id,
         case=case,
         kind=kind,
@@ -225,9 +229,19 @@ def stop_clock(case: Case, kind: str, *, now: datetime | None = None) -> None:
 
 
 def _stop(clock: SlaClock, now: datetime) -> None:
-    clock.state = ClockState.STOPPED
-    clock.stopped_at = now
-    clock.save(update_fields=["state", "stopped_at"])
+    _stop_all([clock], now)
+
+
+def _stop_all(clocks: Sequence[SlaClock], now: datetime) -> None:
+    """Stop these clocks with one UPDATE (none for none)."""
+    if not clocks:
+        return
+    for clock in clocks:
+        clock.state = ClockState.STOPPED
+        clock.stopped_at = now
+    SlaClock.objects.filter(pk__in=[c.pk for c in clocks]).update(
+        state=ClockState.STOPPED, stopped_at=now
+    )
 
 
 def _pause(clock: SlaClock, now: datetime) -> None:
