@@ -383,7 +383,7 @@ class Fixture:
                                 THEN now() - (%(want)s - i) / (%(want)s * %(open)s * 0.9)
                                              * interval '5 days'
                                 ELSE now() - interval '6 days'
-                                     - (%(want)s - i) / %(want)s * interval '700 days'
+                                     - (%(want)s - i)::numeric / %(want)s * interval '700 days'
                            END AS applied_at
                     FROM (
                         SELECT o.*,
