@@ -410,3 +410,31 @@ def test_a_rejection_answered_by_a_modified_application_reopens_the_case(linked,
     case.refresh_from_db()
     assert case.status == "pending_review"
     assert case.events.get(type="case_reopened").actor_kind == "platform"
+
+
+def test_a_decision_refused_because_the_platform_closed_holds_nothing_up(linked, platform):
+    """Approved while the buyer withdrew: the agreement is refused (50002, status 28). Once
+    the platform's closing is applied, the refused agreement and the "approved" message behind
+    it are superseded (the buyer is never told an approval the platform refused) and nothing
+    waits for ever. Found by bench/soak.py (issue 15): 4 messages pending after the drain."""
+    order = platform.add_order(status=5, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=0)
+    push(linked, "200", aftersale_id)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    platform.set_status(aftersale_id, 28)  # the buyer withdrew a moment before
+    services.approve_case(case=case, by=Actor.system("agent"))
+    agree = OutboxOperation.objects.get(case=case, kind="agree")
+    approved_message = OutboxOperation.objects.get(
+        case=case, cause="case_approved", kind="notify_buyer"
+    )
+    assert agree.status == "failed" and approved_message.status == "pending"
+
+    push(linked, "207", aftersale_id)
+
+    case.refresh_from_db()
+    assert case.status == "closed"
+    agree.refresh_from_db()
+    approved_message.refresh_from_db()
+    assert (agree.status, approved_message.status) == ("superseded", "superseded")
+    assert not OutboxOperation.objects.filter(case=case, status__in=["pending", "sending"])
+    assert not [m for m in platform.messages if "通过审核" in m["content"]]
