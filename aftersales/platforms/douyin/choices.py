@@ -38,8 +38,8 @@ class OperationStatus(models.TextChoices):
     SENDING = "sending", _("Sending")
     SYNCED = "synced", _("Synced")
     FAILED = "failed", _("Failed")
-    # A failed decision the merchant took back (the case was reopened): never sent, holds
-    # nothing up, kept on the record.
+    # A failed decision the merchant took back (the case was reopened), or one made moot by
+    # the platform closing the after-sale: never sent, holds nothing up, kept on the record.
     SUPERSEDED = "superseded", _("Superseded")
 
 

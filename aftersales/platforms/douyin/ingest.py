@@ -48,7 +48,7 @@ from aftersales.intake.services import settle_case
 from aftersales.orders.choices import OrderChannel, OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem
 
-from .choices import MessageStatus
+from .choices import MessageStatus, OperationKind, OperationStatus
 from .client import DouyinClient, call_logs_written_together
 from .mapping import (
     ORDER_STATUS_RANK,
@@ -65,7 +65,7 @@ from .mapping import (
     order_status_for,
     reason_for,
 )
-from .models import DouyinAftersale, DouyinShopLink, InboundMessage
+from .models import DouyinAftersale, DouyinShopLink, InboundMessage, OutboxOperation
 from .outbox import has_operations_in_flight, quiet_notifications, shop_links_kept_for_the_batch
 from .queueing import (
     TaskRow,
@@ -1108,9 +1108,10 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
             )
         return None
     if status == PlatformStatus.AWAITING_MERCHANT:
-        if local == CaseStatus.REJECTED and record.previous_status in (
-            PlatformStatus.FIRST_REJECTED,
-            PlatformStatus.SECOND_REJECTED,
+        if local == CaseStatus.REJECTED and (
+            record.previous_status
+            in (PlatformStatus.FIRST_REJECTED, PlatformStatus.SECOND_REJECTED)
+            or _rejection_applied_before(case, record)
         ):
             return "reopen", lambda: cs.reopen_case(
                 case=case, note="买家修改后重新申请", by=PLATFORM
@@ -1166,6 +1167,25 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
     if local == CaseStatus.AWAITING_BUYER_RECEIPT and status == PlatformStatus.GOODS_SUCCEEDED:
         return "buyer_received", lambda: cs.confirm_buyer_receipt(case=case, by=PLATFORM)
     return None
+
+
+def _rejection_applied_before(case: Case, record: DouyinAftersale) -> bool:
+    """Our latest rejection of the case was applied on the platform before this Detail was
+    read: the platform awaiting the merchant again means the buyer modified the application
+    since (27 → 6), even when no Detail showing the rejection was read in between (issue 15,
+    found by bench/soak.py). A rejection that failed or is still on its way proves nothing."""
+    latest = (
+        OutboxOperation.objects.filter(case=case, kind=OperationKind.REJECT)
+        .order_by("-pk")
+        .values_list("status", "synced_at")
+        .first()
+    )
+    return (
+        latest is not None
+        and latest[0] == OperationStatus.SYNCED
+        and latest[1] is not None
+        and latest[1] < record.synced_at
+    )
 
 
 def _platform_closed_step(

@@ -144,6 +144,8 @@ def enqueue_operations_for_event(
     payload = payload or {}
     if event_type == CaseEvent.CASE_REOPENED:
         supersede_failed_rejection(case)
+    if by.kind == "platform" and event_type in (CaseEvent.CASE_WITHDRAWN, CaseEvent.CASE_CLOSED):
+        supersede_refused_decisions(case)
     planned: list[tuple[str, dict[str, Any]]] = []
     if by.kind != "platform":
         planned.extend(plan_operations(case, event_type, payload, link))
@@ -297,6 +299,40 @@ def supersede_failed_rejection(case: Case) -> list[int]:
         status=OperationStatus.SUPERSEDED, next_attempt_at=None, claimed_at=None
     )
     logger.info("case %s reopened: operations %s superseded", case.pk, superseded)
+    for pk in OutboxOperation.objects.filter(
+        case_id=case.pk, status=OperationStatus.PENDING
+    ).values_list("pk", flat=True):
+        queue_delivery(pk)
+    return superseded
+
+
+def supersede_refused_decisions(case: Case) -> list[int]:
+    """The platform closed the after-sale: a decision of ours it refused is moot (issue 15,
+    found by bench/soak.py: a return approved while the buyer withdrew). It becomes
+    `superseded`, with the buyer's messages about it (the buyer was never told an approval
+    the platform refused), and what waited behind it — the closing's own messages — goes out
+    instead of waiting for ever."""
+    failed = list(
+        OutboxOperation.objects.filter(case_id=case.pk, status=OperationStatus.FAILED)
+        .exclude(kind=OperationKind.NOTIFY_BUYER)
+        .values_list("pk", "cause")
+    )
+    if not failed:
+        return []
+    superseded = [pk for pk, _ in failed] + list(
+        OutboxOperation.objects.filter(
+            case_id=case.pk,
+            kind=OperationKind.NOTIFY_BUYER,
+            cause__in={cause for _, cause in failed},
+            pk__gt=min(pk for pk, _ in failed),
+        )
+        .exclude(status=OperationStatus.SYNCED)
+        .values_list("pk", flat=True)
+    )
+    OutboxOperation.objects.filter(pk__in=superseded).update(
+        status=OperationStatus.SUPERSEDED, next_attempt_at=None, claimed_at=None
+    )
+    logger.info("case %s closed by the platform: operations %s superseded", case.pk, superseded)
     for pk in OutboxOperation.objects.filter(
         case_id=case.pk, status=OperationStatus.PENDING
     ).values_list("pk", flat=True):

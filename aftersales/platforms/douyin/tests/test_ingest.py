@@ -386,3 +386,55 @@ def test_an_agents_reply_and_a_deadline_extension_reach_the_buyer_through_the_pl
         case=case, cause__in=["buyer_message_sent", "deadline_extended"]
     )
     assert sorted(statuses.values_list("status", flat=True)) == ["synced", "synced"]
+
+
+def test_a_rejection_answered_by_a_modified_application_reopens_the_case(linked, platform):
+    """The buyer modified the application after our rejection reached the platform (27 → 6)
+    before the product read a Detail showing 27: the case is reopened all the same, because
+    our latest rejection was applied on the platform before this Detail was read. Found by
+    bench/soak.py (issue 15): the case stayed rejected while the platform waited for the
+    merchant, and reconciliation flagged drift."""
+    order = platform.add_order(status=5, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=0, reason_code=2)
+    push(linked, "200", aftersale_id)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    services.reject_case(
+        case=case, reason_code="beyond_window", note="签收已超过7天", by=Actor.system("alice")
+    )
+    assert platform.info(aftersale_id)["after_sale_status"] == 27
+    assert DouyinAftersale.objects.get(aftersale_id=aftersale_id).platform_status == 6
+    platform.set_status(aftersale_id, 6)  # the buyer modified the application
+
+    push(linked, "200", aftersale_id, aftersale_status=6)
+
+    case.refresh_from_db()
+    assert case.status == "pending_review"
+    assert case.events.get(type="case_reopened").actor_kind == "platform"
+
+
+def test_a_decision_refused_because_the_platform_closed_holds_nothing_up(linked, platform):
+    """Approved while the buyer withdrew: the agreement is refused (50002, status 28). Once
+    the platform's closing is applied, the refused agreement and the "approved" message behind
+    it are superseded (the buyer is never told an approval the platform refused) and nothing
+    waits for ever. Found by bench/soak.py (issue 15): 4 messages pending after the drain."""
+    order = platform.add_order(status=5, shipped=True, signed=True)
+    aftersale_id = platform.add_aftersale(order, type=0)
+    push(linked, "200", aftersale_id)
+    case = Case.objects.get(platform_case_id=aftersale_id)
+    platform.set_status(aftersale_id, 28)  # the buyer withdrew a moment before
+    services.approve_case(case=case, by=Actor.system("agent"))
+    agree = OutboxOperation.objects.get(case=case, kind="agree")
+    approved_message = OutboxOperation.objects.get(
+        case=case, cause="case_approved", kind="notify_buyer"
+    )
+    assert agree.status == "failed" and approved_message.status == "pending"
+
+    push(linked, "207", aftersale_id)
+
+    case.refresh_from_db()
+    assert case.status == "closed"
+    agree.refresh_from_db()
+    approved_message.refresh_from_db()
+    assert (agree.status, approved_message.status) == ("superseded", "superseded")
+    assert not OutboxOperation.objects.filter(case=case, status__in=["pending", "sending"])
+    assert not [m for m in platform.messages if "通过审核" in m["content"]]
