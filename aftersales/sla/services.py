@@ -37,6 +37,7 @@ from aftersales.shops.models import Membership
 
 from .deadlines import refresh_case_deadline
 from .models import ClockState, DeadlineExtension, Notification, SlaClock
+from .outcomes import count_stopped_clock
 from .rules import (
     CLOCK_EVENTS,
     CLOCK_RULES,
@@ -228,6 +229,7 @@ def _stop(clock: SlaClock, now: datetime) -> None:
     clock.state = ClockState.STOPPED
     clock.stopped_at = now
     clock.save(update_fields=["state", "stopped_at"])
+    count_stopped_clock(clock)  # the reports' daily outcomes (outcomes.py)
 
 
 def _pause(clock: SlaClock, now: datetime) -> None:
