@@ -417,7 +417,9 @@ def write_refund_facts(shop_ids: Iterable[int]) -> None:
         .values_list("order_id", "case_id", "shop_id", "refund_executed_at", "refunded_fen")
         .iterator(chunk_size=5000)
     )
-    cases, fen = refund_cells(refunds)
+    cases, fen = refund_cells(
+        (o, c, shop, moment, f) for o, c, shop, moment, f in refunds if moment is not None
+    )
     DailyRefundFact.objects.bulk_create(
         [
             DailyRefundFact(

@@ -13,14 +13,19 @@ from typing import Any
 from django.db import connection, models
 
 
+def _concrete(field: Any) -> models.Field[Any, Any]:
+    assert isinstance(field, models.Field) and field.column
+    return field
+
+
 def add_to_tally(model: type[models.Model], key: dict[str, Any], **deltas: int) -> None:
     """Add `deltas` (field: amount) to `model`'s row of `key` (field: value), creating it.
     `key` names exactly the fields of one of the model's unique constraints."""
     meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    key_fields = [meta.get_field(name) for name in key]
-    delta_fields = [meta.get_field(name) for name in deltas]
+    key_fields = [_concrete(meta.get_field(name)) for name in key]
+    delta_fields = [_concrete(meta.get_field(name)) for name in deltas]
     columns = [quote(f.column) for f in key_fields + delta_fields]
     pairs = zip(key_fields, key.values(), strict=True)
     params = [f.get_db_prep_value(value, connection) for f, value in pairs]

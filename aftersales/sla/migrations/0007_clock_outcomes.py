@@ -2,9 +2,11 @@
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 
 
-def backfill(apps, schema_editor):
+def backfill(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     # The real code, as the analytics migrations do: the outcomes are derived data with one
     # definition (`sla.outcomes`), counted here from the clocks already stopped.
     from aftersales.sla.outcomes import rebuild_clock_outcomes
