@@ -8,7 +8,8 @@ rows in the same run (issue #10).
 Writes a shop of `--cases` cases (90 % in the measured shop, the rest in another) with three
 orders per case, one item each, a refund for 60 % of the cases, the first decision on the
 audit trail and two stopped clocks per case, all with COPY (`copy_rows`); builds the reports'
-facts with `rebuild_facts`; runs `VACUUM ANALYZE`. Then, `--runs` times each:
+facts with `rebuild_facts` and the clocks' daily outcomes with `rebuild_clock_outcomes`; runs
+`VACUUM ANALYZE`. Then, `--runs` times each:
 
 - the overview of the last 30 days with the period before (`analytics.overview.overview`),
   from the facts (as the page does) and counted from the raw rows (`facts=False`);
@@ -210,6 +211,7 @@ def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
     from aftersales.shops.choices import Platform, Role
     from aftersales.shops.services import add_member, create_shop
     from aftersales.sla.models import SlaClock
+    from aftersales.sla.outcomes import rebuild_clock_outcomes
 
     system = Actor.system("bench")
     shops = [
@@ -422,6 +424,9 @@ def build(n_cases: int, rng: random.Random, now: datetime) -> dict[str, Any]:
     started = time.perf_counter()
     rebuild_order_totals([s.pk for s in shops])
     print(f"  order totals rebuilt ({time.perf_counter() - started:.0f} s)", flush=True)
+    started = time.perf_counter()
+    rebuild_clock_outcomes([s.pk for s in shops])
+    print(f"  clock outcomes rebuilt ({time.perf_counter() - started:.0f} s)", flush=True)
     return {"shop": shops[0], "shops": shops}
 
 
@@ -534,6 +539,14 @@ def duck_overview(
         """
         select cast(paid_at + interval 8 hour as date) d, count(*) from orders
         where shop_id = $shop and paid_at >= $a and paid_at < $b group by d
+        """,
+        args,
+    ).fetchall()
+    out["refund_days"] = db.execute(
+        """
+        select cast(executed_at + interval 8 hour as date) d, count(distinct order_id), sum(amount_fen)
+        from refunds where shop_id = $shop and status = 'succeeded'
+          and executed_at >= $a and executed_at < $b group by d
         """,
         args,
     ).fetchall()
@@ -658,6 +671,20 @@ def run(args: argparse.Namespace) -> None:
     assert (ov.totals.refunded_orders, ov.totals.refunded_fen) == tuple(duck["now"][3:]), duck
     assert ov.times[1].count == duck["times"][0][0]
     assert ov.times[1].median.total_seconds() == duck["times"][0][1]
+    assert ov.previous is not None
+    assert (
+        ov.previous.orders,
+        ov.previous.paid_fen,
+        ov.previous.cases,
+        ov.previous.refunded_orders,
+        ov.previous.refunded_fen,
+    ) == tuple(duck["before"]), (ov.previous, duck["before"])
+    assert {
+        day.day: (day.refunded_orders, day.refunded_fen) for day in ov.days if day.refunded_orders
+    } == {d: (n, s) for d, n, s in duck["refund_days"]}
+    assert {row.kind: (row.total, row.met) for row in ov.sla if row.total} == {
+        kind: (n, met) for kind, n, met in duck["sla"] if kind != "return_shipment"
+    }, (ov.sla, duck["sla"])
     products = problem_products(scope, quarter)
     duck_products = duck_problem_products(db, shop.pk, quarter.start, quarter.end)
     assert sorted((f.product_id, f.orders, f.orders_with_case) for f in products) == sorted(
@@ -692,6 +719,7 @@ def run(args: argparse.Namespace) -> None:
 
     pieces = {
         "totals (this period)": lambda: parts.totals(scope, month),
+        "totals (the period before)": lambda: parts.totals(scope, month.previous()),
         "by day": lambda: parts.by_day(scope, month),
         "reasons": lambda: parts.reasons(scope, month),
         "times": lambda: parts.times(scope, month),

@@ -10,6 +10,9 @@ batch that can drift).
   shop and Shanghai day of the moment, in buckets about 5 % wide (`TIME_BOUNDS`); each
   `CaseFact` carries its bucket of each time, so the overview's median and p90 read the days'
   histogram, then the one bucket's cases for the exact value (`overview.histogram_times`).
+- `DailyRefundFact`: refunds paid per shop and Shanghai day, by the day of the same order's
+  refund before it, so that the refunded orders of a period (a distinct count) add up from
+  days (`refund_cells`).
 - `CaseProductFact`: one row per case and product of its items, dated by the order's day of
   payment, with the case's reason (the problem products' numerators; their denominators,
   orders per product and day, are kept by the orders' own writes: `orders.totals`).
@@ -29,7 +32,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from itertools import groupby
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -41,11 +45,12 @@ from aftersales.cases.choices import ExecutionStatus
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, CaseItem, RefundExecution, RefundLine
 from aftersales.cases.ports import CaseChange
+from aftersales.core.tallies import add_to_tally
 from aftersales.orders.totals import paid_day
 from aftersales.sla.rules import MERCHANT_RESPONSES
 from aftersales.workdays.calendar import SHANGHAI
 
-from .models import CaseFact, CaseProductFact, DailyCaseFact, DailyTimeBucket
+from .models import CaseFact, CaseProductFact, DailyCaseFact, DailyRefundFact, DailyTimeBucket
 
 DECISION_EVENTS = frozenset({CaseEvent.CASE_APPROVED, CaseEvent.CASE_REJECTED})
 # The events that can change a case's facts; every other event returns before any query.
@@ -118,14 +123,78 @@ def _time_keys(fact: CaseFact | None) -> Counter[TimeKey]:
     return keys
 
 
+# --- Refunds per day ----------------------------------------------------------------------------
+
+NO_EARLIER_REFUND = date(1, 1, 1)  # the `previous_day` of an order's first refund
+RefundKey = tuple[int, date, date]  # shop, day of the refund, day of the order's one before
+# A refunded fact as the refund rows need it: order, case, shop, refund paid at, goods amount.
+Refund = tuple[int, int, int, datetime, int]
+
+
+def refund_cells(refunds: Iterable[Refund]) -> tuple[Counter[RefundKey], Counter[RefundKey]]:
+    """(refunds, goods amount) per `DailyRefundFact` cell of these refunded cases, given
+    grouped by order (each order's together): each order's refunds in (day, case) order, each
+    counted on its day beside the day of the one before it."""
+    cases: Counter[RefundKey] = Counter()
+    fen: Counter[RefundKey] = Counter()
+    for _order, group in groupby(refunds, key=lambda refund: refund[0]):
+        previous = NO_EARLIER_REFUND
+        for day, _case, shop_id, amount in sorted(
+            (shanghai_day(moment), case_id, shop_id, amount)
+            for _o, case_id, shop_id, moment, amount in group
+        ):
+            cases[(shop_id, day, previous)] += 1
+            if amount:
+                fen[(shop_id, day, previous)] += amount
+            previous = day
+    return cases, fen
+
+
+def _refunds_of(facts: Iterable[CaseFact]) -> list[Refund]:
+    return [
+        (f.order_id, f.case_id, f.shop_id, f.refund_executed_at, f.refunded_fen)
+        for f in facts
+        if f.refund_executed_at is not None
+    ]
+
+
+def _move_refund_cells(before: list[Refund], after: list[Refund]) -> None:
+    cases_before, fen_before = refund_cells(before)
+    cases_after, fen_after = refund_cells(after)
+    for key in sorted(set(cases_before) | set(cases_after)):
+        deltas = {
+            "cases": cases_after[key] - cases_before[key],
+            "refunded_fen": fen_after[key] - fen_before[key],
+        }
+        if any(deltas.values()):
+            shop_id, day, previous = key
+            _bump(
+                DailyRefundFact,
+                {"shop_id": shop_id, "day": day, "previous_day": previous},
+                **deltas,
+            )
+
+
 def record_case_facts(change: CaseChange) -> None:
     """The reaction: bring the case's fact row and the daily counts up to date."""
     if change.event not in FACT_EVENTS:
         return
     case = change.case
     # A case opened in this transaction has no fact row yet: nothing to read (issue 16).
-    opened = change.event == CaseEvent.CASE_OPENED
-    fact = None if opened else CaseFact.objects.select_for_update().filter(case_id=case.pk).first()
+    order_refunds: list[Refund] | None = None
+    if change.event == CaseEvent.CASE_OPENED:
+        fact = None
+    elif change.event == CaseEvent.REFUND_EXECUTED:
+        # A refund moves the refund rows of the case's whole order: its facts are locked
+        # together, in case order (two refunds of one order's cases at once wait for each
+        # other and never lock each other's rows the other way round).
+        order_facts = list(
+            CaseFact.objects.select_for_update().filter(order_id=case.order_id).order_by("case_id")
+        )
+        order_refunds = _refunds_of(order_facts)
+        fact = next((f for f in order_facts if f.case_id == case.pk), None)
+    else:
+        fact = CaseFact.objects.select_for_update().filter(case_id=case.pk).first()
     before = _daily_key(fact)
     times_before = _time_keys(fact)
     stored = _fact_values(fact)
@@ -169,6 +238,14 @@ def record_case_facts(change: CaseChange) -> None:
     for key in times_after - times_before:
         times[key] += 1
     _bump_many(DailyTimeBucket, ("shop_id", "day", "metric", "bucket"), times)
+    if order_refunds is not None:
+        others = [refund for refund in order_refunds if refund[1] != case.pk]
+        mine = (
+            [(case.order_id, case.pk, fact.shop_id, fact.refund_executed_at, fact.refunded_fen)]
+            if fact.refund_executed_at is not None
+            else []
+        )
+        _move_refund_cells(order_refunds, others + mine)
 
 
 _FACT_FIELDS = tuple(f.attname for f in CaseFact._meta.concrete_fields if not f.primary_key)
@@ -239,6 +316,11 @@ def _bump_many(model: type[models.Model], columns: tuple[str, ...], deltas: Coun
             f"ON CONFLICT ({key}) DO UPDATE SET cases = {table}.cases + excluded.cases",
             params,
         )
+
+
+def _bump(model: type[models.Model], lookup: dict[str, Any], **deltas: int) -> None:
+    # One upsert: two first writers of a row at once both count (`core.tallies`).
+    add_to_tally(model, lookup, **deltas)
 
 
 def case_product_facts(case_ids: Iterable[int] | None = None, shop_ids: Iterable[int] = ()) -> list:
@@ -325,6 +407,57 @@ def stored_time_histogram(shop_ids: Iterable[int]) -> Counter[TimeKey]:
             for row in DailyTimeBucket.objects.filter(shop_id__in=list(shop_ids))
             if row.cases
         }
+    )
+
+
+def _refunds_by_order(facts: Iterable[CaseFact]) -> list[Refund]:
+    return sorted(_refunds_of(facts), key=lambda refund: refund[:2])
+
+
+def recount_refund_facts(
+    shop_ids: Iterable[int],
+) -> tuple[Counter[RefundKey], Counter[RefundKey]]:
+    """The refund rows as the raw rows (cases, refunds) say they are."""
+    return refund_cells(_refunds_by_order(raw_case_facts(list(shop_ids))))
+
+
+def stored_refund_facts(
+    shop_ids: Iterable[int],
+) -> tuple[Counter[RefundKey], Counter[RefundKey]]:
+    cases: Counter[RefundKey] = Counter()
+    fen: Counter[RefundKey] = Counter()
+    for row in DailyRefundFact.objects.filter(shop_id__in=list(shop_ids)):
+        key = (row.shop_id, row.day, row.previous_day)
+        if row.cases:
+            cases[key] = row.cases
+        if row.refunded_fen:
+            fen[key] = row.refunded_fen
+    return cases, fen
+
+
+def write_refund_facts(shop_ids: Iterable[int]) -> None:
+    """The shops' refund rows afresh from their `CaseFact` rows (read in order of the order,
+    so one order's refunds at a time are in memory)."""
+    shop_ids = list(shop_ids)
+    DailyRefundFact.objects.filter(shop_id__in=shop_ids).delete()
+    refunds = (
+        CaseFact.objects.filter(shop_id__in=shop_ids, refund_executed_at__isnull=False)
+        .order_by("order_id", "case_id")
+        .values_list("order_id", "case_id", "shop_id", "refund_executed_at", "refunded_fen")
+        .iterator(chunk_size=5000)
+    )
+    cases, fen = refund_cells(
+        (o, c, shop, moment, f) for o, c, shop, moment, f in refunds if moment is not None
+    )
+    DailyRefundFact.objects.bulk_create(
+        [
+            DailyRefundFact(
+                shop_id=shop_id, day=day, previous_day=previous, cases=n, refunded_fen=fen[key]
+            )
+            for key, n in cases.items()
+            for shop_id, day, previous in [key]
+        ],
+        batch_size=5000,
     )
 
 
@@ -428,9 +561,10 @@ def fill_time_buckets(shop_ids: Iterable[int]) -> None:
 
 
 @transaction.atomic
-def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True) -> int:
+def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True, refunds: bool = True) -> int:
     """Write the shops' facts afresh from the raw rows; returns the cases counted.
-    (`products=False`: not the case-product facts, for the migration that predates them.)"""
+    (`products=False`, `refunds=False`: not the case-product facts, not the refund rows, for
+    the migrations that predate them.)"""
     shop_ids = list(shop_ids)
     CaseFact.objects.filter(shop_id__in=shop_ids).delete()
     DailyCaseFact.objects.filter(shop_id__in=shop_ids).delete()
@@ -456,4 +590,6 @@ def rebuild_facts(shop_ids: Iterable[int], *, products: bool = True) -> int:
         batch_size=5000,
     )
     write_time_histogram(shop_ids)
+    if refunds:
+        write_refund_facts(shop_ids)
     return written

@@ -93,6 +93,8 @@ class CaseFact(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["shop", "applied_at"], name="case_fact_applied"),
+            # The order's other cases, when one of them is refunded (`DailyRefundFact`).
+            models.Index(fields=["order_id"], name="case_fact_order"),
             models.Index(fields=["shop", "first_response_at"], name="case_fact_first_response"),
             models.Index(fields=["shop", "decided_at"], name="case_fact_decided"),
             # The refunds of a period are counted from the index alone (PostgreSQL).
@@ -101,17 +103,22 @@ class CaseFact(models.Model):
                 include=["order_id", "refunded_fen"],
                 name="case_fact_refunded_cover",
             ),
-            # The exact median / p90: the cases of one bucket in the period (`overview.times`).
+            # The exact median / p90: the cases of one bucket in the period (`overview.times`),
+            # their times read from the index alone (PostgreSQL: no heap visit per case).
             models.Index(
                 fields=["shop", "response_bucket", "first_response_at"],
-                name="case_fact_response_bucket",
+                include=["applied_at"],
+                name="case_fact_response_cover",
             ),
             models.Index(
-                fields=["shop", "decision_bucket", "decided_at"], name="case_fact_decision_bucket"
+                fields=["shop", "decision_bucket", "decided_at"],
+                include=["applied_at"],
+                name="case_fact_decision_cover",
             ),
             models.Index(
                 fields=["shop", "refund_bucket", "refund_executed_at"],
-                name="case_fact_refund_bucket",
+                include=["applied_at"],
+                name="case_fact_refund_bucket_cover",
             ),
         ]
 
@@ -151,6 +158,30 @@ class DailyTimeBucket(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["shop", "day", "metric", "bucket"], name="daily_time_bucket_unique"
+            )
+        ]
+
+
+class DailyRefundFact(models.Model):
+    """Refunds paid per shop and Shanghai day, by the day of the same order's refund before
+    it (`NO_EARLIER_REFUND` for an order's first): `cases` refunds paid, `refunded_fen` their
+    goods amount. An order is refunded in a period [a, b] exactly once through the refund of
+    it that is its first in the period, the one whose previous refund (of the order's refunds
+    in (day, case) order) was before a; so the refunded orders of any run of days are
+    `Σ cases` over its days with `previous_day < a`, read from days, never by counting
+    distinct orders over the cases (`overview._refunds`). Kept by the case reaction
+    (`facts.record_case_facts`), which re-derives the rows of the refunded case's order."""
+
+    shop = models.ForeignKey("shops.Shop", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()  # of the refund paid, Asia/Shanghai
+    previous_day = models.DateField()  # of the order's refund before it
+    cases = models.IntegerField(default=0)
+    refunded_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "day", "previous_day"], name="daily_refund_fact_unique"
             )
         ]
 

@@ -60,12 +60,13 @@ from aftersales.catalog.models import Product, Sku
 from aftersales.orders.choices import OrderChannel, ShipmentKind
 from aftersales.orders.models import DailyOrderTotal, Order, OrderItem, Shipment
 from aftersales.shops.models import Shop
-from aftersales.sla.models import ClockKind, ClockState, SlaClock
+from aftersales.sla.models import ClockKind, ClockState, DailyClockOutcome, SlaClock
+from aftersales.sla.outcomes import MET
 from aftersales.sla.rules import MERCHANT_RESPONSES
 from aftersales.workdays.calendar import SHANGHAI
 
 from .facts import TIME_METRICS
-from .models import CaseFact, DailyCaseFact, DailyTimeBucket
+from .models import CaseFact, DailyCaseFact, DailyRefundFact, DailyTimeBucket
 from .periods import Period
 from .scope import Cuts, Scope
 
@@ -414,7 +415,21 @@ def _orders_and_paid(scope: Scope, period: Period, facts: bool = True) -> dict[s
     )
 
 
+def daily_refunds(scope: Scope, period: Period) -> QuerySet[DailyRefundFact]:
+    return DailyRefundFact.objects.filter(
+        shop_id__in=scope.shop_ids, day__gte=period.first, day__lte=period.last
+    )
+
+
 def _refunds(scope: Scope, period: Period, facts: bool) -> dict[str, Any]:
+    """Refunded orders (each once however many of its cases were refunded in the period)
+    and the goods amount refunded. From the refund rows per day when the scope is whole
+    shops: an order counts through its first refund of the period, the one whose previous
+    refund was before the period's first day (`models.DailyRefundFact`)."""
+    if facts and day_facts_apply(scope.cuts):
+        return daily_refunds(scope, period).aggregate(
+            orders=Sum("cases", filter=Q(previous_day__lt=period.first)), fen=Sum("refunded_fen")
+        )
     if _use_facts(scope, facts):
         return in_period(case_facts(scope), "refund_executed_at", period).aggregate(
             orders=Count("order_id", distinct=True), fen=Sum("refunded_fen")
@@ -492,12 +507,24 @@ def by_day(scope: Scope, period: Period, *, facts: bool = True) -> list[DayRow]:
             .values_list("day", "n")
         ):
             rows[day].cases = n
-        refunds = per_day(
-            case_facts(scope),
-            "refund_executed_at",
-            n=Count("order_id", distinct=True),
-            s=Sum("refunded_fen"),
-        )
+        refunds: Iterable[dict[str, Any]]
+        if day_facts_apply(scope.cuts):
+            # An order refunded on a day counts once: through its first refund of the day.
+            refunds = (
+                {"_day": row["day"], "n": row["n"] or 0, "s": row["s"]}
+                for row in daily_refunds(scope, period)
+                .values("day")
+                .annotate(
+                    n=Sum("cases", filter=Q(previous_day__lt=F("day"))), s=Sum("refunded_fen")
+                )
+            )
+        else:
+            refunds = per_day(
+                case_facts(scope),
+                "refund_executed_at",
+                n=Count("order_id", distinct=True),
+                s=Sum("refunded_fen"),
+            )
     else:
         for row in per_day(cut_cases(scope), "applied_at", n=Count("pk")):
             rows[row["_day"]].cases = row["n"]
@@ -692,14 +719,15 @@ def histogram_times(scope: Scope, period: Period) -> list[TimeFigure]:
     return figures
 
 
-def histogram_applies(cuts: Cuts) -> bool:
-    """The histogram is kept per shop and day: a cut by the case's reason, type or agent
-    sorts that cut's cases instead (`fact_times`, a fraction of the shop's)."""
+def day_facts_apply(cuts: Cuts) -> bool:
+    """The time histogram, the refund rows and the clock outcomes are kept per shop and day:
+    a cut by the case's reason, type or agent reads that cut's case facts instead (a
+    fraction of the shop's), any other cut the raw rows."""
     return facts_apply(cuts) and not (cuts.reason or cuts.type or cuts.agent is not None)
 
 
 def times(scope: Scope, period: Period, *, facts: bool = True) -> list[TimeFigure]:
-    if facts and histogram_applies(scope.cuts):
+    if facts and day_facts_apply(scope.cuts):
         return histogram_times(scope, period)
     if _use_facts(scope, facts):
         sources: list[tuple[str, QuerySet[Any]]] = [
@@ -720,30 +748,47 @@ def times(scope: Scope, period: Period, *, facts: bool = True) -> list[TimeFigur
     return figures
 
 
-def sla_compliance(scope: Scope, period: Period, now: datetime | None = None) -> list[SlaRow]:
+def sla_compliance(
+    scope: Scope, period: Period, now: datetime | None = None, *, facts: bool = True
+) -> list[SlaRow]:
     """Per merchant clock, the clocks whose outcome fell in the period, and how many were met.
 
     A clock is met when it stopped with no breach recorded and not after its due time (a
     clock stopped while paused had its time frozen: met). A clock still running or paused
     whose due time passed in the period is missed: the worst cases are not left out because
     nobody has finished them.
+
+    The stopped clocks of whole shops are read from the days' outcomes the clock stops keep
+    (`sla.outcomes`); a cut, or `facts=False`, counts them from the clocks.
     """
     now = now or timezone.now()
     clocks = SlaClock.objects.filter(shop_id__in=scope.shop_ids, kind__in=MERCHANT_CLOCKS)
-    if scope.cuts.as_params().keys() - {"shop"}:
+    cut = bool(scope.cuts.as_params().keys() - {"shop"})
+    if cut:
         clocks = clocks.filter(case__in=cut_cases(scope))
-    met = Q(breached_at__isnull=True) & (
-        Q(paused_at__isnull=False) | Q(stopped_at__lte=F("due_at"))
-    )
-    stopped = dict(
-        (kind, (total, ok))
-        for kind, total, ok in in_period(
-            clocks.filter(state=ClockState.STOPPED), "stopped_at", period
+    if facts and not cut:
+        stopped = dict(
+            (kind, (total, ok))
+            for kind, total, ok in DailyClockOutcome.objects.filter(
+                shop_id__in=scope.shop_ids,
+                kind__in=MERCHANT_CLOCKS,
+                day__gte=period.first,
+                day__lte=period.last,
+            )
+            .values("kind")
+            .annotate(total=Sum("clocks"), ok=Sum("met"))
+            .values_list("kind", "total", "ok")
         )
-        .values("kind")
-        .annotate(total=Count("pk"), ok=Count("pk", filter=met))
-        .values_list("kind", "total", "ok")
-    )
+    else:
+        stopped = dict(
+            (kind, (total, ok))
+            for kind, total, ok in in_period(
+                clocks.filter(state=ClockState.STOPPED), "stopped_at", period
+            )
+            .values("kind")
+            .annotate(total=Count("pk"), ok=Count("pk", filter=MET))
+            .values_list("kind", "total", "ok")
+        )
     overdue = dict(
         clocks.exclude(state=ClockState.STOPPED)
         .filter(due_at__gte=period.start, due_at__lt=min(period.end, now))
@@ -877,7 +922,7 @@ def overview(
         reasons=reason_rows,
         responsible=parties,
         times=times(scope, period, facts=facts),
-        sla=sla_compliance(scope, period, now=now),
+        sla=sla_compliance(scope, period, now=now, facts=facts),
         by=by,
         breakdown=breakdown(scope, period, by) if by else [],
     )

@@ -84,10 +84,41 @@ class SlaClock(models.Model):
                 condition=Q(state="running", breached_at__isnull=True),
                 name="sla_clock_due_breach",
             ),
+            # The reports' overdue clocks of a period: live clocks whose due time passed.
+            models.Index(
+                fields=["shop", "due_at"],
+                condition=~Q(state="stopped"),
+                name="sla_clock_live_due",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.case_id}:{self.kind}"
+
+
+class DailyClockOutcome(models.Model):
+    """The clocks stopped per shop, Shanghai day of the stop and kind, and how many of them
+    were met (`outcomes.MET`): SLA compliance of a period read from its days, not from
+    every clock (the analytics overview). Kept by `services._stop`, the one place a clock
+    stops, in its transaction; a stopped clock never changes again, so its count never moves.
+    """
+
+    shop = models.ForeignKey(
+        "shops.Shop", on_delete=models.CASCADE, related_name="+", verbose_name=_("shop")
+    )
+    day = models.DateField(_("day"))  # of the stop, Asia/Shanghai
+    kind = models.CharField(_("clock"), max_length=24, choices=ClockKind.choices)
+    clocks = models.IntegerField(_("clocks stopped"), default=0)
+    met = models.IntegerField(_("clocks met"), default=0)
+
+    class Meta:
+        verbose_name = _("clock outcomes of a day")
+        verbose_name_plural = _("clock outcomes of a day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["shop", "day", "kind"], name="daily_clock_outcome_unique"
+            )
+        ]
 
 
 class DeadlineExtension(models.Model):

@@ -37,6 +37,7 @@ from aftersales.shops.models import Membership
 
 from .deadlines import refresh_case_deadline
 from .models import ClockState, DeadlineExtension, Notification, SlaClock
+from .outcomes import count_stopped_clocks
 from .rules import (
     CLOCK_EVENTS,
     CLOCK_RULES,
@@ -242,6 +243,7 @@ def _stop_all(clocks: Sequence[SlaClock], now: datetime) -> None:
     SlaClock.objects.filter(pk__in=[c.pk for c in clocks]).update(
         state=ClockState.STOPPED, stopped_at=now
     )
+    count_stopped_clocks(clocks)  # the reports' daily outcomes (outcomes.py)
 
 
 def _pause(clock: SlaClock, now: datetime) -> None:

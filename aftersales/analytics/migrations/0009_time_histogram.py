@@ -16,7 +16,7 @@ def backfill(apps, schema_editor):
         return
     cases = apps.get_model("cases", "Case").objects.count()
     if apps.get_model("analytics", "CaseFact").objects.count() < cases:
-        rebuild_facts(shop_ids, products=False)
+        rebuild_facts(shop_ids, products=False, refunds=False)
     else:
         fill_time_buckets(shop_ids)
 

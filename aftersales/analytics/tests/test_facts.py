@@ -4,9 +4,10 @@ random activity (issue #10, scale; R8.1).
 A seeded random walk through the real case services — cases opened on shared orders,
 assigned and reassigned, answered by message, approved, rejected, reopened, refunded, closed,
 with the clock moving across Shanghai midnights — and after it: the daily counts equal the
-recount of the cases, each case's fact row equals the one rebuilt from the audit trail and
-the refunds, and the overview read from the facts equals the overview counted from the raw
-rows, for several periods and cuts.
+recount of the cases, the refund rows per day and the clocks' daily outcomes equal theirs
+recounted from the refunds and the clocks, each case's fact row equals the one rebuilt from
+the audit trail and the refunds, and the overview read from the facts equals the overview
+counted from the raw rows (SLA compliance included), for several periods and cuts.
 """
 
 from __future__ import annotations
@@ -18,12 +19,16 @@ import pytest
 
 from aftersales import testing
 from aftersales.analytics.facts import (
+    NO_EARLIER_REFUND,
     fill_time_buckets,
     rebuild_facts,
     recount_daily_facts,
+    recount_refund_facts,
     recount_time_histogram,
     stored_daily_facts,
+    stored_refund_facts,
     stored_time_histogram,
+    write_refund_facts,
 )
 from aftersales.analytics.models import CaseFact, CaseProductFact
 from aftersales.analytics.overview import overview
@@ -34,6 +39,11 @@ from aftersales.cases import services as case_services
 from aftersales.cases.choices import CaseStatus
 from aftersales.core.errors import DomainError
 from aftersales.orders.totals import recount_order_totals, stored_order_totals
+from aftersales.sla.outcomes import (
+    rebuild_clock_outcomes,
+    recount_clock_outcomes,
+    stored_clock_outcomes,
+)
 
 from .support import at, open_case, order, product, sh
 
@@ -85,20 +95,31 @@ def walk(shop, people, seed: int, steps: int):
                                 paid_fen=rng.choice([990, 5000, 12800]),
                                 live_room=room,
                                 channel="" if room else rng.choice(["", "video", "other"]),
+                                # Three of a kind: up to three cases, each refunded its own day.
+                                quantity=rng.choice([1, 3]),
                             )
                         )
-                    cases.append(open_case(rng.choice(orders), moment, reason=rng.choice(REASONS)))
+                    placed = rng.choice(orders)
+                    item = placed.items.get()
+                    cases.append(
+                        testing.make_case(
+                            placed,
+                            reason=rng.choice(REASONS),
+                            applied_at=moment,
+                            quantities={item.pk: 1} if item.quantity > 1 else None,
+                        )
+                    )
                     continue
                 case = rng.choice(cases)
                 case.refresh_from_db()
                 by = testing.actor(rng.choice(people))
-                if action < 0.4:
+                if action < 0.35:
                     case_services.assign_case(
                         case=case, assignee=rng.choice(people), by=testing.SYSTEM
                     )
-                elif action < 0.5:
+                elif action < 0.45:
                     case_services.message_buyer(case=case, text="您好，正在处理", by=by)
-                elif action < 0.65 and case.status == CaseStatus.PENDING_REVIEW:
+                elif action < 0.7 and case.status == CaseStatus.PENDING_REVIEW:
                     case_services.approve_case(case=case, by=by)
                     case_services.receive_return(case=case, by=by)
                     case_services.inspect_return(case=case, result="pass", condition="good", by=by)
@@ -127,6 +148,11 @@ def test_r8_1_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, sh
     shops = [shop_a.pk, shop_b.pk]
 
     assert stored_daily_facts(shops) == recount_daily_facts(shops)
+    refund_rows = stored_refund_facts(shops)
+    assert refund_rows == recount_refund_facts(shops)
+    outcomes = stored_clock_outcomes(shops)
+    assert outcomes == recount_clock_outcomes(shops)
+    assert sum(outcomes[0].values()) > sum(outcomes[1].values()) > 0  # some met, some not
     histogram = stored_time_histogram(shops)
     assert histogram == recount_time_histogram(shops)
     assert {metric for _shop, _day, metric, _bucket in histogram} == {
@@ -149,6 +175,12 @@ def test_r8_1_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, sh
     assert fact_rows() == kept
     assert stored_time_histogram(shops) == histogram
     assert stored_order_totals(shops) == recount_order_totals(shops)
+    assert stored_refund_facts(shops) == refund_rows
+    # The migrations' backfills (0010 analytics, 0007 sla) give the same rows.
+    write_refund_facts(shops)
+    assert stored_refund_facts(shops) == refund_rows
+    rebuild_clock_outcomes(shops)
+    assert stored_clock_outcomes(shops) == outcomes
 
     actor = testing.actor(alice)
     product_id = CaseProductFact.objects.filter(shop_id=shop_a.pk).values_list(
@@ -176,6 +208,7 @@ def test_r8_1_the_rollup_equals_a_recount_after_random_activity(seed, shop_a, sh
             assert [d.as_dict() for d in from_facts.days] == [d.as_dict() for d in raw.days]
             assert from_facts.reasons == raw.reasons
             assert from_facts.times == raw.times
+            assert from_facts.sla == raw.sla, (period, cuts)
         for cuts in [Cuts(), Cuts(category="apparel"), Cuts(product=product_id)]:
             scope = scope_for(actor, cuts)
             assert findings(problem_products(scope, period)) == findings(
@@ -210,3 +243,47 @@ def test_the_reaction_reads_nothing_for_events_it_ignores(shop_a, alice, django_
                 case=case, event="note_added", by=testing.SYSTEM, previous_status=case.status
             )
         )
+
+
+def test_r8_1_an_order_refunded_on_several_days_counts_once_in_each_period(shop_a, alice):
+    """One order of three skirts, three cases: refunded 2 March 10:00 and 23:30 and 4 March
+    (Shanghai). The refund rows say: 2 March, no earlier refund; 2 March after 2 March; 4 March
+    after 2 March. So the order is one refunded order on 2 March, on 4 March, and over 1–5
+    March; none on 3 March; and the amounts add up over every refund."""
+    from aftersales.analytics.overview import by_day, totals
+
+    from .support import refund_return
+
+    placed = order(shop_a, product(shop_a), sh(2026, 3, 1, 9), paid_fen=30000, quantity=3)
+    item = placed.items.get()
+    cases = [
+        testing.make_case(placed, applied_at=sh(2026, 3, 1, 10 + n), quantities={item.pk: 1})
+        for n in range(3)
+    ]
+    for case, refunded in zip(
+        cases, [sh(2026, 3, 2, 10), sh(2026, 3, 2, 23, 30), sh(2026, 3, 4, 9)], strict=True
+    ):
+        refund_return(case, approved=refunded - timedelta(hours=1), refunded=refunded)
+    cells, fen = stored_refund_facts([shop_a.pk])
+    assert cells == {
+        (shop_a.pk, date(2026, 3, 2), NO_EARLIER_REFUND): 1,
+        (shop_a.pk, date(2026, 3, 2), date(2026, 3, 2)): 1,
+        (shop_a.pk, date(2026, 3, 4), date(2026, 3, 2)): 1,
+    }
+    assert (cells, fen) == recount_refund_facts([shop_a.pk])
+    assert sum(fen.values()) == 30000
+    scope = scope_for(testing.actor(alice))
+    for first, last, orders in [
+        (date(2026, 3, 1), date(2026, 3, 5), 1),
+        (date(2026, 3, 2), date(2026, 3, 2), 1),
+        (date(2026, 3, 3), date(2026, 3, 3), 0),
+        (date(2026, 3, 3), date(2026, 3, 4), 1),
+        (date(2026, 3, 4), date(2026, 3, 9), 1),
+    ]:
+        period = Period(first, last)
+        for facts in (True, False):
+            assert totals(scope, period, facts=facts).refunded_orders == orders, (period, facts)
+    days = {d.day: d for d in by_day(scope, Period(date(2026, 3, 1), date(2026, 3, 5)))}
+    assert [days[date(2026, 3, n)].refunded_orders for n in range(1, 6)] == [0, 1, 0, 1, 0]
+    assert days[date(2026, 3, 2)].refunded_fen == 20000
+    assert days[date(2026, 3, 4)].refunded_fen == 10000
