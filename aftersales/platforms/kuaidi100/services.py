@@ -234,7 +234,7 @@ def apply_tracking_push(push: TrackingPush, scans: list[Scan] | None = None) -> 
     recorded = 0
     with transaction.atomic():
         locked = TrackingPush.objects.select_for_update().get(pk=push.pk)
-        if locked.status != PushStatus.RECEIVED:
+        if locked.status != PushStatus.RECEIVED or locked.shop_id is None:
             return 0
         shipments = Shipment.objects.select_for_update().filter(
             shop_id=locked.shop_id, tracking_number__iexact=locked.tracking_number
@@ -261,7 +261,7 @@ def apply_tracking_push(push: TrackingPush, scans: list[Scan] | None = None) -> 
         locked.scans_applied = recorded
         locked.applied_at = timezone.now()
         locked.save(update_fields=["status", "scans_applied", "applied_at"])
-    for shipment in judged:
+    for shipment in judged:  # a failure here leaves the scans recorded; `scan()` judges later
         check_tracking_other_route(
             Shipment.objects.select_related("case", "order").get(pk=shipment.pk)
         )
