@@ -155,7 +155,7 @@ def test_issue13_a_redelivered_push_changes_nothing_twice(shop_a):
     assert Signal.objects.filter(case=case).count() == 1
 
 
-def test_issue13_another_shops_parcel_with_the_same_number_is_untouched(shop_a, shop_b):
+def test_issue13_tenant_isolation_another_shops_same_tracking_number_untouched(shop_a, shop_b):
     _subscribed(shop_a)
     _subscribed(shop_b, salt="b-salt")
     _case_a, mine = _return_shipment(shop_a, "YD-SAME")
