@@ -54,7 +54,7 @@ class TrackingPush(models.Model):
     sign = models.CharField(_("signature"), max_length=64, blank=True)
     # sha256 of the param of an accepted push (blank for a refused one): redelivery is found
     # by it.
-    digest = models.CharField(max_length=64, blank=True, default="")
+    digest = models.CharField(_("body digest"), max_length=64, blank=True, default="")
     status = models.CharField(_("status"), max_length=16, choices=PushStatus.choices)
     error = models.TextField(_("error"), blank=True)
     scans_applied = models.IntegerField(_("scans applied"), default=0)
