@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "aftersales.team",
     "aftersales.platforms",
     "aftersales.platforms.douyin",
+    "aftersales.platforms.kuaidi100",
     "aftersales.intake",
     "aftersales.knowledge",
     "aftersales.alerts",

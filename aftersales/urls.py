@@ -9,6 +9,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("webhooks/douyin/", include("aftersales.platforms.douyin.urls")),
+    path("webhooks/kuaidi100/", include("aftersales.platforms.kuaidi100.urls")),
     path("team/", include("aftersales.team.urls")),
     path("analytics/", include("aftersales.analytics.urls")),
     path("reminders/", include("aftersales.sla.urls")),

@@ -86,6 +86,7 @@ def edges(apps: list[str]) -> set[tuple[str, str]]:
 ROLES = {
     "aftersales.urls": "edge: URLs",
     "aftersales.api": "edges: API, web UI, demo",
+    "aftersales.platforms.kuaidi100": "edge: carrier-tracking push",
     "aftersales.platforms.douyin": "platform adapter",
     "aftersales.intake": "use case: a case arrives",
     "aftersales.team": "team: assignment, templates, pages",

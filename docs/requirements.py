@@ -66,7 +66,9 @@ merchant's shops; a high after-sales rate; one return tracking number on several
 return tracking number that never moves; a return tracking number of another route (the
 carrier's scans, `orders.ShipmentEvent.place`, picked up outside the buyer's city or signed
 for outside the city of the shop's return address: `signals/places.py`,
-`services.check_tracking_other_route`); an inspection that finds another item or weight; the
+`services.check_tracking_other_route`; the scans arrive signed from the carrier-tracking push,
+快递100 subscription push, `platforms/kuaidi100/`, which judges each return parcel it moved);
+an inspection that finds another item or weight; the
 same photo (perceptual hashes) on claims of other buyers or orders; refund-only right after an
 interception. Built in `signals/` (`services.py`, `rules.py`, `hashing.py`, `places.py`,
 `views.py`, `api.py`). Tests:
@@ -113,7 +115,9 @@ def scan() -> tuple[dict, dict, list, list]:
                     named[requirement].add((rel, node.name))
                 if "tenant_isolation" in node.name:
                     tenant.append((rel, node.name))
-                if rel.startswith("aftersales/signals/tests/"):
+                if rel.startswith(
+                    ("aftersales/signals/tests/", "aftersales/platforms/kuaidi100/tests/")
+                ):
                     signals.append((rel, node.name))
             text = None
             if (

@@ -1,15 +1,19 @@
 """The demo's bad day (issue 13): an incident declared on the product with the most open cases,
-and a few abuse signals worth reviewing — the same return tracking number on two cases and the
-same photo (resized and recompressed) on the claims of two buyers. Written through the
-services at the end of the history, so the reactions raise the signals as they would live."""
+and a few abuse signals worth reviewing — the same return tracking number on two cases, the
+same photo (resized and recompressed) on the claims of two buyers, and a return whose carrier
+scans (a signed 快递100 push through the receiver) start in another city than the buyer's.
+Written through the services at the end of the history, so the reactions raise the signals as
+they would live."""
 
 from __future__ import annotations
 
 import io
+import json
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db.models import Count, Exists, OuterRef
 from PIL import Image, ImageDraw
@@ -22,10 +26,16 @@ from aftersales.incidents import services as incident_services
 from aftersales.intake.services import settle_case
 from aftersales.orders.choices import OrderStatus
 from aftersales.orders.models import Order
+from aftersales.platforms.kuaidi100 import services as tracking_services
+from aftersales.platforms.kuaidi100.models import TrackingLink
 from aftersales.shops.models import Shop
 from aftersales.shops.services import actor_for_user
 from aftersales.signals import services as signal_services
 from aftersales.signals.models import Signal
+from aftersales.signals.places import city_of
+
+DEMO_TRACKING_SALT = "demo-kuaidi100-salt"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def _photo(seed: int, size: tuple[int, int] = (480, 360)) -> Image.Image:
@@ -114,8 +124,8 @@ def seed_bad_days(shops: Sequence[Shop], users: dict[str, Any], now: datetime) -
 
     # New claims on quiet orders of four buyers, through the services: two returns sent under
     # the same tracking number, and the same photo (resized, recompressed) on two claims.
-    orders = _quiet_orders(shop, 4)
-    if len(orders) == 4:
+    orders = _quiet_orders(shop, 5)
+    if len(orders) >= 4:
         for placed in orders[:2]:
             case = _claim(placed, "return_refund", "quality_issue")
             case_services.approve_case(case=case, by=supervisor)
@@ -124,7 +134,7 @@ def seed_bad_days(shops: Sequence[Shop], users: dict[str, Any], now: datetime) -
             )
         picture = _photo(13)
         photos = (_jpeg(picture, 90), _jpeg(picture.resize((240, 180)), 55))
-        for placed, data in zip(orders[2:], photos, strict=True):
+        for placed, data in zip(orders[2:4], photos, strict=True):
             case = _claim(placed, "refund_shipped", "damaged")
             case_services.record_buyer_evidence(
                 case=case,
@@ -134,6 +144,53 @@ def seed_bad_days(shops: Sequence[Shop], users: dict[str, Any], now: datetime) -
             )
             signal_services.check_reused_images(case.pk)  # the seed commits later
 
+    if len(orders) == 5:
+        _returned_from_elsewhere(orders[4], supervisor, buyer, now)
+
     signal_services.scan(now)
     made["signals"] = Signal.objects.filter(shop=shop).count() - before
     return made
+
+
+def _returned_from_elsewhere(placed: Order, supervisor: Actor, buyer: Actor, now: datetime) -> None:
+    """A return sent under a tracking number the carrier picked up far from the buyer: the
+    shop's tracking subscription pushes its scans, signed, through the receiver."""
+    case = _claim(placed, "return_refund", "not_as_described")
+    case_services.approve_case(case=case, by=supervisor)
+    number = f"YT{placed.pk:011d}"
+    case_services.record_return_shipment(
+        case=case, carrier="yuantong", tracking_number=number, by=buyer
+    )
+    link, _ = TrackingLink.objects.get_or_create(
+        shop=placed.shop, defaults={"salt": DEMO_TRACKING_SALT}
+    )
+    far = "拉萨市" if city_of(placed.receiver_address) == "乌鲁木齐" else "乌鲁木齐市"
+    region = "西藏" if far == "拉萨市" else "新疆"
+
+    def at(hours: float) -> str:
+        return (now - timedelta(hours=hours)).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
+
+    scans = [  # newest first, as the aggregator pushes them
+        (at(6), f"{region},{far}", "在途", f"快件离开【{far}转运中心】，发往下一站"),
+        (at(20), f"{region},{far}", "揽收", f"【{far}】天山区网点 已揽收"),
+    ]
+    param = json.dumps(
+        {
+            "status": "polling",
+            "message": "",
+            "lastResult": {
+                "nu": number,
+                "com": "yuantong",
+                "state": "0",
+                "ischeck": "0",
+                "data": [
+                    {"context": text, "time": t, "ftime": t, "areaName": area, "status": word}
+                    for t, area, word, text in scans
+                ],
+            },
+        },
+        ensure_ascii=False,
+    )
+    tracking_services.receive_tracking_push(
+        shop_id=placed.shop_id, param=param, sign=tracking_services.sign_of(param, link.salt)
+    )

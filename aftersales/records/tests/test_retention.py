@@ -161,11 +161,19 @@ def test_r6_2_the_admin_deletes_no_record(admin_user):
         if not model_admin.has_delete_permission(request)
     }
     for model in admin.site._registry:
-        if model._meta.app_label in {"cases", "orders", "audit", "imports", "records", "policy"}:
+        if model._meta.app_label in {
+            "cases",
+            "orders",
+            "audit",
+            "imports",
+            "records",
+            "policy",
+            "kuaidi100",
+        }:
             assert model._meta.label in refusing, model._meta.label
 
 
-@pytest.mark.parametrize("app", ["imports", "records"])
+@pytest.mark.parametrize("app", ["imports", "records", "kuaidi100"])
 def test_r6_2_new_tables_protect_what_they_reference(app):
     for model in apps.get_app_config(app).get_models():
         for field in model._meta.get_fields():

@@ -1,0 +1,16 @@
+from django.contrib import admin
+
+from aftersales.core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin
+
+from .models import TrackingLink, TrackingPush
+
+
+@admin.register(TrackingLink)
+class TrackingLinkAdmin(NoDeleteAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("shop", "active")
+
+
+@admin.register(TrackingPush)
+class TrackingPushAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("received_at", "shop", "carrier", "tracking_number", "status", "deliveries")
+    list_filter = ("status",)

@@ -1,0 +1,280 @@
+"""The carrier-tracking push receiver (快递100 subscription push, docs/architecture.md).
+
+The aggregator POSTs a form with `param` (JSON: `status`, `lastResult` with `nu`, `com`,
+`state` and `data`, every scan so far, newest first) and `sign` = MD5(param + salt) in
+upper-case hex, to the shop's own address (`/webhooks/kuaidi100/<shop id>/`). Each accepted
+push is stored and committed before it is applied and answered; the same `param` again is
+counted on the first push and changes nothing. Its scans become the shop's shipments' steps
+(`orders.services.update_shipment_status` with the place and time the carrier wrote), and
+every return parcel it moved is judged by the other-route signal at once, a sign-for
+included (the periodic `signals.services.scan` judges it again only if it was not).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from aftersales.core.text import escape_nul
+from aftersales.orders.choices import ShipmentKind, ShipmentStatus
+from aftersales.orders.models import Shipment, ShipmentEvent
+from aftersales.orders.services import update_shipment_status
+from aftersales.shops.models import Shop
+from aftersales.signals.services import check_tracking_other_route
+
+from .models import PushStatus, TrackingLink, TrackingPush
+
+logger = logging.getLogger(__name__)
+
+OK = {"result": True, "returnCode": "200", "message": "成功"}
+
+# The scan's own status word (快递100 `data[].status`), then the push's `state` code for a
+# scan without one. Anything unknown is a parcel still on its way.
+STATUS_WORDS = {
+    "揽收": ShipmentStatus.IN_TRANSIT,
+    "在途": ShipmentStatus.IN_TRANSIT,
+    "派件": ShipmentStatus.IN_TRANSIT,
+    "转投": ShipmentStatus.IN_TRANSIT,
+    "疑难": ShipmentStatus.IN_TRANSIT,
+    "清关": ShipmentStatus.IN_TRANSIT,
+    "待清关": ShipmentStatus.IN_TRANSIT,
+    "签收": ShipmentStatus.DELIVERED,
+    "退签": ShipmentStatus.RETURNED,
+    "退回": ShipmentStatus.RETURNED,
+    "拒签": ShipmentStatus.RETURNED,
+}
+STATE_CODES = {
+    "0": ShipmentStatus.IN_TRANSIT,
+    "1": ShipmentStatus.IN_TRANSIT,
+    "2": ShipmentStatus.IN_TRANSIT,
+    "3": ShipmentStatus.DELIVERED,
+    "4": ShipmentStatus.RETURNED,
+    "5": ShipmentStatus.IN_TRANSIT,
+    "6": ShipmentStatus.RETURNED,
+    "7": ShipmentStatus.IN_TRANSIT,
+    "8": ShipmentStatus.IN_TRANSIT,
+    "14": ShipmentStatus.RETURNED,
+}
+_BRACKET = re.compile(r"[【\[]([^】\]]{2,30})[】\]]")
+
+
+@dataclass(frozen=True)
+class PushAnswer:
+    status: int
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scan:
+    status: str
+    at: datetime
+    place: str
+    text: str
+
+
+class MalformedPush(ValueError):
+    pass
+
+
+def sign_of(param: str, salt: str) -> str:
+    return hashlib.md5((param + salt).encode("utf-8")).hexdigest().upper()  # noqa: S324
+
+
+def _refused(status: int, zh: str, en: str) -> PushAnswer:
+    return PushAnswer(
+        status, {"result": False, "returnCode": str(status), "message": f"{zh} / {en}"}
+    )
+
+
+def place_of(item: dict[str, Any]) -> str:
+    """Where the carrier scanned it: the city of `areaName` ("浙江,杭州市" → "杭州市"), else the
+    bracketed place of the text ("【杭州市】快件已揽收" → "杭州市"), else blank."""
+    area = str(item.get("areaName") or "").strip()
+    if area:
+        return re.split(r"[,，]", area)[-1].strip()[:64]
+    found = _BRACKET.search(str(item.get("context") or ""))
+    return found.group(1).strip()[:64] if found else ""
+
+
+def _time(text: Any) -> datetime:
+    try:
+        # The carrier's wall-clock time in China.
+        return datetime.strptime(f"{str(text).strip()} +0800", "%Y-%m-%d %H:%M:%S %z")
+    except ValueError as exc:
+        raise MalformedPush(f"scan time {text!r} is not YYYY-MM-DD HH:MM:SS") from exc
+
+
+def parse_param(param: str) -> tuple[str, str, list[Scan]]:
+    """(tracking number, carrier code, scans oldest first) of a push's `param`."""
+    try:
+        data = json.loads(param)
+    except ValueError as exc:
+        raise MalformedPush("param is not JSON") from exc
+    result = data.get("lastResult") if isinstance(data, dict) else None
+    if not isinstance(result, dict):
+        raise MalformedPush("param has no lastResult")
+    number = str(result.get("nu") or "").strip()
+    if not number or len(number) > 64:
+        raise MalformedPush("lastResult has no tracking number (nu)")
+    items = result.get("data") or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise MalformedPush("lastResult.data is not a list of scans")
+    state = str(result.get("state") or "").strip()
+    scans = []
+    for index, item in enumerate(items):
+        word = str(item.get("status") or "").strip()
+        fallback = STATE_CODES.get(state, ShipmentStatus.IN_TRANSIT) if index == 0 else None
+        status = STATUS_WORDS.get(word) or fallback or ShipmentStatus.IN_TRANSIT
+        scans.append(
+            Scan(
+                status=status,
+                at=_time(item.get("ftime") or item.get("time")),
+                place=place_of(item),
+                text=escape_nul(str(item.get("context") or ""))[:255],
+            )
+        )
+    scans.sort(key=lambda s: s.at)
+    return number, str(result.get("com") or "").strip()[:32], scans
+
+
+def receive_tracking_push(*, shop_id: int, param: str | None, sign: str | None) -> PushAnswer:
+    """Verify, store, apply and answer one push for the shop (the view's whole job).
+
+    No such shop or no active subscription → 404; a signature that does not match → 401,
+    kept as `bad_signature`, nothing applied; no `param` or an unreadable one (signed) →
+    400, kept as `malformed`. An accepted push is committed before it is applied; the same
+    `param` delivered again is counted and answered, never applied twice. Messages are
+    Chinese and English: the aggregator's console shows them to the merchant."""
+    now = timezone.now()
+    link = TrackingLink.objects.filter(shop_id=shop_id, active=True).first()
+    if link is None:
+        return _refused(404, "店铺未开通物流推送", "no tracking subscription for this shop")
+    if param is None or sign is None:
+        TrackingPush.objects.create(
+            shop_id=shop_id,
+            param=escape_nul(param or ""),
+            sign=(sign or "")[:64],
+            status=PushStatus.MALFORMED,
+            error="form fields param and sign are required",
+            received_at=now,
+        )
+        return _refused(400, "缺少 param 或 sign 字段", "form fields param and sign are required")
+    signed = hmac.compare_digest(sign.strip().upper(), sign_of(param, link.salt))
+    param = escape_nul(param)  # stored and read as JSON means the same
+    if not signed:
+        TrackingPush.objects.create(
+            shop_id=shop_id,
+            param=param,
+            sign=sign[:64],
+            status=PushStatus.BAD_SIGNATURE,
+            error="signature does not match",
+            received_at=now,
+        )
+        logger.warning("kuaidi100 push refused (401) for shop %s: bad signature", shop_id)
+        return _refused(401, "签名不符", "signature does not match")
+    try:
+        number, carrier, scans = parse_param(param)
+    except MalformedPush as exc:
+        TrackingPush.objects.create(
+            shop_id=shop_id,
+            param=param,
+            sign=sign[:64],
+            status=PushStatus.MALFORMED,
+            error=str(exc),
+            received_at=now,
+        )
+        return _refused(400, "推送内容无法解析", f"malformed push: {exc}")
+    push = _store(link.shop, param, sign, number, carrier, now)
+    if push.status == PushStatus.RECEIVED:
+        try:
+            apply_tracking_push(push, scans)
+        except Exception:  # stored: `apply_pending_pushes` applies it again later
+            logger.exception("kuaidi100 push %s stored, not applied", push.pk)
+    return PushAnswer(200, OK)
+
+
+def _store(
+    shop: Shop, param: str, sign: str, number: str, carrier: str, now: datetime
+) -> TrackingPush:
+    digest = hashlib.sha256(param.encode("utf-8")).hexdigest()
+    try:
+        with transaction.atomic():
+            return TrackingPush.objects.create(
+                shop=shop,
+                tracking_number=number,
+                carrier=carrier,
+                param=param,
+                sign=sign[:64],
+                digest=digest,
+                status=PushStatus.RECEIVED,
+                received_at=now,
+            )
+    except IntegrityError:
+        TrackingPush.objects.filter(shop=shop, digest=digest).update(deliveries=F("deliveries") + 1)
+        return TrackingPush.objects.get(shop=shop, digest=digest)
+
+
+def apply_tracking_push(push: TrackingPush, scans: list[Scan] | None = None) -> int:
+    """Record the push's new scans on the shop's shipments with its tracking number, in one
+    transaction, and judge the return parcels it moved. Returns the scans recorded. A scan
+    already recorded (the aggregator repeats every scan in each push) is skipped."""
+    if scans is None:
+        _number, _carrier, scans = parse_param(push.param)
+    judged: list[Shipment] = []
+    recorded = 0
+    with transaction.atomic():
+        locked = TrackingPush.objects.select_for_update().get(pk=push.pk)
+        if locked.status != PushStatus.RECEIVED or locked.shop_id is None:
+            return 0
+        shipments = Shipment.objects.select_for_update().filter(
+            shop_id=locked.shop_id, tracking_number__iexact=locked.tracking_number
+        )
+        for shipment in shipments.order_by("pk"):
+            moved = 0
+            for scan in scans:
+                if ShipmentEvent.objects.filter(
+                    shipment=shipment, at=scan.at, note=scan.text, place=scan.place
+                ).exists():
+                    continue
+                update_shipment_status(
+                    shipment=shipment,
+                    status=scan.status,
+                    note=scan.text,
+                    place=scan.place,
+                    at=scan.at,
+                )
+                moved += 1
+            if moved and shipment.kind == ShipmentKind.RETURN and shipment.case_id:
+                judged.append(shipment)
+            recorded += moved
+        locked.status = PushStatus.APPLIED
+        locked.scans_applied = recorded
+        locked.applied_at = timezone.now()
+        locked.save(update_fields=["status", "scans_applied", "applied_at"])
+    for shipment in judged:  # a failure here leaves the scans recorded; `scan()` judges later
+        check_tracking_other_route(
+            Shipment.objects.select_related("case", "order").get(pk=shipment.pk)
+        )
+    return recorded
+
+
+def apply_pending_pushes(limit: int = 200) -> int:
+    """Apply the accepted pushes a failure left unapplied. Returns how many were applied."""
+    done = 0
+    for push in TrackingPush.objects.filter(status=PushStatus.RECEIVED).order_by("pk")[:limit]:
+        try:
+            apply_tracking_push(push)
+            done += 1
+        except Exception:
+            logger.exception("kuaidi100 push %s not applied", push.pk)
+    return done
