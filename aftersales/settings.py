@@ -258,6 +258,9 @@ AFTERSALES_CASE_REACTIONS = [
     # Last: the platform's intervention opens or rules a dispute ticket (R5.2, R5.3).
     "aftersales.disputes.reactions.on_case_event",
 ]
+# The case list as the agents' queue filters it (its query parameters), for the Excel export of
+# the queue (R8.7): the analytics app writes it without importing the workbench.
+AFTERSALES_CASE_LIST_FILTER = "aftersales.workbench.queue.cases_for_export"
 # Staff alerts (aftersales/alerts): hosts besides the robots' own a webhook may point to
 # ("host" or "host:port"; a local relay), and the seconds one delivery waits for the robot.
 AFTERSALES_ALERT_EXTRA_HOSTS = [

@@ -15,6 +15,7 @@ class ExportKind(models.TextChoices):
     PLATFORM = "platform", _("Platform metrics")
     IMPROVEMENTS = "improvements", _("Improvements")
     SATISFACTION = "satisfaction", _("Satisfaction")
+    QUEUE = "queue", _("Case queue")
 
 
 class ExportStatus(models.TextChoices):

@@ -24,9 +24,10 @@ from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
@@ -98,7 +99,50 @@ def export_filters(
     }
 
 
-def _scope_of(actor: Actor, filters: dict[str, Any]) -> Scope:
+# The queue's query parameters an export of it keeps (R8.7): its filters and buckets, not
+# its page.
+QUEUE_FILTERS = (
+    "q",
+    "shop",
+    "type",
+    "status",
+    "category",
+    "reason",
+    "vip",
+    "out_of_sync",
+    "assignee",
+    "sla",
+    "handover",
+    "platform_due",
+    "sort",
+)
+
+
+def queue_export_filters(params: Any) -> dict[str, str]:
+    """The queue's filter as the export stores it: the set parameters among QUEUE_FILTERS,
+    as the page's query string gave them (`params`, a QueryDict or a dict)."""
+    return {name: str(params.get(name)) for name in QUEUE_FILTERS if params.get(name)}
+
+
+def queue_cases(actor: Actor, filters: dict[str, Any]) -> QuerySet[Case]:
+    """The cases the queue shows the actor under `filters`, through the edge's declared
+    filter (`settings.AFTERSALES_CASE_LIST_FILTER`): analytics does not import the
+    workbench."""
+    cases: QuerySet[Case] = import_string(settings.AFTERSALES_CASE_LIST_FILTER)(actor, filters)
+    return cases
+
+
+def _queue_shop(actor: Actor, filters: dict[str, Any]) -> int | None:
+    try:
+        return int(filters["shop"]) if filters.get("shop") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _scope_of(actor: Actor, filters: dict[str, Any], kind: str = "") -> Scope:
+    if kind == ExportKind.QUEUE:
+        # The queue's filter is not the reports' cuts: only its shop narrows the scope.
+        return scope_for(actor, Cuts(shop=_queue_shop(actor, filters)))
     cuts = Cuts(**{name: filters[name] for name in CUT_FIELDS if name in filters})
     return scope_for(actor, cuts)
 
@@ -112,7 +156,7 @@ def request_export(*, kind: str, filters: dict[str, Any], by: Actor) -> Export:
         raise InvalidInput(_("Exports are for people logged in."))
     if filters.get("by") and filters["by"] not in DIMENSIONS:
         raise InvalidInput(_("Unknown breakdown."))
-    scope = _scope_of(by, filters)
+    scope = _scope_of(by, filters, kind)
     if not scope.shop_ids:
         raise NotFound(_("Shop not found."))
     export = Export.objects.create(
@@ -156,11 +200,11 @@ def run_export(*, export: Export) -> Export:
         shop_ids = [pk for pk in export.shop_ids if pk in actor.shop_roles]
         if shop_ids != export.shop_ids:
             raise NotFound(_("Shop not found."))
-        scope = _scope_of(actor, export.filters)
-        period = _period_of(export.filters)
+        scope = _scope_of(actor, export.filters, export.kind)
         book = workbooks.new_book()
-        if export.kind == ExportKind.CASES:
-            cases = cut_cases(scope).filter(applied_at__gte=period.start, applied_at__lt=period.end)
+        if export.kind == ExportKind.QUEUE:
+            # Today's queue under the filter, of the export's shops only.
+            cases = queue_cases(actor, export.filters).filter(shop_id__in=scope.shop_ids)
             Export.objects.filter(pk=export.pk).update(total_rows=cases.count())
             rows = workbooks.write_cases(
                 book,
@@ -168,27 +212,44 @@ def run_export(*, export: Export) -> Export:
                 clear_shop_ids=set(export.clear_shop_ids),
                 progress=lambda n: _count_rows(export, n),
             )
-        elif export.kind == ExportKind.PRODUCTS:
-            rows = workbooks.write_products(book, problem_products(scope, period))
-        elif export.kind == ExportKind.COSTS:
-            tables = [(key, label, costs_by(scope, period, key)) for key, label in COST_BY.items()]
-            rows = workbooks.write_costs(
-                book,
-                tables,
-                damage_by_carrier(scope, period),
-                damage_by_carrier(scope, period, by_packaging=True),
-            )
-        elif export.kind == ExportKind.PLATFORM:
-            rows = workbooks.write_platform(book, platform_metrics(scope, period))
-        elif export.kind == ExportKind.IMPROVEMENTS:
-            effects = [measure(improvement) for improvement in improvements_for(scope)]
-            rows = workbooks.write_improvements(book, effects)
-        elif export.kind == ExportKind.SATISFACTION:
-            library = GoodCase.objects.filter(shop_id__in=scope.shop_ids).order_by("-added_at")
-            rows = workbooks.write_satisfaction(book, csat_by_agent(scope, period), list(library))
         else:
-            ov = overview(scope, period, compare=True, by=export.filters.get("by", ""))
-            rows = workbooks.write_overview(book, ov)
+            period = _period_of(export.filters)
+            if export.kind == ExportKind.CASES:
+                cases = cut_cases(scope).filter(
+                    applied_at__gte=period.start, applied_at__lt=period.end
+                )
+                Export.objects.filter(pk=export.pk).update(total_rows=cases.count())
+                rows = workbooks.write_cases(
+                    book,
+                    cases,
+                    clear_shop_ids=set(export.clear_shop_ids),
+                    progress=lambda n: _count_rows(export, n),
+                )
+            elif export.kind == ExportKind.PRODUCTS:
+                rows = workbooks.write_products(book, problem_products(scope, period))
+            elif export.kind == ExportKind.COSTS:
+                tables = [
+                    (key, label, costs_by(scope, period, key)) for key, label in COST_BY.items()
+                ]
+                rows = workbooks.write_costs(
+                    book,
+                    tables,
+                    damage_by_carrier(scope, period),
+                    damage_by_carrier(scope, period, by_packaging=True),
+                )
+            elif export.kind == ExportKind.PLATFORM:
+                rows = workbooks.write_platform(book, platform_metrics(scope, period))
+            elif export.kind == ExportKind.IMPROVEMENTS:
+                effects = [measure(improvement) for improvement in improvements_for(scope)]
+                rows = workbooks.write_improvements(book, effects)
+            elif export.kind == ExportKind.SATISFACTION:
+                library = GoodCase.objects.filter(shop_id__in=scope.shop_ids).order_by("-added_at")
+                rows = workbooks.write_satisfaction(
+                    book, csat_by_agent(scope, period), list(library)
+                )
+            else:
+                ov = overview(scope, period, compare=True, by=export.filters.get("by", ""))
+                rows = workbooks.write_overview(book, ov)
         name = _store(book, export)
     except Exception as exc:  # noqa: BLE001 - any failure is shown on the export, not lost
         logger.exception("export %s failed", export.pk)
@@ -244,6 +305,7 @@ def export_file_name(export: Export) -> str:
     stamp = workbooks.shanghai(export.finished_at or export.created_at)
     prefixes: dict[str, str] = {
         ExportKind.CASES: "售后单",
+        ExportKind.QUEUE: "售后工作台",
         ExportKind.PRODUCTS: "问题商品",
         ExportKind.COSTS: "售后成本",
         ExportKind.PLATFORM: "平台服务指标",

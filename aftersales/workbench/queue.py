@@ -47,12 +47,13 @@ from aftersales.cases.reasons import REASONS
 from aftersales.core.actors import Actor
 from aftersales.knowledge.services import open_handover_case_ids
 from aftersales.platforms.adapter import out_of_sync_case_ids, platform_deadline_expression
+from aftersales.shops.models import Shop
 from aftersales.sla.deadlines import at_risk_q, breached_q
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
 from aftersales.sla.services import is_at_risk
 
 from . import figures
-from .forms import ALL, OPEN, SORT_PLATFORM_DEADLINE
+from .forms import ALL, OPEN, SORT_PLATFORM_DEADLINE, QueueFilterForm
 
 PAGE_SIZE = 50
 # The most a count of the queue says exactly: past it, "999+" (`count_text`). Counting reads
@@ -148,6 +149,22 @@ def filtered(
             )
         )
     return search_cases(qs, actor, filters.get("q") or "")
+
+
+def cases_for_export(actor: Actor, filters: dict[str, Any]) -> QuerySet[Case]:
+    """The cases of the queue as `filters` (its query parameters, as the page got them)
+    select them, buckets included: what the Excel export of the queue writes (R8.7), through
+    `settings.AFTERSALES_CASE_LIST_FILTER`. Only the actor's shops; an invalid parameter
+    counts as not given, as on the page."""
+    shops = list(
+        Shop.objects.filter(pk__in=list(actor.shop_roles))
+        .order_by("name")
+        .values_list("pk", "name")
+    )
+    parsed = QueueFilterForm(filters, shops=shops).filters()
+    now = timezone.now()
+    base = filtered(actor, parsed, out_of_sync=out_of_sync_ids(actor), now=now)
+    return in_buckets(base, actor, parsed, now)
 
 
 def in_buckets(

@@ -5,6 +5,7 @@ from aftersales.workbench import views
 app_name = "workbench"
 urlpatterns = [
     path("", views.queue_page, name="queue"),
+    path("export/", views.export_queue, name="export_queue"),
     path("cases/<int:pk>/", views.case_page, name="case"),
     path("cases/<int:pk>/do/<slug:name>/", views.case_action, name="case_action"),
     path("cases/<int:pk>/reveal/", views.reveal_contact, name="reveal"),

@@ -18,12 +18,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from aftersales.analytics.models import ExportKind
+from aftersales.analytics.services import queue_export_filters, request_export
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.fetch import get_case_for_actor
 from aftersales.cases.models import Case, RefundExecution
 from aftersales.cases.services import refundable_lines
 from aftersales.core.actors import Actor
-from aftersales.core.errors import DomainError
+from aftersales.core.errors import DomainError, NotFound
 from aftersales.core.money import fen_to_yuan
 from aftersales.disputes.views import panel_context as dispute_panel
 from aftersales.incidents.services import incidents_of_case
@@ -96,11 +98,30 @@ def queue_page(request: HttpRequest) -> HttpResponse:
         "show_shop": len(shops) > 1,
         "out_of_sync_count": len(out_of_sync),
         "searching": queue.searching(filters),
+        # The Excel export of the list as filtered now (R8.7): the filters as hidden fields.
+        "export_params": sorted(queue_export_filters(request.GET).items()),
         **_bulk_context(actor),
     }
     if getattr(request, "htmx", False):
         return render(request, "workbench/_queue_rows.html", context)
     return render(request, "workbench/queue.html", context)
+
+
+@require_POST
+@staff_view
+def export_queue(request: HttpRequest) -> HttpResponse:
+    """Ask for an Excel export of the queue as filtered (R8.7); the export page shows its
+    progress and its download."""
+    try:
+        export = request_export(
+            kind=ExportKind.QUEUE, filters=queue_export_filters(request.POST), by=actor_of(request)
+        )
+    except NotFound:
+        raise  # another shop's: a 404, as for its pages
+    except DomainError as exc:
+        messages.error(request, exc.render(language()))
+        return redirect("workbench:queue")
+    return redirect("analytics:export", pk=export.pk)
 
 
 def _bulk_context(actor: Actor) -> dict[str, Any]:
