@@ -36,7 +36,7 @@ from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min, Sum
 from django.db.models.functions import TruncDate
 
@@ -45,7 +45,7 @@ from aftersales.cases.choices import ExecutionStatus
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, CaseItem, RefundExecution, RefundLine
 from aftersales.cases.ports import CaseChange
-from aftersales.core.tallies import add_to_tally
+from aftersales.core.tallies import add_to_tallies, add_to_tally
 from aftersales.orders.totals import paid_day
 from aftersales.sla.rules import MERCHANT_RESPONSES
 from aftersales.workdays.calendar import SHANGHAI
@@ -168,7 +168,7 @@ def _move_refund_cells(before: list[Refund], after: list[Refund]) -> None:
         }
         if any(deltas.values()):
             shop_id, day, previous = key
-            _bump(
+            add_to_tally(
                 DailyRefundFact,
                 {"shop_id": shop_id, "day": day, "previous_day": previous},
                 **deltas,
@@ -230,14 +230,14 @@ def record_case_facts(change: CaseChange) -> None:
         daily: Counter[DailyKey] = Counter({after: 1})
         if before is not None:
             daily[before] -= 1
-        _bump_many(DailyCaseFact, ("shop_id", "day", "reason", "type", "assignee_id"), daily)
+        add_to_tallies(DailyCaseFact, ("shop_id", "day", "reason", "type", "assignee_id"), daily)
     times_after = _time_keys(fact)
     times: Counter[TimeKey] = Counter()
     for key in times_before - times_after:
         times[key] -= 1
     for key in times_after - times_before:
         times[key] += 1
-    _bump_many(DailyTimeBucket, ("shop_id", "day", "metric", "bucket"), times)
+    add_to_tallies(DailyTimeBucket, ("shop_id", "day", "metric", "bucket"), times)
     if order_refunds is not None:
         others = [refund for refund in order_refunds if refund[1] != case.pk]
         mine = (
@@ -291,36 +291,6 @@ def _daily_key(fact: CaseFact | None) -> DailyKey | None:
     if fact is None:
         return None
     return (fact.shop_id, fact.applied_day, fact.reason, fact.type, fact.assignee_id or 0)
-
-
-def _bump_many(model: type[models.Model], columns: tuple[str, ...], deltas: Counter[Any]) -> None:
-    """Add each delta to its count row (made if missing), all in one statement: an
-    `INSERT … ON CONFLICT DO UPDATE` on the unique key (SQLite 3.24+ and PostgreSQL), in key
-    order so two transactions never wait on each other's rows crosswise (issue 16)."""
-    rows = sorted((key, delta) for key, delta in deltas.items() if delta)
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(c) for c in (*columns, "cases"))
-    key = ", ".join(connection.ops.quote_name(c) for c in columns)
-    one = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
-    params: list[Any] = []
-    for values, delta in rows:
-        params += [
-            connection.ops.adapt_datefield_value(v) if isinstance(v, date) else v for v in values
-        ]
-        params.append(delta)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} ({names}) VALUES {', '.join([one] * len(rows))} "
-            f"ON CONFLICT ({key}) DO UPDATE SET cases = {table}.cases + excluded.cases",
-            params,
-        )
-
-
-def _bump(model: type[models.Model], lookup: dict[str, Any], **deltas: int) -> None:
-    # One upsert: two first writers of a row at once both count (`core.tallies`).
-    add_to_tally(model, lookup, **deltas)
 
 
 def case_product_facts(case_ids: Iterable[int] | None = None, shop_ids: Iterable[int] = ()) -> list:

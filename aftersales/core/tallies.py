@@ -8,6 +8,7 @@ UPDATE that found nothing and the retry that an update-then-create needs.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from django.db import connection, models
@@ -40,5 +41,36 @@ def add_to_tally(model: type[models.Model], key: dict[str, Any], **deltas: int) 
         cursor.execute(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({values})"
             f" ON CONFLICT ({conflict}) DO UPDATE SET {adds}",
+            params,
+        )
+
+
+def add_to_tallies(
+    model: type[models.Model], key_names: tuple[str, ...], deltas: Counter[tuple[Any, ...]]
+) -> None:
+    """`add_to_tally` for many rows of one count field `cases` at once: each key (values of
+    `key_names`, one of the model's unique constraints) gets its delta, all in one statement,
+    in key order so two transactions never wait on each other's rows crosswise."""
+    rows = sorted((key, delta) for key, delta in deltas.items() if delta)
+    if not rows:
+        return
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    key_fields = [_concrete(meta.get_field(name)) for name in key_names]
+    cases = _concrete(meta.get_field("cases"))
+    columns = ", ".join(quote(f.column) for f in [*key_fields, cases])
+    conflict = ", ".join(quote(f.column) for f in key_fields)
+    one = "(" + ", ".join(["%s"] * (len(key_fields) + 1)) + ")"
+    params: list[Any] = []
+    for values, delta in rows:
+        pairs = zip(key_fields, values, strict=True)
+        params += [f.get_db_prep_value(value, connection) for f, value in pairs]
+        params.append(delta)
+    count = quote(cases.column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))}"
+            f" ON CONFLICT ({conflict}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}",
             params,
         )
