@@ -283,27 +283,7 @@ def supersede_failed_rejection(case: Case) -> list[int]:
             case_id=case.pk, kind=OperationKind.REJECT, status=OperationStatus.FAILED
         ).values_list("pk", flat=True)
     )
-    if not failed:
-        return []
-    superseded = failed + list(
-        OutboxOperation.objects.filter(
-            case_id=case.pk,
-            kind=OperationKind.NOTIFY_BUYER,
-            cause=CaseEvent.CASE_REJECTED,
-            pk__gt=min(failed),
-        )
-        .exclude(status=OperationStatus.SYNCED)
-        .values_list("pk", flat=True)
-    )
-    OutboxOperation.objects.filter(pk__in=superseded).update(
-        status=OperationStatus.SUPERSEDED, next_attempt_at=None, claimed_at=None
-    )
-    logger.info("case %s reopened: operations %s superseded", case.pk, superseded)
-    for pk in OutboxOperation.objects.filter(
-        case_id=case.pk, status=OperationStatus.PENDING
-    ).values_list("pk", flat=True):
-        queue_delivery(pk)
-    return superseded
+    return _supersede(case, failed, {CaseEvent.CASE_REJECTED}, "reopened")
 
 
 def supersede_refused_decisions(case: Case) -> list[int]:
@@ -317,14 +297,22 @@ def supersede_refused_decisions(case: Case) -> list[int]:
         .exclude(kind=OperationKind.NOTIFY_BUYER)
         .values_list("pk", "cause")
     )
+    return _supersede(
+        case, [pk for pk, _ in failed], {cause for _, cause in failed}, "closed by the platform"
+    )
+
+
+def _supersede(case: Case, failed: list[int], causes: set[str], why: str) -> list[int]:
+    """Mark these failed operations `superseded` with the buyer's messages about the same
+    decisions queued after them (not yet sent), then deliver what waited behind them."""
     if not failed:
         return []
-    superseded = [pk for pk, _ in failed] + list(
+    superseded = failed + list(
         OutboxOperation.objects.filter(
             case_id=case.pk,
             kind=OperationKind.NOTIFY_BUYER,
-            cause__in={cause for _, cause in failed},
-            pk__gt=min(pk for pk, _ in failed),
+            cause__in=causes,
+            pk__gt=min(failed),
         )
         .exclude(status=OperationStatus.SYNCED)
         .values_list("pk", flat=True)
@@ -332,7 +320,7 @@ def supersede_refused_decisions(case: Case) -> list[int]:
     OutboxOperation.objects.filter(pk__in=superseded).update(
         status=OperationStatus.SUPERSEDED, next_attempt_at=None, claimed_at=None
     )
-    logger.info("case %s closed by the platform: operations %s superseded", case.pk, superseded)
+    logger.info("case %s %s: operations %s superseded", case.pk, why, superseded)
     for pk in OutboxOperation.objects.filter(
         case_id=case.pk, status=OperationStatus.PENDING
     ).values_list("pk", flat=True):
