@@ -47,6 +47,7 @@ demo: $(STAMP)
 	$(BIN)/aftersales sweep --every 30 & \
 	$(BIN)/aftersales douyin_sync --every 30 & \
 	$(BIN)/aftersales send_alerts --every 30 & \
+	$(BIN)/aftersales kuaidi100_sync --every 60 & \
 	$(BIN)/aftersales propose_incidents --every 600 & \
 	$(BIN)/aftersales scan_signals --every 3600 & \
 	while sleep 300; do $(BIN)/aftersales douyin_reconcile; done & \

@@ -255,6 +255,8 @@ AFTERSALES_CASE_REACTIONS = [
     "aftersales.knowledge.services.take_handovers_on_answer",
     "aftersales.incidents.services.on_case_event",
     "aftersales.signals.services.on_case_event",
+    # A recorded parcel is subscribed at the tracking aggregator, so its scans are pushed.
+    "aftersales.platforms.kuaidi100.services.on_case_event",
     # Last: the platform's intervention opens or rules a dispute ticket (R5.2, R5.3).
     "aftersales.disputes.reactions.on_case_event",
 ]
@@ -352,6 +354,11 @@ DOUYIN_RECONCILE_RECENT_DAYS = env_int("DOUYIN_RECONCILE_RECENT_DAYS", 3, minimu
 DOUYIN_BUYER_MESSAGE_METHOD = env_str("DOUYIN_BUYER_MESSAGE_METHOD", "im/sendMessage")
 # Where the platform fetches our evidence files from (this server's public base URL).
 DOUYIN_EVIDENCE_BASE_URL = env_str("DOUYIN_EVIDENCE_BASE_URL", "http://127.0.0.1:8000")
+
+# --- The carrier-tracking aggregator (aftersales/platforms/kuaidi100; docs/architecture.md) ---
+# Where the parcel subscriptions are sent (快递100 订阅接口), and how long one call may wait.
+KUAIDI100_POLL_URL = env_str("KUAIDI100_POLL_URL", "https://poll.kuaidi100.com/poll")
+KUAIDI100_TIMEOUT_SECONDS = env_float("KUAIDI100_TIMEOUT_SECONDS", 10.0, minimum=0)
 
 # --- The buyer's self-service page and the bot (aftersales/buyer, aftersales/knowledge) --------
 # How a one-time code reaches the buyer: the platform's buyer channel of the order's case, or,

@@ -31,6 +31,7 @@ from aftersales.disputes.views import panel_context as dispute_panel
 from aftersales.incidents.services import incidents_of_case
 from aftersales.orders.choices import ShipmentKind
 from aftersales.platforms.adapter import PlatformAdapter, adapter_for_case
+from aftersales.platforms.kuaidi100.services import with_tracking
 from aftersales.policy.services import latest_decision
 from aftersales.shops.choices import WRITE_ROLES
 from aftersales.shops.models import Membership, Shop
@@ -312,7 +313,7 @@ def case_context(
         "inspections": list(case.inspections.order_by("pk").prefetch_related("photos")),
         "quality_checks": list(case.quality_checks.order_by("pk")),
         "costs": list(case.costs.order_by("pk")),
-        "shipments": list(case.shipments.order_by("pk")),
+        "shipments": with_tracking(list(case.shipments.order_by("pk"))),
         # The order's own parcel, with its history, and what was asked to stop it (R3.1).
         "outbound_parcels": list(
             case.order.shipments.filter(kind=ShipmentKind.OUTBOUND)

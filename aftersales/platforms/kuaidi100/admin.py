@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from aftersales.core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin
 
-from .models import TrackingLink, TrackingPush
+from .models import TrackingLink, TrackingPush, TrackingSubscription
 
 
 @admin.register(TrackingLink)
@@ -13,4 +13,10 @@ class TrackingLinkAdmin(NoDeleteAdminMixin, admin.ModelAdmin):  # type: ignore[t
 @admin.register(TrackingPush)
 class TrackingPushAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("received_at", "shop", "carrier", "tracking_number", "status", "deliveries")
+    list_filter = ("status",)
+
+
+@admin.register(TrackingSubscription)
+class TrackingSubscriptionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("created_at", "shop", "company", "tracking_number", "status", "attempts")
     list_filter = ("status",)

@@ -8,6 +8,14 @@ counted on the first push and changes nothing. Its scans become the shop's shipm
 (`orders.services.update_shipment_status` with the place and time the carrier wrote), and
 every return parcel it moved is judged by the other-route signal at once, a sign-for
 included (the periodic `signals.services.scan` judges it again only if it was not).
+
+The subscription call (快递100 订阅, `POST poll.kuaidi100.com/poll`, form `schema=json` and
+`param` with the carrier, the number, the shop's key, the callback address and the salt) is
+what makes the aggregator push a parcel at all: when a case event records a parcel (the
+buyer's return, a replacement, a resend, repaired goods), `on_case_event` writes a
+`TrackingSubscription` in the event's transaction, and a task sends it after commit, again
+with growing waits until the aggregator takes it. See "The carrier-tracking push" in
+docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -17,14 +25,21 @@ import hmac
 import json
 import logging
 import re
+import urllib.error
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
+from aftersales.cases.events import CaseEvent
+from aftersales.cases.ports import CaseChange
 from aftersales.core.text import escape_nul
 from aftersales.orders.choices import ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Shipment, ShipmentEvent
@@ -32,7 +47,13 @@ from aftersales.orders.services import update_shipment_status
 from aftersales.shops.models import Shop
 from aftersales.signals.services import check_tracking_other_route
 
-from .models import PushStatus, TrackingLink, TrackingPush
+from .models import (
+    PushStatus,
+    SubscriptionStatus,
+    TrackingLink,
+    TrackingPush,
+    TrackingSubscription,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -278,3 +299,232 @@ def apply_pending_pushes(limit: int = 200) -> int:
         except Exception:
             logger.exception("kuaidi100 push %s not applied", push.pk)
     return done
+
+
+# --- The subscription call --------------------------------------------------------------------
+
+# The platform's logistics company code (`orders.carriers`) → the aggregator's `company`. The
+# platform's codes for these carriers are the aggregator's own; a code not listed here is not
+# guessed: its subscription fails at once, saying so, and the parcel is followed by hand.
+AGGREGATOR_CARRIER_CODES = {
+    code: code
+    for code in [
+        "shunfeng",
+        "jd",
+        "zhongtong",
+        "yuantong",
+        "yunda",
+        "shentong",
+        "jtexpress",
+        "ems",
+        "youzhengguonei",
+        "debangwuliu",
+        "huitongkuaidi",
+        "zhaijisong",
+        "danniao",
+        "fengwang",
+        "youshuwuliu",
+        "annengwuliu",
+    ]
+}
+# The case events that record a parcel whose scans the shop wants.
+PARCEL_EVENTS = frozenset(
+    {
+        CaseEvent.RETURN_SHIPPED,
+        CaseEvent.REPLACEMENT_SHIPPED,
+        CaseEvent.ITEMS_RESENT,
+        CaseEvent.REPAIRED_GOODS_SHIPPED,
+        CaseEvent.BUYER_PARCEL_RESHIPPED,
+    }
+)
+# The aggregator's answer codes: taken (200), already subscribed (501, as good); a server error
+# (500) is tried again; every other code (the key refused or expired, a carrier or a number it
+# refuses, a bad callback address) fails at once, since sending it again changes nothing.
+TAKEN_CODES = frozenset({"200", "501"})
+RETRIED_CODES = frozenset({"500"})
+MAX_ATTEMPTS = 5
+RETRY_WAITS = (30, 120, 600, 1800)  # seconds after the 1st, 2nd, 3rd, 4th failed try
+CLAIM_SECONDS = 60  # a try in progress holds its subscription this long
+
+
+def on_case_event(change: CaseChange) -> None:
+    """The aggregator's reaction to case events (`settings.AFTERSALES_CASE_REACTIONS`): a case
+    event that recorded a parcel subscribes each of the case's parcels not yet subscribed, for
+    a shop whose subscription has a key. Returns before any query for other events."""
+    if change.event not in PARCEL_EVENTS:
+        return
+    case = change.case
+    if not TrackingLink.objects.filter(shop_id=case.shop_id, active=True).exclude(key="").exists():
+        return
+    subscribed = TrackingSubscription.objects.filter(shop_id=case.shop_id, shipment__case=case)
+    for shipment in Shipment.objects.filter(case=case).exclude(
+        pk__in=subscribed.values("shipment_id")
+    ):
+        subscribe_parcel(shipment)
+
+
+def subscribe_parcel(shipment: Shipment) -> TrackingSubscription | None:
+    """Ask the aggregator to follow the parcel, in the caller's transaction; the call leaves
+    when it commits. Returns None when the same carrier and number is subscribed already (a
+    parcel sent for two cases, or recorded twice)."""
+    now = timezone.now()
+    company = AGGREGATOR_CARRIER_CODES.get(shipment.carrier, "")
+    fields: dict[str, Any] = {
+        "shop_id": shipment.shop_id,
+        "shipment": shipment,
+        "company": company or shipment.carrier[:32],
+        "tracking_number": shipment.tracking_number.strip()[:64],
+        "created_at": now,
+    }
+    if not company:
+        fields.update(
+            status=SubscriptionStatus.FAILED,
+            last_error=f"carrier {shipment.carrier!r} is not one the aggregator follows",
+        )
+    try:
+        with transaction.atomic():
+            subscription = TrackingSubscription.objects.create(**fields)
+    except IntegrityError:
+        return None
+    if subscription.status == SubscriptionStatus.PENDING:
+        _queue(subscription.pk)
+    else:
+        logger.warning(
+            "kuaidi100: parcel %s not subscribed: %s", shipment.pk, subscription.last_error
+        )
+    return subscription
+
+
+def _queue(subscription_id: int, run_after: datetime | None = None) -> None:
+    from .tasks import send_subscription_task
+
+    task: Any = send_subscription_task
+    if run_after is not None:
+        if not task.get_backend().supports_defer:
+            return  # `kuaidi100_sync` sends it when its wait is over
+        task = task.using(run_after=run_after)
+    transaction.on_commit(lambda: task.enqueue(subscription_id))
+
+
+def callback_url(shop_id: int) -> str:
+    """The shop's push address as the aggregator must call it: absolute, on this server's
+    public address (`AFTERSALES_PUBLIC_BASE_URL`); blank when that is not set."""
+    base = settings.AFTERSALES_PUBLIC_BASE_URL.rstrip("/")
+    return f"{base}{reverse('kuaidi100:push', args=[shop_id])}" if base else ""
+
+
+def subscription_param(subscription: TrackingSubscription, link: TrackingLink) -> str:
+    """The `param` of the subscription call: the aggregator signs its pushes with the salt."""
+    return json.dumps(
+        {
+            "company": subscription.company,
+            "number": subscription.tracking_number,
+            "key": link.key,
+            "parameters": {
+                "callbackurl": callback_url(subscription.shop_id),
+                "salt": link.salt,
+                # 1: the push carries the scans' area (`areaName`), read by `place_of`.
+                "resultv2": "1",
+            },
+        },
+        ensure_ascii=False,
+    )
+
+
+def send_subscription(subscription_id: int, now: datetime | None = None) -> str:
+    """One try of one subscription call. Returns its status afterwards. Early, late or
+    repeated runs are harmless: the try is claimed first."""
+    now = now or timezone.now()
+    claimed = (
+        TrackingSubscription.objects.filter(pk=subscription_id, status=SubscriptionStatus.PENDING)
+        .exclude(next_attempt_at__gt=now)
+        .update(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
+    )
+    subscription = TrackingSubscription.objects.get(pk=subscription_id)
+    if not claimed:
+        return str(subscription.status)
+    link = TrackingLink.objects.filter(shop_id=subscription.shop_id, active=True).first()
+    if link is None or not link.key:
+        retry, error = False, "the shop's tracking subscription is off or has no key"
+    elif not callback_url(subscription.shop_id):
+        retry, error = False, "AFTERSALES_PUBLIC_BASE_URL is not set: no address to push to"
+    else:
+        retry, error = _post_subscription(subscription_param(subscription, link))
+    subscription.attempts += 1
+    if not error:
+        subscription.status, subscription.subscribed_at = SubscriptionStatus.SUBSCRIBED, now
+        subscription.last_error, subscription.next_attempt_at = "", None
+    elif not retry or subscription.attempts >= MAX_ATTEMPTS:
+        subscription.status, subscription.next_attempt_at = SubscriptionStatus.FAILED, None
+        subscription.last_error = error[:500]
+        logger.warning("kuaidi100 subscription %s failed for good: %s", subscription.pk, error)
+    else:
+        wait = RETRY_WAITS[min(subscription.attempts - 1, len(RETRY_WAITS) - 1)]
+        subscription.last_error = error[:500]
+        subscription.next_attempt_at = now + timedelta(seconds=wait)
+        logger.info(
+            "kuaidi100 subscription %s failed, again in %ss: %s", subscription.pk, wait, error
+        )
+    with transaction.atomic():
+        subscription.save(
+            update_fields=["status", "attempts", "next_attempt_at", "last_error", "subscribed_at"]
+        )
+        if subscription.status == SubscriptionStatus.PENDING:
+            _queue(subscription.pk, run_after=subscription.next_attempt_at)
+    return str(subscription.status)
+
+
+def _post_subscription(param: str) -> tuple[bool, str]:
+    """POST the call; (worth retrying, error) — error blank when the aggregator took it."""
+    body = urllib.parse.urlencode({"schema": "json", "param": param}).encode("utf-8")
+    request = urllib.request.Request(
+        settings.KUAIDI100_POLL_URL,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    try:
+        with urllib.request.urlopen(  # noqa: S310 (the configured aggregator's address)
+            request, timeout=settings.KUAIDI100_TIMEOUT_SECONDS
+        ) as answer:
+            raw = answer.read(65536)
+    except urllib.error.HTTPError as exc:
+        return exc.code >= 500 or exc.code == 429, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        return True, str(getattr(exc, "reason", exc))[:500]
+    try:
+        data = json.loads(raw)
+        code, message = str(data.get("returnCode", "")), str(data.get("message", ""))
+    except (ValueError, AttributeError):
+        return True, f"unreadable answer: {raw[:200]!r}"
+    if code in TAKEN_CODES:
+        return False, ""
+    return code in RETRIED_CODES, f"{code} {message}".strip()
+
+
+def send_due_subscriptions(now: datetime | None = None, *, limit: int = 200) -> int:
+    """Try every subscription whose wait is over (those a task did not send: a lost task, a
+    backend without deferred runs). Returns how many were tried."""
+    now = now or timezone.now()
+    due = list(
+        TrackingSubscription.objects.filter(status=SubscriptionStatus.PENDING)
+        .exclude(next_attempt_at__gt=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in due:
+        send_subscription(pk, now)
+    return len(due)
+
+
+def with_tracking(shipments: list[Shipment]) -> list[Shipment]:
+    """The parcels, each with its subscription at the aggregator as `.tracking` (None when it
+    was not subscribed), for the case page: a failed one says why, so the agent follows that
+    parcel by hand."""
+    subscriptions = {
+        s.shipment_id: s
+        for s in TrackingSubscription.objects.filter(shipment__in=[p.pk for p in shipments])
+    }
+    for shipment in shipments:
+        shipment.tracking = subscriptions.get(shipment.pk)  # type: ignore[attr-defined]
+    return shipments
