@@ -67,7 +67,9 @@ return tracking number that never moves; a return tracking number of another rou
 carrier's scans, `orders.ShipmentEvent.place`, picked up outside the buyer's city or signed
 for outside the city of the shop's return address: `signals/places.py`,
 `services.check_tracking_other_route`; the scans arrive signed from the carrier-tracking push,
-快递100 subscription push, `platforms/kuaidi100/`, which judges each return parcel it moved);
+快递100 subscription push, `platforms/kuaidi100/`, which judges each return parcel it moved;
+every parcel a case records is subscribed there by `kuaidi100.services.on_case_event`, a
+durable task with retries, a failed one shown beside its parcel on the case page);
 an inspection that finds another item or weight; the
 same photo (perceptual hashes) on claims of other buyers or orders; refund-only right after an
 interception. Built in `signals/` (`services.py`, `rules.py`, `hashing.py`, `places.py`,
