@@ -426,8 +426,13 @@ class Soak:
         seconds = self.args.minutes * 60
         started = time.monotonic()
         restarts = [(seconds * 0.35, signal.SIGTERM), (seconds * 0.7, signal.SIGKILL)]
-        phase_every = max(20.0, seconds / (2 * len(FAULT_PHASES)))
-        next_kill = started + self.args.kill_every
+        phases = FAULT_PHASES
+        if not self.args.faults:  # a memory soak: the platform healthy, nothing restarted
+            restarts, phases = [], FAULT_PHASES[:1]
+        phase_every = max(20.0, seconds / (2 * len(phases)))
+        next_kill = started + self.args.kill_every if self.args.kill_every else float("inf")
+        next_rss = started + 30
+        self.rss_timeline: list[tuple[float, int, int]] = []
         next_phase = started
         phase = 0
         next_inject = started + 3
@@ -435,7 +440,7 @@ class Soak:
         self.rss_start: tuple[int, int] | None = None
         while (now := time.monotonic()) - started < seconds:
             if now >= next_phase:
-                name, switches = FAULT_PHASES[phase % len(FAULT_PHASES)]
+                name, switches = phases[phase % len(phases)]
                 self.set_faults(switches)
                 self.counts[f"phase: {name}"] += 1
                 log(f"faults: {name}")
@@ -461,7 +466,10 @@ class Soak:
             if self.rss_start is None and now - started >= 30:
                 # the processes have loaded what a first round of work needs
                 self.rss_start = self.rss()
-            if now >= next_inject:
+            if self.args.rss_every and now >= next_rss:
+                self.rss_timeline.append((now - started, *self.rss()))
+                next_rss = now + self.args.rss_every
+            if now >= next_inject and self.args.faults:
                 choice = self.rng.random()
                 try:
                     if choice < 0.4:
@@ -756,6 +764,10 @@ def run(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> int:
         f"30 s in, {workers_end / 1024:.0f} MiB at the end of the soak (each restarted when "
         "killed)"
     )
+    if soak.rss_timeline:
+        print("\n  RSS over the soak (MiB): minute, web (master + workers), task workers")
+        for at, web, workers in soak.rss_timeline:
+            print(f"    {at / 60:6.1f}  {web / 1024:7.0f}  {workers / 1024:7.0f}")
     print(f"  {P.load_average()}; finished {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}")
     print("\n  Must be 0")
     bad = 0
@@ -772,7 +784,18 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=6, help="length of the soak")
     parser.add_argument("--rate", type=float, default=0.5, help="new after-sales per second")
     parser.add_argument("--workers", type=int, default=2, help="db_worker processes")
-    parser.add_argument("--kill-every", type=float, default=20, help="seconds between kills")
+    parser.add_argument(
+        "--kill-every", type=float, default=20, help="seconds between kills (0: none)"
+    )
+    parser.add_argument(
+        "--no-faults",
+        dest="faults",
+        action="store_false",
+        help="no platform faults, restarts or bad pushes (a memory soak)",
+    )
+    parser.add_argument(
+        "--rss-every", type=float, default=0, help="print the processes' RSS every N seconds"
+    )
     parser.add_argument("--drain", type=float, default=300, help="seconds to settle at most")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--keep", action="store_true", help="keep the temp directory (logs)")
