@@ -1135,9 +1135,13 @@ def recover_stalled_operations(now: datetime | None = None) -> tuple[int, int]:
     due = list(
         OutboxOperation.objects.filter(status=OperationStatus.PENDING, next_attempt_at__lte=now)
         .exclude(Exists(behind_a_failure))
+        .order_by("pk")
         .values_list("pk", flat=True)
     )
-    for pk in due:
+    # A delivery task takes its operation and the other ready ones, oldest first, a batch at
+    # a time (`deliver_operations`): one task per batch covers them all, and a backlog is not
+    # queued again in full on every pass.
+    for pk in due[:: settings.DOUYIN_OUTBOX_BATCH]:
         enqueue_delivery(pk)
     return recovered, len(due)
 

@@ -403,17 +403,24 @@ def run_safety_net(now: datetime | None = None) -> int:
         status=MessageStatus.PROCESSING, claimed_at__lt=now - lease
     ).update(status=MessageStatus.RECEIVED)
     max_attempts = settings.DOUYIN_INBOUND_MAX_ATTEMPTS
-    stale = list(
+    waiting = list(
         InboundMessage.objects.filter(
             status=MessageStatus.RECEIVED, received_at__lt=now - timedelta(minutes=2)
-        ).values_list("pk", flat=True)
-    ) + list(
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    failed = list(
         InboundMessage.objects.filter(
             status=MessageStatus.FAILED,
             attempts__lt=max_attempts,
             claimed_at__lt=now - timedelta(minutes=1),
         ).values_list("pk", flat=True)
     )
-    for pk in stale:
+    # A task applies its message and the others waiting, oldest first, a batch at a time: one
+    # task per batch of waiting messages covers them all. One per message would, behind a
+    # backlog, queue the whole backlog again on every pass (a soak at 1 after-sale/s on a
+    # loaded machine had 36,000 task rows waiting). A failed message is taken only by its own.
+    for pk in waiting[:: settings.DOUYIN_INBOUND_BATCH] + failed:
         enqueue_processing(pk)
-    return recovered + queued + len(stale)
+    return recovered + queued + len(waiting) + len(failed)

@@ -473,3 +473,39 @@ def test_the_sweep_queues_what_is_due_but_not_what_waits_behind_a_failure(return
     assert (recovered, queued) == (0, 1)
     assert OutboxOperation.objects.get(pk=opened.pk).status == "synced"
     assert OutboxOperation.objects.get(pk=notify.pk).status == "pending"
+
+
+def test_issue16_the_sweep_queues_one_task_per_batch_not_one_per_operation(
+    return_case, platform, settings, monkeypatch
+):
+    """Behind a backlog the safety net must not queue the whole backlog again on every pass:
+    a delivery task takes a batch of ready operations, so one task per batch covers them."""
+    settings.DOUYIN_OUTBOX_BATCH = 50
+    now = timezone.now()
+    OutboxOperation.objects.bulk_create(
+        OutboxOperation(
+            shop_id=return_case.shop_id,
+            case=return_case,
+            kind="notify_buyer",
+            params={"text": f"message {n}"},
+            idempotency_key=f"backlog-{n}",
+            status="pending",
+            next_attempt_at=now - timedelta(minutes=5),
+            created_at=now - timedelta(minutes=5),
+        )
+        for n in range(120)
+    )
+    due = list(
+        OutboxOperation.objects.filter(status="pending", next_attempt_at__lte=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    queued: list[int] = []
+    monkeypatch.setattr(
+        "aftersales.platforms.douyin.outbox.enqueue_delivery", lambda pk, **kw: queued.append(pk)
+    )
+
+    recovered, counted = recover_stalled_operations(now)
+
+    assert (recovered, counted) == (0, len(due)) and len(due) >= 120
+    assert queued == due[::50]  # the oldest of each batch: 3 tasks, not 120
