@@ -403,9 +403,7 @@ def offer_survey(change: CaseChange) -> None:
     # A case ends once: the events that end it move it into a terminal status, which has no
     # way out (`cases/transitions.py`). One that was not ended before the event has no survey
     # yet: nothing to look up (issue 16); the survey's unique case says the same again.
-    first_end = (
-        change.previous_status not in TERMINAL_STATUSES and case.status in TERMINAL_STATUSES
-    )
+    first_end = change.previous_status not in TERMINAL_STATUSES and case.status in TERMINAL_STATUSES
     if not first_end and Survey.objects.filter(case_id=case.pk).exists():
         return
     survey = Survey.objects.create(

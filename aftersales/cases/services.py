@@ -57,9 +57,9 @@ from .choices import (
 from .events import CaseEvent
 from .evidence import check_upload
 from .models import (
+    OPENED_ITEMS,
     Case,
     CaseCost,
-    OPENED_ITEMS,
     CaseItem,
     Evidence,
     Inspection,
@@ -206,7 +206,9 @@ def open_case(
         applied_at=applied_at or timezone.now(),
     )
     case_items = [
-        CaseItem(case=case, order_item=by_pk.get(r.order_item.pk, r.order_item), quantity=r.quantity)
+        CaseItem(
+            case=case, order_item=by_pk.get(r.order_item.pk, r.order_item), quantity=r.quantity
+        )
         for r in items
     ]
     CaseItem.objects.bulk_create(case_items)
@@ -934,7 +936,9 @@ def _lock_execution_and_case(execution_id: int) -> RefundExecution:
     """The execution and its case under row locks, in one statement, with the decision and
     what `_lock_case_by_id` brings with a case (the shop, the order and its buyer)."""
     return (
-        RefundExecution.objects.select_related("decision__case__shop", "decision__case__order__buyer")
+        RefundExecution.objects.select_related(
+            "decision__case__shop", "decision__case__order__buyer"
+        )
         .select_for_update(of=("self", "decision__case"))
         .get(pk=execution_id)
     )

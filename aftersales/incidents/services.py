@@ -504,15 +504,15 @@ def _arrivals(shop_id: int, dimension: str, value: str, start: datetime, end: da
 def _dimensions_of(case: Case) -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
     opened = opened_items(case)
-    products = (
-        list(
+    if opened is None:
+        products = list(
             CaseItem.objects.filter(case=case)
             .values_list("order_item__sku__product_id", "order_item__sku__product__name")
             .distinct()
         )
-        if opened is None
-        else list({ci.order_item.sku.product_id: ci.order_item.sku.product.name for ci in opened}.items())
-    )
+    else:  # the opening's object: its items came with their products
+        names = {ci.order_item.sku.product_id: ci.order_item.sku.product.name for ci in opened}
+        products = list(names.items())
     found += [("product", str(pk), name) for pk, name in products]
     reason = REASONS.get(case.reason)
     found.append(("reason", case.reason, str(reason.label) if reason else case.reason))
