@@ -43,7 +43,7 @@ from django.db.models.functions import TruncDate
 from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import ExecutionStatus
 from aftersales.cases.events import CaseEvent
-from aftersales.cases.models import Case, CaseItem, RefundExecution, RefundLine
+from aftersales.cases.models import Case, CaseItem, RefundExecution, RefundLine, opened_items
 from aftersales.cases.ports import CaseChange
 from aftersales.core.tallies import add_to_tallies, add_to_tally
 from aftersales.orders.totals import paid_day
@@ -200,7 +200,7 @@ def record_case_facts(change: CaseChange) -> None:
     stored = _fact_values(fact)
     if fact is None:
         fact = CaseFact(case_id=case.pk)
-        CaseProductFact.objects.bulk_create(case_product_facts([case.pk]))
+        CaseProductFact.objects.bulk_create(_opened_product_facts(case))
     elif fact.reason != case.reason:
         CaseProductFact.objects.filter(case_id=case.pk).update(reason=case.reason)
     fact.shop_id = case.shop_id
@@ -272,7 +272,11 @@ def _event_time(case: Case, event: str, known: dict[str, Any] | None = None) -> 
 
 
 def _refund_of(case: Case) -> tuple[Any, int]:
-    """When the case's refund was paid and its goods amount: one query."""
+    """When the case's refund was paid and its goods amount. The execution's result brings
+    the decision with the locked case (`cases.services._record_refund_success`), and the
+    case's resolution is the execution's time: no query. Else one."""
+    if Case.refund_decision.is_cached(case) and case.resolved_at is not None:  # type: ignore[attr-defined]
+        return case.resolved_at, case.refund_decision.goods_amount_fen
     execution = (
         RefundExecution.objects.filter(decision__case_id=case.pk, status=ExecutionStatus.SUCCEEDED)
         .annotate(goods=Sum("decision__lines__amount_fen"))
@@ -317,6 +321,26 @@ def case_product_facts(case_ids: Iterable[int] | None = None, shop_ids: Iterable
             order_id=order_id,
             paid_day=paid_day(paid_at),
             reason=reason,
+        )
+    return list(rows.values())
+
+
+def _opened_product_facts(case: Case) -> list[CaseProductFact]:
+    """`case_product_facts` of one case, from the items `open_case` wrote if this is the
+    opening's object (no read), else from the database."""
+    items = opened_items(case)
+    if items is None:
+        return case_product_facts([case.pk])
+    rows = {}
+    for ci in items:
+        product_id = ci.order_item.sku.product_id
+        rows[product_id] = CaseProductFact(
+            case_id=case.pk,
+            shop_id=case.shop_id,
+            product_id=product_id,
+            order_id=case.order_id,
+            paid_day=paid_day(case.order.paid_at),
+            reason=case.reason,
         )
     return list(rows.values())
 

@@ -31,6 +31,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import record_event
+from aftersales.cases.choices import TERMINAL_STATUSES
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
 from aftersales.cases.ports import CaseChange
@@ -399,7 +400,11 @@ def offer_survey(change: CaseChange) -> None:
     if change.event not in CASE_ENDS:
         return
     case = change.case
-    if Survey.objects.filter(case_id=case.pk).exists():
+    # A case ends once: the events that end it move it into a terminal status, which has no
+    # way out (`cases/transitions.py`). One that was not ended before the event has no survey
+    # yet: nothing to look up (issue 16); the survey's unique case says the same again.
+    first_end = change.previous_status not in TERMINAL_STATUSES and case.status in TERMINAL_STATUSES
+    if not first_end and Survey.objects.filter(case_id=case.pk).exists():
         return
     survey = Survey.objects.create(
         shop_id=case.shop_id,

@@ -209,6 +209,17 @@ class CaseItem(models.Model):
         ]
 
 
+# Where `open_case` keeps the case items it wrote on the case object, with their order items,
+# SKUs and products: the reactions to the opening, in the same transaction, read the case's
+# items from here instead of back from the database (issue 16).
+OPENED_ITEMS = "_opened_items"
+
+
+def opened_items(case: Case) -> list[CaseItem] | None:
+    """The items of a case opened by this very object (`open_case`), or None: read them."""
+    return getattr(case, OPENED_ITEMS, None)
+
+
 class RefundDecision(models.Model):
     """What the merchant decided to refund, and why (R3.4): recorded apart from its execution.
 

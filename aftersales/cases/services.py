@@ -57,6 +57,7 @@ from .choices import (
 from .events import CaseEvent
 from .evidence import check_upload
 from .models import (
+    OPENED_ITEMS,
     Case,
     CaseCost,
     CaseItem,
@@ -68,7 +69,7 @@ from .models import (
     RefundLine,
 )
 from .money import ItemCap, allocate, default_goods_fen, item_cap, shipping_refundable_fen
-from .ports import RefundGatewayError, get_refund_gateway, refund_advice
+from .ports import RefundAdvice, RefundGatewayError, get_refund_gateway, refund_advice
 from .reasons import REASONS, REJECT_REASONS, review_stage_of
 from .transitions import (
     can_approve,
@@ -185,21 +186,33 @@ def open_case(
         )
 
     buyer = order.buyer
+    # The order's items as they are now, with their SKUs and products: one read serves the
+    # snapshot, and the case items written with them serve the opening's reactions (the
+    # policy's facts, the analytics' products, the incidents' dimensions: `opened_items`).
+    current = list(order.items.select_related("sku__product").order_by("pk"))
+    by_pk = {item.pk: item for item in current}
     case = Case.objects.create(
-        shop_id=order.shop_id,
+        # The shop comes with the case object: the platform and the incidents ask for it
+        # (one read here, none if the caller's order brought it).
+        shop=order.shop,
         order=order,
         platform_case_id=platform_case_id,
         type=type,
         reason=reason,
         buyer_statement=buyer_statement,
         requested_amount_fen=requested_amount_fen,
-        order_snapshot=_snapshot(order),
+        order_snapshot=_snapshot(order, current),
         priority=Priority.HIGH if buyer.is_vip else Priority.NORMAL,
         applied_at=applied_at or timezone.now(),
     )
-    CaseItem.objects.bulk_create(
-        [CaseItem(case=case, order_item=r.order_item, quantity=r.quantity) for r in items]
-    )
+    case_items = [
+        CaseItem(
+            case=case, order_item=by_pk.get(r.order_item.pk, r.order_item), quantity=r.quantity
+        )
+        for r in items
+    ]
+    CaseItem.objects.bulk_create(case_items)
+    setattr(case, OPENED_ITEMS, case_items)  # in the order of their ids, as read back
     record_case_event(
         case,
         event=CaseEvent.CASE_OPENED,
@@ -217,7 +230,7 @@ def open_case(
     return case
 
 
-def _snapshot(order: Order) -> dict[str, Any]:
+def _snapshot(order: Order, items: Sequence[OrderItem]) -> dict[str, Any]:
     """The order as the buyer saw it at application: later changes do not rewrite history."""
 
     def ts(value: Any) -> str | None:
@@ -240,7 +253,7 @@ def _snapshot(order: Order) -> dict[str, Any]:
                 "paid_amount_fen": item.paid_amount_fen,
                 "refunded_amount_fen": item.refunded_amount_fen,
             }
-            for item in order.items.order_by("pk")
+            for item in items
         ],
     }
 
@@ -575,12 +588,16 @@ def case_item_caps(
 
 
 def refund_defaults(
-    case: Case, caps: Sequence[ItemCap] | None = None, order: Order | None = None
+    case: Case,
+    caps: Sequence[ItemCap] | None = None,
+    order: Order | None = None,
+    advice: RefundAdvice | None = None,
 ) -> RefundDefaults:
-    """The case's refund limits and defaults now (see `RefundDefaults`)."""
+    """The case's refund limits and defaults now (see `RefundDefaults`); `advice`: the
+    policy's, asked for unless given."""
     caps = case_item_caps(case) if caps is None else caps
     order = order or case.order
-    advice = refund_advice(case)
+    advice = advice or refund_advice(case)
     goods_cap = sum(c.cap_fen for c in caps)
     shipping_available = shipping_refundable_fen(order)
     return RefundDefaults(
@@ -679,7 +696,11 @@ def refund_case(
     locked_items = {ci.order_item_id: ci.order_item for ci in case_items}
     order = Order.objects.select_for_update().get(pk=case.order_id)
     caps = case_item_caps(case, locked_items, case_items)
-    defaults = refund_defaults(case, caps, order)
+    # The policy's advice (its latest decision, a read) gives only the defaults of the
+    # shipping and the return postage and the postage's cap: not needed when the shipping is
+    # given and no postage refunded.
+    needs_advice = shipping_amount_fen is None or return_postage_fen != 0
+    defaults = refund_defaults(case, caps, order, None if needs_advice else RefundAdvice())
     full_amount = defaults.goods_cap_fen
     if goods_amount_fen is None:
         goods_amount_fen = defaults.goods_fen
@@ -911,14 +932,26 @@ def _lock_execution(execution_id: int) -> RefundExecution:
     )
 
 
+def _lock_execution_and_case(execution_id: int) -> RefundExecution:
+    """The execution and its case under row locks, in one statement, with the decision and
+    what `_lock_case_by_id` brings with a case (the shop, the order and its buyer)."""
+    return (
+        RefundExecution.objects.select_related(
+            "decision__case__shop", "decision__case__order__buyer"
+        )
+        .select_for_update(of=("self", "decision__case"))
+        .get(pk=execution_id)
+    )
+
+
 @transaction.atomic
 def _record_refund_success(
     *, execution: RefundExecution, reference: str, by: Actor
 ) -> RefundExecution:
-    execution = _lock_execution(execution.pk)
+    execution = _lock_execution_and_case(execution.pk)
     if execution.status == ExecutionStatus.SUCCEEDED:
         return execution
-    case = _lock_case_by_id(execution.decision.case_id)
+    case = execution.decision.case
     execution.status = ExecutionStatus.SUCCEEDED
     execution.external_reference = reference
     execution.last_error = ""

@@ -23,7 +23,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -36,7 +36,7 @@ from aftersales.cases import services as case_services
 from aftersales.cases.choices import TERMINAL_STATUSES
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.fetch import get_case_for_actor
-from aftersales.cases.models import Case, CaseItem
+from aftersales.cases.models import Case, CaseItem, opened_items
 from aftersales.cases.ports import CaseChange
 from aftersales.cases.reasons import REASONS
 from aftersales.cases.transitions import can_approve
@@ -76,6 +76,12 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 def _check_lead(by: Actor, shop_id: int) -> None:
     if not by.is_unscoped and by.role_in(shop_id) not in LEAD_ROLES:
         raise PermissionDenied(_("Only a supervisor or shop admin can do this."))
+
+
+def _count_open(shop_id: int, delta: int) -> None:
+    """Keep `Shop.open_incidents` in the transaction that opens or closes an incident: the
+    case reaction below skips its query for the shop's member incidents while it is 0."""
+    Shop.objects.filter(pk=shop_id).update(open_incidents=F("open_incidents") + delta)
 
 
 def _move(incident: Incident, action: str) -> str:
@@ -295,6 +301,7 @@ def declare_incident(
         declared_at=now,
         **_clean_scope(shop, scope),
     )
+    _count_open(incident.shop_id, +1)
     _record(incident, "incident_declared", by, scope=scope_as_dict(incident))
     joined = _join_existing(incident, by)
     _alert_declared(incident, joined)
@@ -387,6 +394,7 @@ def confirm_incident(
         incident.target_hours = target_hours
     incident.declared_at = timezone.now()
     incident.save(update_fields=["status", "title", "target_hours", "declared_at"])
+    _count_open(incident.shop_id, +1)
     _record(incident, "incident_declared", by, scope=scope_as_dict(incident), proposed=True)
     joined = _join_existing(incident, by)
     _alert_declared(incident, joined)
@@ -415,6 +423,7 @@ def close_incident(*, incident: Incident, by: Actor, note: str = "") -> Incident
     incident.status = _move(incident, "close")
     incident.closed_at, incident.close_note = timezone.now(), note.strip()
     incident.save(update_fields=["status", "closed_at", "close_note"])
+    _count_open(incident.shop_id, -1)
     _record(
         incident,
         "incident_closed",
@@ -445,10 +454,14 @@ def on_case_event(change: CaseChange) -> None:
         for incident in live:
             if matches(incident, case):
                 _join(incident, case, Actor.system("incidents"))
-        case_id = case.pk
-        transaction.on_commit(lambda: detect_surges_for_case(case_id))
+        # The case object goes along (its items as opened among it): not read again.
+        transaction.on_commit(lambda: detect_surges_for_case(case))
         return
     if not change.status_changed or case.status in TERMINAL_STATUSES:
+        return
+    if Case.shop.is_cached(case) and case.shop.open_incidents == 0:  # type: ignore[attr-defined]
+        # The shop, read with the case's lock (`lock_case`), has no open incident: the case
+        # is a member of none.
         return
     tightest = (
         Incident.objects.filter(
@@ -490,11 +503,16 @@ def _arrivals(shop_id: int, dimension: str, value: str, start: datetime, end: da
 
 def _dimensions_of(case: Case) -> list[tuple[str, str, str]]:
     found: list[tuple[str, str, str]] = []
-    products = (
-        CaseItem.objects.filter(case=case)
-        .values_list("order_item__sku__product_id", "order_item__sku__product__name")
-        .distinct()
-    )
+    opened = opened_items(case)
+    if opened is None:
+        products = list(
+            CaseItem.objects.filter(case=case)
+            .values_list("order_item__sku__product_id", "order_item__sku__product__name")
+            .distinct()
+        )
+    else:  # the opening's object: its items came with their products
+        names = {ci.order_item.sku.product_id: ci.order_item.sku.product.name for ci in opened}
+        products = list(names.items())
     found += [("product", str(pk), name) for pk, name in products]
     reason = REASONS.get(case.reason)
     found.append(("reason", case.reason, str(reason.label) if reason else case.reason))
@@ -525,12 +543,15 @@ def check_surge(
     return surges.surge(dimension, value, label, count, baseline)
 
 
-def detect_surges_for_case(case_id: int, now: datetime | None = None) -> list[Incident]:
+def detect_surges_for_case(case: Case | int, now: datetime | None = None) -> list[Incident]:
     """Check the new case's product(s), reason and carrier for a surge; propose an incident
-    for each that crossed the bound and has no live incident or proposal already."""
-    case = Case.objects.filter(pk=case_id).first()
-    if case is None:
-        return []
+    for each that crossed the bound and has no live incident or proposal already. `case`:
+    the committed case (the opening's object), or its id."""
+    if not isinstance(case, Case):
+        found_case = Case.objects.filter(pk=case).first()
+        if found_case is None:
+            return []
+        case = found_case
     proposed = []
     # A dimension with a live incident or proposal gets no new one (`propose_incident` checks
     # again under lock): its arrival counts are not worth two queries and a transaction per

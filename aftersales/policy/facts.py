@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from aftersales.cases.choices import RETURNING_TYPES, CaseType
-from aftersales.cases.models import Case
+from aftersales.cases.models import Case, CaseItem, opened_items
 from aftersales.cases.reasons import REASONS
 from aftersales.core.limits import CODE_MAX_LENGTH
 from aftersales.orders.choices import OrderStatus
@@ -42,7 +43,7 @@ def facts_for_case(case: Case, *, just_opened: bool = False) -> CaseFacts:
             exclusion_confirmed=ci.order_item.return_exclusion_confirmed,
             best_before=ci.order_item.best_before,
         )
-        for ci in case.items.select_related("order_item__sku__product").order_by("pk")
+        for ci in _items_of(case, just_opened)
     )
     if just_opened:
         inspection = None
@@ -171,3 +172,12 @@ class CaseIn(BaseModel):
             approved_at=self.approved_at,
             received_at=self.received_at,
         )
+
+
+def _items_of(case: Case, just_opened: bool) -> Sequence[CaseItem]:
+    """The case's items with their order items, SKUs and products: those `open_case` wrote,
+    if this is the opening's transaction and object, else read."""
+    items = opened_items(case) if just_opened else None
+    if items is not None:
+        return items
+    return list(case.items.select_related("order_item__sku__product").order_by("pk"))

@@ -16,6 +16,10 @@ class Shop(models.Model):
     platform_shop_id = models.CharField(_("platform shop id"), max_length=64)
     name = models.CharField(_("name"), max_length=100)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # How many of the shop's incidents are open, kept by the incidents' services in the
+    # transaction that opens or closes one: a case's status change, which reads its shop with
+    # its lock, asks for the incidents it is a member of only when there is one (issue 16).
+    open_incidents = models.PositiveIntegerField(_("open incidents"), default=0)
 
     class Meta:
         verbose_name = _("shop")

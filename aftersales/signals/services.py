@@ -140,12 +140,17 @@ def merchant_shop_ids(shop_id: int) -> list[int]:
 
 def same_buyer_ids(buyer: Buyer) -> list[int]:
     """The buyer's ids in the merchant's shops (`merchant_shop_ids`), in one query."""
+    return list(_same_buyers(buyer))
+
+
+def _same_buyers(buyer: Buyer) -> QuerySet[Buyer, int]:
+    """`same_buyer_ids` as a query, to be a subquery of the statement that uses them."""
     match = Q(platform_buyer_id=buyer.platform_buyer_id)
     if buyer.phone:
         match |= Q(phone=buyer.phone)
     admins = Membership.objects.filter(shop_id=buyer.shop_id, role=Role.ADMIN).values("user_id")
     admins_shops = Membership.objects.filter(user_id__in=admins, role=Role.ADMIN).values("shop_id")
-    return list(
+    return (
         Buyer.objects.filter(Q(shop_id=buyer.shop_id) | Q(shop_id__in=admins_shops))
         .filter(match)
         .values_list("pk", flat=True)[:200]
@@ -163,8 +168,10 @@ class _Opening:
         return rules_for(self.case.shop_id)
 
     @cached_property
-    def buyers(self) -> list[int]:
-        return same_buyer_ids(self.case.order.buyer)
+    def buyers(self) -> QuerySet[Buyer, int]:
+        # A subquery of each rule's count, not a query of its own: an opening usually runs
+        # one such count (issue 16).
+        return _same_buyers(self.case.order.buyer)
 
 
 # --- Raising --------------------------------------------------------------------------------

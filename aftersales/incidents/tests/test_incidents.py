@@ -19,6 +19,7 @@ from aftersales.core.errors import Conflict, InvalidInput, NotFound, PermissionD
 from aftersales.incidents import services, surges
 from aftersales.incidents.models import Incident, IncidentCase, IncidentStatus
 from aftersales.shops.choices import Role
+from aftersales.shops.models import Shop
 from aftersales.sla.models import ClockState, SlaClock
 
 T0 = sh(2026, 6, 10, 10)
@@ -246,3 +247,53 @@ def test_r12_1_the_reaction_proposes_once_the_case_is_committed(
         == 1
     )
     assert Case.objects.filter(shop=shop_a).count() == 6
+
+
+def _open_incidents(shop) -> int:
+    return Shop.objects.get(pk=shop.pk).open_incidents
+
+
+def _surge(dimension: str, value: str) -> surges.Surge:
+    return surges.Surge(dimension, value, value, 9, 3, 1.0, 1e-6)
+
+
+def test_r12_1_the_shop_counts_its_open_incidents_as_they_open_and_close(shop_a, sup_a, world):
+    """Issue 16: a case's status change asks for the incidents it is a member of only while
+    its shop has one open; the count moves in the transactions that open and close them."""
+    lead = testing.actor(sup_a)
+    with time_machine.travel(T0, tick=False):
+        declared = _declare(shop_a, sup_a, world)
+        assert _open_incidents(shop_a) == 1
+        proposed = services.propose_incident(
+            shop_id=shop_a.pk, surge=_surge("product", str(world["mug"].product_id))
+        )
+        assert proposed is not None and _open_incidents(shop_a) == 1  # a proposal is not open
+        services.confirm_incident(incident=proposed, by=lead)
+        assert _open_incidents(shop_a) == 2
+        dismissed = services.propose_incident(
+            shop_id=shop_a.pk, surge=_surge("reason", "quality_issue")
+        )
+        assert dismissed is not None
+        services.dismiss_incident(incident=dismissed, by=lead)
+        assert _open_incidents(shop_a) == 2
+        services.close_incident(incident=declared, by=lead)
+        services.close_incident(incident=proposed, by=lead)
+    assert _open_incidents(shop_a) == 0
+
+
+def test_r12_1_a_status_change_skips_the_member_read_only_while_no_incident_is_open(
+    shop_a, sup_a, world
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def incident_reads(case) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            case_services.approve_case(case=case, by=testing.SYSTEM)
+        return len([q for q in queries.captured_queries if '"incidents_incident"' in q["sql"]])
+
+    assert incident_reads(world["cases"]["mug"]) == 0  # no incident open in the shop
+    with time_machine.travel(T0, tick=False):
+        _declare(shop_a, sup_a, world)
+    # Open: a member case's new clocks are tightened (the test above), so the read happens.
+    assert incident_reads(world["cases"]["dress1"]) == 1
