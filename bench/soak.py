@@ -83,6 +83,7 @@ SOAK_ENV = {
     "DOUYIN_OUTBOX_LEASE_SECONDS": "45",
     "DOUYIN_INBOUND_LEASE_SECONDS": "45",
     "AFTERSALES_TASK_LEASE_SECONDS": "60",
+    "AFTERSALES_REFUND_LEASE_SECONDS": "60",
     "DOUYIN_OUTBOX_BACKOFF_BASE": "1",
     "DOUYIN_OUTBOX_BACKOFF_CAP": "10",
     "DOUYIN_HTTP_TIMEOUT": "4",
@@ -371,7 +372,14 @@ class Soak:
                         )
                         self.counts["merchant: rejected"] += 1
                 elif case.status == "awaiting_refund":
-                    services.refund_case(case=case, by=self.merchant)
+                    # The refund form's defaults, as an agent confirms them (the shipping
+                    # and return postage included: None takes the default, 0 would be none).
+                    services.refund_case(
+                        case=case,
+                        by=self.merchant,
+                        shipping_amount_fen=None,
+                        return_postage_fen=None,
+                    )
                     self.counts["merchant: refund decided"] += 1
                 elif case.status == "awaiting_return" and case.return_status == "in_transit":
                     services.receive_return(case=case, by=self.merchant)
@@ -480,6 +488,7 @@ class Soak:
         from django_tasks.base import TaskResultStatus
         from django_tasks_db.models import DBTaskResult
 
+        from aftersales.cases.models import RefundExecution
         from aftersales.platforms.douyin.models import InboundMessage, OutboxOperation
 
         P.stop(self.traffic)
@@ -500,6 +509,11 @@ class Soak:
                 "outbox": OutboxOperation.objects.filter(status__in=["pending", "sending"]).count(),
                 "tasks": DBTaskResult.objects.filter(
                     Q(status=TaskResultStatus.READY) | Q(status=TaskResultStatus.RUNNING)
+                ).count(),
+                # An execution left `executing` by a killed worker is recovered once its
+                # lease has run out (the sweep): the drain waits for it too.
+                "refund executions": RefundExecution.objects.filter(
+                    status__in=["pending", "executing"]
                 ).count(),
                 "refunds on their way": sum(
                     1

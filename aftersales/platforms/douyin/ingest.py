@@ -1137,6 +1137,16 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
         ):
             return "return_received", lambda: cs.receive_return(case=case, by=PLATFORM)
         return None
+    if local in (CaseStatus.AWAITING_INSPECTION, CaseStatus.PENDING_FINAL_REVIEW) and status in (
+        PlatformStatus.SUCCEEDED,
+        PlatformStatus.AWAITING_BUYER_RECEIPT,
+        PlatformStatus.GOODS_SUCCEEDED,
+    ):
+        # The second review was agreed on the platform (its timeout, the back-office) before
+        # ours: follow it (issue 15, the soak: awaiting_inspection here, 12 and paid there).
+        return "final_approve", lambda: cs.approve_after_inspection(
+            case=case, note=f"平台已同意（{label}）", by=PLATFORM
+        )
     if local == CaseStatus.AWAITING_REFUND and status == PlatformStatus.SUCCEEDED:
         execution = RefundExecution.objects.filter(decision__case=case).first()
         if execution is None:
