@@ -650,16 +650,34 @@ def report(soak: Soak, reconcile_output: str, drift_flagged: int) -> list[tuple[
         print(f"      refunded differs: after-sale {aftersale_id}: here {ours}, platform {theirs}")
     by_key = Counter(m.get("client_msg_id") or f"no key {m['message_id']}" for m in messages)
     by_text = Counter((m["aftersale_id"], m["content"]) for m in messages)
+    # The same text is sent again legitimately when the product decided the same step twice
+    # (rejected, the buyer modified the application, rejected again): each decision is an
+    # operation of its own. More copies than such operations is a duplicate.
+    decided_texts = Counter(
+        (str(op.case.platform_case_id), str(op.params.get("content", "")))
+        for op in OutboxOperation.objects.filter(kind=OperationKind.NOTIFY_BUYER).select_related(
+            "case"
+        )
+    )
+    extra_texts = {
+        key: n - max(1, decided_texts[(str(key[0]), key[1])])
+        for key, n in by_text.items()
+        if n > max(1, decided_texts[(str(key[0]), key[1])])
+    }
     lines.append(
         (
-            "buyer messages sent more than once (same key, or same text to the same after-sale)",
-            sum(n - 1 for n in by_key.values() if n > 1)
-            + sum(n - 1 for n in by_text.values() if n > 1),
+            "buyer messages sent more than once (same key, or same text to the same after-sale "
+            "more often than it was decided)",
+            sum(n - 1 for n in by_key.values() if n > 1) + sum(extra_texts.values()),
         )
     )
     for (aftersale_id, content), n in list(by_text.items()):
         if n > 1:
-            print(f"      message ×{n} to after-sale {aftersale_id}: {content[:60]}")
+            decided = decided_texts[(str(aftersale_id), content)]
+            print(
+                f"      message ×{n} to after-sale {aftersale_id} ({decided} operations of ours "
+                f"with that text): {content[:60]}"
+            )
 
     def applied_on_platform(op: OutboxOperation) -> bool:
         aftersale_id = op.case.platform_case_id

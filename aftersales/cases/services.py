@@ -566,7 +566,7 @@ class RefundDefaults:
     return_postage_cap_fen: int
     # What the case's platform pays whatever is decided here (Douyin: the buyer's
     # application), when it does: the defaults are that amount, and a person's decision must
-    # be it (`refund_case`).
+    # be it (`refund_case`; the policy's and the platform's own amounts are theirs).
     platform: PlatformRefund | None = None
 
 
@@ -723,7 +723,7 @@ def refund_case(
     platform = defaults.platform
     if (
         platform is not None
-        and by.kind != "platform"
+        and by.kind == "user"
         and (goods_amount_fen, shipping_amount_fen) != (platform.goods_fen, platform.shipping_fen)
     ):
         # The platform pays its amount whatever is booked here (issue 15, the soak: 513.00

@@ -135,7 +135,7 @@ def test_r3_4_a_refund_whose_worker_died_after_the_platform_acted_completes_once
     agreement.attempt_log.create(number=1, started_at=now)
     platform.set_status(aftersale_id, 12, refund_status=2)  # applied; the answer never came
 
-    later = now + timedelta(minutes=5)
+    later = now + timedelta(minutes=10)  # past both leases
     run_safety_net(now=later)  # the agreement: Detail says done
     agreement.refresh_from_db()
     assert agreement.status == "synced"
@@ -302,3 +302,31 @@ def test_r1_2_an_agent_still_cannot_skip_the_inspection(linked, platform):
     case, _ = returned_case(linked, platform)
     with pytest.raises(Exception, match="awaiting_inspection"):
         services.approve_after_inspection(case=case, by=AGENT)
+
+
+def test_r5_3_a_rejection_the_platform_overruled_is_followed_without_the_ruling_task(
+    linked, platform, monkeypatch
+):
+    """Found by bench/soak.py (issue 15, the run before run 3): a rejected refund-only case,
+    the platform ruled for the buyer and refunded (12, paid), the disputes app's ruling task
+    never ran (lost with a killed worker): the case stayed `rejected`. The Detail read now
+    brings it to completed with the platform's amount, sending nothing back."""
+    case, aftersale_id = pending_case(
+        linked, platform, type=1, status=3, shipped=True, signed=True, pay_amount=6800
+    )
+    services.reject_case(
+        case=case, reason_code="no_evidence", note="请补充有效凭证后重新申请", by=AGENT
+    )
+    assert platform.info(aftersale_id)["after_sale_status"] == 27
+    monkeypatch.setattr("aftersales.disputes.services._enqueue_ruling", lambda pk: None)
+    platform.aftersales[aftersale_id]["process_info"]["arbitrate_info"].update(
+        arbitrate_status=2, arbitrate_conclusion=3, arbitrate_id="8100000000002"
+    )
+    platform.set_status(aftersale_id, 12, refund_status=3)
+
+    push(linked, "206", aftersale_id)
+
+    case.refresh_from_db()
+    assert (case.status, case.refund_status) == ("completed", "refunded")
+    assert case.refund_decision.order_refund_fen == 6800
+    assert [c.params["type"] for c in platform.operate_calls(aftersale_id)] == [202]
