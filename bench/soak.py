@@ -463,6 +463,11 @@ class Soak:
                 self.start_sim()
                 self.counts[f"simulator restarted after {how.name}"] += 1
                 log(f"simulator restarted after {how.name}")
+            if self.traffic is not None and self.traffic.poll() is not None:
+                # The buyers' traffic dies on a call the simulator's restart cut off (run 3:
+                # from the SIGTERM on, no new after-sales): the buyers come back with it.
+                self.start_traffic()
+                self.counts["buyer traffic restarted after the simulator's restart"] += 1
             if now >= next_merchant:
                 self.merchant_round()
                 next_merchant = now + 2
