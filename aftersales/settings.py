@@ -286,6 +286,12 @@ AFTERSALES_REFUND_GATEWAY = env_str(
 # What the policy advises for a case's refund beyond the goods: the shipping it suggests and
 # the most it allows for the buyer's return postage (R3.3, R4.4).
 AFTERSALES_REFUND_ADVICE = "aftersales.policy.services.refund_advice"
+# Why the case's platform cannot carry out a decision of ours ("" if it can): the core refuses
+# such a decision instead of recording one the platform never receives (issue 15).
+AFTERSALES_PLATFORM_OBJECTION = "aftersales.platforms.adapter.platform_objection"
+# What the case's platform pays back when told to refund (Douyin: the buyer's application), so
+# that the refund decided and booked here is that amount (issue 15).
+AFTERSALES_PLATFORM_REFUND = "aftersales.platforms.adapter.platform_refund"
 
 # --- Records (aftersales/records; R6.2, R6.5) -----------------------------------------------
 # Every record is kept; nothing is deleted. Once an order and all its cases have been quiet
@@ -326,6 +332,10 @@ DOUYIN_REFUND_WAIT_SECONDS = env_float("DOUYIN_REFUND_WAIT_SECONDS", 10.0, minim
 # Tries to process one pushed message before it is left failed.
 # A task row RUNNING longer than this was left by a killed worker (issue 15; the sweep).
 AFTERSALES_TASK_LEASE_SECONDS = env_float("AFTERSALES_TASK_LEASE_SECONDS", 1800.0, minimum=0)
+# A refund execution `executing` for longer than this was left by a killed worker: the sweep
+# marks it failed (`cases.services.recover_stalled_refunds`), and the platform adapter resumes
+# it when the platform already has the instruction (issue 15).
+AFTERSALES_REFUND_LEASE_SECONDS = env_float("AFTERSALES_REFUND_LEASE_SECONDS", 600.0, minimum=0)
 # An unsigned push is kept as a bounded record: its first bytes, at most so many a minute
 # per source address (issue 15).
 DOUYIN_REFUSED_BODY_KEPT_BYTES = env_int("DOUYIN_REFUSED_BODY_KEPT_BYTES", 4096, minimum=0)

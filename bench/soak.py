@@ -83,6 +83,7 @@ SOAK_ENV = {
     "DOUYIN_OUTBOX_LEASE_SECONDS": "45",
     "DOUYIN_INBOUND_LEASE_SECONDS": "45",
     "AFTERSALES_TASK_LEASE_SECONDS": "60",
+    "AFTERSALES_REFUND_LEASE_SECONDS": "60",
     "DOUYIN_OUTBOX_BACKOFF_BASE": "1",
     "DOUYIN_OUTBOX_BACKOFF_CAP": "10",
     "DOUYIN_HTTP_TIMEOUT": "4",
@@ -371,7 +372,14 @@ class Soak:
                         )
                         self.counts["merchant: rejected"] += 1
                 elif case.status == "awaiting_refund":
-                    services.refund_case(case=case, by=self.merchant)
+                    # The refund form's defaults, as an agent confirms them (the shipping
+                    # and return postage included: None takes the default, 0 would be none).
+                    services.refund_case(
+                        case=case,
+                        by=self.merchant,
+                        shipping_amount_fen=None,
+                        return_postage_fen=None,
+                    )
                     self.counts["merchant: refund decided"] += 1
                 elif case.status == "awaiting_return" and case.return_status == "in_transit":
                     services.receive_return(case=case, by=self.merchant)
@@ -460,6 +468,11 @@ class Soak:
                 self.start_sim()
                 self.counts[f"simulator restarted after {how.name}"] += 1
                 log(f"simulator restarted after {how.name}")
+            if self.traffic is not None and self.traffic.poll() is not None:
+                # The buyers' traffic dies on a call the simulator's restart cut off (run 3:
+                # from the SIGTERM on, no new after-sales): the buyers come back with it.
+                self.start_traffic()
+                self.counts["buyer traffic restarted after the simulator's restart"] += 1
             if now >= next_merchant:
                 self.merchant_round()
                 next_merchant = now + 2
@@ -488,6 +501,7 @@ class Soak:
         from django_tasks.base import TaskResultStatus
         from django_tasks_db.models import DBTaskResult
 
+        from aftersales.cases.models import RefundExecution
         from aftersales.platforms.douyin.models import InboundMessage, OutboxOperation
 
         P.stop(self.traffic)
@@ -508,6 +522,11 @@ class Soak:
                 "outbox": OutboxOperation.objects.filter(status__in=["pending", "sending"]).count(),
                 "tasks": DBTaskResult.objects.filter(
                     Q(status=TaskResultStatus.READY) | Q(status=TaskResultStatus.RUNNING)
+                ).count(),
+                # An execution left `executing` by a killed worker is recovered once its
+                # lease has run out (the sweep): the drain waits for it too.
+                "refund executions": RefundExecution.objects.filter(
+                    status__in=["pending", "executing"]
                 ).count(),
                 "refunds on their way": sum(
                     1
@@ -644,16 +663,34 @@ def report(soak: Soak, reconcile_output: str, drift_flagged: int) -> list[tuple[
         print(f"      refunded differs: after-sale {aftersale_id}: here {ours}, platform {theirs}")
     by_key = Counter(m.get("client_msg_id") or f"no key {m['message_id']}" for m in messages)
     by_text = Counter((m["aftersale_id"], m["content"]) for m in messages)
+    # The same text is sent again legitimately when the product decided the same step twice
+    # (rejected, the buyer modified the application, rejected again): each decision is an
+    # operation of its own. More copies than such operations is a duplicate.
+    decided_texts = Counter(
+        (str(op.case.platform_case_id), str(op.params.get("content", "")))
+        for op in OutboxOperation.objects.filter(kind=OperationKind.NOTIFY_BUYER).select_related(
+            "case"
+        )
+    )
+    extra_texts = {
+        key: n - max(1, decided_texts[(str(key[0]), key[1])])
+        for key, n in by_text.items()
+        if n > max(1, decided_texts[(str(key[0]), key[1])])
+    }
     lines.append(
         (
-            "buyer messages sent more than once (same key, or same text to the same after-sale)",
-            sum(n - 1 for n in by_key.values() if n > 1)
-            + sum(n - 1 for n in by_text.values() if n > 1),
+            "buyer messages sent more than once (same key, or same text to the same after-sale "
+            "more often than it was decided)",
+            sum(n - 1 for n in by_key.values() if n > 1) + sum(extra_texts.values()),
         )
     )
     for (aftersale_id, content), n in list(by_text.items()):
         if n > 1:
-            print(f"      message ×{n} to after-sale {aftersale_id}: {content[:60]}")
+            decided = decided_texts[(str(aftersale_id), content)]
+            print(
+                f"      message ×{n} to after-sale {aftersale_id} ({decided} operations of ours "
+                f"with that text): {content[:60]}"
+            )
 
     def applied_on_platform(op: OutboxOperation) -> bool:
         aftersale_id = op.case.platform_case_id

@@ -9,6 +9,14 @@
 - **The refund advice.** What a refund may add to the goods beyond what was paid for them
   is the policy's to say (the shipping it suggests, the return postage it allows): the
   function named by `settings.AFTERSALES_REFUND_ADVICE` answers for a case.
+- **The platform's objection.** A decision the case's platform has no operation for (Douyin
+  cannot refuse a refund asked before shipping) is refused before it is made, so that a case
+  never shows a decision its platform never received: the function named by
+  `settings.AFTERSALES_PLATFORM_OBJECTION` says why, or nothing.
+- **The platform's refund.** Where the merchant's agreement carries no amount (Douyin pays back
+  what the buyer applied for), the refund decided here must be that amount, or the case would
+  book money that is not what left: the function named by `settings.AFTERSALES_PLATFORM_REFUND`
+  gives it for a case (`PlatformRefund`), or None when the decision's amount is what is paid.
 
 Loaded by path, like Django's own backends (`EMAIL_BACKEND`): plain function calls, in a
 declared order, inside the caller's transaction — not signals.
@@ -95,6 +103,34 @@ class RefundAdvice:
 def refund_advice(case: Case) -> RefundAdvice:
     advise: Callable[[Case], RefundAdvice] = import_string(settings.AFTERSALES_REFUND_ADVICE)
     return advise(case)
+
+
+def platform_objection(case: Case, event: str) -> Any:
+    """Why the case's platform cannot carry out this decision of ours (the event it would
+    record), in words for the agent (lazy: rendered in the caller's language); "" if it can."""
+    objection: Callable[[Case, str], Any] = import_string(settings.AFTERSALES_PLATFORM_OBJECTION)
+    return objection(case, event)
+
+
+@dataclass(frozen=True)
+class PlatformRefund:
+    """What the case's platform pays back when told to refund, in fen: the buyer's
+    application, goods and outbound shipping apart."""
+
+    goods_fen: int
+    shipping_fen: int
+
+    @property
+    def total_fen(self) -> int:
+        return self.goods_fen + self.shipping_fen
+
+
+def platform_refund(case: Case) -> PlatformRefund | None:
+    """The refund the case's platform pays whatever is decided here, or None."""
+    terms: Callable[[Case], PlatformRefund | None] = import_string(
+        settings.AFTERSALES_PLATFORM_REFUND
+    )
+    return terms(case)
 
 
 def _forget_reactions(*, setting: str, **kwargs: Any) -> None:

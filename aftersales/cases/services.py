@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import IO, Any
 
+from django.conf import settings
 from django.core.files.base import File
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -69,7 +70,15 @@ from .models import (
     RefundLine,
 )
 from .money import ItemCap, allocate, default_goods_fen, item_cap, shipping_refundable_fen
-from .ports import RefundAdvice, RefundGatewayError, get_refund_gateway, refund_advice
+from .ports import (
+    PlatformRefund,
+    RefundAdvice,
+    RefundGatewayError,
+    get_refund_gateway,
+    platform_objection,
+    platform_refund,
+    refund_advice,
+)
 from .reasons import REASONS, REJECT_REASONS, review_stage_of
 from .transitions import (
     can_approve,
@@ -315,6 +324,11 @@ def reject_case(
             raise InvalidInput(_("This reject reason needs evidence attached."))
     if not can_reject(case):
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_REJECTED)
+    if by.kind != "platform":
+        # A rejection the platform has no operation for would show here only (issue 15).
+        objection = platform_objection(case, CaseEvent.CASE_REJECTED)
+        if objection:
+            raise Conflict(objection)
     return change_case(
         case,
         by=by,
@@ -523,10 +537,12 @@ def inspect_return(
 @transaction.atomic
 def approve_after_inspection(*, case: Case, by: Actor, note: str = "") -> Case:
     """Stage 2: agree after the goods came back. Refund types await the refund; exchanges
-    and repairs await the merchant's shipment."""
+    and repairs await the merchant's shipment. The platform may have agreed before the goods
+    were inspected here (its timeout, the back-office): it is followed from the inspection."""
     check_length(note=(note, NOTE_MAX_LENGTH))
     case = lock_case(case)
-    if case.status != CaseStatus.PENDING_FINAL_REVIEW:
+    agreed_elsewhere = by.kind == "platform" and case.status == CaseStatus.AWAITING_INSPECTION
+    if case.status != CaseStatus.PENDING_FINAL_REVIEW and not agreed_elsewhere:
         raise IllegalTransition(from_status=case.status, event=CaseEvent.CASE_FINAL_APPROVED)
     target = (
         CaseStatus.AWAITING_REFUND if case.type in REFUND_TYPES else CaseStatus.AWAITING_SHIPMENT
@@ -562,6 +578,10 @@ class RefundDefaults:
     shipping_refundable_fen: int
     shipping_fen: int
     return_postage_cap_fen: int
+    # What the case's platform pays whatever is decided here (Douyin: the buyer's
+    # application), when it does: the defaults are that amount, and a person's decision must
+    # be it (`refund_case`; the policy's and the platform's own amounts are theirs).
+    platform: PlatformRefund | None = None
 
 
 def case_item_caps(
@@ -600,14 +620,21 @@ def refund_defaults(
     advice = advice or refund_advice(case)
     goods_cap = sum(c.cap_fen for c in caps)
     shipping_available = shipping_refundable_fen(order)
+    platform = platform_refund(case)
+    goods = default_goods_fen(case.requested_amount_fen, goods_cap)
+    shipping = min(advice.shipping_fen, shipping_available)
+    if platform is not None:
+        goods = min(platform.goods_fen, goods_cap)
+        shipping = min(platform.shipping_fen, shipping_available)
     return RefundDefaults(
         requested_fen=case.requested_amount_fen,
         goods_cap_fen=goods_cap,
-        goods_fen=default_goods_fen(case.requested_amount_fen, goods_cap),
+        goods_fen=goods,
         shipping_paid_fen=order.shipping_fee_paid_fen,
         shipping_refundable_fen=shipping_available,
-        shipping_fen=min(advice.shipping_fen, shipping_available),
+        shipping_fen=shipping,
         return_postage_cap_fen=advice.return_postage_cap_fen,
+        platform=platform,
     )
 
 
@@ -715,11 +742,31 @@ def refund_case(
         shipping_fen=shipping_amount_fen,
         return_postage_fen=return_postage_fen,
     )
+    platform = defaults.platform
+    if (
+        platform is not None
+        and by.kind == "user"
+        and (goods_amount_fen, shipping_amount_fen) != (platform.goods_fen, platform.shipping_fen)
+    ):
+        # The platform pays its amount whatever is booked here (issue 15, the soak: 513.00
+        # booked, 519.00 paid — the application's shipping): the booking must be what leaves.
+        raise Conflict(
+            _(
+                "The platform refunds what the buyer applied for: %(total)s yuan (goods "
+                "%(goods)s, shipping %(shipping)s), whatever is decided here. Refund that "
+                "amount, or agree another with the buyer first (they change the application)."
+            ),
+            field="goods_amount_fen",
+            total=fen_to_yuan(platform.total_fen),
+            goods=fen_to_yuan(platform.goods_fen),
+            shipping=fen_to_yuan(platform.shipping_fen),
+        )
     lines = allocate(goods_amount_fen, caps)
     is_partial = goods_amount_fen < full_amount
     if is_partial and not reason and goods_amount_fen == defaults.goods_fen:
         # The buyer asked for less than the goods cost: that is the reason.
-        reason = f"按买家申请的金额退款（{fen_to_yuan(defaults.requested_fen)} 元）"
+        asked = platform.total_fen if platform is not None else defaults.requested_fen
+        reason = f"按买家申请的金额退款（{fen_to_yuan(asked)} 元）"
     if is_partial and not reason:
         raise InvalidInput(_("A partial refund needs a reason."), field="reason")
 
@@ -884,7 +931,6 @@ def execute_refund(*, execution: RefundExecution, by: Actor) -> RefundExecution:
     return _record_refund_success(execution=execution, reference=receipt.reference, by=by)
 
 
-STALLED_AFTER = timedelta(minutes=10)
 UNCLAIMED_AFTER = timedelta(minutes=2)
 
 
@@ -894,25 +940,29 @@ def recover_stalled_refunds(now: datetime | None = None) -> tuple[int, int]:
     An execution claimed long ago but never finished means the worker died during the
     gateway call: it is marked failed, visible on the case and retryable (the gateway gets
     the same idempotency key, so a refund that did go through is not paid twice). An
-    execution never claimed means its task was lost: it is queued again.
+    execution never claimed means its task was lost: it is queued again. The lease is
+    `settings.AFTERSALES_REFUND_LEASE_SECONDS`; the failure is a case event, so the case's
+    platform may resume the refund it already received (the Douyin adapter does).
     Returns (marked failed, queued again).
     """
     now = now or timezone.now()
+    stalled_after = timedelta(seconds=settings.AFTERSALES_REFUND_LEASE_SECONDS)
     stalled = list(
         RefundExecution.objects.filter(
-            status=ExecutionStatus.EXECUTING, claimed_at__lt=now - STALLED_AFTER
+            status=ExecutionStatus.EXECUTING, claimed_at__lt=now - stalled_after
         ).values_list("pk", flat=True)
     )
     failed = 0
     for pk in stalled:
         execution = RefundExecution.objects.get(pk=pk)
         if execution.status == ExecutionStatus.EXECUTING:
-            _record_refund_failure(
+            recorded = _record_refund_failure(
                 execution=execution,
                 error="the worker stopped during the refund call; check and retry",
                 by=Actor.system("refund-recovery"),
+                stalled_claim=execution.claimed_at,
             )
-            failed += 1
+            failed += recorded.status == ExecutionStatus.FAILED
     unclaimed = list(
         RefundExecution.objects.filter(
             status=ExecutionStatus.PENDING, created_at__lt=now - UNCLAIMED_AFTER
@@ -974,8 +1024,20 @@ def _record_refund_success(
 
 
 @transaction.atomic
-def _record_refund_failure(*, execution: RefundExecution, error: str, by: Actor) -> RefundExecution:
+def _record_refund_failure(
+    *,
+    execution: RefundExecution,
+    error: str,
+    by: Actor,
+    stalled_claim: datetime | None = None,
+) -> RefundExecution:
+    """With `stalled_claim` (the recovery of a stalled execution): only if the execution is
+    still executing under that claim — a slow worker that finished meanwhile wins."""
     execution = _lock_execution(execution.pk)
+    if stalled_claim is not None and (
+        execution.status != ExecutionStatus.EXECUTING or execution.claimed_at != stalled_claim
+    ):
+        return execution
     case = _lock_case_by_id(execution.decision.case_id)
     execution.status = ExecutionStatus.FAILED
     execution.last_error = error[:2000]

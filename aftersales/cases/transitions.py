@@ -41,7 +41,11 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     # From here on, CLOSED is the way out when the platform closes the after-sale (a buyer's
     # withdrawal it accepted, a timeout, a ruling): only the platform closes these
     # (`can_close`), and a refund that did not leave is released with it.
-    S.AWAITING_INSPECTION: frozenset({S.PENDING_FINAL_REVIEW, S.CLOSED}),
+    # The platform may agree the second review before the goods were inspected here (its
+    # timeout, the back-office): the case follows it to the refund or the shipment.
+    S.AWAITING_INSPECTION: frozenset(
+        {S.PENDING_FINAL_REVIEW, S.CLOSED, S.AWAITING_REFUND, S.AWAITING_SHIPMENT}
+    ),
     # Stage 2 (R1.3): after inspection, agree (refund or ship) or reject.
     S.PENDING_FINAL_REVIEW: frozenset(
         {S.AWAITING_REFUND, S.AWAITING_SHIPMENT, S.REJECTED, S.CLOSED}

@@ -30,7 +30,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.cases.events import BUYER_TEXT_FIELD
 from aftersales.cases.models import Case
-from aftersales.cases.ports import CaseChange, RefundReceipt
+from aftersales.cases.ports import CaseChange, PlatformRefund, RefundReceipt
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, InvalidInput
 from aftersales.shops.models import Shop
@@ -129,6 +129,17 @@ class PlatformAdapter(Protocol):
 
     def explain_error(self, error: str) -> str:
         """What a recorded platform error means, in the active language; "" if unknown."""
+
+    def objection(self, case: Case, event: str) -> Any:
+        """Why the platform has no operation for this decision of ours on the case (the
+        event it would record), in words telling the agent what to do instead; "" if it can
+        carry it out. The core refuses the decision then (`cases.ports.platform_objection`),
+        so that the case never shows a decision the platform never received."""
+
+    def refund_applied_for(self, case: Case) -> PlatformRefund | None:
+        """What the platform pays back when told to refund the case, if the merchant's
+        agreement carries no amount (the buyer's application); None if the amount decided
+        here is what is paid (`cases.ports.platform_refund`)."""
 
     def platform_deadline_expression(self) -> Any | None:
         """An expression over a case queryset (`OuterRef("pk")` is the case) giving the
@@ -263,12 +274,29 @@ class PlainAdapter:
     def explain_error(self, error: str) -> str:
         return ""
 
+    def objection(self, case: Case, event: str) -> Any:
+        return ""  # decided here, carried out by hand: nothing to refuse
+
+    def refund_applied_for(self, case: Case) -> PlatformRefund | None:
+        return None  # refunded by hand: the amount decided is the amount paid
+
     def platform_deadline_expression(self) -> Any | None:
         return None
 
 
 _NOT_CONNECTED = _("This case is not connected to a platform after-sale.")
 PLAIN = PlainAdapter()
+
+
+def platform_objection(case: Case, event: str) -> Any:
+    """The case core's port (`settings.AFTERSALES_PLATFORM_OBJECTION`): the case's adapter's
+    objection to a decision, "" if none."""
+    return adapter_for_case(case).objection(case, event)
+
+
+def platform_refund(case: Case) -> PlatformRefund | None:
+    """The case core's port (`settings.AFTERSALES_PLATFORM_REFUND`)."""
+    return adapter_for_case(case).refund_applied_for(case)
 
 
 def tell_platform(change: CaseChange) -> None:

@@ -45,6 +45,13 @@ def platform_close(case, by):
     return services.close_case(case=case, note="平台售后单已关闭", by=Actor.platform("douyin"))
 
 
+def platform_final_approve(case, by):
+    """The platform agreed the second review before the goods were inspected here (issue 15)."""
+    return services.approve_after_inspection(
+        case=case, note="平台已同意（售后成功）", by=Actor.platform("douyin")
+    )
+
+
 def reopen(case, by):
     return services.reopen_case(case=case, note="买家修改了申请", by=by)
 
@@ -139,6 +146,20 @@ EDGES = [
     (S.AWAITING_EVIDENCE, S.AWAITING_REFUND, T.REFUND_SHIPPED, settle, "settlement_agreed"),
     (S.PENDING_REVIEW, S.AWAITING_REFUND, T.EXCHANGE, settle, "settlement_agreed"),
     (S.AWAITING_INSPECTION, S.CLOSED, T.RETURN_REFUND, platform_close, "case_closed"),
+    (
+        S.AWAITING_INSPECTION,
+        S.AWAITING_REFUND,
+        T.RETURN_REFUND,
+        platform_final_approve,
+        "case_final_approved",
+    ),
+    (
+        S.AWAITING_INSPECTION,
+        S.AWAITING_SHIPMENT,
+        T.EXCHANGE,
+        platform_final_approve,
+        "case_final_approved",
+    ),
     (S.PENDING_FINAL_REVIEW, S.CLOSED, T.RETURN_REFUND, platform_close, "case_closed"),
     (S.AWAITING_REFUND, S.CLOSED, T.REFUND_SHIPPED, platform_close, "case_closed"),
     (S.AWAITING_SHIPMENT, S.CLOSED, T.EXCHANGE, platform_close, "case_closed"),
@@ -192,7 +213,7 @@ def test_each_allowed_edge_is_reached_through_a_service_r1_2(
     event = next(e for e in new_events if e.type == event_type)
     if event_type == "refund_executed":  # the worker carries out alice's decision
         assert (event.actor_kind, event.actor_label) == ("system", "refund-worker")
-    elif action is platform_close:
+    elif action in (platform_close, platform_final_approve):
         assert event.actor_kind == "platform"
     else:
         assert (event.actor_label, event.actor_user_id) == ("alice", alice.pk)

@@ -7,8 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from aftersales.cases.ports import CaseChange, RefundReceipt
+from aftersales.cases.choices import CaseType
+from aftersales.cases.events import CaseEvent
+from aftersales.cases.ports import CaseChange, PlatformRefund, RefundReceipt
 from aftersales.core.actors import Actor
 from aftersales.platforms.adapter import PLAIN, PlatformOperation, SyncState, buyer_text
 
@@ -20,6 +23,20 @@ from .models import DouyinAftersale, DouyinShopLink, OutboxOperation
 
 if TYPE_CHECKING:
     from aftersales.cases.models import Case, RefundExecution
+
+
+# Douyin's `operate` has no refusal of 未发货仅退款 (type 2 takes only 401, agree): the merchant
+# declines it by shipping the order, after which the platform closes the after-sale; left
+# alone it is agreed at the platform's deadline (docs/douyin.md, "Refusals").
+NO_REFUSAL_BEFORE_SHIPPING = gettext_lazy(
+    "Douyin cannot refuse a refund asked for before shipping (未发货仅退款). To decline it, "
+    "ship the order in the Douyin back-office before the platform's deadline: the request "
+    "then closes by itself. Otherwise approve the refund."
+)
+NO_REFUSAL = gettext_lazy(
+    "Douyin has no refusal for this request at this step: decide it in the Douyin "
+    "back-office, or approve it here."
+)
 
 
 class DouyinAdapter:
@@ -40,6 +57,8 @@ class DouyinAdapter:
         outbox.enqueue_operations_for_event(
             change.case, change.event, dict(change.payload), by=change.by, link=self.link
         )
+        if change.event == CaseEvent.REFUND_FAILED:
+            outbox.resume_refund_the_platform_has(change.case)
         text = buyer_text(change)
         if text:
             self.send_to_buyer(change.case, text, cause=change.event)
@@ -78,6 +97,29 @@ class DouyinAdapter:
 
     def explain_error(self, error: str) -> str:
         return errors.explain(error)
+
+    def objection(self, case: Case, event: str) -> Any:
+        # Linked or not: the platform's rules hold in its back-office too.
+        if event == CaseEvent.CASE_REJECTED and not outbox.platform_can_refuse(case):
+            if case.type == CaseType.REFUND_UNSHIPPED:
+                return NO_REFUSAL_BEFORE_SHIPPING
+            return NO_REFUSAL
+        return ""
+
+    def refund_applied_for(self, case: Case) -> PlatformRefund | None:
+        # Every refund instruction (201/401 refund only, 111 after a return, 321 an exchange
+        # turned refund) carries no amount: the platform pays the application as it stands in
+        # the last Detail read. An exchange's application holds no amount (the platform pays
+        # the goods' price): then ours decides.
+        record = DouyinAftersale.objects.filter(case=case).only("detail").first()
+        if record is None:
+            return None
+        info = (record.detail.get("process_info") or {}).get("after_sale_info") or {}
+        total = int(info.get("refund_amount") or 0)
+        if total <= 0:
+            return None
+        shipping = min(int(info.get("refund_post_amount") or 0), total)
+        return PlatformRefund(goods_fen=total - shipping, shipping_fen=shipping)
 
     def platform_deadline_expression(self) -> Any | None:
         return platform_deadline_expression()

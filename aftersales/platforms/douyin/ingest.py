@@ -39,7 +39,12 @@ from aftersales.cases.choices import (
 )
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, RefundExecution
-from aftersales.cases.transitions import can_reject, can_withdraw
+from aftersales.cases.transitions import (
+    can_reject,
+    can_reopen,
+    can_settle_with_refund,
+    can_withdraw,
+)
 from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
 from aftersales.core.errors import DomainError
@@ -1118,6 +1123,19 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
             )
         return None
     # From here the platform has agreed (7, 8, 11, 12, 13, 14).
+    if local == CaseStatus.REJECTED:
+        # The platform overruled our rejection (a ruling for the buyer, the back-office): the
+        # case follows it through the services, as the disputes app would once its ruling task
+        # runs — a task lost with a killed worker must not leave the case behind (issue 15).
+        if can_reopen(case):
+            return "reopen", lambda: cs.reopen_case(
+                case=case, note=f"平台已同意（{label}）", by=PLATFORM
+            )
+        if status == PlatformStatus.SUCCEEDED and can_settle_with_refund(case):
+            return "settle", lambda: cs.settle_with_refund(
+                case=case, note=f"平台已同意退款（{label}）", source="platform", by=PLATFORM
+            )
+        return None
     if local == CaseStatus.PENDING_REVIEW:
         return "approve", lambda: cs.approve_case(
             case=case, note=f"平台已同意（{label}）", by=PLATFORM
@@ -1137,6 +1155,16 @@ def next_step(case: Case, record: DouyinAftersale) -> tuple[str, Callable[[], An
         ):
             return "return_received", lambda: cs.receive_return(case=case, by=PLATFORM)
         return None
+    if local in (CaseStatus.AWAITING_INSPECTION, CaseStatus.PENDING_FINAL_REVIEW) and status in (
+        PlatformStatus.SUCCEEDED,
+        PlatformStatus.AWAITING_BUYER_RECEIPT,
+        PlatformStatus.GOODS_SUCCEEDED,
+    ):
+        # The second review was agreed on the platform (its timeout, the back-office) before
+        # ours: follow it (issue 15, the soak: awaiting_inspection here, 12 and paid there).
+        return "final_approve", lambda: cs.approve_after_inspection(
+            case=case, note=f"平台已同意（{label}）", by=PLATFORM
+        )
     if local == CaseStatus.AWAITING_REFUND and status == PlatformStatus.SUCCEEDED:
         execution = RefundExecution.objects.filter(decision__case=case).first()
         if execution is None:

@@ -45,6 +45,7 @@ from aftersales.audit.chain import record_event
 from aftersales.cases.choices import RETURNING_TYPES, CaseType, EvidenceSource
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case
+from aftersales.cases.reasons import SECOND_REVIEW, review_stage_of
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, InvalidInput
 from aftersales.core.limits import PLATFORM_REMARK_MAX_LENGTH, check_length
@@ -155,6 +156,13 @@ def enqueue_operations_for_event(
     return [add_operation(case, kind, params, cause=event_type) for kind, params in planned]
 
 
+def platform_can_refuse(case: Case) -> bool:
+    """Whether `operate` has a refusal for the case at its current review (未发货仅退款 has
+    none: the merchant declines it by shipping the order)."""
+    stage = review_stage_of(case.status)
+    return case.type in (SECOND_REJECT_TYPE if stage == SECOND_REVIEW else REJECT_TYPE)
+
+
 def plan_operations(
     case: Case, event_type: str, payload: dict[str, Any], link: DouyinShopLink
 ) -> list[tuple[str, dict[str, Any]]]:
@@ -172,9 +180,9 @@ def plan_operations(
         stage = int(payload.get("stage", 1))
         operate_type = (SECOND_REJECT_TYPE if stage == 2 else REJECT_TYPE).get(kind)
         if operate_type is None:
-            # 未发货仅退款 has no refusal in the API: the merchant refuses by shipping.
-            logger.warning("case %s: no platform refusal for %s", case.pk, kind)
-            return []
+            # The adapter's objection refuses such a rejection before it is made (issue 15):
+            # reaching here would be a case showing a refusal the platform never received.
+            raise Conflict(_("The platform has no refusal for this request at this step."))
         return [
             (
                 OperationKind.REJECT,
@@ -1002,6 +1010,32 @@ def _after_synced(operation: OutboxOperation, *, released: list[int] | None = No
         ).first()
         if execution is not None:
             enqueue_refund_execution(execution.pk)
+
+
+def resume_refund_the_platform_has(case: Case) -> bool:
+    """A refund execution just failed although its instruction reached the platform: the
+    worker executing it was killed after the platform acted (the sweep marked it failed), or
+    the gateway gave up waiting for a delivery that then succeeded. The platform is paying,
+    so the execution is queued again (after commit); the gateway finds the instruction synced
+    and records it executed — nothing is sent twice, the instruction is claimed once. Bounded
+    by the outbox's attempts, so a gateway that keeps crashing does not loop (issue 15)."""
+    from aftersales.cases.choices import ExecutionStatus
+    from aftersales.cases.models import RefundExecution
+    from aftersales.cases.services import enqueue_refund_execution
+
+    instruction = (
+        OutboxOperation.objects.filter(case_id=case.pk, params__refund=True).order_by("-pk").first()
+    )
+    if instruction is None or instruction.status != OperationStatus.SYNCED:
+        return False  # not yet there (`_after_synced` resumes it) or refused (a person acts)
+    execution = RefundExecution.objects.filter(
+        decision__case_id=case.pk, status=ExecutionStatus.FAILED
+    ).first()
+    if execution is None or execution.attempts >= settings.DOUYIN_OUTBOX_MAX_ATTEMPTS:
+        return False
+    pk = execution.pk
+    transaction.on_commit(lambda: enqueue_refund_execution(pk))
+    return True
 
 
 def _inline_wait(attempt: int) -> float:

@@ -81,6 +81,12 @@ class FakeAdapter:
     def explain_error(self, error: str) -> str:
         return ""
 
+    def objection(self, case, event):
+        return ""
+
+    def refund_applied_for(self, case):
+        return None
+
 
 def fake_adapter_for_shop(shop_id: int) -> FakeAdapter:
     return FakeAdapter()

@@ -141,7 +141,9 @@ def test_r13_1_a_case_out_of_step_with_the_platform_is_flagged_for_the_queue(
     product, control, sim_link, stricter_platform
 ):
     """The refused rejection is out of sync at once; when the platform then agrees by itself
-    at its deadline (the case cannot follow: it is 已拒绝 here), the difference is named."""
+    at its deadline, the case follows it (issue 15: a rejection the platform overruled or never
+    received is reopened and the agreement applied), the refused rejection and its message
+    are superseded, and nothing is out of sync any more."""
     aftersale_id, case, failed = refused_rejection(product, control, sim_link)
     with product.db():
         state = adapter_for_case(case).sync_state(case)
@@ -153,11 +155,12 @@ def test_r13_1_a_case_out_of_step_with_the_platform_is_flagged_for_the_queue(
     product.wait_for(
         lambda: case_of(aftersale_id).douyin.platform_status == 7, what="the timeout's push"
     )
-    # (Not `settled`: the buyer's "rejected" message waits behind the refusal, for good.)
     with product.db(), translation.override("zh-hans"):
         case = case_of(aftersale_id)
-        assert case.status == "rejected"  # nothing of ours may follow an agreement from here
+        assert case.status == "awaiting_return"  # the platform's agreement, followed
+        failed.refresh_from_db()
+        assert failed.status == "superseded"
         state = adapter_for_case(case).sync_state(case)
         assert state.platform_status == "待买家退货"
-        assert state.drift == ["本案件：已拒绝 · 平台上：待买家退货"]
-        assert out_of_sync_case_ids([case.shop_id]) == {case.pk}
+        assert state.drift == []
+        assert out_of_sync_case_ids([case.shop_id]) == set()
