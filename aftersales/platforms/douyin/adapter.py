@@ -3,9 +3,8 @@ to it (`settings.AFTERSALES_PLATFORM_ADAPTERS["douyin"]`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 
 from aftersales.cases.ports import CaseChange, RefundReceipt
@@ -78,18 +77,6 @@ class DouyinAdapter:
 
     def explain_error(self, error: str) -> str:
         return errors.explain(error)
-
-    def platform_deadline_expression(self) -> Any | None:
-        return platform_deadline_expression()
-
-
-def platform_deadline_expression() -> Any:
-    """The after-sale's `status_deadline` (what the platform does by itself if the shop does
-    nothing), for a case queryset: a subquery on the case's one Douyin after-sale, so a
-    case of another shop or of no platform gets NULL."""
-    return Subquery(
-        DouyinAftersale.objects.filter(case_id=OuterRef("pk")).values("status_deadline")[:1]
-    )
 
 
 def adapter_for_shop(shop_id: int) -> DouyinAdapter | None:
