@@ -18,7 +18,11 @@ GET requests of the API's case list (`/api/v1/cases`) with an integrator's key, 
 very SQL statements those requests ran (captured from the connection), executed directly over
 the same connection: the difference is Django's and the template's share. The case rows carry
 their next deadline and SLA flags (`sla/deadlines.py`); the fill computes them in SQL as
-`refresh_case_deadlines` does. The load average is printed before and after each size.
+`refresh_case_deadlines` does, and their buyer's VIP flag (`Case.buyer_vip`) as
+`set_buyer_vip_level` keeps it. The fill writes no Douyin after-sales: `--platform-deadlines`
+gives cases a platform deadline on the case row, as ingest carries it (`Case.platform_deadline`).
+`--only` measures the scenarios whose names contain one of its words. The load average is
+printed before and after each size.
 Audit events are not generated; the queue does not read them. The database is dropped at the
 end unless --keep-db.
 """

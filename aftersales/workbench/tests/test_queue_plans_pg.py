@@ -145,9 +145,11 @@ def _fill(shop_id: int, sku_id: int, count: int, assignee: int | None) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
             """
+            -- One buyer in 13 a VIP: not a divisor of the open cases' 20, so that open cases
+            -- of VIP buyers exist.
             INSERT INTO orders_buyer (shop_id, platform_buyer_id, nickname, phone, vip_level)
             SELECT %(shop)s, 'pb' || %(shop)s || '-' || i, '买家' || i,
-                   '138' || lpad(i::text, 8, '0'), CASE WHEN i %% 20 = 0 THEN 1 ELSE 0 END
+                   '138' || lpad(i::text, 8, '0'), CASE WHEN i %% 13 = 0 THEN 1 ELSE 0 END
             FROM generate_series(1, %(n)s / 5) i
             """,
             {"shop": shop_id, "n": count},
@@ -342,8 +344,10 @@ def test_issue_16_sorting_every_status_by_the_platform_deadline_reads_an_index(
     client.force_login(alice)
     scanned = {}
     for sql, params in _captured(client, "/?status=all&sort=platform_deadline"):
-        if reads := _unbounded_reads(sql, params):
-            scanned[sql[:200]] = reads
+        # The capped counts as in the test above: an index range once scans are priced out.
+        with _seqscan(off=sql.startswith("SELECT (SELECT COUNT(*) FROM (")):
+            if reads := _unbounded_reads(sql, params):
+                scanned[sql[:200]] = reads
     assert not scanned, scanned
     page = _page_query(client, "/?status=all&sort=platform_deadline")
     assert _sorted_rows(*page) == 0, _plan(*page)
@@ -355,12 +359,13 @@ def _page_query(client: Any, path: str) -> tuple[str, Any]:
     than a page."""
     from aftersales.workbench.queue import PAGE_SIZE
 
+    statements = _captured(client, path)
     found = [
         (sql, params)
-        for sql, params in _captured(client, path)
+        for sql, params in statements
         if "ORDER BY" in sql and f"LIMIT {PAGE_SIZE + 1}" in sql and "COUNT(" not in sql
     ]
-    assert len(found) == 1, (path, [sql[:200] for sql, _ in found])
+    assert len(found) == 1, (path, [sql[:300] for sql, _ in statements])
     return found[0]
 
 
