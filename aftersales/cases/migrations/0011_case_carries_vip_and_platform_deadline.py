@@ -62,4 +62,8 @@ class Migration(migrations.Migration):
             model_name='case',
             index=models.Index(condition=models.Q(('status__in', ['closed', 'completed']), _negated=True), fields=['shop', 'platform_deadline', 'next_due_at', 'applied_at', 'id'], name='case_open_platform_due'),
         ),
+        migrations.AddIndex(
+            model_name='case',
+            index=models.Index(fields=['shop', 'assignee', 'type', 'reason', 'buyer_vip'], include=('status',), name='case_shop_assignee_type'),
+        ),
     ]
