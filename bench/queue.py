@@ -328,7 +328,8 @@ class Fixture:
                     ELSE applied_at + interval '2 days' END
                 WHERE (status NOT IN ('completed', 'closed') AND id %% 3 <> 0)
                    OR (status IN ('completed', 'closed') AND id %% 10 = 1)
-                """
+                """,
+                [],  # (with parameters, so that `%%` is the modulo operator)
             )
             updated = cursor.rowcount
         with connection.cursor() as cursor:
