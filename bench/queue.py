@@ -18,7 +18,11 @@ GET requests of the API's case list (`/api/v1/cases`) with an integrator's key, 
 very SQL statements those requests ran (captured from the connection), executed directly over
 the same connection: the difference is Django's and the template's share. The case rows carry
 their next deadline and SLA flags (`sla/deadlines.py`); the fill computes them in SQL as
-`refresh_case_deadlines` does. The load average is printed before and after each size.
+`refresh_case_deadlines` does, and their buyer's VIP flag (`Case.buyer_vip`) as
+`set_buyer_vip_level` keeps it. The fill writes no Douyin after-sales: `--platform-deadlines`
+gives cases a platform deadline on the case row, as ingest carries it (`Case.platform_deadline`).
+`--only` measures the scenarios whose names contain one of its words. The load average is
+printed before and after each size.
 Audit events are not generated; the queue does not read them. The database is dropped at the
 end unless --keep-db.
 """
@@ -88,6 +92,20 @@ def parse_args() -> argparse.Namespace:
     # the code under test, then measured. Implies --keep-db.
     parser.add_argument("--reuse-db", action="store_true", help="measure a kept database again")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE plans")
+    # The fill writes no Douyin after-sales, so no case has a platform deadline unless asked:
+    # then two in three open cases get one on the case row (from 12 hours ago to 3 days
+    # ahead), and one in ten finished cases a past one, as ingest carries them
+    # (`Case.platform_deadline`; the queue reads only the case row). Once per database.
+    parser.add_argument(
+        "--platform-deadlines",
+        action="store_true",
+        help="give cases a platform deadline on the case row (code with Case.platform_deadline)",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="only the scenarios whose names contain one of these (comma-separated)",
+    )
     # The settings turn JIT off for every connection (`-c jit=off`); this measures each
     # scenario a second time with it on, to show what it would cost.
     parser.add_argument("--jit-on-too", action="store_true", help="measure again with SET jit = on")
@@ -143,14 +161,17 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0, interactive=False)
     from aftersales.cases.models import Case
 
-    global CARRIES_DEADLINE
-    CARRIES_DEADLINE = any(f.name == "next_due_at" for f in Case._meta.get_fields())
+    global CARRIES_DEADLINE, CARRIES_VIP
+    names = {f.name for f in Case._meta.get_fields()}
+    CARRIES_DEADLINE = "next_due_at" in names
+    CARRIES_VIP = "buyer_vip" in names
 
 
 # --- Filling the database (not timed as part of the results) ------------------------------------
 
 
 CARRIES_DEADLINE = True  # whether the code under test has Case.next_due_at (set at setup)
+CARRIES_VIP = True  # whether it has Case.buyer_vip and Case.platform_deadline
 
 
 def database_defaults() -> None:
@@ -289,6 +310,31 @@ class Fixture:
 
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")  # what autovacuum would have done by then
+
+    def carry_platform_deadlines(self) -> int:
+        """`--platform-deadlines`: what ingest would have carried onto the case rows of a
+        shop on Douyin. Returns how many cases got one (0 if some had one already)."""
+        from django.db import connection, transaction
+
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM cases_case WHERE platform_deadline IS NOT NULL LIMIT 1")
+            if cursor.fetchone():
+                return 0
+            cursor.execute(
+                """
+                UPDATE cases_case SET platform_deadline = CASE
+                    WHEN status NOT IN ('completed', 'closed')
+                    THEN now() + (((id * 37) %% 84) - 12) * interval '1 hour'
+                    ELSE applied_at + interval '2 days' END
+                WHERE (status NOT IN ('completed', 'closed') AND id %% 3 <> 0)
+                   OR (status IN ('completed', 'closed') AND id %% 10 = 1)
+                """,
+                [],  # (with parameters, so that `%%` is the modulo operator)
+            )
+            updated = cursor.rowcount
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE cases_case")
+        return updated
 
     def _settle(self, shop_id: int) -> None:
         """Time passes before the shop grows: the cases open so far are closed."""
@@ -452,6 +498,14 @@ class Fixture:
                 """,
                 [cases_before],
             )
+            # What the case carries from its buyer (`cases.services.set_buyer_vip_level`).
+            if CARRIES_VIP:
+                cursor.execute(
+                    "UPDATE cases_case c SET buyer_vip = true FROM orders_order o"
+                    " JOIN orders_buyer b ON b.id = o.buyer_id"
+                    " WHERE c.id > %s AND o.id = c.order_id AND b.vip_level > 0",
+                    [cases_before],
+                )
             # What the case carries from its running merchant clocks (sla/deadlines.py).
             if not CARRIES_DEADLINE:
                 return  # the code before issue 16, measured for the comparison
@@ -623,6 +677,11 @@ def scenarios(fixture: Fixture) -> list[tuple[str, str]]:
         ("all statuses + mine", "/?status=all&assignee=mine"),
         ("all statuses + breached", "/?status=all&sla=breached"),
         ("all statuses + type", "/?status=all&type=exchange"),
+        ("all statuses + reason", "/?status=all&reason=quality_issue"),
+        ("all statuses + type + reason", "/?status=all&type=exchange&reason=quality_issue"),
+        ("all statuses + VIP", "/?status=all&vip=on"),
+        ("all statuses + platform deadline 24 h", "/?status=all&platform_due=on"),
+        ("all statuses, by platform deadline", "/?status=all&sort=platform_deadline"),
         ("status completed", "/?status=completed"),
         ("search an order id", f"/?q={order_id}&status=all"),
         # The buyers are 买家<i> with the phone 138<i, 8 digits>: a nickname's beginning names
@@ -708,6 +767,10 @@ def main() -> None:
         for size in sizes:
             start = time.perf_counter()
             fixture.grow(size, args.open_fraction)
+            if args.platform_deadlines:
+                if not CARRIES_VIP:
+                    sys.exit("--platform-deadlines needs the code with Case.platform_deadline")
+                print(f"platform deadlines carried by {fixture.carry_platform_deadlines():,} cases")
             built = time.perf_counter() - start
             numbers = counts(fixture.shop.pk)
             print(
@@ -718,7 +781,10 @@ def main() -> None:
             passes = [("", False)] + ([(" (jit on)", True)] if args.jit_on_too else [])
             for suffix, jit_on in passes:
                 print(f"pass{suffix or ' (jit off)'}: SHOW jit = {set_jit(jit_on)}")
+                only = [o.strip() for o in args.only.split(",") if o.strip()]
                 for name, path in scenarios(fixture):
+                    if only and not any(o in name for o in only):
+                        continue
                     statements = capture(client, path)
                     if args.explain and not jit_on:
                         print(f"\n--- {name} ({numbers['cases']:,} cases)")

@@ -106,6 +106,14 @@ class Case(models.Model):
     # warning's or the breach's firing keeps the fields again, the queue asks the clocks.
     sla_at_risk = models.BooleanField(_("deadline at risk"), default=False)
     sla_recheck_at = models.DateTimeField(_("deadline state changes at"), null=True, blank=True)
+    # What else the queue filters and sorts by, carried for the same reason (issue 16): the
+    # buyer is a VIP now (their level above 0; kept with the level by
+    # `services.set_buyer_vip_level`, for every case of the buyer, so it is the level an
+    # agent sees on the order, not the one at application), and the platform's own deadline
+    # of the case's current step (R5.2; on Douyin `status_deadline`, kept by the adapter with
+    # each Detail it stores, through `services.set_platform_deadline`).
+    buyer_vip = models.BooleanField(_("buyer is a VIP"), default=False)
+    platform_deadline = models.DateTimeField(_("platform deadline"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("after-sales case")
@@ -156,6 +164,49 @@ class Case(models.Model):
                 fields=["shop", "sla_recheck_at"],
                 condition=Q(sla_recheck_at__isnull=False),
                 name="case_sla_recheck",
+            ),
+            # The queue's VIP filter over every status and over the open cases, in its order.
+            models.Index(
+                fields=["shop", "next_due_at", "applied_at", "id"],
+                condition=Q(buyer_vip=True),
+                name="case_vip_urgency",
+            ),
+            models.Index(
+                fields=["shop", "next_due_at", "applied_at", "id"],
+                condition=Q(buyer_vip=True) & ~Q(status__in=sorted(TERMINAL_STATUSES)),
+                name="case_open_vip_urgency",
+            ),
+            # The queue's type or reason over every status, in its order (the open ones come
+            # first in it: only they have a next deadline); type and reason together read the
+            # type's range. `case_shop_type_reason` serves the API's orderings.
+            models.Index(
+                fields=["shop", "type", "next_due_at", "applied_at", "id"],
+                name="case_shop_type_urgency",
+            ),
+            models.Index(
+                fields=["shop", "reason", "next_due_at", "applied_at", "id"],
+                name="case_shop_reason_urgency",
+            ),
+            # The "mine" bucket with a type, a reason or VIP: its count cannot stop at the cap
+            # when the agent has few such cases, and through `case_shop_assignee` it read every
+            # case of the agent from the table (33,000 at 1M, ~0.5 s); here it is a range of
+            # the index, its other columns tested in the index, the table read for matches.
+            models.Index(
+                fields=["shop", "assignee", "type", "reason", "buyer_vip"],
+                include=["status"],
+                name="case_shop_assignee_type",
+            ),
+            # The queue sorted by the platform's deadline (soonest first, then as usual), over
+            # every status and over the open ones; its "due within 24 h" filter is a range of
+            # either.
+            models.Index(
+                fields=["shop", "platform_deadline", "next_due_at", "applied_at", "id"],
+                name="case_shop_platform_due",
+            ),
+            models.Index(
+                fields=["shop", "platform_deadline", "next_due_at", "applied_at", "id"],
+                condition=~Q(status__in=sorted(TERMINAL_STATUSES)),
+                name="case_open_platform_due",
             ),
             # The API's return and dispute filters (`api.list_cases`): the few cases not at
             # the default value, so that a list or its count of them is a range read.

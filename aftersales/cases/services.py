@@ -37,7 +37,7 @@ from aftersales.core.limits import (
 )
 from aftersales.core.money import fen_to_yuan, share_of
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
-from aftersales.orders.models import Order, OrderItem, Shipment
+from aftersales.orders.models import Buyer, Order, OrderItem, Shipment
 from aftersales.orders.services import create_shipment, update_shipment_status
 from aftersales.shops.choices import WRITE_ROLES
 
@@ -213,6 +213,7 @@ def open_case(
         order_snapshot=_snapshot(order, current),
         priority=Priority.HIGH if buyer.is_vip else Priority.NORMAL,
         applied_at=applied_at or timezone.now(),
+        buyer_vip=buyer.is_vip,
     )
     case_items = [
         CaseItem(
@@ -237,6 +238,46 @@ def open_case(
         at=case.applied_at,
     )
     return case
+
+
+# --- What the case row carries for the queue (issue 16) ---------------------------------------
+
+
+@transaction.atomic
+def set_buyer_vip_level(buyer: Buyer | int, vip_level: int) -> bool:
+    """The buyer's VIP level as their platform now says it, and the VIP flag every case of
+    theirs carries for the queue's filter (`Case.buyer_vip`), in one transaction: an agent
+    filtering VIP cases expects the level shown on the order today, whenever the case was
+    opened. Two UPDATEs, the second only if the flag changes (a buyer has few cases; their
+    orders are found by the buyer's index, the cases by the order's). Returns whether the
+    level changed. The platform's data, not a decision of the shop: no audit event (the
+    order's read from the platform is its record)."""
+    buyer_id = buyer.pk if isinstance(buyer, Buyer) else buyer
+    vip_level = max(0, int(vip_level))
+    before = (
+        Buyer.objects.select_for_update().filter(pk=buyer_id).values_list("vip_level", flat=True)
+    )
+    was = before.first()
+    if was is None or was == vip_level:
+        return False
+    Buyer.objects.filter(pk=buyer_id).update(vip_level=vip_level)
+    if isinstance(buyer, Buyer):
+        buyer.vip_level = vip_level
+    if (was > 0) != (vip_level > 0):
+        Case.objects.filter(order__buyer_id=buyer_id).update(buyer_vip=vip_level > 0)
+    return True
+
+
+def set_platform_deadline(case_id: int, deadline: datetime | None) -> None:
+    """Carry the platform's deadline of the case's current step (R5.2) on the case row, for
+    the queue's sort and "due within 24 h" filter: one UPDATE in the caller's transaction,
+    by the platform's adapter where it stores the platform's state of the case. None when
+    the platform sets none. No audit event: the adapter's stored snapshot is its record."""
+    qs = Case.objects.filter(pk=case_id)
+    if deadline is None:
+        qs.filter(platform_deadline__isnull=False).update(platform_deadline=None)
+    else:
+        qs.exclude(platform_deadline=deadline).update(platform_deadline=deadline)
 
 
 def _snapshot(order: Order, items: Sequence[OrderItem]) -> dict[str, Any]:

@@ -26,7 +26,10 @@ class BuyerAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     search_fields = ("platform_buyer_id", "nickname")
     # The raw `phone` is deliberately absent from every list and form.
     fields = ("shop", "platform_buyer_id", "nickname", "phone_masked", "vip_level")
-    readonly_fields = ("shop", "platform_buyer_id", "nickname", "phone_masked")
+    # The VIP level too: the platform says it (each order read brings it), and the cases
+    # carry it for the queue, kept with it by `cases.services.set_buyer_vip_level`, which a
+    # save here would pass by.
+    readonly_fields = ("shop", "platform_buyer_id", "nickname", "phone_masked", "vip_level")
 
     @admin.display(description=_("phone"))
     def phone_masked(self, obj: Buyer) -> str:

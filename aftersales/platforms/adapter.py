@@ -22,8 +22,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db.models import DateTimeField, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
@@ -141,12 +139,6 @@ class PlatformAdapter(Protocol):
         agreement carries no amount (the buyer's application); None if the amount decided
         here is what is paid (`cases.ports.platform_refund`)."""
 
-    def platform_deadline_expression(self) -> Any | None:
-        """An expression over a case queryset (`OuterRef("pk")` is the case) giving the
-        platform's deadline of the case's current step (`SyncState.platform_deadline`), for the
-        queue to sort and filter on in its own query; None if the platform sets none. It
-        depends on no shop: the adapter module's `platform_deadline_expression()` gives it."""
-
 
 def buyer_text(change: CaseChange) -> str:
     """The text for the buyer an event carries, or ""."""
@@ -184,33 +176,6 @@ def out_of_sync_case_ids(shop_ids: Iterable[int]) -> set[int]:
     ):
         found |= adapter_for_shop(shop_id, platform).cases_out_of_sync()
     return found
-
-
-def platform_deadline_expression() -> Any:
-    """The platform deadline of each case of a queryset, whatever its platform: the
-    expressions of the connected platforms' adapters (each adapter module beside its factory
-    in `settings.AFTERSALES_PLATFORM_ADAPTERS` offers `platform_deadline_expression()`),
-    NULL for a case none of them knows. Part of the caller's query: no query of its own."""
-    found: list[Any] = []
-    for path in settings.AFTERSALES_PLATFORM_ADAPTERS.values():
-        expression = _deadline_expression_factory(path)()
-        if expression is not None:
-            found.append(expression)
-    if not found:
-        return Value(None, output_field=DateTimeField())
-    if len(found) == 1:
-        return found[0]
-    return Coalesce(*found, output_field=DateTimeField())
-
-
-@cache
-def _deadline_expression_factory(path: str) -> Callable[[], Any | None]:
-    module = path.rsplit(".", 1)[0]
-    try:
-        factory: Callable[[], Any | None] = import_string(f"{module}.platform_deadline_expression")
-    except ImportError:
-        return lambda: None
-    return factory
 
 
 AdapterFactory = Callable[[int], "PlatformAdapter | None"]
@@ -280,9 +245,6 @@ class PlainAdapter:
     def refund_applied_for(self, case: Case) -> PlatformRefund | None:
         return None  # refunded by hand: the amount decided is the amount paid
 
-    def platform_deadline_expression(self) -> Any | None:
-        return None
-
 
 _NOT_CONNECTED = _("This case is not connected to a platform after-sale.")
 PLAIN = PlainAdapter()
@@ -307,7 +269,6 @@ def tell_platform(change: CaseChange) -> None:
 def _forget_adapters(*, setting: str, **kwargs: object) -> None:
     if setting == "AFTERSALES_PLATFORM_ADAPTERS":
         _adapter_factory.cache_clear()
-        _deadline_expression_factory.cache_clear()
 
 
 setting_changed.connect(_forget_adapters)

@@ -17,9 +17,10 @@ each of its queries is a range of an index on the case table (`Case.Meta.indexes
 for the default view, the open ones, through the partial index of open cases.
 
 The platform's own deadline of a case's step (R5.2: on Douyin `status_deadline`, when the
-platform acts by itself) comes from the platforms' adapters as an expression of the queue's
-own queries (`platform_deadline_expression`): the queue can be sorted by it, soonest first,
-and filtered to the cases it falls due for within 24 hours, at no extra query.
+platform acts by itself) and whether the buyer is a VIP are carried on the case row too
+(`Case.platform_deadline`, `Case.buyer_vip`, kept by the services that change them): the
+queue can be sorted by the platform's deadline, soonest first, and filtered to the cases it
+falls due for within 24 hours or to the VIP buyers' cases, each a range of an index.
 
 Every count is capped (`COUNT_CAP`): a bucket, the pager and the handover badge count up to
 999 cases and past that say "999+", so that a view of a million cases ("all statuses", a
@@ -46,7 +47,7 @@ from aftersales.cases.models import Case, CaseItem
 from aftersales.cases.reasons import REASONS
 from aftersales.core.actors import Actor
 from aftersales.knowledge.services import open_handover_case_ids
-from aftersales.platforms.adapter import out_of_sync_case_ids, platform_deadline_expression
+from aftersales.platforms.adapter import out_of_sync_case_ids
 from aftersales.shops.models import Shop
 from aftersales.sla.deadlines import at_risk_q, breached_q
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
@@ -118,7 +119,7 @@ def filtered(
     if filters.get("platform_due"):
         # Still ahead and within 24 h: past it, the platform has acted already.
         start = now or timezone.now()
-        qs = qs.alias(platform_deadline=platform_deadline_expression()).filter(
+        qs = qs.filter(
             platform_deadline__gte=start, platform_deadline__lte=start + PLATFORM_DUE_WITHIN
         )
     if filters.get("out_of_sync"):
@@ -139,7 +140,7 @@ def filtered(
     if filters.get("shop"):
         qs = qs.filter(shop_id=filters["shop"])
     if filters.get("vip"):
-        qs = qs.filter(order__buyer__vip_level__gt=0)
+        qs = qs.filter(buyer_vip=True)  # the buyer's level now (`Case.buyer_vip`)
     if filters.get("category"):
         qs = qs.filter(
             Exists(
@@ -257,10 +258,10 @@ def most_urgent_first(qs: QuerySet[Case], sort: str = "") -> QuerySet[Any, int]:
     """Ordered by the nearest running merchant deadline (which the case carries), cases
     without one last, as ids only: for one shop the order of the index `case_open_urgency`,
     so a page is a range read of it. Sorted by the platform's deadline instead, soonest
-    first, cases without one last (then the most urgent first among them)."""
+    first, cases without one last (then the most urgent first among them): the order of
+    `case_shop_platform_due` and, for the open cases, `case_open_platform_due`."""
     order: list[Any] = list(URGENCY)
     if sort == SORT_PLATFORM_DEADLINE:
-        qs = qs.alias(platform_deadline=platform_deadline_expression())
         order.insert(0, F("platform_deadline").asc(nulls_last=True))
     return qs.order_by(*order).values_list("pk", flat=True)
 
@@ -308,7 +309,7 @@ class Page:
 def page_of(qs: QuerySet[Case], number: int, count: int, *, sort: str = "") -> Page:
     """One page: the ordered ids first (no joins while sorting), one more than a page to
     know whether another follows, then those 50 cases with their order, buyer, shop and
-    assignee, and their platform deadline, in one query. With an exact count a page past the
+    assignee in one query. With an exact count a page past the
     last is the last; past the cap the pages are not counted and a page past the end is
     empty."""
     number = max(1, number)
@@ -318,11 +319,7 @@ def page_of(qs: QuerySet[Case], number: int, count: int, *, sort: str = "") -> P
     ids = list(most_urgent_first(qs, sort)[start : start + PAGE_SIZE + 1]) if count else []
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
-    by_id = (
-        Case.objects.select_related("order__buyer", "shop", "assignee")
-        .annotate(platform_deadline=platform_deadline_expression())
-        .in_bulk(ids)
-    )
+    by_id = Case.objects.select_related("order__buyer", "shop", "assignee").in_bulk(ids)
     return Page(
         number=number, count=count, cases=[by_id[pk] for pk in ids if pk in by_id], more=more
     )
@@ -390,7 +387,7 @@ def rows_for(
         row.reason_label = reasons.get(case.reason, case.reason)
         row.out_of_sync = case.pk in out_of_sync
         row.handed_over = case.pk in handed_over
-        row.platform_deadline = getattr(case, "platform_deadline", None)
+        row.platform_deadline = case.platform_deadline
         row.amount_words = str(figures.amount_words(case))
         rows.append(row)
     return rows

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import OuterRef, Subquery
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -120,18 +119,6 @@ class DouyinAdapter:
             return None
         shipping = min(int(info.get("refund_post_amount") or 0), total)
         return PlatformRefund(goods_fen=total - shipping, shipping_fen=shipping)
-
-    def platform_deadline_expression(self) -> Any | None:
-        return platform_deadline_expression()
-
-
-def platform_deadline_expression() -> Any:
-    """The after-sale's `status_deadline` (what the platform does by itself if the shop does
-    nothing), for a case queryset: a subquery on the case's one Douyin after-sale, so a
-    case of another shop or of no platform gets NULL."""
-    return Subquery(
-        DouyinAftersale.objects.filter(case_id=OuterRef("pk")).values("status_deadline")[:1]
-    )
 
 
 def adapter_for_shop(shop_id: int) -> DouyinAdapter | None:

@@ -748,7 +748,7 @@ def _apply(
     if case is None:
         case = open_from_platform(link, client, snapshot)
     elif record.case_id is None:
-        DouyinAftersale.objects.filter(pk=record.pk).update(case=case)
+        link_case(record, case)
     converge(case)
     # The same arrival as every new case (R3.1, R9.2): the policy's decision once, while the
     # platform waits for the merchant, then a person on duty for what it could not finish.
@@ -759,10 +759,24 @@ def _apply(
     )
 
 
+def link_case(record: DouyinAftersale, case: Case) -> None:
+    """The after-sale's case, and the platform's deadline it carries for the queue (issue 16),
+    in one transaction."""
+    from aftersales.cases.services import set_platform_deadline
+
+    with transaction.atomic():
+        DouyinAftersale.objects.filter(pk=record.pk).update(case=case)
+        record.case = case
+        set_platform_deadline(case.pk, record.status_deadline)
+
+
 def store_snapshot(
     link: DouyinShopLink, detail: dict[str, Any], *, hint: dict[str, Any] | None = None
 ) -> DouyinAftersale:
-    """Keep the newest Detail per after-sale; an older one (an out-of-order read) is ignored."""
+    """Keep the newest Detail per after-sale; an older one (an out-of-order read) is ignored.
+    The platform's deadline goes onto the after-sale's case in the same transaction."""
+    from aftersales.cases.services import set_platform_deadline
+
     snapshot = Snapshot.from_detail(detail)
     if hint and hint.get("arbitrate_conclusion") not in (None, ""):
         detail = json.loads(json.dumps(detail))
@@ -798,6 +812,8 @@ def store_snapshot(
                 for name, value in fields.items():
                     setattr(record, name, value)
                 record.save(update_fields=list(fields))
+                if record.case_id is not None:
+                    set_platform_deadline(record.case_id, record.status_deadline)
                 return record
         except IntegrityError:
             continue  # created by a concurrent processor: read it under the lock
@@ -839,9 +855,11 @@ def open_from_platform(link: DouyinShopLink, client: DouyinClient, snapshot: Sna
                 # The platform's amount includes what our rules would not refund (a second
                 # shipping fee): open with the refundable amount; the decision is ours anyway.
                 case = open_asking(None)
-            DouyinAftersale.objects.filter(link=link, aftersale_id=snapshot.aftersale_id).update(
-                case=case
-            )
+            stored = DouyinAftersale.objects.filter(
+                link=link, aftersale_id=snapshot.aftersale_id
+            ).first()
+            if stored is not None:
+                link_case(stored, case)
     except IntegrityError:
         # Another worker opened it a moment ago (the same push, delivered twice).
         return Case.objects.get(shop_id=link.shop_id, platform_case_id=snapshot.aftersale_id)
@@ -916,6 +934,7 @@ def _get_or_create(model: Any, defaults: dict[str, Any], **lookup: Any) -> tuple
 
 
 def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
+    from aftersales.cases.services import set_buyer_vip_level
     from aftersales.orders.services import create_shipment, update_shipment_status
     from aftersales.orders.totals import count_order
 
@@ -933,7 +952,8 @@ def _upsert_order(link: DouyinShopLink, detail: dict[str, Any]) -> Order:
     )
     vip_level = int(buyer_info.get("vip_level") or 0)
     if not created and buyer.vip_level != vip_level:
-        Buyer.objects.filter(pk=buyer.pk).update(vip_level=vip_level)
+        # With the VIP flag their cases carry for the queue (issue 16).
+        set_buyer_vip_level(buyer, vip_level)
 
     parcels = list(detail.get("logistics_info") or [])
     signed = [when for p in parcels if (when := from_unix(p.get("sign_time"))) is not None]

@@ -120,6 +120,44 @@ def test_filters_by_type_reason_category_and_vip(agent, shop_a):
     assert ids(agent.get("/?type=exchange&vip=on")) == []
 
 
+def test_r2_8_the_vip_filter_follows_the_buyers_level_now(agent, shop_a, shop_b):
+    """A buyer's VIP level can change after the case opened (the platform says it with each
+    order read): the queue's VIP filter shows the level the agent sees on the order today,
+    for the buyer's open and finished cases alike; nobody else's case moves."""
+    from aftersales.cases.services import set_buyer_vip_level
+
+    became = case_in(shop_a)
+    finished = case_in(shop_a, S.CLOSED, buyer=became.order.buyer)
+    stays = case_in(shop_a, vip_level=2)
+    dropped = case_in(shop_a, vip_level=1)
+    elsewhere = case_in(shop_b)  # another shop's buyer, never shown here
+    assert ids(agent.get("/?vip=on")) == sorted([stays.pk, dropped.pk])
+
+    assert set_buyer_vip_level(became.order.buyer, 3) is True
+    assert set_buyer_vip_level(dropped.order.buyer_id, 0) is True
+    assert set_buyer_vip_level(stays.order.buyer_id, 5) is True  # still a VIP: no flag moves
+    assert set_buyer_vip_level(stays.order.buyer_id, 5) is False  # no change
+
+    assert sorted(ids(agent.get("/?vip=on"))) == sorted([became.pk, stays.pk])
+    assert sorted(ids(agent.get("/?vip=on&status=all"))) == sorted(
+        [became.pk, finished.pk, stays.pk]
+    )
+    flags = dict(Case.objects.values_list("pk", "buyer_vip"))
+    assert flags == {
+        became.pk: True,
+        finished.pk: True,
+        stays.pk: True,
+        dropped.pk: False,
+        elsewhere.pk: False,
+    }
+    assert elsewhere.order.buyer.vip_level == 0
+
+
+def test_r2_8_a_case_opened_for_a_vip_carries_the_flag(shop_a):
+    assert case_in(shop_a, vip_level=1).buyer_vip is True
+    assert case_in(shop_a).buyer_vip is False
+
+
 def test_filters_by_shop_for_a_member_of_two_shops(client, alice, shop_a, shop_b):
     add_member(shop=shop_b, user=alice, role=Role.AGENT, by=SYSTEM)
     client.force_login(alice)

@@ -438,3 +438,28 @@ def test_a_decision_refused_because_the_platform_closed_holds_nothing_up(linked,
     assert (agree.status, approved_message.status) == ("superseded", "superseded")
     assert not OutboxOperation.objects.filter(case=case, status__in=["pending", "sending"])
     assert not [m for m in platform.messages if "通过审核" in m["content"]]
+
+
+def test_r5_2_r2_8_the_case_carries_the_platforms_deadline_and_the_buyers_vip_level_now(
+    linked, platform
+):
+    """What the queue filters on is on the case row, kept by ingest in the same transaction
+    as what it comes from: the after-sale's `status_deadline` (its Detail), and the buyer's
+    VIP level (each orderDetail), for every case of the buyer when the level changes."""
+    first = platform.add_order(status=2)
+    first_id = platform.add_aftersale(first, type=2, reason_code=2)
+    push(linked, "200", first_id, apply_time=1)
+    case = Case.objects.get(platform_case_id=first_id)
+    record = DouyinAftersale.objects.get(case=case)
+    assert record.status_deadline is not None
+    assert case.platform_deadline == record.status_deadline
+    assert case.buyer_vip is False
+
+    # The same buyer orders again, a VIP now: both their cases carry it.
+    second = platform.add_order(status=2)
+    second["buyer"] = {**first["buyer"], "vip_level": 2}
+    second_id = platform.add_aftersale(second, type=2, reason_code=2)
+    push(linked, "200", second_id, apply_time=1)
+    flags = dict(Case.objects.values_list("platform_case_id", "buyer_vip"))
+    assert flags == {first_id: True, second_id: True}
+    assert Case.objects.get(platform_case_id=first_id).order.buyer.vip_level == 2

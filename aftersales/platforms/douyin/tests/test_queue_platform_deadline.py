@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,6 +17,7 @@ from django.utils import timezone
 from aftersales import testing
 from aftersales.cases.models import Case
 
+from ..ingest import link_case, store_snapshot
 from ..models import DouyinAftersale, DouyinShopLink
 from . import factories
 
@@ -40,11 +42,12 @@ def counts(response) -> dict[str, int]:
 
 
 def with_deadline(link: DouyinShopLink, hours: float | None) -> Case:
-    """A Douyin case whose after-sale, as last read, says the platform acts in `hours`."""
+    """A Douyin case whose after-sale, as last read, says the platform acts in `hours`: the
+    record stored, then linked to its case as ingest links it (which carries the deadline
+    onto the case row)."""
     case = factories.platform_case(link.shop)
-    DouyinAftersale.objects.create(
+    record = DouyinAftersale.objects.create(
         link=link,
-        case=case,
         aftersale_id=case.platform_case_id,
         order_id=case.order.platform_order_id,
         platform_status=6,
@@ -52,7 +55,23 @@ def with_deadline(link: DouyinShopLink, hours: float | None) -> Case:
         status_deadline=None if hours is None else timezone.now() + timedelta(hours=hours),
         synced_at=timezone.now(),
     )
+    link_case(record, case)
     return case
+
+
+def detail(case: Case, *, update_time: int, deadline: datetime | None) -> dict[str, Any]:
+    """A Detail of the case's after-sale, as the platform answers it (the parts read here)."""
+    return {
+        "process_info": {
+            "after_sale_info": {
+                "after_sale_id": case.platform_case_id,
+                "after_sale_status": 6,
+                "update_time": update_time,
+                "status_deadline": int(deadline.timestamp()) if deadline else None,
+            }
+        },
+        "order_info": {"order_id": case.order.platform_order_id},
+    }
 
 
 @pytest.fixture
@@ -142,3 +161,36 @@ def test_r5_2_sorting_and_filtering_by_it_adds_no_query(agent, link_a):
         response = agent.get("/?platform_due=on&sort=platform_deadline")
     assert len(by_deadline) == len(plain)
     assert len(ids(response)) == 20
+
+
+def test_r5_2_each_stored_detail_keeps_the_deadline_the_case_carries(agent, link_a):
+    """The queue reads the platform's deadline from the case row: each newer Detail stored
+    moves it (in the same transaction), an older one arriving late does not, and a step
+    without a deadline clears it."""
+    case = with_deadline(link_a, 30)
+    start = int(NOW.timestamp())
+    assert ids(agent.get("/?platform_due=on")) == []
+
+    soon = timezone.now() + timedelta(hours=3)
+    store_snapshot(link_a, detail(case, update_time=start + 10, deadline=soon))
+    assert Case.objects.get(pk=case.pk).platform_deadline == soon
+    assert ids(agent.get("/?platform_due=on")) == [case.pk]
+
+    late = timezone.now() + timedelta(hours=50)  # read before the one above, stored after
+    store_snapshot(link_a, detail(case, update_time=start + 5, deadline=late))
+    assert Case.objects.get(pk=case.pk).platform_deadline == soon
+
+    store_snapshot(link_a, detail(case, update_time=start + 20, deadline=None))
+    assert Case.objects.get(pk=case.pk).platform_deadline is None
+    assert ids(agent.get("/?platform_due=on")) == []
+
+
+def test_r5_2_an_after_sale_not_yet_linked_puts_no_deadline_on_any_case(link_a, shop_a):
+    """A Detail stored before its case exists touches no case; linking it carries it."""
+    case = factories.platform_case(link_a.shop)
+    soon = timezone.now() + timedelta(hours=2)
+    record = store_snapshot(link_a, detail(case, update_time=1, deadline=soon))
+    assert record.case_id is None
+    assert Case.objects.filter(platform_deadline__isnull=False).count() == 0
+    link_case(record, case)
+    assert Case.objects.get(pk=case.pk).platform_deadline == soon
