@@ -194,7 +194,7 @@ def test_r3_4_a_stalled_refund_whose_instruction_the_platform_refused_stays_fail
 
 
 def test_r3_2_a_refund_booked_here_is_what_the_platform_pays_its_shipping_included(
-    linked, platform
+    linked, platform, alice
 ):
     """The soak's run 2: decision 513.00 元, the platform paid 519.00 元. An unshipped refund of
     the whole order is applied for with its shipping (6 元); the agreement (401) carries no
@@ -210,10 +210,11 @@ def test_r3_2_a_refund_booked_here_is_what_the_platform_pays_its_shipping_includ
     platform.info(aftersale_id).update(refund_amount=51900, refund_post_amount=600)
     platform.set_status(aftersale_id, 6)
     push(linked, "208", aftersale_id)  # the Detail with the application's shipping
-    services.approve_case(case=case, by=AGENT)
+    agent = Actor(kind="user", label="alice", user=alice, shop_roles={case.shop_id: "agent"})
+    services.approve_case(case=case, by=agent)
 
     with pytest.raises(Conflict) as refused:
-        services.refund_case(case=case, by=AGENT, shipping_amount_fen=0)
+        services.refund_case(case=case, by=agent, shipping_amount_fen=0)
 
     assert "519.00" in refused.value.render("en") and "6.00" in refused.value.render("en")
     assert not RefundDecision.objects.filter(case=case).exists()
@@ -222,7 +223,7 @@ def test_r3_2_a_refund_booked_here_is_what_the_platform_pays_its_shipping_includ
 
     defaults = services.refund_defaults(case)
     assert (defaults.goods_fen, defaults.shipping_fen) == (51300, 600)
-    decision = services.refund_case(case=case, by=AGENT, shipping_amount_fen=None)
+    decision = services.refund_case(case=case, by=agent, shipping_amount_fen=None)
 
     assert decision.order_refund_fen == 51900
     assert [c.params["type"] for c in platform.operate_calls(aftersale_id)] == [401]
