@@ -258,6 +258,9 @@ AFTERSALES_CASE_REACTIONS = [
     # Last: the platform's intervention opens or rules a dispute ticket (R5.2, R5.3).
     "aftersales.disputes.reactions.on_case_event",
 ]
+# Cases written at once in their final state (the back-office import's history, R13.3) went
+# through no case event: these are handed them together, in the import's transaction.
+AFTERSALES_CASES_IMPORTED_REACTIONS = ["aftersales.analytics.facts.count_imported_cases"]
 # The case list as the agents' queue filters it (its query parameters), for the Excel export of
 # the queue (R8.7): the analytics app writes it without importing the workbench.
 AFTERSALES_CASE_LIST_FILTER = "aftersales.workbench.queue.cases_for_export"
