@@ -38,6 +38,7 @@ from aftersales.core.money import fen_to_yuan, share_of
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Order, OrderItem, Shipment, ShipmentEvent
 from aftersales.orders.services import create_shipment, update_shipment_status
+from aftersales.orders.totals import count_new_orders
 from aftersales.shops.choices import WRITE_ROLES
 
 from .choices import (
@@ -1466,7 +1467,8 @@ def assign_case(*, case: Case, assignee: Any, by: Actor) -> Case:
 class FinishedCase:
     """An after-sale already finished elsewhere (the platform's back-office export), to be
     written as it ended: completed (refunded, or the goods back with the buyer) or closed.
-    `order` and `order_item` are saved rows of the shop, new with this case."""
+    `order` and `order_item` are new and unsaved (their buyer and sku saved): they are
+    written with the case, the refund booked on them."""
 
     order: Order
     order_item: OrderItem
@@ -1503,7 +1505,9 @@ def finished_case_problem(spec: FinishedCase) -> str | None:
         return "not finished"
     if order.status not in TYPE_ORDER_STATES[spec.type]:
         return "order status"
-    if item.order_id != order.pk or item.refunded_amount_fen or order.shipping_refunded_fen:
+    if order.pk is not None or item.pk is not None or item.order is not order:
+        return "not a new order"
+    if item.refunded_amount_fen or order.shipping_refunded_fen or item.quantity != 1:
         return "not a new order"
     if len(spec.platform_case_id) > CODE_MAX_LENGTH or len(spec.buyer_statement) > NOTE_MAX_LENGTH:
         return "too long"
@@ -1523,12 +1527,13 @@ def finished_case_problem(spec: FinishedCase) -> str | None:
 
 @transaction.atomic
 def import_finished_cases(*, specs: Sequence[FinishedCase], by: Actor) -> list[Case]:
-    """Write finished after-sales of one shop at once, in their final state (R13.3): the
-    cases, their items, the refund paid (decision, lines, execution), the parcels, the
-    inspection of returned goods, one audit event per case (`case_imported`, the outcome in
-    its payload) and the reports' counts (`ports.react_to_imported`). No policy triage, no
-    clocks, no assignment, no message: the after-sale is over. One transaction; a refused
-    spec (`finished_case_problem`) refuses the whole call, before anything is written."""
+    """Write finished after-sales of one shop at once, in their final state (R13.3): their
+    new orders (counted in the daily order totals), the cases, their items, the refund paid
+    (decision, lines, execution, booked on the items), the parcels, the inspection of
+    returned goods, one audit event per case (`case_imported`, the outcome in its payload)
+    and the reports' counts (`ports.react_to_imported`). No policy triage, no clocks, no
+    assignment, no message: the after-sale is over. One transaction; a refused spec
+    (`finished_case_problem`) refuses the whole call, before anything is written."""
     if not specs:
         return []
     shop_ids = {spec.order.shop_id for spec in specs}
@@ -1543,6 +1548,15 @@ def import_finished_cases(*, specs: Sequence[FinishedCase], by: Actor) -> list[C
             )
     now = timezone.now()
     completed = [spec.outcome == CaseStatus.COMPLETED for spec in specs]
+    for spec, done in zip(specs, completed, strict=True):
+        if done and spec.type in REFUND_TYPES:
+            spec.order_item.refunded_amount_fen = spec.refund_goods_fen
+    Order.objects.bulk_create([spec.order for spec in specs])
+    for spec in specs:
+        spec.order_item.order = spec.order  # its id, now that the order has one
+    OrderItem.objects.bulk_create([spec.order_item for spec in specs])
+    # As every writer of orders does: the reports' daily totals.
+    count_new_orders([(spec.order, [spec.order_item]) for spec in specs])
     cases = [
         Case(
             shop_id=shop_id,
@@ -1618,11 +1632,6 @@ def import_finished_cases(*, specs: Sequence[FinishedCase], by: Actor) -> list[C
         for decision, (case, _spec) in zip(decisions, refunded, strict=True)
     ]
     RefundExecution.objects.bulk_create(executions)
-    items = []
-    for _case, spec in refunded:
-        spec.order_item.refunded_amount_fen = spec.refund_goods_fen
-        items.append(spec.order_item)
-    OrderItem.objects.bulk_update(items, ["refunded_amount_fen"], batch_size=1000)
     _import_finished_goods(shop_id, cases, specs, completed, by=by, at=now)
     executed = {execution.decision.case_id: execution for execution in executions}
     record_events(

@@ -53,7 +53,7 @@ from aftersales.intake.services import receive_case
 from aftersales.orders.carriers import carrier_for
 from aftersales.orders.choices import OrderStatus
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment
-from aftersales.orders.totals import count_new_orders, count_order
+from aftersales.orders.totals import count_order
 from aftersales.platforms.adapter import adapter_for_shop
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Shop
@@ -62,7 +62,7 @@ from aftersales.shops.services import actor_for_user
 from . import columns as C
 from .models import ImportedAftersale, ImportJob, ImportRowError, ImportStatus
 from .parsing import ParsedRow, Problem, RowReader, Stage, problem, text
-from .reader import count_rows, open_rows
+from .reader import count_rows, open_rows, read_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -181,15 +181,12 @@ def run_import(*, job: ImportJob, progress: Callable[[ImportJob], None] | None =
                         _("Columns of the export are missing: %(columns)s"),
                         columns="、".join(reader.missing),
                     )
-                batch: list[tuple[int, tuple[Any, ...]]] = []
-                for numbered in rows:
-                    batch.append(numbered)
-                    if len(batch) >= BATCH:
-                        _import_batch(job, reader, batch, by, counts)
-                        batch = []
+                parse = reader.parse
+                with read_ahead(rows, BATCH, lambda n, values: (n, values, parse(values))) as ahead:
+                    for batch in ahead:
+                        _import_batch(job, batch, by, counts)
                         if progress is not None:
                             progress(job)
-                _import_batch(job, reader, batch, by, counts)
     except Exception as exc:  # noqa: BLE001 - any failure is shown on the import, not lost
         logger.exception("import %s failed", job.pk)
         message = exc.render("zh-hans") if isinstance(exc, DomainError) else str(exc)
@@ -200,18 +197,18 @@ def run_import(*, job: ImportJob, progress: Callable[[ImportJob], None] | None =
     return _record_done(job, counts)
 
 
+Parsed = tuple[int, tuple[Any, ...], ParsedRow | list[Problem]]
+
+
 def _import_batch(
     job: ImportJob,
-    reader: RowReader,
-    batch: list[tuple[int, tuple[Any, ...]]],
+    parsed: list[Parsed],
     by: Actor,
     counts: dict[str, int],
 ) -> None:
-    if not batch:
+    if not parsed:
         return
-    parsed: list[tuple[int, tuple[Any, ...], ParsedRow | list[Problem]]] = [
-        (number, values, reader.parse(values)) for number, values in batch
-    ]
+    batch = parsed
     keys = [row.aftersale_id for _n, _v, row in parsed if isinstance(row, ParsedRow)]
     known = {
         k.aftersale_id: k
@@ -379,7 +376,8 @@ def _finished_spec(order: Order, item: OrderItem, row: ParsedRow) -> cs.Finished
 def _write_history(
     job: ImportJob, bulk: list[tuple[Todo, cs.FinishedCase, Buyer]], by: Actor
 ) -> list[Case]:
-    """The bulk write of `_import_history`, all or nothing."""
+    """The bulk write of `_import_history`, all or nothing: the buyers and skus, then the
+    orders and cases (`cases.services.import_finished_cases`), then the rows' keys."""
     shop_id = job.shop_id
     buyers = [buyer for _entry, _spec, buyer in bulk]
     existing = {
@@ -396,14 +394,6 @@ def _write_history(
         if key not in skus:
             skus[key] = _sku(shop_id, row)
         spec.order_item.sku = skus[key]
-    orders = [spec.order for _entry, spec, _buyer in bulk]
-    Order.objects.bulk_create(orders)
-    items = []
-    for _entry, spec, _buyer in bulk:
-        spec.order_item.order = spec.order  # its id, now that the order has one
-        items.append(spec.order_item)
-    OrderItem.objects.bulk_create(items)
-    count_new_orders([(item.order, [item]) for item in items])
     cases = cs.import_finished_cases(specs=[spec for _entry, spec, _buyer in bulk], by=by)
     now = timezone.now()
     ImportedAftersale.objects.bulk_create(
