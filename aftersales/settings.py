@@ -331,6 +331,10 @@ AFTERSALES_TASK_LEASE_SECONDS = env_float("AFTERSALES_TASK_LEASE_SECONDS", 1800.
 # per source address (issue 15).
 DOUYIN_REFUSED_BODY_KEPT_BYTES = env_int("DOUYIN_REFUSED_BODY_KEPT_BYTES", 4096, minimum=0)
 DOUYIN_REFUSED_PER_MINUTE = env_int("DOUYIN_REFUSED_PER_MINUTE", 30, minimum=0)
+# The same bound for the carrier-tracking pushes (快递100) nobody signed: bytes of `param`
+# kept, and records a minute per source address (`platforms.refused`).
+KUAIDI100_REFUSED_BODY_KEPT_BYTES = env_int("KUAIDI100_REFUSED_BODY_KEPT_BYTES", 4096, minimum=0)
+KUAIDI100_REFUSED_PER_MINUTE = env_int("KUAIDI100_REFUSED_PER_MINUTE", 30, minimum=0)
 DOUYIN_INBOUND_MAX_ATTEMPTS = env_int("DOUYIN_INBOUND_MAX_ATTEMPTS", 10, minimum=1)
 # Stored pushes one worker task claims and applies together (issue 16: one Detail read per
 # after-sale however many pushes name it, one client per shop for the batch).
