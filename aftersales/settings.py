@@ -260,6 +260,9 @@ AFTERSALES_CASE_REACTIONS = [
     # Last: the platform's intervention opens or rules a dispute ticket (R5.2, R5.3).
     "aftersales.disputes.reactions.on_case_event",
 ]
+# Cases written at once in their final state (the back-office import's history, R13.3) went
+# through no case event: these are handed them together, in the import's transaction.
+AFTERSALES_CASES_IMPORTED_REACTIONS = ["aftersales.analytics.facts.count_imported_cases"]
 # The case list as the agents' queue filters it (its query parameters), for the Excel export of
 # the queue (R8.7): the analytics app writes it without importing the workbench.
 AFTERSALES_CASE_LIST_FILTER = "aftersales.workbench.queue.cases_for_export"
@@ -340,6 +343,10 @@ AFTERSALES_REFUND_LEASE_SECONDS = env_float("AFTERSALES_REFUND_LEASE_SECONDS", 6
 # per source address (issue 15).
 DOUYIN_REFUSED_BODY_KEPT_BYTES = env_int("DOUYIN_REFUSED_BODY_KEPT_BYTES", 4096, minimum=0)
 DOUYIN_REFUSED_PER_MINUTE = env_int("DOUYIN_REFUSED_PER_MINUTE", 30, minimum=0)
+# The same bound for the carrier-tracking pushes (快递100) nobody signed: bytes of `param`
+# kept, and records a minute per source address (`platforms.refused`).
+KUAIDI100_REFUSED_BODY_KEPT_BYTES = env_int("KUAIDI100_REFUSED_BODY_KEPT_BYTES", 4096, minimum=0)
+KUAIDI100_REFUSED_PER_MINUTE = env_int("KUAIDI100_REFUSED_PER_MINUTE", 30, minimum=0)
 DOUYIN_INBOUND_MAX_ATTEMPTS = env_int("DOUYIN_INBOUND_MAX_ATTEMPTS", 10, minimum=1)
 # Stored pushes one worker task claims and applies together (issue 16: one Detail read per
 # after-sale however many pushes name it, one client per shop for the batch).

@@ -12,9 +12,12 @@ Writes a realistic export of `--rows` rows (`imports.fixtures`), then times, in 
    (the idempotent path: keys looked up a batch at a time, fingerprints compared, nothing
    written but the job's counters). The 100k keys are written with `bulk_create` beforehand,
    all pointing at one case: this measures the path, not the cases;
-4. **first import**: `run_import` of the first `--create` rows into an empty shop: orders,
-   items, cases through `intake.receive_case` (policy, clocks, assignment, audit trail) and
-   the platform's steps, one transaction per row. Reported per row and extrapolated.
+4. **first import**: `run_import` of `--create` new rows into an empty shop: the rows already
+   finished on the platform written a batch at a time in their final state
+   (`cases.services.import_finished_cases`), the open ones as orders, items, cases through
+   `intake.receive_case` (policy, clocks, assignment, audit trail) and the platform's steps,
+   one transaction per row. `--finished`: only finished rows (a shop's history). Reported per
+   row and extrapolated.
 
 Peak memory is the process's maximum resident set after each phase (`ru_maxrss`). The
 database `--db-name` is created and dropped by the script (unless `--keep-db`).
@@ -48,6 +51,18 @@ def parse_args() -> argparse.Namespace:
         default="",
         help="comma-separated values of imports.services.ROWS_PER_TRANSACTION to measure the "
         "first import with, one after another (default: the module's)",
+    )
+    parser.add_argument(
+        "--finished",
+        action="store_true",
+        help="the first import's rows are all finished on the platform (refunded, exchanged, "
+        "closed: a shop's history, the bulk path); default: the realistic mix",
+    )
+    parser.add_argument(
+        "--fixture-dir",
+        default="",
+        help="keep the first import's fixture files here and reuse them (writing 100k rows "
+        "takes minutes)",
     )
     parser.add_argument(
         "--phases",
@@ -117,7 +132,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
     from aftersales import testing
     from aftersales.imports import services
-    from aftersales.imports.fixtures import realistic_rows, write_export
+    from aftersales.imports.fixtures import finished_rows, realistic_rows, write_export
     from aftersales.imports.models import ImportedAftersale, ImportJob
     from aftersales.imports.parsing import ParsedRow, RowReader
     from aftersales.imports.reader import open_rows
@@ -233,9 +248,17 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         ]
         for run_no, per_transaction in enumerate(settings_to_try):
             services.ROWS_PER_TRANSACTION = per_transaction
-            small = workdir / f"售后单-first-{run_no}.xlsx"
-            fresh = realistic_rows(args.create, seed=14 + run_no, start=10_000_000 * (run_no + 1))
-            write_export(small, fresh)
+            kind = "finished" if args.finished else "realistic"
+            seed, start = 14 + run_no, 10_000_000 * (run_no + 1)
+            rows_of = finished_rows if args.finished else realistic_rows
+            name = f"{kind}-{args.create}-{seed}-{start}.xlsx"
+            small = Path(args.fixture_dir) / name if args.fixture_dir else workdir / name
+            if not small.exists():
+                started = time.perf_counter()
+                write_export(small, rows_of(args.create, seed=seed, start=start))
+                print(f"fixture: {small.name} written in {time.perf_counter() - started:.1f} s")
+            else:
+                print(f"fixture: {small} reused")
             t_before = bare(small)
             print(
                 f"[{per_transaction} rows/transaction] bare iteration: {t_before:7.2f} s for "
@@ -255,7 +278,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             t_after = bare(small)
             per_row = t_first / args.create * 1000
             print(
-                f"[{per_transaction} rows/transaction] first import: {t_first:7.2f} s for "
+                f"[{per_transaction} rows/transaction] first import ({kind}): {t_first:7.2f} s for "
                 f"{args.create} rows  {args.create / t_first:6.1f} rows/s  {per_row:.1f} ms/row  "
                 f"{queries[0] / args.create:.0f} queries/row  "
                 f"created {job.created}, updated {job.updated}, refused {job.failed}  "

@@ -44,7 +44,7 @@ from aftersales.audit.models import AuditEvent
 from aftersales.cases.choices import ExecutionStatus
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, CaseItem, RefundExecution, RefundLine, opened_items
-from aftersales.cases.ports import CaseChange
+from aftersales.cases.ports import CaseChange, ImportedCases
 from aftersales.core.tallies import add_to_tallies, add_to_tally
 from aftersales.orders.totals import paid_day
 from aftersales.sla.rules import MERCHANT_RESPONSES
@@ -246,6 +246,62 @@ def record_case_facts(change: CaseChange) -> None:
             else []
         )
         _move_refund_cells(order_refunds, others + mine)
+
+
+def count_imported_cases(imported: ImportedCases) -> None:
+    """The import reaction (`settings.AFTERSALES_CASES_IMPORTED_REACTIONS`): cases written at
+    once in their final state get their fact rows and are added to the daily counts, the
+    time histogram and the refund rows in a few statements, as `record_case_facts` would
+    have moved them event by event. They went through no response or decision here (the
+    export does not say when the merchant answered): those times stay unknown."""
+    cases = imported.cases
+    if not cases:
+        return
+    paid = {
+        execution.decision.case_id: (execution.executed_at, execution.decision.goods_amount_fen)
+        for execution in imported.refunds
+        if execution.status == ExecutionStatus.SUCCEEDED
+    }
+    facts = []
+    for case in cases:
+        refund_at, refunded = paid.get(case.pk, (None, 0))
+        fact = CaseFact(
+            case_id=case.pk,
+            shop_id=case.shop_id,
+            order_id=case.order_id,
+            reason=case.reason,
+            type=case.type,
+            assignee_id=case.assignee_id,
+            applied_at=case.applied_at,
+            applied_day=shanghai_day(case.applied_at),
+            refund_executed_at=refund_at,
+            refunded_fen=refunded,
+        )
+        set_time_buckets(fact)
+        facts.append(fact)
+    order_ids = sorted({case.order_id for case in cases})
+    # The refunds these orders already had (an order of several after-sales), locked in
+    # case order as `record_case_facts` locks them.
+    earlier = list(
+        CaseFact.objects.select_for_update()
+        .filter(order_id__in=order_ids)
+        .order_by("order_id", "case_id")
+    )
+    CaseFact.objects.bulk_create(facts, batch_size=1000)
+    CaseProductFact.objects.bulk_create(
+        case_product_facts([case.pk for case in cases]), batch_size=1000
+    )
+    daily: Counter[DailyKey] = Counter()
+    times: Counter[TimeKey] = Counter()
+    for fact in facts:
+        key = _daily_key(fact)
+        assert key is not None
+        daily[key] += 1
+        times.update(_time_keys(fact))
+    add_to_tallies(DailyCaseFact, ("shop_id", "day", "reason", "type", "assignee_id"), daily)
+    add_to_tallies(DailyTimeBucket, ("shop_id", "day", "metric", "bucket"), times)
+    before = _refunds_by_order(earlier)
+    _move_refund_cells(before, _refunds_by_order([*earlier, *facts]))
 
 
 _FACT_FIELDS = tuple(f.attname for f in CaseFact._meta.concrete_fields if not f.primary_key)

@@ -14,6 +14,9 @@ from django.utils.translation import gettext_lazy as _
 class CaseEvent(models.TextChoices):
     # The request and the merchant's review (R1.2, R1.3).
     CASE_OPENED = "case_opened", _("Case opened")
+    # An after-sale already finished elsewhere, written as it ended (R13.3: the back-office
+    # export's history).
+    CASE_IMPORTED = "case_imported", _("Imported as finished from the back-office export")
     CASE_ASSIGNED = "case_assigned", _("Assigned")
     POLICY_DECIDED = "policy_decided", _("Policy decision")
     AUTOMATION_REFUSED = "automation_refused", _("Automatic handling refused")

@@ -4,6 +4,9 @@
   reactions in `settings.AFTERSALES_CASE_REACTIONS` (the SLA clocks, the policy's
   re-decision, the platform sync, …). The core calls them without knowing them, so it
   imports no app that reacts; a new capability adds its reaction to that one list.
+- **Import reactions.** Cases written at once in their final state (a back-office import's
+  history) went through no event: `settings.AFTERSALES_CASES_IMPORTED_REACTIONS` are handed
+  them together, in the import's transaction (the reports' counts).
 - **The refund gateway.** The core decides refunds; the gateway named by
   `settings.AFTERSALES_REFUND_GATEWAY` carries them out.
 - **The refund advice.** What a refund may add to the goods beyond what was paid for them
@@ -73,6 +76,32 @@ def react_to(change: CaseChange) -> None:
         reaction(change)
 
 
+@dataclass(frozen=True)
+class ImportedCases:
+    """Cases written at once in their final state (`services.import_finished_cases`), with
+    their paid refunds, as the reactions to an import see them: no event went through
+    `react_to` for them."""
+
+    cases: list[Case]
+    refunds: list[RefundExecution]
+    by: Actor
+
+
+ImportReaction = Callable[[ImportedCases], None]
+
+
+@cache
+def import_reactions() -> tuple[ImportReaction, ...]:
+    return tuple(import_string(path) for path in settings.AFTERSALES_CASES_IMPORTED_REACTIONS)
+
+
+def react_to_imported(imported: ImportedCases) -> None:
+    """Hand cases imported at once to every import reaction (the reports' counts), in the
+    caller's transaction."""
+    for reaction in import_reactions():
+        reaction(imported)
+
+
 class RefundGatewayError(Exception):
     """The refund was not carried out; the message says why and is shown on the case."""
 
@@ -136,6 +165,8 @@ def platform_refund(case: Case) -> PlatformRefund | None:
 def _forget_reactions(*, setting: str, **kwargs: Any) -> None:
     if setting == "AFTERSALES_CASE_REACTIONS":
         reactions.cache_clear()
+    if setting == "AFTERSALES_CASES_IMPORTED_REACTIONS":
+        import_reactions.cache_clear()
 
 
 # Tests register a reaction with `override_settings`; the next event sees it.

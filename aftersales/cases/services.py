@@ -22,7 +22,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from aftersales.audit.chain import record_event
+from aftersales.audit.chain import NewEvent, record_event, record_events
 from aftersales.core.actors import Actor
 from aftersales.core.errors import Conflict, IllegalTransition, InvalidInput, RefundCapExceeded
 from aftersales.core.limits import (
@@ -37,8 +37,9 @@ from aftersales.core.limits import (
 )
 from aftersales.core.money import fen_to_yuan, share_of
 from aftersales.orders.choices import OrderStatus, ShipmentKind, ShipmentStatus
-from aftersales.orders.models import Buyer, Order, OrderItem, Shipment
+from aftersales.orders.models import Buyer, Order, OrderItem, Shipment, ShipmentEvent
 from aftersales.orders.services import create_shipment, update_shipment_status
+from aftersales.orders.totals import count_new_orders
 from aftersales.shops.choices import WRITE_ROLES
 
 from .choices import (
@@ -51,6 +52,8 @@ from .choices import (
     CostPayer,
     EvidenceSource,
     ExecutionStatus,
+    InspectionResult,
+    ItemCondition,
     Priority,
     RefundStatus,
     ReturnStatus,
@@ -71,12 +74,14 @@ from .models import (
 )
 from .money import ItemCap, allocate, default_goods_fen, item_cap, shipping_refundable_fen
 from .ports import (
+    ImportedCases,
     PlatformRefund,
     RefundAdvice,
     RefundGatewayError,
     get_refund_gateway,
     platform_objection,
     platform_refund,
+    react_to_imported,
     refund_advice,
 )
 from .reasons import REASONS, REJECT_REASONS, review_stage_of
@@ -1585,3 +1590,306 @@ def assign_case(*, case: Case, assignee: Any, by: Actor) -> Case:
         payload={"assignee": getattr(assignee, "pk", None)},
         fields={"assignee": assignee},
     )
+
+
+# --- History brought in at once (R13.3) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FinishedCase:
+    """An after-sale already finished elsewhere (the platform's back-office export), to be
+    written as it ended: completed (refunded, or the goods back with the buyer) or closed.
+    `order` and `order_item` are new and unsaved (their buyer and sku saved): they are
+    written with the case, the refund booked on them."""
+
+    order: Order
+    order_item: OrderItem
+    type: str
+    reason: str
+    applied_at: datetime
+    platform_case_id: str
+    outcome: str  # CaseStatus.COMPLETED or CaseStatus.CLOSED
+    note: str  # the source's own words for the outcome, kept on the trail
+    buyer_statement: str = ""
+    requested_amount_fen: int = 0
+    refund_goods_fen: int = 0  # a completed refund type: what was refunded
+    refund_shipping_fen: int = 0
+    return_parcel: tuple[str, str] | None = None  # (carrier code, tracking number)
+    buyer_parcel: tuple[str, str] | None = None  # the replacement, resend or repaired goods
+
+
+# The parcel to the buyer each type's completion has.
+_BUYER_PARCEL_KIND: dict[str, str] = {
+    CaseType.EXCHANGE: ShipmentKind.EXCHANGE,
+    CaseType.RESEND: ShipmentKind.RESEND,
+    CaseType.REPAIR: ShipmentKind.REPAIR,
+}
+
+
+def finished_case_problem(spec: FinishedCase) -> str | None:
+    """Why `import_finished_cases` would not take this case as it is, or None. A caller
+    checks before the bulk write, and sends what is refused the step-by-step way (where
+    the services say exactly what is wrong)."""
+    item, order = spec.order_item, spec.order
+    if spec.type not in CaseType.values or spec.reason not in REASONS:
+        return "unknown type or reason"
+    if spec.outcome not in (CaseStatus.COMPLETED, CaseStatus.CLOSED):
+        return "not finished"
+    if order.status not in TYPE_ORDER_STATES[spec.type]:
+        return "order status"
+    if order.pk is not None or item.pk is not None or item.order is not order:
+        return "not a new order"
+    if item.refunded_amount_fen or order.shipping_refunded_fen or item.quantity != 1:
+        return "not a new order"
+    if len(spec.platform_case_id) > CODE_MAX_LENGTH or len(spec.buyer_statement) > NOTE_MAX_LENGTH:
+        return "too long"
+    if not 0 <= spec.requested_amount_fen <= item.paid_amount_fen + order.shipping_fee_paid_fen:
+        return "requested amount"
+    if spec.outcome == CaseStatus.COMPLETED:
+        if spec.type in REFUND_TYPES:
+            if not 0 < spec.refund_goods_fen <= item.paid_amount_fen:
+                return "refund amount"
+            # Shipping refunds follow the shop's policy (`refund_advice`): the services judge.
+            if spec.refund_shipping_fen:
+                return "shipping refund"
+        elif spec.buyer_parcel is None:
+            return "no parcel to the buyer"
+    return None
+
+
+@transaction.atomic
+def import_finished_cases(*, specs: Sequence[FinishedCase], by: Actor) -> list[Case]:
+    """Write finished after-sales of one shop at once, in their final state (R13.3): their
+    new orders (counted in the daily order totals), the cases, their items, the refund paid
+    (decision, lines, execution, booked on the items), the parcels, the inspection of
+    returned goods, one audit event per case (`case_imported`, the outcome in its payload)
+    and the reports' counts (`ports.react_to_imported`). No policy triage, no clocks, no
+    assignment, no message: the after-sale is over. One transaction; a refused spec
+    (`finished_case_problem`) refuses the whole call, before anything is written."""
+    if not specs:
+        return []
+    shop_ids = {spec.order.shop_id for spec in specs}
+    if len(shop_ids) != 1:
+        raise InvalidInput(_("One shop at a time."))
+    (shop_id,) = shop_ids
+    for spec in specs:
+        problem = finished_case_problem(spec)
+        if problem is not None:
+            raise InvalidInput(
+                _("This after-sale cannot be imported as finished: %(problem)s"), problem=problem
+            )
+    now = timezone.now()
+    completed = [spec.outcome == CaseStatus.COMPLETED for spec in specs]
+    for spec, done in zip(specs, completed, strict=True):
+        if done and spec.type in REFUND_TYPES:
+            spec.order_item.refunded_amount_fen = spec.refund_goods_fen
+    Order.objects.bulk_create([spec.order for spec in specs])
+    for spec in specs:
+        spec.order_item.order = spec.order  # its id, now that the order has one
+    OrderItem.objects.bulk_create([spec.order_item for spec in specs])
+    # As every writer of orders does: the reports' daily totals.
+    count_new_orders([(spec.order, [spec.order_item]) for spec in specs])
+    cases = [
+        Case(
+            shop_id=shop_id,
+            order=spec.order,
+            platform_case_id=spec.platform_case_id,
+            type=spec.type,
+            reason=spec.reason,
+            buyer_statement=spec.buyer_statement,
+            requested_amount_fen=spec.requested_amount_fen,
+            order_snapshot=_new_order_snapshot(spec.order, spec.order_item),
+            priority=Priority.NORMAL,
+            status=spec.outcome,
+            refund_status=RefundStatus.REFUNDED
+            if done and spec.type in REFUND_TYPES
+            else RefundStatus.NONE,
+            return_status=ReturnStatus.INSPECTED
+            if done and spec.type in RETURNING_TYPES
+            else ReturnStatus.NOT_REQUIRED,
+            applied_at=spec.applied_at,
+            approved_at=now if done else None,
+            final_approved_at=now if done and spec.type in RETURNING_TYPES else None,
+            resolved_at=now,
+        )
+        for spec, done in zip(specs, completed, strict=True)
+    ]
+    Case.objects.bulk_create(cases)
+    CaseItem.objects.bulk_create(
+        [
+            CaseItem(case=case, order_item=spec.order_item, quantity=spec.order_item.quantity)
+            for case, spec in zip(cases, specs, strict=True)
+        ]
+    )
+    refunded = [
+        (case, spec)
+        for case, spec, done in zip(cases, specs, completed, strict=True)
+        if done and spec.type in REFUND_TYPES
+    ]
+    decisions = [
+        RefundDecision(
+            shop_id=shop_id,
+            case=case,
+            order=spec.order,
+            goods_amount_fen=spec.refund_goods_fen,
+            shipping_amount_fen=0,
+            return_postage_fen=0,
+            is_partial=spec.refund_goods_fen < spec.order_item.paid_amount_fen,
+            reason=spec.note,
+            decided_by=by.label[:150],
+            decided_at=now,
+        )
+        for case, spec in refunded
+    ]
+    RefundDecision.objects.bulk_create(decisions)
+    RefundLine.objects.bulk_create(
+        [
+            RefundLine(
+                decision=decision, order_item=spec.order_item, amount_fen=decision.goods_amount_fen
+            )
+            for decision, (_case, spec) in zip(decisions, refunded, strict=True)
+        ]
+    )
+    executions = [
+        RefundExecution(
+            shop_id=shop_id,
+            decision=decision,
+            idempotency_key=f"refund-case-{case.pk}",
+            amount_fen=decision.goods_amount_fen,
+            status=ExecutionStatus.SUCCEEDED,
+            attempts=0,
+            created_at=now,
+            executed_at=now,
+        )
+        for decision, (case, _spec) in zip(decisions, refunded, strict=True)
+    ]
+    RefundExecution.objects.bulk_create(executions)
+    _import_finished_goods(shop_id, cases, specs, completed, by=by, at=now)
+    executed = {execution.decision.case_id: execution for execution in executions}
+    record_events(
+        shop_id=shop_id,
+        by=by,
+        events=[
+            NewEvent(
+                type=CaseEvent.CASE_IMPORTED,
+                case_id=case.pk,
+                before={},
+                after=case.axes(),
+                payload={
+                    "type": spec.type,
+                    "reason": spec.reason,
+                    "applied_at": spec.applied_at.isoformat(),
+                    "requested_amount_fen": spec.requested_amount_fen,
+                    "items": {str(spec.order_item.pk): spec.order_item.quantity},
+                    "note": spec.note,
+                    "refunded_fen": executed[case.pk].amount_fen if case.pk in executed else 0,
+                    "return_parcel": list(spec.return_parcel) if spec.return_parcel else None,
+                    "buyer_parcel": list(spec.buyer_parcel) if spec.buyer_parcel else None,
+                },
+            )
+            for case, spec in zip(cases, specs, strict=True)
+        ],
+    )
+    react_to_imported(ImportedCases(cases=cases, refunds=executions, by=by))
+    return cases
+
+
+def _import_finished_goods(
+    shop_id: int,
+    cases: list[Case],
+    specs: Sequence[FinishedCase],
+    completed: list[bool],
+    *,
+    by: Actor,
+    at: datetime,
+) -> None:
+    """The parcels, inspections and quality checks of the completed cases (delivered)."""
+    shipments: list[Shipment] = []
+    inspections: list[Inspection] = []
+    checks: list[QualityCheck] = []
+    for case, spec, done in zip(cases, specs, completed, strict=True):
+        if not done:
+            continue
+        if spec.return_parcel is not None:
+            carrier, number = spec.return_parcel
+            shipments.append(
+                Shipment(
+                    shop_id=shop_id,
+                    order=spec.order,
+                    case=case,
+                    kind=ShipmentKind.RETURN,
+                    carrier=carrier[:CARRIER_MAX_LENGTH],
+                    tracking_number=number[:TRACKING_NUMBER_MAX_LENGTH],
+                    status=ShipmentStatus.DELIVERED,
+                    created_at=at,
+                )
+            )
+        if spec.type in RETURNING_TYPES:
+            inspections.append(
+                Inspection(
+                    case=case,
+                    result=InspectionResult.PASS,
+                    condition=ItemCondition.GOOD,
+                    notes=spec.note,
+                    inspected_by=by.label[:150],
+                    inspected_at=at,
+                )
+            )
+        if spec.type == CaseType.EXCHANGE:
+            checks.append(
+                QualityCheck(
+                    case=case,
+                    quality_ok=True,
+                    packaging_intact=True,
+                    notes=spec.note,
+                    checked_by=by.label[:150],
+                    checked_at=at,
+                )
+            )
+        if spec.buyer_parcel is not None and spec.type in _BUYER_PARCEL_KIND:
+            carrier, number = spec.buyer_parcel
+            shipments.append(
+                Shipment(
+                    shop_id=shop_id,
+                    order=spec.order,
+                    case=case,
+                    kind=_BUYER_PARCEL_KIND[spec.type],
+                    carrier=carrier[:CARRIER_MAX_LENGTH],
+                    tracking_number=number[:TRACKING_NUMBER_MAX_LENGTH],
+                    status=ShipmentStatus.DELIVERED,
+                    created_at=at,
+                )
+            )
+    Shipment.objects.bulk_create(shipments)
+    ShipmentEvent.objects.bulk_create(
+        [ShipmentEvent(shipment=s, status=s.status, at=at) for s in shipments]
+    )
+    Inspection.objects.bulk_create(inspections)
+    QualityCheck.objects.bulk_create(checks)
+
+
+def _new_order_snapshot(order: Order, item: OrderItem) -> dict[str, Any]:
+    """`_snapshot` of a new order of one item, without reading it back."""
+
+    def ts(value: Any) -> str | None:
+        return value.isoformat() if value else None
+
+    return {
+        "status": order.status,
+        "paid_at": ts(order.paid_at),
+        "shipped_at": ts(order.shipped_at),
+        "delivered_at": ts(order.delivered_at),
+        "shipping_fee_paid_fen": order.shipping_fee_paid_fen,
+        "shipping_refunded_fen": 0,
+        "has_shipping_insurance": order.has_shipping_insurance,
+        "items": [
+            {
+                "id": item.pk,
+                "sku": item.sku_id,
+                "quantity": item.quantity,
+                "list_price_fen": item.list_price_fen,
+                "paid_amount_fen": item.paid_amount_fen,
+                "refunded_amount_fen": 0,
+            }
+        ],
+    }

@@ -145,6 +145,22 @@ def realistic_rows(count: int, *, seed: int = 13, start: int = 0) -> Iterator[Ex
         )
 
 
+# The statuses after which the platform takes no more steps (the import's history).
+FINISHED_STATUSES = frozenset({"同意退款，退款成功", "换货成功", "售后关闭"})
+
+
+def finished_rows(count: int, *, seed: int = 13, start: int = 0) -> Iterator[ExportRow]:
+    """`count` of `realistic_rows` that are already finished on the platform (refunded,
+    exchanged or closed): a shop's history, the bulk path of the first import."""
+    taken = 0
+    for row in realistic_rows(count * 4 + 10, seed=seed, start=start):
+        if taken >= count:
+            return
+        if row.status in FINISHED_STATUSES:
+            taken += 1
+            yield row
+
+
 def bad(row: ExportRow, **changes: Any) -> ExportRow:
     """The same row with some of its cells wrong (for tests of the row-by-row report)."""
     return replace(row, **changes)

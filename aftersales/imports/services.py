@@ -36,6 +36,7 @@ from aftersales.audit.chain import record_event
 from aftersales.cases import services as cs
 from aftersales.cases.choices import (
     REFUND_TYPES,
+    RETURNING_TYPES,
     TERMINAL_STATUSES,
     CaseStatus,
     CaseType,
@@ -52,6 +53,7 @@ from aftersales.intake.services import receive_case
 from aftersales.orders.carriers import carrier_for
 from aftersales.orders.choices import OrderStatus
 from aftersales.orders.models import Buyer, Order, OrderItem, Shipment
+from aftersales.orders.totals import count_order
 from aftersales.platforms.adapter import adapter_for_shop
 from aftersales.shops.choices import Role
 from aftersales.shops.models import Shop
@@ -60,7 +62,7 @@ from aftersales.shops.services import actor_for_user
 from . import columns as C
 from .models import ImportedAftersale, ImportJob, ImportRowError, ImportStatus
 from .parsing import ParsedRow, Problem, RowReader, Stage, problem, text
-from .reader import count_rows, open_rows
+from .reader import count_rows, open_rows, read_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -179,15 +181,12 @@ def run_import(*, job: ImportJob, progress: Callable[[ImportJob], None] | None =
                         _("Columns of the export are missing: %(columns)s"),
                         columns="、".join(reader.missing),
                     )
-                batch: list[tuple[int, tuple[Any, ...]]] = []
-                for numbered in rows:
-                    batch.append(numbered)
-                    if len(batch) >= BATCH:
-                        _import_batch(job, reader, batch, by, counts)
-                        batch = []
+                parse = reader.parse
+                with read_ahead(rows, BATCH, lambda n, values: (n, values, parse(values))) as ahead:
+                    for batch in ahead:
+                        _import_batch(job, batch, by, counts)
                         if progress is not None:
                             progress(job)
-                _import_batch(job, reader, batch, by, counts)
     except Exception as exc:  # noqa: BLE001 - any failure is shown on the import, not lost
         logger.exception("import %s failed", job.pk)
         message = exc.render("zh-hans") if isinstance(exc, DomainError) else str(exc)
@@ -198,18 +197,18 @@ def run_import(*, job: ImportJob, progress: Callable[[ImportJob], None] | None =
     return _record_done(job, counts)
 
 
+Parsed = tuple[int, tuple[Any, ...], ParsedRow | list[Problem]]
+
+
 def _import_batch(
     job: ImportJob,
-    reader: RowReader,
-    batch: list[tuple[int, tuple[Any, ...]]],
+    parsed: list[Parsed],
     by: Actor,
     counts: dict[str, int],
 ) -> None:
-    if not batch:
+    if not parsed:
         return
-    parsed: list[tuple[int, tuple[Any, ...], ParsedRow | list[Problem]]] = [
-        (number, values, reader.parse(values)) for number, values in batch
-    ]
+    batch = parsed
     keys = [row.aftersale_id for _n, _v, row in parsed if isinstance(row, ParsedRow)]
     known = {
         k.aftersale_id: k
@@ -230,6 +229,9 @@ def _import_batch(
             counts[UNCHANGED] += 1
             continue
         todo.append((number, values, row, key))
+    # The history first: new after-sales already finished on the platform, written at once.
+    # What the bulk path does not take goes on row by row with the rest.
+    todo = _import_history(job, todo, by, counts)
     # The rows to apply, a few to a transaction (one commit for several rows), each row in
     # its own savepoint: a refused row is rolled back alone and leaves nothing. A group
     # commits after ROWS_PER_TRANSACTION rows or TRANSACTION_SECONDS, whichever comes first:
@@ -258,6 +260,157 @@ def _import_batch(
         unchanged=counts[UNCHANGED],
         failed=counts["failed"],
     )
+
+
+# --- The history, at once ------------------------------------------------------------------
+
+# The platform's after-sale is over: no triage, no clock, no assignment, no message; the case
+# is written as it ended (`cases.services.import_finished_cases`).
+FINISHED_STAGES = frozenset({Stage.DONE, Stage.CLOSED})
+
+Todo = tuple[int, tuple[Any, ...], ParsedRow, "ImportedAftersale | None"]
+
+
+def _import_history(
+    job: ImportJob, todo: list[Todo], by: Actor, counts: dict[str, int]
+) -> list[Todo]:
+    """Write the batch's new finished after-sales in one transaction (orders, items, cases,
+    their refunds and parcels, the audit events and the reports' counts in a few statements
+    each); return the rows left for the row-by-row path: the open ones, the known ones, and
+    any the bulk path would not write exactly as the services do (an existing order, two
+    after-sales of one order, a shipping refund, an amount the services would refuse, …),
+    where the services judge them and a refusal is that row's alone. A database error
+    rolls the bulk write back whole and sends its rows the row-by-row way."""
+    history = [t for t in todo if t[3] is None and t[2].stage in FINISHED_STAGES]
+    if not history:
+        return todo
+    shop_id = job.shop_id
+    rows = [t[2] for t in history]
+    orders_seen: dict[str, int] = {}
+    for row in rows:
+        orders_seen[row.order_id] = orders_seen.get(row.order_id, 0) + 1
+    taken_orders = set(
+        Order.objects.filter(shop_id=shop_id, platform_order_id__in=list(orders_seen)).values_list(
+            "platform_order_id", flat=True
+        )
+    )
+    taken_items = set(
+        OrderItem.objects.filter(
+            shop_id=shop_id, platform_item_id__in=[r.item_id for r in rows]
+        ).values_list("platform_item_id", flat=True)
+    )
+    bulk: list[tuple[Todo, cs.FinishedCase, Buyer]] = []
+    for entry in history:
+        row = entry[2]
+        if (
+            orders_seen[row.order_id] > 1
+            or row.order_id in taken_orders
+            or row.item_id in taken_items
+        ):
+            continue
+        buyer = Buyer(shop_id=shop_id, platform_buyer_id=f"order-{row.order_id}")
+        order = _new_order(shop_id, row, buyer)
+        item = OrderItem(
+            shop_id=shop_id,
+            order=order,
+            platform_item_id=row.item_id,
+            quantity=1,
+            list_price_fen=row.paid_fen,
+            paid_amount_fen=row.paid_fen,
+        )
+        spec = _finished_spec(order, item, row)
+        if cs.finished_case_problem(spec) is None:
+            bulk.append((entry, spec, buyer))
+    if not bulk:
+        return todo
+    try:
+        cases = _write_history(job, bulk, by)
+    except Exception:  # noqa: BLE001 - the rows go on one by one, where each is judged
+        logger.warning(
+            "import %s: bulk write of %s rows failed; row by row", job.pk, len(bulk), exc_info=True
+        )
+        return todo
+    counts[CREATED] += len(cases)
+    written = {id(entry) for entry, _spec, _buyer in bulk}
+    return [t for t in todo if id(t) not in written]
+
+
+def _finished_spec(order: Order, item: OrderItem, row: ParsedRow) -> cs.FinishedCase:
+    refund_type = row.type in REFUND_TYPES
+    goods = row.refund_goods_fen
+    # As `_open` asks: the row's refund, or (none, or above what the services take) the
+    # item's whole price.
+    requested = 0
+    if refund_type:
+        ceiling = row.paid_fen + row.shipping_fee_fen
+        requested = goods if goods is not None and goods <= ceiling else row.paid_fen
+    return_parcel = None
+    if row.type in RETURNING_TYPES and row.return_tracking:
+        carrier = carrier_for(row.return_carrier)
+        return_parcel = (
+            carrier.code if carrier else (row.return_carrier or "unknown"),
+            row.return_tracking,
+        )
+    buyer_parcel = None
+    if row.type in _RECEIVED_TYPES and row.exchange_tracking:
+        buyer_parcel = (_carrier_code(row.exchange_carrier), row.exchange_tracking)
+    return cs.FinishedCase(
+        order=order,
+        order_item=item,
+        type=row.type,
+        reason=row.reason,
+        applied_at=row.applied_at,
+        platform_case_id=row.aftersale_id,
+        outcome=CaseStatus.COMPLETED if row.stage == Stage.DONE else CaseStatus.CLOSED,
+        note=f"抖店后台：{row.status_text}",
+        buyer_statement=row.buyer_statement,
+        requested_amount_fen=requested,
+        refund_goods_fen=(goods or 0) if refund_type else 0,
+        refund_shipping_fen=(row.refund_shipping_fen or 0) if refund_type else 0,
+        return_parcel=return_parcel,
+        buyer_parcel=buyer_parcel,
+    )
+
+
+@transaction.atomic
+def _write_history(
+    job: ImportJob, bulk: list[tuple[Todo, cs.FinishedCase, Buyer]], by: Actor
+) -> list[Case]:
+    """The bulk write of `_import_history`, all or nothing: the buyers and skus, then the
+    orders and cases (`cases.services.import_finished_cases`), then the rows' keys."""
+    shop_id = job.shop_id
+    buyers = [buyer for _entry, _spec, buyer in bulk]
+    existing = {
+        b.platform_buyer_id: b
+        for b in Buyer.objects.filter(
+            shop_id=shop_id, platform_buyer_id__in=[b.platform_buyer_id for b in buyers]
+        )
+    }
+    Buyer.objects.bulk_create([b for b in buyers if b.platform_buyer_id not in existing])
+    skus: dict[tuple[str, str], Sku] = {}
+    for (_n, _v, row, _k), spec, buyer in bulk:
+        spec.order.buyer = existing.get(buyer.platform_buyer_id, buyer)
+        key = (row.product_id, row.merchant_code)
+        if key not in skus:
+            skus[key] = _sku(shop_id, row)
+        spec.order_item.sku = skus[key]
+    cases = cs.import_finished_cases(specs=[spec for _entry, spec, _buyer in bulk], by=by)
+    now = timezone.now()
+    ImportedAftersale.objects.bulk_create(
+        [
+            ImportedAftersale(
+                shop_id=shop_id,
+                aftersale_id=row.aftersale_id,
+                case=case,
+                digest=row.digest,
+                status_text=row.status_text,
+                job=job,
+                updated_at=now,
+            )
+            for ((_n, _v, row, _k), _spec, _buyer), case in zip(bulk, cases, strict=True)
+        ]
+    )
+    return cases
 
 
 def _apply_quietly(
@@ -401,31 +554,17 @@ def _upsert_order(shop_id: int, row: ParsedRow) -> tuple[Order, OrderItem]:
         .filter(shop_id=shop_id, platform_order_id=row.order_id)
         .first()
     )
-    # An exchange, a resend or a repair says the buyer has the goods; the export gives no
-    # time of signing, the application is its latest bound.
     received = row.type in _RECEIVED_TYPES
-    status = (
-        OrderStatus.DELIVERED
-        if received
-        else OrderStatus.SHIPPED
-        if row.shipped
-        else OrderStatus.UNSHIPPED
-    )
+    status = _order_status(row)
     if order is None:
         buyer, _created = Buyer.objects.get_or_create(
             shop_id=shop_id, platform_buyer_id=f"order-{row.order_id}"
         )
-        order = Order.objects.create(
-            shop_id=shop_id,
-            buyer=buyer,
-            platform_order_id=row.order_id,
-            status=status,
-            paid_at=row.applied_at,
-            shipped_at=row.applied_at if status != OrderStatus.UNSHIPPED else None,
-            delivered_at=row.applied_at if received else None,
-            shipping_fee_paid_fen=row.shipping_fee_fen,
-        )
+        order = _new_order(shop_id, row, buyer)
+        order.save(force_insert=True)
+        new_order = True
     else:
+        new_order = False
         changed: dict[str, Any] = {}
         if row.shipping_fee_fen > order.shipping_fee_paid_fen:
             changed["shipping_fee_paid_fen"] = row.shipping_fee_fen
@@ -443,6 +582,44 @@ def _upsert_order(shop_id: int, row: ParsedRow) -> tuple[Order, OrderItem]:
         if item.order_id != order.pk:
             raise InvalidInput(_("This item belongs to another order."), field="items")
         return order, item
+    item = OrderItem.objects.create(
+        shop_id=shop_id,
+        order=order,
+        sku=_sku(shop_id, row),
+        platform_item_id=row.item_id,
+        quantity=1,
+        list_price_fen=row.paid_fen,
+        paid_amount_fen=row.paid_fen,
+    )
+    # As every writer of orders does: the reports' daily totals (orders, paid).
+    count_order(order, [item], new_order=new_order)
+    return order, item
+
+
+def _order_status(row: ParsedRow) -> str:
+    # An exchange, a resend or a repair says the buyer has the goods; the export gives no
+    # time of signing, the application is its latest bound.
+    if row.type in _RECEIVED_TYPES:
+        return OrderStatus.DELIVERED
+    return OrderStatus.SHIPPED if row.shipped else OrderStatus.UNSHIPPED
+
+
+def _new_order(shop_id: int, row: ParsedRow, buyer: Buyer) -> Order:
+    """The order of a row the shop does not know yet (unsaved)."""
+    status = _order_status(row)
+    return Order(
+        shop_id=shop_id,
+        buyer=buyer,
+        platform_order_id=row.order_id,
+        status=status,
+        paid_at=row.applied_at,
+        shipped_at=row.applied_at if status != OrderStatus.UNSHIPPED else None,
+        delivered_at=row.applied_at if status == OrderStatus.DELIVERED else None,
+        shipping_fee_paid_fen=row.shipping_fee_fen,
+    )
+
+
+def _sku(shop_id: int, row: ParsedRow) -> Sku:
     product, _created = Product.objects.get_or_create(
         shop_id=shop_id,
         platform_product_id=row.product_id,
@@ -454,16 +631,7 @@ def _upsert_order(shop_id: int, row: ParsedRow) -> tuple[Order, OrderItem]:
         platform_sku_id=sku_id[:64],
         defaults={"product": product, "spec": row.merchant_code, "list_price_fen": row.paid_fen},
     )
-    item = OrderItem.objects.create(
-        shop_id=shop_id,
-        order=order,
-        sku=sku,
-        platform_item_id=row.item_id,
-        quantity=1,
-        list_price_fen=row.paid_fen,
-        paid_amount_fen=row.paid_fen,
-    )
-    return order, item
+    return sku
 
 
 def _open(order: Order, item: OrderItem, row: ParsedRow, by: Actor) -> Case:

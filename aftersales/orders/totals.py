@@ -80,6 +80,42 @@ def count_order(order: Order, items: Sequence[OrderItem], *, new_order: bool = T
         )
 
 
+def count_new_orders(orders: Sequence[tuple[Order, Sequence[OrderItem]]]) -> None:
+    """`count_order` for many new orders at once (a bulk import): the sums per day and per
+    product and day added up here, one addition per row of the totals. The items' skus must
+    be loaded (`item.sku.product_id`)."""
+    daily: Counter[OrderKey] = Counter()
+    daily_paid: Counter[OrderKey] = Counter()
+    per_product: Counter[ProductKey] = Counter()
+    per_product_paid: Counter[ProductKey] = Counter()
+    for order, items in orders:
+        day = paid_day(order.paid_at)
+        key = (order.shop_id, day, order.channel, order.live_room_id)
+        daily[key] += 1
+        products: set[int] = set()
+        for item in items:
+            daily_paid[key] += item.paid_amount_fen
+            pkey = (order.shop_id, item.sku.product_id, day)
+            per_product_paid[pkey] += item.paid_amount_fen
+            products.add(item.sku.product_id)
+        for product_id in products:
+            per_product[(order.shop_id, product_id, day)] += 1
+    for shop_id, day, channel, room in sorted(daily, key=str):
+        _add(
+            DailyOrderTotal,
+            {"shop_id": shop_id, "day": day, "channel": channel, "live_room_id": room},
+            orders=daily[(shop_id, day, channel, room)],
+            paid_fen=daily_paid[(shop_id, day, channel, room)],
+        )
+    for shop_id, product_id, day in sorted(per_product):
+        _add(
+            ProductDailyOrders,
+            {"shop_id": shop_id, "product_id": product_id, "day": day},
+            orders=per_product[(shop_id, product_id, day)],
+            paid_fen=per_product_paid[(shop_id, product_id, day)],
+        )
+
+
 def _add(model: type[DailyOrderTotal] | type[ProductDailyOrders], key: dict, **deltas: int) -> None:
     updates = {name: F(name) + delta for name, delta in deltas.items()}
     if model.objects.filter(**key).update(**updates):

@@ -52,6 +52,7 @@ from aftersales.core.text import escape_nul, storable
 from aftersales.intake.services import settle_case
 from aftersales.orders.choices import OrderChannel, OrderStatus, ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Buyer, Order, OrderItem
+from aftersales.platforms.refused import Kept, keep_refused
 
 from .choices import MessageStatus, OperationKind, OperationStatus
 from .client import DouyinClient, call_logs_written_together
@@ -447,30 +448,34 @@ def _keep_refused(
     """A bounded record of a push nobody signed (issue 15): the first
     `DOUYIN_REFUSED_BODY_KEPT_BYTES` of the body with its size and SHA-256, and at most
     `DOUYIN_REFUSED_PER_MINUTE` such records a minute per source address — beyond that the
-    refusal is only logged. An unauthenticated caller cannot grow the inbox without limit."""
-    import hashlib
-
-    limit = settings.DOUYIN_REFUSED_PER_MINUTE
+    refusal is only logged (`platforms.refused`, shared with the tracking push receiver). An
+    unauthenticated caller cannot grow the inbox without limit."""
     recent = InboundMessage.objects.filter(
         status=MessageStatus.BAD_SIGNATURE,
         received_at__gte=now - timedelta(minutes=1),
         headers__source=source,
-    ).count()
-    if recent >= limit:
-        logger.warning("douyin push refused from %s: over %d a minute, not stored", source, limit)
-        return None
-    cap = settings.DOUYIN_REFUSED_BODY_KEPT_BYTES
-    digest = hashlib.sha256(body).hexdigest()
-    summary = reason
-    if len(body) > cap:
-        summary += f"; {len(body)} bytes, sha256 {digest}, first {cap} kept"
-    return InboundMessage.objects.create(
-        app_key=storable(app_key[:64]),
-        body=escape_nul(body[:cap].decode("utf-8", errors="replace")) if len(body) > cap else text,
-        headers=kept | {"source": source[:64]},
-        status=MessageStatus.BAD_SIGNATURE,
-        error=summary,
-        received_at=now,
+    )
+
+    def store(kept_body: Kept) -> InboundMessage:
+        return InboundMessage.objects.create(
+            app_key=storable(app_key[:64]),
+            body=kept_body.body,
+            headers=kept | {"source": source[:64]},
+            status=MessageStatus.BAD_SIGNATURE,
+            error=kept_body.summary,
+            received_at=now,
+        )
+
+    return keep_refused(
+        body=body,
+        reason=reason,
+        recent=recent,
+        limit=settings.DOUYIN_REFUSED_PER_MINUTE,
+        cap=settings.DOUYIN_REFUSED_BODY_KEPT_BYTES,
+        store=store,
+        label="douyin",
+        source=source,
+        whole=text,
     )
 
 

@@ -65,6 +65,8 @@ class TrackingPush(models.Model):
     scans_applied = models.IntegerField(_("scans applied"), default=0)
     deliveries = models.IntegerField(_("deliveries"), default=1)
     received_at = models.DateTimeField(_("received at"))
+    # The sender's address (a refused push's rate limit counts per source).
+    source = models.CharField(_("sent from"), max_length=64, blank=True, default="")
     applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
 
     class Meta:

@@ -44,6 +44,7 @@ from aftersales.core.text import escape_nul
 from aftersales.orders.choices import ShipmentKind, ShipmentStatus
 from aftersales.orders.models import Shipment, ShipmentEvent
 from aftersales.orders.services import update_shipment_status
+from aftersales.platforms.refused import Kept, keep_refused
 from aftersales.shops.models import Shop
 from aftersales.signals.services import check_tracking_other_route
 
@@ -168,12 +169,17 @@ def parse_param(param: str) -> tuple[str, str, list[Scan]]:
     return number, str(result.get("com") or "").strip()[:32], scans
 
 
-def receive_tracking_push(*, shop_id: int, param: str | None, sign: str | None) -> PushAnswer:
+def receive_tracking_push(
+    *, shop_id: int, param: str | None, sign: str | None, source: str = ""
+) -> PushAnswer:
     """Verify, store, apply and answer one push for the shop (the view's whole job).
 
     No such shop or no active subscription → 404; a signature that does not match → 401,
     kept as `bad_signature`, nothing applied; no `param` or an unreadable one (signed) →
-    400, kept as `malformed`. An accepted push is committed before it is applied; the same
+    400, kept as `malformed`. An unsigned push is kept bounded (`platforms.refused`: the
+    first `KUAIDI100_REFUSED_BODY_KEPT_BYTES` of `param`, at most
+    `KUAIDI100_REFUSED_PER_MINUTE` records a minute per source; the answer is the same
+    beyond). An accepted push is committed before it is applied; the same
     `param` delivered again is counted and answered, never applied twice. Messages are
     Chinese and English: the aggregator's console shows them to the merchant."""
     now = timezone.now()
@@ -181,28 +187,30 @@ def receive_tracking_push(*, shop_id: int, param: str | None, sign: str | None) 
     if link is None:
         return _refused(404, "店铺未开通物流推送", "no tracking subscription for this shop")
     if param is None or sign is None:
-        TrackingPush.objects.create(
-            shop_id=shop_id,
-            param=escape_nul(param or ""),
-            sign=(sign or "")[:64],
-            status=PushStatus.MALFORMED,
-            error="form fields param and sign are required",
-            received_at=now,
+        _keep_unsigned(
+            shop_id,
+            param or "",
+            sign or "",
+            PushStatus.MALFORMED,
+            "form fields param and sign are required",
+            source=source,
+            now=now,
         )
         return _refused(400, "缺少 param 或 sign 字段", "form fields param and sign are required")
     signed = hmac.compare_digest(sign.strip().upper(), sign_of(param, link.salt))
-    param = escape_nul(param)  # stored and read as JSON means the same
     if not signed:
-        TrackingPush.objects.create(
-            shop_id=shop_id,
-            param=param,
-            sign=sign[:64],
-            status=PushStatus.BAD_SIGNATURE,
-            error="signature does not match",
-            received_at=now,
+        _keep_unsigned(
+            shop_id,
+            param,
+            sign,
+            PushStatus.BAD_SIGNATURE,
+            "signature does not match",
+            source=source,
+            now=now,
         )
         logger.warning("kuaidi100 push refused (401) for shop %s: bad signature", shop_id)
         return _refused(401, "签名不符", "signature does not match")
+    param = escape_nul(param)  # stored and read as JSON means the same
     try:
         number, carrier, scans = parse_param(param)
     except MalformedPush as exc:
@@ -222,6 +230,41 @@ def receive_tracking_push(*, shop_id: int, param: str | None, sign: str | None) 
         except Exception:  # stored: `apply_pending_pushes` applies it again later
             logger.exception("kuaidi100 push %s stored, not applied", push.pk)
     return PushAnswer(200, OK)
+
+
+def _keep_unsigned(
+    shop_id: int, param: str, sign: str, status: str, reason: str, *, source: str, now: datetime
+) -> TrackingPush | None:
+    """A bounded record of a push nobody signed (`platforms.refused`): its first bytes, at
+    most so many a minute from one source."""
+    recent = TrackingPush.objects.filter(
+        status__in=(PushStatus.BAD_SIGNATURE, PushStatus.MALFORMED),
+        digest="",
+        source=source[:64],
+        received_at__gte=now - timedelta(minutes=1),
+    )
+
+    def store(kept: Kept) -> TrackingPush:
+        return TrackingPush.objects.create(
+            shop_id=shop_id,
+            param=kept.body,
+            sign=sign[:64],
+            status=status,
+            error=kept.summary,
+            received_at=now,
+            source=source[:64],
+        )
+
+    return keep_refused(
+        body=param.encode("utf-8", errors="replace"),
+        reason=reason,
+        recent=recent,
+        limit=settings.KUAIDI100_REFUSED_PER_MINUTE,
+        cap=settings.KUAIDI100_REFUSED_BODY_KEPT_BYTES,
+        store=store,
+        label="kuaidi100",
+        source=source,
+    )
 
 
 def _store(

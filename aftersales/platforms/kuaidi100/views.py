@@ -13,7 +13,10 @@ from .services import receive_tracking_push
 @require_POST
 def push(request: HttpRequest, shop_id: int) -> JsonResponse:
     answer = receive_tracking_push(
-        shop_id=shop_id, param=request.POST.get("param"), sign=request.POST.get("sign")
+        shop_id=shop_id,
+        param=request.POST.get("param"),
+        sign=request.POST.get("sign"),
+        source=request.META.get("REMOTE_ADDR", ""),
     )
     return JsonResponse(
         answer.body, status=answer.status, json_dumps_params={"ensure_ascii": False}

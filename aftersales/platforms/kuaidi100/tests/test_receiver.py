@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import time_machine
 from django.test import Client
 
 from aftersales import testing
@@ -234,3 +235,49 @@ def test_issue13_scan_places_and_status_words():
     assert (number, carrier) == ("YD2", "yunda")
     assert [s.status for s in scans] == [ShipmentStatus.IN_TRANSIT, ShipmentStatus.RETURNED]
     assert scans[0].at.isoformat() == "2026-12-01T10:00:00+08:00"
+
+
+# --- Pushes nobody signed: a bounded record (issue 13) ---------------------------------------
+
+
+def test_issue13_a_4_mib_unsigned_push_keeps_at_most_the_cap(shop_a, settings):
+    _subscribed(shop_a)
+    settings.KUAIDI100_REFUSED_BODY_KEPT_BYTES = 4096
+    param = _param("YD-BIG", FAR_PICKUP)[:-1] + ', "pad": "' + "x" * (4 << 20) + '"}'
+    response = _push(shop_a, param, sign="0" * 32)
+    assert response.status_code == 401
+    assert response.json()["message"] == "签名不符 / signature does not match"
+    (push,) = TrackingPush.objects.all()
+    assert push.status == PushStatus.BAD_SIGNATURE
+    assert len(push.param.encode("utf-8")) <= 4096
+    assert param.startswith(push.param)
+    assert f"{len(param.encode())} bytes" in push.error and "sha256" in push.error
+    # Without a signature at all: the same bound.
+    response = Client().post(f"/webhooks/kuaidi100/{shop_a.pk}/", {"param": param})
+    assert response.status_code == 400
+    unsigned = TrackingPush.objects.get(status=PushStatus.MALFORMED)
+    assert len(unsigned.param.encode("utf-8")) <= 4096
+
+
+def test_issue13_over_the_rate_limit_a_source_stores_nothing_more(shop_a, settings):
+    _subscribed(shop_a)
+    settings.KUAIDI100_REFUSED_PER_MINUTE = 3
+    param = _param("YD-FLOOD", FAR_PICKUP)
+    with time_machine.travel("2026-12-03 10:00:00+08:00", tick=False) as clock:
+        answers = [_push(shop_a, param, sign="bad").status_code for _ in range(6)]
+        assert answers == [401] * 6  # the answer stays the same clear error
+        assert TrackingPush.objects.count() == 3
+        # Another source has its own allowance; a minute later the first one again.
+        other = Client(REMOTE_ADDR="10.0.0.9").post(
+            f"/webhooks/kuaidi100/{shop_a.pk}/", {"param": param, "sign": "bad"}
+        )
+        assert other.status_code == 401
+        assert TrackingPush.objects.filter(source="10.0.0.9").count() == 1
+        clock.shift(61)
+        assert _push(shop_a, param, sign="bad").status_code == 401
+        assert TrackingPush.objects.filter(source="127.0.0.1").count() == 4
+    # A signed push is never held back by the refusals' limit.
+    assert _push(shop_a, param).status_code == 200
+    assert TrackingPush.objects.filter(status=PushStatus.RECEIVED).exists() or (
+        TrackingPush.objects.filter(status=PushStatus.APPLIED).exists()
+    )
