@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ReadOnlyInline, yuan
 from aftersales.core.money import yuan_to_fen
+from aftersales.orders.models import Buyer
 from aftersales.shops.services import actor_for_user
 
 from .models import (
@@ -39,7 +40,7 @@ from .models import (
     RefundExecution,
     RefundLine,
 )
-from .services import add_cost
+from .services import add_cost, set_buyer_vip_level
 
 if TYPE_CHECKING:
     # django-stubs makes ModelAdmin and ModelForm generic in their model; Django's classes take
@@ -83,6 +84,34 @@ class CaseCostInline(ReadOnlyInline):
     fields = ("kind", "amount", "payer", "note", "recorded_by", "recorded_at")
     readonly_fields = ("amount",)
     amount = yuan("amount_fen", _("amount (yuan)"), ordering=False)
+
+
+@admin.register(Buyer)
+class BuyerAdmin(NoDeleteAdminMixin, admin.ModelAdmin):  # type: ignore[type-arg]
+    """The buyers arrive with their orders from the platform; the one thing a person sets here
+    is the VIP level (a shop not on a platform has no other source). Registered by the cases
+    app because the level is saved through `set_buyer_vip_level`, which moves the VIP flag
+    every case of the buyer carries for the queue in the same transaction."""
+
+    list_display = ("platform_buyer_id", "nickname", "phone_masked", "vip_level", "shop")
+    list_filter = ("shop", "vip_level")
+    list_select_related = ("shop",)
+    search_fields = ("platform_buyer_id", "nickname")
+    # The raw `phone` is deliberately absent from every list and form.
+    fields = ("shop", "platform_buyer_id", "nickname", "phone_masked", "vip_level")
+    readonly_fields = ("shop", "platform_buyer_id", "nickname", "phone_masked")
+
+    @admin.display(description=_("phone"))
+    def phone_masked(self, obj: Buyer) -> str:
+        return obj.masked_phone
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: Buyer, form: forms.ModelForm[Buyer], change: bool
+    ) -> None:
+        set_buyer_vip_level(obj, form.cleaned_data["vip_level"])
 
 
 @admin.register(Case)

@@ -15,29 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.admin import NoDeleteAdminMixin, ReadOnlyAdminMixin, ReadOnlyInline, yuan
 
-from .models import Buyer, Order, OrderItem, Shipment, ShipmentEvent
-
-
-@admin.register(Buyer)
-class BuyerAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
-    list_display = ("platform_buyer_id", "nickname", "phone_masked", "vip_level", "shop")
-    list_filter = ("shop", "vip_level")
-    list_select_related = ("shop",)
-    search_fields = ("platform_buyer_id", "nickname")
-    # The raw `phone` is deliberately absent from every list and form.
-    fields = ("shop", "platform_buyer_id", "nickname", "phone_masked", "vip_level")
-    # The VIP level too: the platform says it (each order read brings it), and the cases
-    # carry it for the queue, kept with it by `cases.services.set_buyer_vip_level`, which a
-    # save here would pass by.
-    readonly_fields = ("shop", "platform_buyer_id", "nickname", "phone_masked", "vip_level")
-
-    @admin.display(description=_("phone"))
-    def phone_masked(self, obj: Buyer) -> str:
-        return obj.masked_phone
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        # Buyers arrive with their orders from the platform.
-        return False
+from .models import Order, OrderItem, Shipment, ShipmentEvent
 
 
 class OrderItemInline(NoDeleteAdminMixin, admin.TabularInline):

@@ -391,3 +391,22 @@ def test_r9_2_the_bulk_bar_matches_the_role_and_offers_only_the_own_shops_people
 
     auditor_page = page_for(audrey)  # reads, changes nothing
     assert 'id="bulk-form"' not in auditor_page and 'name="case_ids"' not in auditor_page
+
+
+def test_r2_8_a_vip_level_set_in_the_admin_moves_the_queues_vip_flag(agent, shop_a):
+    """A shop not on a platform sets a buyer's VIP level by hand in the admin; the save goes
+    through `set_buyer_vip_level`, so the buyer's cases join the queue's VIP filter at once."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    case = case_in(shop_a)
+    buyer = case.order.buyer
+    root = get_user_model().objects.create_superuser("root", password="pw-not-used-1")
+    admin = Client()
+    admin.force_login(root)
+    answer = admin.post(f"/admin/orders/buyer/{buyer.pk}/change/", {"vip_level": "2"})
+    assert answer.status_code == 302
+    buyer.refresh_from_db()
+    assert buyer.vip_level == 2
+    assert Case.objects.get(pk=case.pk).buyer_vip is True
+    assert ids(agent.get("/?vip=on")) == [case.pk]
