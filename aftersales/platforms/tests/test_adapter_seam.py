@@ -107,7 +107,8 @@ def fresh_ears():
 
 def fake_shop_case(**kwargs) -> Case:
     shop = testing.make_shop("第二平台的店")
-    Shop.objects.filter(pk=shop.pk).update(platform="fake")
+    shop.platform = "fake"  # the case's opening keeps this shop object: saved, not updated
+    shop.save(update_fields=["platform"])
     order = testing.make_order(shop, status="unshipped")
     return testing.make_case(
         order, type="refund_unshipped", platform_case_id=testing.next_id("fake"), **kwargs
