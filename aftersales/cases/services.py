@@ -1869,27 +1869,9 @@ def _import_finished_goods(
 
 
 def _new_order_snapshot(order: Order, item: OrderItem) -> dict[str, Any]:
-    """`_snapshot` of a new order of one item, without reading it back."""
-
-    def ts(value: Any) -> str | None:
-        return value.isoformat() if value else None
-
-    return {
-        "status": order.status,
-        "paid_at": ts(order.paid_at),
-        "shipped_at": ts(order.shipped_at),
-        "delivered_at": ts(order.delivered_at),
-        "shipping_fee_paid_fen": order.shipping_fee_paid_fen,
-        "shipping_refunded_fen": 0,
-        "has_shipping_insurance": order.has_shipping_insurance,
-        "items": [
-            {
-                "id": item.pk,
-                "sku": item.sku_id,
-                "quantity": item.quantity,
-                "list_price_fen": item.list_price_fen,
-                "paid_amount_fen": item.paid_amount_fen,
-                "refunded_amount_fen": 0,
-            }
-        ],
-    }
+    """`_snapshot` of a new order of one item, without reading it back: as applied for, so
+    before the refund the import books on it in memory."""
+    snapshot = _snapshot(order, [item])
+    snapshot["shipping_refunded_fen"] = 0
+    snapshot["items"][0]["refunded_amount_fen"] = 0
+    return snapshot
