@@ -104,8 +104,12 @@ def configure(args: argparse.Namespace):
     return workdir, cleanup
 
 
-def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def peak_mb() -> str:
+    """This process's peak resident set, and the largest of its finished children's (the
+    import's reading process, `imports.reader.read_ahead`)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return f"{own:.0f} MB (reader process {child:.0f} MB)"
 
 
 def main() -> None:
@@ -190,7 +194,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         t_bare = bare(path)
         print(
             f"bare iteration:   {t_bare:7.2f} s  {args.rows / t_bare:8.0f} rows/s  "
-            f"peak {peak_mb():.0f} MB  {machine()}"
+            f"peak {peak_mb()}  {machine()}"
         )
 
     if phases & {"parse", "reimport"}:
@@ -205,7 +209,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         t_parse = time.perf_counter() - started
         print(
             f"read + parse:     {t_parse:7.2f} s  {args.rows / t_parse:8.0f} rows/s  "
-            f"({t_bare / t_parse:.2f}x of bare)  peak {peak_mb():.0f} MB  {machine()}"
+            f"({t_bare / t_parse:.2f}x of bare)  peak {peak_mb()}  {machine()}"
         )
 
     if "reimport" in phases:
@@ -235,7 +239,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         assert job.unchanged == args.rows and job.failed == 0, (job.unchanged, job.failed)
         print(
             f"re-import:        {t_again:7.2f} s  {args.rows / t_again:8.0f} rows/s  "
-            f"({t_bare / t_again:.2f}x of bare; goal >= 0.5x)  peak {peak_mb():.0f} MB  "
+            f"({t_bare / t_again:.2f}x of bare; goal >= 0.5x)  peak {peak_mb()}  "
             f"{machine()}"
         )
 
@@ -263,7 +267,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             print(
                 f"[{per_transaction} rows/transaction] bare iteration: {t_before:7.2f} s for "
                 f"{args.create} rows  {args.create / t_before:8.0f} rows/s  "
-                f"peak {peak_mb():.0f} MB  {machine()}"
+                f"peak {peak_mb()}  {machine()}"
             )
             queries = [0]
 
@@ -282,7 +286,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
                 f"{args.create} rows  {args.create / t_first:6.1f} rows/s  {per_row:.1f} ms/row  "
                 f"{queries[0] / args.create:.0f} queries/row  "
                 f"created {job.created}, updated {job.updated}, refused {job.failed}  "
-                f"peak {peak_mb():.0f} MB  {machine()}"
+                f"peak {peak_mb()}  {machine()}"
             )
             print(
                 f"[{per_transaction} rows/transaction] bare iteration after: {t_after:7.2f} s; "

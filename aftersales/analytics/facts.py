@@ -45,6 +45,7 @@ from aftersales.cases.choices import ExecutionStatus
 from aftersales.cases.events import CaseEvent
 from aftersales.cases.models import Case, CaseItem, RefundExecution, RefundLine, opened_items
 from aftersales.cases.ports import CaseChange, ImportedCases
+from aftersales.core.bulk import insert_all
 from aftersales.core.tallies import add_to_tallies, add_to_tally
 from aftersales.orders.totals import paid_day
 from aftersales.sla.rules import MERCHANT_RESPONSES
@@ -287,10 +288,8 @@ def count_imported_cases(imported: ImportedCases) -> None:
         .filter(order_id__in=order_ids)
         .order_by("order_id", "case_id")
     )
-    CaseFact.objects.bulk_create(facts, batch_size=1000)
-    CaseProductFact.objects.bulk_create(
-        case_product_facts([case.pk for case in cases]), batch_size=1000
-    )
+    insert_all(CaseFact, facts)
+    insert_all(CaseProductFact, list(case_product_facts([case.pk for case in cases])))
     daily: Counter[DailyKey] = Counter()
     times: Counter[TimeKey] = Counter()
     for fact in facts:

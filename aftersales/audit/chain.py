@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from aftersales.core.actors import Actor
+from aftersales.core.bulk import insert_all
 
 from .models import AuditChainHead, AuditEvent
 
@@ -151,7 +152,7 @@ def record_events(*, shop_id: int, by: Actor, events: list[NewEvent]) -> list[Au
         event.hash = compute_hash(event)
         prev = event.hash
         written.append(event)
-    AuditEvent.objects.bulk_create(written, batch_size=1000)
+    insert_all(AuditEvent, written)
     AuditChainHead.objects.filter(pk=head.pk).update(last_seq=seq, last_hash=prev)
     return written
 

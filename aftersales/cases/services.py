@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from aftersales.audit.chain import NewEvent, record_event, record_events
 from aftersales.core.actors import Actor
+from aftersales.core.bulk import insert_all
 from aftersales.core.errors import Conflict, IllegalTransition, InvalidInput, RefundCapExceeded
 from aftersales.core.limits import (
     CARRIER_MAX_LENGTH,
@@ -1683,10 +1684,10 @@ def import_finished_cases(*, specs: Sequence[FinishedCase], by: Actor) -> list[C
     for spec, done in zip(specs, completed, strict=True):
         if done and spec.type in REFUND_TYPES:
             spec.order_item.refunded_amount_fen = spec.refund_goods_fen
-    Order.objects.bulk_create([spec.order for spec in specs])
+    insert_all(Order, [spec.order for spec in specs])
     for spec in specs:
         spec.order_item.order = spec.order  # its id, now that the order has one
-    OrderItem.objects.bulk_create([spec.order_item for spec in specs])
+    insert_all(OrderItem, [spec.order_item for spec in specs])
     # As every writer of orders does: the reports' daily totals.
     count_new_orders([(spec.order, [spec.order_item]) for spec in specs])
     cases = [
@@ -1714,12 +1715,13 @@ def import_finished_cases(*, specs: Sequence[FinishedCase], by: Actor) -> list[C
         )
         for spec, done in zip(specs, completed, strict=True)
     ]
-    Case.objects.bulk_create(cases)
-    CaseItem.objects.bulk_create(
+    insert_all(Case, cases)
+    insert_all(
+        CaseItem,
         [
             CaseItem(case=case, order_item=spec.order_item, quantity=spec.order_item.quantity)
             for case, spec in zip(cases, specs, strict=True)
-        ]
+        ],
     )
     refunded = [
         (case, spec)
@@ -1741,14 +1743,15 @@ def import_finished_cases(*, specs: Sequence[FinishedCase], by: Actor) -> list[C
         )
         for case, spec in refunded
     ]
-    RefundDecision.objects.bulk_create(decisions)
-    RefundLine.objects.bulk_create(
+    insert_all(RefundDecision, decisions)
+    insert_all(
+        RefundLine,
         [
             RefundLine(
                 decision=decision, order_item=spec.order_item, amount_fen=decision.goods_amount_fen
             )
             for decision, (_case, spec) in zip(decisions, refunded, strict=True)
-        ]
+        ],
     )
     executions = [
         RefundExecution(
@@ -1763,7 +1766,7 @@ def import_finished_cases(*, specs: Sequence[FinishedCase], by: Actor) -> list[C
         )
         for decision, (case, _spec) in zip(decisions, refunded, strict=True)
     ]
-    RefundExecution.objects.bulk_create(executions)
+    insert_all(RefundExecution, executions)
     _import_finished_goods(shop_id, cases, specs, completed, by=by, at=now)
     executed = {execution.decision.case_id: execution for execution in executions}
     record_events(
@@ -1860,12 +1863,12 @@ def _import_finished_goods(
                     created_at=at,
                 )
             )
-    Shipment.objects.bulk_create(shipments)
-    ShipmentEvent.objects.bulk_create(
-        [ShipmentEvent(shipment=s, status=s.status, at=at) for s in shipments]
+    insert_all(Shipment, shipments)
+    insert_all(
+        ShipmentEvent, [ShipmentEvent(shipment=s, status=s.status, at=at) for s in shipments]
     )
-    Inspection.objects.bulk_create(inspections)
-    QualityCheck.objects.bulk_create(checks)
+    insert_all(Inspection, inspections)
+    insert_all(QualityCheck, checks)
 
 
 def _new_order_snapshot(order: Order, item: OrderItem) -> dict[str, Any]:

@@ -8,7 +8,7 @@ UPDATE that found nothing and the retry that an update-then-create needs.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import connection, models
@@ -46,31 +46,43 @@ def add_to_tally(model: type[models.Model], key: dict[str, Any], **deltas: int) 
 
 
 def add_to_tallies(
-    model: type[models.Model], key_names: tuple[str, ...], deltas: Counter[tuple[Any, ...]]
+    model: type[models.Model],
+    key_names: tuple[str, ...],
+    deltas: Mapping[tuple[Any, ...], int] | Mapping[tuple[Any, ...], tuple[int, ...]],
+    *,
+    fields: tuple[str, ...] = ("cases",),
 ) -> None:
-    """`add_to_tally` for many rows of one count field `cases` at once: each key (values of
-    `key_names`, one of the model's unique constraints) gets its delta, all in one statement,
-    in key order so two transactions never wait on each other's rows crosswise."""
-    rows = sorted((key, delta) for key, delta in deltas.items() if delta)
+    """`add_to_tally` for many rows at once: each key (values of `key_names`, one of the
+    model's unique constraints) gets its deltas to `fields` (one int for one field, else a
+    tuple in their order), all in one statement, in key order so two transactions never
+    wait on each other's rows crosswise."""
+    rows = sorted(
+        (key, delta if isinstance(delta, tuple) else (delta,))
+        for key, delta in deltas.items()
+        if any(delta if isinstance(delta, tuple) else (delta,))
+    )
     if not rows:
         return
     meta = model._meta
     quote = connection.ops.quote_name
     table = quote(meta.db_table)
     key_fields = [_concrete(meta.get_field(name)) for name in key_names]
-    cases = _concrete(meta.get_field("cases"))
-    columns = ", ".join(quote(f.column) for f in [*key_fields, cases])
+    count_fields = [_concrete(meta.get_field(name)) for name in fields]
+    columns = ", ".join(quote(f.column) for f in [*key_fields, *count_fields])
     conflict = ", ".join(quote(f.column) for f in key_fields)
-    one = "(" + ", ".join(["%s"] * (len(key_fields) + 1)) + ")"
+    one = "(" + ", ".join(["%s"] * (len(key_fields) + len(count_fields))) + ")"
     params: list[Any] = []
-    for values, delta in rows:
+    for values, counts in rows:
         pairs = zip(key_fields, values, strict=True)
         params += [f.get_db_prep_value(value, connection) for f, value in pairs]
-        params.append(delta)
-    count = quote(cases.column)
+        params += counts
+    adds = ", ".join(
+        f"{quote(f.column)} = {table}.{quote(f.column)} + excluded.{quote(f.column)}"
+        for f in count_fields
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * len(rows))}"
-            f" ON CONFLICT ({conflict}) DO UPDATE SET {count} = {table}.{count} + excluded.{count}",
+            f" ON CONFLICT ({conflict}) DO UPDATE SET {adds}",
             params,
         )

@@ -3,12 +3,12 @@ sits in memory), the header row first."""
 
 from __future__ import annotations
 
-import queue
+import multiprocessing
 import re
-import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from multiprocessing.connection import Connection
 from typing import IO, Any, TypeVar
 from xml.etree import ElementTree as ET  # noqa: S405 - the workbook's own small parts
 
@@ -43,54 +43,90 @@ Numbered = tuple[int, tuple[Any, ...]]
 T = TypeVar("T")
 
 
+Header = tuple[Any, ...]
+
+
 @contextmanager
 def read_ahead(
-    rows: Iterator[Numbered], size: int, parse: Callable[[int, tuple[Any, ...]], T]
-) -> Iterator[Iterator[list[T]]]:
-    """The rows parsed, in lists of `size`, read and parsed by a thread one list ahead of the
-    caller: openpyxl reads the next batch while the caller waits on the database with the
-    last one (the import's new rows spend much of their time there). At most two batches
-    are held; the thread stops when the caller leaves, however it leaves."""
-    handoff: queue.Queue[list[T] | BaseException | None] = queue.Queue(maxsize=1)
-    stop = threading.Event()
+    source: Source, size: int, parser_for: Callable[[Header], Callable[[int, tuple[Any, ...]], T]]
+) -> Iterator[tuple[Header, Iterator[list[T]]]]:
+    """`open_rows(source)` read and parsed by a child process: the header, then the rows
+    parsed by `parser_for(header)` in lists of `size`, one list ahead of the caller. Reading
+    the xlsx costs as much CPU as writing the rows it holds (bench/import.py); in another
+    process it runs on another core, where a thread of this process would wait for the
+    interpreter lock the writes hold. The child is forked, so it starts from `source` as it
+    is here (the caller must not read `source` until it leaves) and touches nothing else: not
+    the database, and it ends with `os._exit`, as multiprocessing's forked children do. At
+    most one list waits in the pipe; the child is stopped when the caller leaves, however
+    it leaves. Where processes cannot be forked, the rows are read here, list by list."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        with open_rows(source) as (header, rows):
+            yield header, _batched(rows, size, parser_for(header))
+        return
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_read_into, args=(sender, source, size, parser_for), name="import-read-ahead"
+    )
+    child.start()
+    sender.close()
 
-    def put(item: list[T] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                handoff.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def read() -> None:
+    def receive() -> Any:
         try:
-            batch: list[T] = []
-            for number, values in rows:
-                batch.append(parse(number, values))
-                if len(batch) >= size:
-                    if not put(batch):
-                        return
-                    batch = []
-            if batch and not put(batch):
-                return
-            put(None)
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
-            put(exc)
+            item = receiver.recv()
+        except EOFError:
+            raise RuntimeError(f"the reading process ended early ({child.exitcode})") from None
+        if isinstance(item, BaseException):
+            raise item
+        return item
 
     def batches() -> Iterator[list[T]]:
-        while (item := handoff.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
+        while (item := receive()) is not None:
             yield item
 
-    reader = threading.Thread(target=read, name="import-read-ahead", daemon=True)
-    reader.start()
     try:
-        yield batches()
+        yield receive(), batches()
     finally:
-        stop.set()
-        reader.join()
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _batched(
+    rows: Iterator[Numbered], size: int, parse: Callable[[int, tuple[Any, ...]], T]
+) -> Iterator[list[T]]:
+    batch: list[T] = []
+    for number, values in rows:
+        batch.append(parse(number, values))
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _read_into(
+    sender: Connection,
+    source: Source,
+    size: int,
+    parser_for: Callable[[Header], Callable[[int, tuple[Any, ...]], T]],
+) -> None:
+    """The child's work: the header, every list, then None; or the error that stopped it
+    (as text when it cannot be pickled)."""
+    try:
+        with open_rows(source) as (header, rows):
+            sender.send(header)
+            for batch in _batched(rows, size, parser_for(header)):
+                sender.send(batch)
+        sender.send(None)
+    except BaseException as exc:  # noqa: BLE001 - handed to the caller, raised there
+        try:
+            sender.send(exc)
+        except Exception:  # noqa: BLE001 - an error that cannot cross the pipe
+            sender.send(RuntimeError(f"{type(exc).__name__}: {exc}"))
+    finally:
+        sender.close()
 
 
 def count_rows(source: Source) -> int:

@@ -48,6 +48,7 @@ from aftersales.cases.transitions import can_close, can_reject, can_withdraw
 from aftersales.catalog.choices import Category
 from aftersales.catalog.models import Product, Sku
 from aftersales.core.actors import Actor
+from aftersales.core.bulk import insert_all
 from aftersales.core.errors import DomainError, InvalidInput, NotFound, PermissionDenied
 from aftersales.intake.services import receive_case
 from aftersales.orders.carriers import carrier_for
@@ -174,19 +175,17 @@ def run_import(*, job: ImportJob, progress: Callable[[ImportJob], None] | None =
             total = count_rows(handle)
             ImportJob.objects.filter(pk=job.pk).update(total_rows=total or None)
             handle.seek(0)
-            with open_rows(handle) as (header, rows):
+            with read_ahead(handle, BATCH, _row_parser) as (header, batches):
                 reader = RowReader(header)
                 if reader.missing:
                     raise InvalidInput(
                         _("Columns of the export are missing: %(columns)s"),
                         columns="、".join(reader.missing),
                     )
-                parse = reader.parse
-                with read_ahead(rows, BATCH, lambda n, values: (n, values, parse(values))) as ahead:
-                    for batch in ahead:
-                        _import_batch(job, batch, by, counts)
-                        if progress is not None:
-                            progress(job)
+                for batch in batches:
+                    _import_batch(job, batch, by, counts)
+                    if progress is not None:
+                        progress(job)
     except Exception as exc:  # noqa: BLE001 - any failure is shown on the import, not lost
         logger.exception("import %s failed", job.pk)
         message = exc.render("zh-hans") if isinstance(exc, DomainError) else str(exc)
@@ -198,6 +197,12 @@ def run_import(*, job: ImportJob, progress: Callable[[ImportJob], None] | None =
 
 
 Parsed = tuple[int, tuple[Any, ...], ParsedRow | list[Problem]]
+
+
+def _row_parser(header: tuple[Any, ...]) -> Callable[[int, tuple[Any, ...]], Parsed]:
+    """How `read_ahead` parses each row of a file with this header."""
+    parse = RowReader(header).parse
+    return lambda number, values: (number, values, parse(values))
 
 
 def _import_batch(
@@ -386,7 +391,7 @@ def _write_history(
             shop_id=shop_id, platform_buyer_id__in=[b.platform_buyer_id for b in buyers]
         )
     }
-    Buyer.objects.bulk_create([b for b in buyers if b.platform_buyer_id not in existing])
+    insert_all(Buyer, [b for b in buyers if b.platform_buyer_id not in existing])
     skus: dict[tuple[str, str], Sku] = {}
     for (_n, _v, row, _k), spec, buyer in bulk:
         spec.order.buyer = existing.get(buyer.platform_buyer_id, buyer)
@@ -396,7 +401,8 @@ def _write_history(
         spec.order_item.sku = skus[key]
     cases = cs.import_finished_cases(specs=[spec for _entry, spec, _buyer in bulk], by=by)
     now = timezone.now()
-    ImportedAftersale.objects.bulk_create(
+    insert_all(
+        ImportedAftersale,
         [
             ImportedAftersale(
                 shop_id=shop_id,
@@ -408,7 +414,7 @@ def _write_history(
                 updated_at=now,
             )
             for ((_n, _v, row, _k), _spec, _buyer), case in zip(bulk, cases, strict=True)
-        ]
+        ],
     )
     return cases
 

@@ -27,6 +27,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Sum
 from django.db.models.functions import TruncDate
 
+from aftersales.core.tallies import add_to_tallies
+
 from .models import DailyOrderTotal, Order, OrderItem, ProductDailyOrders
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # a day of the reports is a day in Shanghai
@@ -100,20 +102,18 @@ def count_new_orders(orders: Sequence[tuple[Order, Sequence[OrderItem]]]) -> Non
             products.add(item.sku.product_id)
         for product_id in products:
             per_product[(order.shop_id, product_id, day)] += 1
-    for shop_id, day, channel, room in sorted(daily, key=str):
-        _add(
-            DailyOrderTotal,
-            {"shop_id": shop_id, "day": day, "channel": channel, "live_room_id": room},
-            orders=daily[(shop_id, day, channel, room)],
-            paid_fen=daily_paid[(shop_id, day, channel, room)],
-        )
-    for shop_id, product_id, day in sorted(per_product):
-        _add(
-            ProductDailyOrders,
-            {"shop_id": shop_id, "product_id": product_id, "day": day},
-            orders=per_product[(shop_id, product_id, day)],
-            paid_fen=per_product_paid[(shop_id, product_id, day)],
-        )
+    add_to_tallies(
+        DailyOrderTotal,
+        ("shop_id", "day", "channel", "live_room_id"),
+        {key: (daily[key], daily_paid[key]) for key in daily},
+        fields=("orders", "paid_fen"),
+    )
+    add_to_tallies(
+        ProductDailyOrders,
+        ("shop_id", "product_id", "day"),
+        {key: (per_product[key], per_product_paid[key]) for key in per_product},
+        fields=("orders", "paid_fen"),
+    )
 
 
 def _add(model: type[DailyOrderTotal] | type[ProductDailyOrders], key: dict, **deltas: int) -> None:
