@@ -109,7 +109,7 @@ def peak_mb() -> str:
     import's reading process, `imports.reader.read_ahead`)."""
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return f"{own:.0f} MB (reader process {child:.0f} MB)"
+    return f"{own:.0f} MB (largest child process {child:.0f} MB)"
 
 
 def main() -> None:

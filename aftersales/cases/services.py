@@ -126,6 +126,10 @@ class Upload:
     name: str = ""
 
 
+# `CaseType.values` builds a new list on every access.
+CASE_TYPES = frozenset(CaseType.values)
+
+
 def lock_case(case: Case) -> Case:
     """Re-read the case under a row lock. Every service starts here."""
     return _lock_case_by_id(case.pk)
@@ -163,7 +167,7 @@ def open_case(
         buyer_statement=(buyer_statement, NOTE_MAX_LENGTH),
         platform_case_id=(platform_case_id, CODE_MAX_LENGTH),
     )
-    if type not in CaseType.values:
+    if type not in CASE_TYPES:
         raise InvalidInput(_("Unknown case type."))
     if reason not in REASONS:
         raise InvalidInput(_("Unknown reason code."))
@@ -1632,7 +1636,7 @@ def finished_case_problem(spec: FinishedCase) -> str | None:
     checks before the bulk write, and sends what is refused the step-by-step way (where
     the services say exactly what is wrong)."""
     item, order = spec.order_item, spec.order
-    if spec.type not in CaseType.values or spec.reason not in REASONS:
+    if spec.type not in CASE_TYPES or spec.reason not in REASONS:
         return "unknown type or reason"
     if spec.outcome not in (CaseStatus.COMPLETED, CaseStatus.CLOSED):
         return "not finished"
