@@ -204,11 +204,19 @@ def open_case(
             max=fen_to_yuan(refundable + order.shipping_fee_paid_fen),
         )
 
-    buyer = order.buyer
     # The order's items as they are now, with their SKUs and products: one read serves the
     # snapshot, and the case items written with them serve the opening's reactions (the
     # policy's facts, the analytics' products, the incidents' dimensions: `opened_items`).
-    current = list(order.items.select_related("sku__product").order_by("pk"))
+    # The same read locks the buyer's row and reads their VIP level as it is: a level moving
+    # at this moment (`set_buyer_vip_level`, which locks the row too) either committed
+    # before, and this case carries it, or waits for this case and moves its flag with the
+    # buyer's other cases. Read from the caller's order, the level could be the one before.
+    current = list(
+        order.items.select_related("sku__product", "order__buyer")
+        .select_for_update(of=("order__buyer",), no_key=True)
+        .order_by("pk")
+    )
+    buyer = current[0].order.buyer if current else order.buyer
     by_pk = {item.pk: item for item in current}
     case = Case.objects.create(
         # The shop comes with the case object: the platform and the incidents ask for it

@@ -170,3 +170,65 @@ def test_sixteen_workers_executing_one_refund_call_the_gateway_once_r3_4(
     case.refresh_from_db()
     assert case.refund_status == RefundStatus.REFUNDED
     assert verify_chain(shop_a.pk) is None
+
+
+def _wait_until_a_session_waits_on_a_lock(deadline_s: float = 10.0) -> bool:
+    """Poll PostgreSQL until another session of this database waits on a row lock."""
+    import time
+
+    with connection.cursor() as cursor:
+        for _ in range(int(deadline_s / 0.02)):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False
+
+
+def test_r2_8_a_vip_level_set_while_a_case_opens_reaches_that_case(shop_a):
+    """The buyer becomes VIP while one of their cases is being opened from an order read
+    before: the case must not keep the old flag (the queue's VIP filter) nor the old
+    priority. The level's change holds the buyer's row; the opening waits for it."""
+    from django.db import transaction
+
+    from aftersales.cases.choices import Priority
+    from aftersales.cases.models import Case
+
+    order = testing.make_order(shop_a)  # its buyer object says level 0, and stays so
+    level_set, commit_level = threading.Event(), threading.Event()
+    opened: dict[str, object] = {}
+
+    def set_level() -> None:
+        try:
+            with transaction.atomic():
+                services.set_buyer_vip_level(order.buyer_id, 3)
+                level_set.set()
+                commit_level.wait(timeout=30)
+        finally:
+            connection.close()
+
+    def open_it() -> None:
+        try:
+            opened["case"] = testing.make_case(order)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            opened["error"] = exc
+        finally:
+            connection.close()
+
+    setter = threading.Thread(target=set_level)
+    setter.start()
+    assert level_set.wait(timeout=30)
+    opener = threading.Thread(target=open_it)
+    opener.start()
+    waited = _wait_until_a_session_waits_on_a_lock()
+    commit_level.set()
+    setter.join()
+    opener.join()
+    assert "error" not in opened, opened.get("error")
+    case = Case.objects.get(pk=opened["case"].pk)
+    assert waited, "the opening did not wait for the buyer's row"
+    assert case.buyer_vip is True
+    assert case.priority == Priority.HIGH

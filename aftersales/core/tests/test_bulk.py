@@ -52,7 +52,7 @@ def _cases(orders: list[Order]) -> list[Case]:
             shop_id=order.shop_id,
             order=order,
             platform_case_id=f"as-{order.platform_order_id}",
-            type="refund_only",
+            type="refund_shipped",
             reason="no_reason",
             buyer_statement="不想要了\t\\ 换行\n第二行",  # COPY's own escapes in the text
             requested_amount_fen=7900,
