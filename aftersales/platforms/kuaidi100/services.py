@@ -353,6 +353,7 @@ AGGREGATOR_CARRIER_CODES = {
     code: code
     for code in [
         "shunfeng",
+        "shunfengkuaiyun",
         "jd",
         "zhongtong",
         "yuantong",
@@ -400,10 +401,29 @@ def on_case_event(change: CaseChange) -> None:
     if not TrackingLink.objects.filter(shop_id=case.shop_id, active=True).exclude(key="").exists():
         return
     subscribed = TrackingSubscription.objects.filter(shop_id=case.shop_id, shipment__case=case)
-    for shipment in Shipment.objects.filter(case=case).exclude(
-        pk__in=subscribed.values("shipment_id")
+    for shipment in (
+        Shipment.objects.filter(case=case)
+        .select_related("order__buyer")
+        .exclude(pk__in=subscribed.values("shipment_id"))
     ):
         subscribe_parcel(shipment)
+
+
+# The carriers whose parcels the aggregator follows only with a phone number of the sender or
+# the receiver; its last four digits are enough, and only they are sent (R6.5).
+PHONE_CARRIERS = frozenset({"shunfeng", "shunfengkuaiyun"})
+_PHONE_TAIL = re.compile(r"(\d{4})\s*$")
+
+
+def phone_tail(shipment: Shipment) -> str:
+    """The last four digits of the buyer's phone, who sends a return and receives the rest:
+    the order's receiver phone, else the buyer's; a masked phone keeps its last four. Blank
+    when neither ends in four digits."""
+    order = shipment.order
+    for phone in (order.receiver_phone, order.buyer.phone if order.buyer_id else ""):
+        if match := _PHONE_TAIL.search(phone or ""):
+            return match.group(1)
+    return ""
 
 
 def subscribe_parcel(shipment: Shipment) -> TrackingSubscription | None:
@@ -423,6 +443,11 @@ def subscribe_parcel(shipment: Shipment) -> TrackingSubscription | None:
         fields.update(
             status=SubscriptionStatus.FAILED,
             last_error=f"carrier {shipment.carrier!r} is not one the aggregator follows",
+        )
+    elif company in PHONE_CARRIERS and not phone_tail(shipment):
+        fields.update(
+            status=SubscriptionStatus.FAILED,
+            last_error=f"carrier {company!r} needs the buyer's phone, and the order has none",
         )
     try:
         with transaction.atomic():
@@ -457,18 +482,22 @@ def callback_url(shop_id: int) -> str:
 
 
 def subscription_param(subscription: TrackingSubscription, link: TrackingLink) -> str:
-    """The `param` of the subscription call: the aggregator signs its pushes with the salt."""
+    """The `param` of the subscription call: the aggregator signs its pushes with the salt;
+    SF's parcels carry the phone's last four digits (`PHONE_CARRIERS`)."""
+    parameters = {
+        "callbackurl": callback_url(subscription.shop_id),
+        "salt": link.salt,
+        # 1: the push carries the scans' area (`areaName`), read by `place_of`.
+        "resultv2": "1",
+    }
+    if subscription.company in PHONE_CARRIERS:
+        parameters["phone"] = phone_tail(subscription.shipment)
     return json.dumps(
         {
             "company": subscription.company,
             "number": subscription.tracking_number,
             "key": link.key,
-            "parameters": {
-                "callbackurl": callback_url(subscription.shop_id),
-                "salt": link.salt,
-                # 1: the push carries the scans' area (`areaName`), read by `place_of`.
-                "resultv2": "1",
-            },
+            "parameters": parameters,
         },
         ensure_ascii=False,
     )
@@ -483,7 +512,9 @@ def send_subscription(subscription_id: int, now: datetime | None = None) -> str:
         .exclude(next_attempt_at__gt=now)
         .update(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS))
     )
-    subscription = TrackingSubscription.objects.get(pk=subscription_id)
+    subscription = TrackingSubscription.objects.select_related("shipment__order__buyer").get(
+        pk=subscription_id
+    )
     if not claimed:
         return str(subscription.status)
     link = TrackingLink.objects.filter(shop_id=subscription.shop_id, active=True).first()

@@ -233,3 +233,38 @@ def test_issue13_outside_a_test_transaction_the_call_leaves_when_the_event_commi
     _ship_return(shop, "YD-COMMIT")
     assert TrackingSubscription.objects.get().status == SubscriptionStatus.SUBSCRIBED
     assert len(aggregator.requests) == 1
+
+
+def test_issue13_an_sf_parcel_is_subscribed_with_the_phones_last_four_digits_only(
+    shop_a, aggregator, django_capture_on_commit_callbacks
+):
+    _link(shop_a)
+    aggregator.answers.append((200, {"result": True, "returnCode": "200", "message": "提交成功"}))
+    with django_capture_on_commit_callbacks(execute=True):
+        _case, shipment = _ship_return(shop_a, "SF1234567890", carrier="shunfeng")
+    (call,) = aggregator.requests
+    param = json.loads(_form(call)["param"])
+    phone = shipment.order.receiver_phone
+    assert param["company"] == "shunfeng"
+    assert param["parameters"]["phone"] == phone[-4:]
+    assert phone[:-4] not in call.body.decode()  # never the whole number
+    assert TrackingSubscription.objects.get().status == SubscriptionStatus.SUBSCRIBED
+
+
+def test_issue13_an_sf_parcel_without_a_known_phone_fails_visibly_without_a_call(
+    shop_a, aggregator
+):
+    _link(shop_a)
+    case, shipment = _ship_return(shop_a, "SF0000000001", carrier="shunfeng")
+    # The platform gave the phone masked to its end, and the buyer's row has none.
+    assert services.phone_tail(shipment) != ""
+    shipment.order.receiver_phone = "138********"
+    shipment.order.save(update_fields=["receiver_phone"])
+    shipment.order.buyer.phone = ""
+    shipment.order.buyer.save(update_fields=["phone"])
+    TrackingSubscription.objects.all().delete()
+    services.subscribe_parcel(Shipment.objects.get(pk=shipment.pk))
+    (subscription,) = TrackingSubscription.objects.all()
+    assert subscription.status == SubscriptionStatus.FAILED
+    assert "phone" in subscription.last_error
+    assert services.send_due_subscriptions() == 0 and aggregator.requests == []
