@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 from django.db import connection, models
 
 # Field types whose Python value psycopg writes as the column wants, with no preparation by
-# Django (ints, text, booleans, aware datetimes, dates, foreign keys' ids). Every other field
-# (JSON, decimals, …) goes through its `get_db_prep_save`.
+# Django (ints, text, booleans, aware datetimes, dates), exactly these types and not their
+# subclasses; a foreign key to one of them writes its id. Every other field (JSON, decimals,
+# …) goes through its `get_db_prep_save`.
 _PLAIN_FIELDS = (
     models.AutoField,
     models.BigAutoField,
