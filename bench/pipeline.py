@@ -156,37 +156,97 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def worker(stats_path: str) -> None:
-    """`db_worker` with every SQL statement of this process counted by kind."""
+    """`db_worker` with every SQL statement of this process counted by kind and timed, and the
+    process's CPU time kept (`PIPELINE_PROFILE=1`: a cProfile of the whole worker besides)."""
     setup_django()
+    import resource
+
     from django.core.management import call_command
     from django.db import connection
 
     counts: Counter[str] = Counter()
+    sql_seconds = [0.0]
 
     trace = os.environ.get("PIPELINE_TRACE") == "1"
     places: Counter[str] = Counter()
 
     def count(execute, sql, params, many, context):
         counts[sql.lstrip().split(None, 1)[0].upper() if sql.strip() else "?"] += 1
-        if trace:  # where the statement comes from: the innermost frame of our own code
-            frame = sys._getframe(1)
-            while frame is not None and (
-                "/aftersales/" not in frame.f_code.co_filename
-                or "site-packages" in frame.f_code.co_filename
-            ):
-                frame = frame.f_back
-            if frame is not None:
-                name = frame.f_code.co_filename.split("/aftersales/", 1)[1]
-                places[f"{name}:{frame.f_code.co_name}"] += 1
-        return execute(sql, params, many, context)
+        place = where() if trace else ""
+        if trace:
+            places[place] += 1
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            took = time.perf_counter() - started
+            sql_seconds[0] += took
+            if trace:
+                place_seconds[place] += took
 
+    def where() -> str:
+        """Where a statement comes from: the innermost frame of our own code."""
+        frame = sys._getframe(2)
+        while frame is not None and (
+            "/aftersales/" not in frame.f_code.co_filename
+            or "site-packages" in frame.f_code.co_filename
+        ):
+            frame = frame.f_back
+        if frame is None:
+            return "?"
+        name = frame.f_code.co_filename.split("/aftersales/", 1)[1]
+        return f"{name}:{frame.f_code.co_name}"
+
+    place_seconds: Counter[str] = Counter()
+    commit_places: Counter[str] = Counter()
+    if trace:  # commits are not statements of the execute wrapper: counted where they are made
+        connection.ensure_connection()
+        commit = connection._commit
+
+        def counted_commit() -> None:
+            commit_places[where()] += 1
+            started = time.perf_counter()
+            try:
+                commit()
+            finally:
+                place_seconds["COMMIT"] += time.perf_counter() - started
+
+        connection._commit = counted_commit
+
+    profile = None
+    if os.environ.get("PIPELINE_PROFILE") == "1":
+        import cProfile
+
+        profile = cProfile.Profile()
+        profile.enable()
     try:
         with connection.execute_wrapper(count):
             call_command("db_worker", "--interval", "0.05", "--no-startup-delay", "--no-reload")
     finally:
-        Path(stats_path).write_text(json.dumps(counts))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        Path(stats_path).write_text(
+            json.dumps(
+                {
+                    "statements": counts,
+                    "sql_seconds": sql_seconds[0],
+                    "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                }
+            )
+        )
         if trace:
-            Path(stats_path + ".places").write_text(json.dumps(places.most_common()))
+            Path(stats_path + ".places").write_text(
+                json.dumps(
+                    {
+                        "statements": places.most_common(),
+                        "seconds": [(k, round(v, 3)) for k, v in place_seconds.most_common()],
+                        "commits": commit_places.most_common(),
+                    },
+                    indent=1,
+                )
+            )
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(stats_path + ".prof")
 
 
 # --- Counters ------------------------------------------------------------------------------
@@ -233,6 +293,22 @@ def max_ids() -> dict[str, int]:
     return out
 
 
+def sample_waits(waits: Counter[str]) -> None:
+    """What the other sessions of the database are waiting on now (a lock, the WAL flush of
+    a commit, …), counted by wait event and statement; `waits[""]` counts the samples."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT wait_event_type, wait_event, left(regexp_replace(query, '\\s+', ' ', 'g'), 70)"
+            " FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND state = 'active' AND wait_event IS NOT NULL"
+        )
+        for kind, event, query in cursor.fetchall():
+            waits[f"{kind}:{event} [{query}]"] += 1
+    waits[""] += 1
+
+
 def counted(model, since: int) -> int:
     return model.objects.filter(pk__gt=since).count()
 
@@ -260,6 +336,7 @@ def apply_for_refunds(control, shop_id: str, n: int) -> list[str]:
 
 def run(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> None:
     from django.db.models import Q
+    from django.utils import timezone
     from django_tasks_db.models import DBTaskResult
 
     from aftersales import testing
@@ -345,6 +422,7 @@ def run(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> None:
             task_mark = DBTaskResult.objects.count()
             log_mark = ids_before.get(ApiCallLog._meta.db_table, 0)
             writes_before = table_writes()
+            run_mark = timezone.now()
             ids = apply_for_refunds(control, PLATFORM_SHOP, args.cases)
             while InboundMessage.objects.filter(aftersale_id__in=ids).count() < len(ids):
                 time.sleep(0.2)  # the pushes are still arriving
@@ -359,6 +437,7 @@ def run(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> None:
                 for n in range(count)
             ]
             started = time.perf_counter()
+            waits: Counter[str] = Counter()
             while True:
                 done = Case.objects.filter(
                     platform_case_id__in=ids, status="completed", refund_status="refunded"
@@ -376,6 +455,7 @@ def run(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> None:
                 if time.perf_counter() - started > args.give_up:
                     print(f"    gave up after {args.give_up} s: {done} of {len(ids)} done")
                     break
+                sample_waits(waits)
                 time.sleep(0.1)  # polling for the workers' progress
             elapsed = time.perf_counter() - started
             load = load_average()
@@ -383,9 +463,13 @@ def run(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> None:
             for process in workers:
                 stop(process)
             statements: Counter[str] = Counter()
+            sql_seconds = cpu_seconds = 0.0
             for path in stats:
                 if path.exists():
-                    statements.update(json.loads(path.read_text()))
+                    kept = json.loads(path.read_text())
+                    statements.update(kept["statements"])
+                    sql_seconds += kept["sql_seconds"]
+                    cpu_seconds += kept["cpu_seconds"]
             writes_after = table_writes()
             n = len(ids)
             tasks = DBTaskResult.objects.count() - task_mark
@@ -427,6 +511,7 @@ def run(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> None:
                     "workers": count,
                     "rate": rate,
                     "ids_before": ids_before,
+                    "ids_after": max_ids(),
                     "writes": {
                         t: tuple(
                             a - b
@@ -439,6 +524,23 @@ def run(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> None:
                     "cases": n,
                 }
             )
+            print(
+                where_time_goes(
+                    workers=count,
+                    elapsed=elapsed,
+                    since=run_mark,
+                    log_mark=log_mark,
+                    sql_seconds=sql_seconds,
+                    cpu_seconds=cpu_seconds,
+                )
+            )
+            samples = waits.pop("", 0)
+            if samples:
+                print(
+                    f"        the workers' statements seen waiting ({samples} samples of "
+                    "pg_stat_activity, 10 a second): "
+                    + "; ".join(f"{what} ×{k}" for what, k in waits.most_common(5))
+                )
             if len(agreements) > n or failed_ops:
                 print("        !! an agreement was applied more than once, or an operation failed")
         raw = raw_baseline(results[0], batch=args.batch)
@@ -456,6 +558,76 @@ def run(args: argparse.Namespace, env: dict[str, str], workdir: Path) -> None:
     finally:
         stop(web)
         stop(sim)
+
+
+def where_time_goes(
+    *,
+    workers: int,
+    elapsed: float,
+    since,
+    log_mark: int,
+    sql_seconds: float,
+    cpu_seconds: float,
+) -> str:
+    """The workers' wall time, from the task rows and the call log of the run: in tasks that
+    did something, in tasks that found their work done, between tasks (claims, idle polls);
+    of it, SQL (timed in the workers), HTTP to the platform (the call log) and CPU."""
+    from django.db.models import Avg, Count, DurationField, ExpressionWrapper, F, Sum
+    from django_tasks_db.models import DBTaskResult
+
+    from aftersales.platforms.douyin import queueing
+    from aftersales.platforms.douyin.models import ApiCallLog
+
+    TAKEN_ALONG = getattr(queueing, "TAKEN_ALONG", None)  # noqa: N806 (older commits: none)
+
+    ran = DBTaskResult.objects.filter(enqueued_at__gte=since, finished_at__isnull=False)
+    took = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+    waited = ExpressionWrapper(F("started_at") - F("enqueued_at"), output_field=DurationField())
+    noop = {"applied 0", "attempted 0"}
+    busy = idle_tasks = 0.0
+    done = found_done = taken_along = 0
+    lines = []
+    by_task = (
+        ran.values("task_path", "return_value")
+        .annotate(n=Count("id"), took=Sum(took), waited=Avg(waited))
+        .order_by("task_path")
+    )
+    per_task: dict[str, list[float]] = {}
+    for row in by_task:
+        seconds = row["took"].total_seconds()
+        name = row["task_path"].rsplit(".", 1)[1]
+        if row["return_value"] == TAKEN_ALONG:
+            taken_along += row["n"]
+        elif row["return_value"] in noop:
+            idle_tasks += seconds
+            found_done += row["n"]
+        else:
+            busy += seconds
+            done += row["n"]
+            entry = per_task.setdefault(name, [0, 0.0, 0.0])
+            entry[0] += row["n"]
+            entry[1] += seconds
+            entry[2] = max(entry[2], row["waited"].total_seconds())
+    http = (
+        ApiCallLog.objects.filter(pk__gt=log_mark).aggregate(ms=Sum("duration_ms"))["ms"] or 0
+    ) / 1000
+    total = workers * elapsed
+    between = total - busy - idle_tasks
+    lines.append(
+        f"        where the workers' {total:.1f} s went: {busy:.1f} s in {done} tasks that did "
+        f"work, {idle_tasks:.1f} s in {found_done} that found it done ({taken_along} more marked "
+        f"done by the batch that took their rows, never run), {between:.1f} s between "
+        f"tasks (claims, polls); SQL {sql_seconds:.1f} s, HTTP {http:.1f} s, worker CPU "
+        f"{cpu_seconds:.1f} s (start-up included)"
+    )
+    lines.append(
+        "        tasks that did work: "
+        + "; ".join(
+            f"{name} {n} × {seconds / n * 1000:.0f} ms (queued up to {wait:.1f} s)"
+            for name, (n, seconds, wait) in per_task.items()
+        )
+    )
+    return "\n".join(lines)
 
 
 def raw_baseline(result: dict, *, batch: int) -> dict:
@@ -480,7 +652,11 @@ def raw_baseline(result: dict, *, batch: int) -> dict:
             described = cursor.fetchall()
             names = [name for name, _ in described]
             json_at = [i for i, (_, kind) in enumerate(described) if kind in ("json", "jsonb")]
-            cursor.execute(f'SELECT * FROM "{table}" WHERE id > %s ORDER BY id', [since])
+            # This run's rows only (the later runs' rows have higher ids).
+            cursor.execute(
+                f'SELECT * FROM "{table}" WHERE id > %s AND id <= %s ORDER BY id',
+                [since, result["ids_after"].get(table, since)],
+            )
             rows = []
             for row in cursor.fetchall():
                 values = list(row)
