@@ -83,8 +83,13 @@ def test_r13_3_an_error_that_cannot_cross_the_pipe_arrives_as_its_text(export):
         list(batches)
 
 
-def test_r13_3_leaving_early_stops_the_reading_process(export):
-    with read_ahead(export, 2, first_cell) as (_header, batches):
+def test_r13_3_leaving_early_stops_the_reading_process():
+    # Far more than the pipe holds (~400 KB of rows against 64 KB): the child cannot have
+    # sent everything and ended by itself when the caller leaves after the first batch.
+    export = BytesIO()
+    write_export(export, realistic_rows(400, seed=6))
+    export.seek(0)
+    with read_ahead(export, 2, lambda header: lambda number, values: values) as (_h, batches):
         assert len(next(batches)) == 2
         assert multiprocessing.active_children()
     assert not multiprocessing.active_children()
