@@ -37,7 +37,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -142,13 +142,16 @@ def filtered(
     if filters.get("vip"):
         qs = qs.filter(buyer_vip=True)  # the buyer's level now (`Case.buyer_vip`)
     if filters.get("category"):
-        qs = qs.filter(
-            Exists(
-                CaseItem.objects.filter(
-                    case=OuterRef("pk"), order_item__sku__product__category=filters["category"]
-                )
+        # The category the case's products share, carried on the row
+        # (`Case.product_category`); the rare case whose items span several carries none,
+        # and only for those are the items looked at.
+        category = filters["category"]
+        spanning = Q(product_category="") & Exists(
+            CaseItem.objects.filter(
+                case=OuterRef("pk"), order_item__sku__product__category=category
             )
         )
+        qs = qs.filter(Q(product_category=category) | spanning)
     return search_cases(qs, actor, filters.get("q") or "")
 
 

@@ -32,6 +32,7 @@ pytestmark = [
 CASES = 40_000
 OTHER_SHOP_CASES = 4_000
 OPEN_EVERY = 20  # 5 % of the cases are open
+FILL_CATEGORIES = ["apparel", "food", "beauty", "electronics", "home", "general"]
 
 # Every filter of the queue form, each bucket, each sort (workbench/forms.py:QueueFilterForm).
 SCENARIOS = [
@@ -57,6 +58,9 @@ SCENARIOS = [
     "/?vip=on&sort=platform_deadline",
     "/?vip=on&assignee=mine",
     "/?vip=on&sla=breached",
+    "/?category=electronics&type=exchange",
+    "/?category=electronics&assignee=mine",
+    "/?category=electronics&sla=breached",
     "/?shop={shop}",
     "/?q=12345",
     "/?q=%E4%B9%B0%E5%AE%B612",  # 买家12: a nickname's beginning
@@ -73,6 +77,8 @@ SCENARIOS = [
     "/?status=all&reason=quality_issue",
     "/?status=all&type=exchange&reason=quality_issue",
     "/?status=all&category=electronics",
+    "/?status=all&category=electronics&assignee=mine",
+    "/?status=all&category=electronics&type=exchange",
     "/?status=all&vip=on",
     "/?status=all&platform_due=on",
     "/?status=all&sort=platform_deadline",
@@ -139,9 +145,11 @@ def _defaults(tables: list[str]) -> None:
                 )
 
 
-def _fill(shop_id: int, sku_id: int, count: int, assignee: int | None) -> None:
+def _fill(shop_id: int, sku_ids: list[int], count: int, assignee: int | None) -> None:
     """`count` cases with their orders, items and clocks, written by the server; the carried
-    SLA fields computed from the clocks as `sla.deadlines.refresh_case_deadlines` does."""
+    SLA fields computed from the clocks as `sla.deadlines.refresh_case_deadlines` does, the
+    carried category from the items' products as `open_case` does (a case in 101 has a
+    second item of another category: it carries none)."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -169,10 +177,15 @@ def _fill(shop_id: int, sku_id: int, count: int, assignee: int | None) -> None:
             """
             INSERT INTO orders_orderitem (shop_id, order_id, sku_id, platform_item_id, quantity,
                 list_price_fen, paid_amount_fen)
-            SELECT shop_id, id, %s, 'pi' || id, 1, 9900, 8800
-            FROM orders_order WHERE shop_id = %s AND platform_order_id LIKE 'po%%'
+            SELECT shop_id, id, (%(skus)s::integer[])[1 + id %% %(n)s], 'pi' || id, 1, 9900, 8800
+            FROM orders_order WHERE shop_id = %(shop)s AND platform_order_id LIKE 'po%%'
+            UNION ALL
+            SELECT shop_id, id, (%(skus)s::integer[])[1 + (id + 1) %% %(n)s], 'pj' || id, 1,
+                   9900, 8800
+            FROM orders_order
+            WHERE shop_id = %(shop)s AND platform_order_id LIKE 'po%%' AND id %% 101 = 0
             """,
-            [sku_id, shop_id],
+            {"skus": sku_ids, "n": len(sku_ids), "shop": shop_id},
         )
         cursor.execute(
             """
@@ -217,6 +230,22 @@ def _fill(shop_id: int, sku_id: int, count: int, assignee: int | None) -> None:
         )
         cursor.execute(
             """
+            UPDATE cases_case c SET product_category = m.category
+            FROM (
+                SELECT ci.case_id, min(p.category) AS category
+                FROM cases_caseitem ci
+                JOIN orders_orderitem oi ON oi.id = ci.order_item_id
+                JOIN catalog_sku s ON s.id = oi.sku_id
+                JOIN catalog_product p ON p.id = s.product_id
+                WHERE oi.shop_id = %s
+                GROUP BY ci.case_id HAVING count(DISTINCT p.category) = 1
+            ) m
+            WHERE c.id = m.case_id
+            """,
+            [shop_id],
+        )
+        cursor.execute(
+            """
             INSERT INTO sla_slaclock (shop_id, case_id, kind, state, started_at, due_at,
                 at_risk_at, stopped_at, is_buyer_clock, policy_version)
             SELECT c.shop_id, c.id, 'review',
@@ -243,10 +272,13 @@ def _fill(shop_id: int, sku_id: int, count: int, assignee: int | None) -> None:
 def filled(shop_a, shop_b, alice) -> Iterator[dict[str, Any]]:
     # Before any row of these tables is written: a pending foreign-key check forbids ALTER.
     _defaults(["orders_buyer", "orders_order", "orders_orderitem", "cases_case"])
-    order = testing.make_order(shop_a)  # a product and a sku of each shop
-    other = testing.make_order(shop_b)
-    _fill(shop_a.pk, order.items.first().sku_id, CASES, alice.pk)
-    _fill(shop_b.pk, other.items.first().sku_id, OTHER_SHOP_CASES, None)
+    # A product and a sku of each category of FILL_CATEGORIES in each shop.
+    lines = [testing.Line(category=c) for c in FILL_CATEGORIES]
+    order = testing.make_order(shop_a, lines=lines)
+    other = testing.make_order(shop_b, lines=lines)
+    skus = [list(o.items.order_by("pk").values_list("sku_id", flat=True)) for o in (order, other)]
+    _fill(shop_a.pk, skus[0], CASES, alice.pk)
+    _fill(shop_b.pk, skus[1], OTHER_SHOP_CASES, None)
     with connection.cursor() as cursor:
         for table in ("cases_case", "orders_order", "orders_buyer", "sla_slaclock"):
             cursor.execute(f"ANALYZE {table}")
@@ -389,6 +421,9 @@ CARRIED = {
     },
     "/?sort=platform_deadline": {"case_open_platform_due"},
     "/?status=all&sort=platform_deadline": {"case_shop_platform_due"},
+    "/?category=electronics": {"case_shop_category_urgency"},
+    "/?status=all&category=electronics": {"case_shop_category_urgency"},
+    "/?category=electronics&type=exchange": {"case_shop_category_urgency"},
 }
 
 
