@@ -202,6 +202,11 @@ class Case(models.Model):
                 fields=["shop", "product_category", "next_due_at", "applied_at", "id"],
                 name="case_shop_category_urgency",
             ),
+            models.Index(
+                fields=["shop", "product_category", "next_due_at", "applied_at", "id"],
+                condition=~Q(status__in=sorted(TERMINAL_STATUSES)),
+                name="case_open_category_urgency",
+            ),
             # The "mine" bucket with a type, a reason or VIP: its count cannot stop at the cap
             # when the agent has few such cases, and through `case_shop_assignee` it read every
             # case of the agent from the table (33,000 at 1M, ~0.5 s); here it is a range of

@@ -47,4 +47,8 @@ class Migration(migrations.Migration):
             model_name='case',
             index=models.Index(fields=['shop', 'product_category', 'next_due_at', 'applied_at', 'id'], name='case_shop_category_urgency'),
         ),
+        migrations.AddIndex(
+            model_name='case',
+            index=models.Index(condition=models.Q(('status__in', ['closed', 'completed']), _negated=True), fields=['shop', 'product_category', 'next_due_at', 'applied_at', 'id'], name='case_open_category_urgency'),
+        ),
     ]
