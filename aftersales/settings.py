@@ -266,6 +266,10 @@ AFTERSALES_CASES_IMPORTED_REACTIONS = ["aftersales.analytics.facts.count_importe
 # The case list as the agents' queue filters it (its query parameters), for the Excel export of
 # the queue (R8.7): the analytics app writes it without importing the workbench.
 AFTERSALES_CASE_LIST_FILTER = "aftersales.workbench.queue.cases_for_export"
+# What follows a correction of a product's category in the catalog's admin: the category the
+# cases of its items carry for the queue's filter (issue 16); the catalog does not import the
+# cases.
+AFTERSALES_PRODUCT_CATEGORY_CHANGED = "aftersales.cases.services.carry_product_category"
 # Staff alerts (aftersales/alerts): hosts besides the robots' own a webhook may point to
 # ("host" or "host:port"; a local relay), and the seconds one delivery waits for the robot.
 AFTERSALES_ALERT_EXTRA_HOSTS = [

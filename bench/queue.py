@@ -19,7 +19,8 @@ very SQL statements those requests ran (captured from the connection), executed 
 the same connection: the difference is Django's and the template's share. The case rows carry
 their next deadline and SLA flags (`sla/deadlines.py`); the fill computes them in SQL as
 `refresh_case_deadlines` does, and their buyer's VIP flag (`Case.buyer_vip`) as
-`set_buyer_vip_level` keeps it. The fill writes no Douyin after-sales: `--platform-deadlines`
+`set_buyer_vip_level` keeps it, and their products' category (`Case.product_category`) as
+`open_case` does. The fill writes no Douyin after-sales: `--platform-deadlines`
 gives cases a platform deadline on the case row, as ingest carries it (`Case.platform_deadline`).
 `--only` measures the scenarios whose names contain one of its words. The load average is
 printed before and after each size.
@@ -161,10 +162,11 @@ def setup_django() -> None:
     call_command("migrate", verbosity=0, interactive=False)
     from aftersales.cases.models import Case
 
-    global CARRIES_DEADLINE, CARRIES_VIP
+    global CARRIES_CATEGORY, CARRIES_DEADLINE, CARRIES_VIP
     names = {f.name for f in Case._meta.get_fields()}
     CARRIES_DEADLINE = "next_due_at" in names
     CARRIES_VIP = "buyer_vip" in names
+    CARRIES_CATEGORY = "product_category" in names
 
 
 # --- Filling the database (not timed as part of the results) ------------------------------------
@@ -172,6 +174,7 @@ def setup_django() -> None:
 
 CARRIES_DEADLINE = True  # whether the code under test has Case.next_due_at (set at setup)
 CARRIES_VIP = True  # whether it has Case.buyer_vip and Case.platform_deadline
+CARRIES_CATEGORY = True  # whether it has Case.product_category
 
 
 def database_defaults() -> None:
@@ -504,6 +507,16 @@ class Fixture:
                     "UPDATE cases_case c SET buyer_vip = true FROM orders_order o"
                     " JOIN orders_buyer b ON b.id = o.buyer_id"
                     " WHERE c.id > %s AND o.id = c.order_id AND b.vip_level > 0",
+                    [cases_before],
+                )
+            # The category its one item's product has (`cases.services.shared_category`).
+            if CARRIES_CATEGORY:
+                cursor.execute(
+                    "UPDATE cases_case c SET product_category = p.category"
+                    " FROM cases_caseitem ci JOIN orders_orderitem oi ON oi.id = ci.order_item_id"
+                    " JOIN catalog_sku s ON s.id = oi.sku_id"
+                    " JOIN catalog_product p ON p.id = s.product_id"
+                    " WHERE c.id > %s AND ci.case_id = c.id",
                     [cases_before],
                 )
             # What the case carries from its running merchant clocks (sla/deadlines.py).

@@ -114,6 +114,15 @@ class Case(models.Model):
     # each Detail it stores, through `services.set_platform_deadline`).
     buyer_vip = models.BooleanField(_("buyer is a VIP"), default=False)
     platform_deadline = models.DateTimeField(_("platform deadline"), null=True, blank=True)
+    # The catalog category of the case's products when they all share one (nearly every
+    # case: a platform's after-sale is about one order line), for the queue's category
+    # filter; blank when the items span several categories or it is not known, and then the
+    # queue looks at the items (`workbench.queue.filtered`). Kept by `open_case` and
+    # `import_finished_cases` as they write the items, and by
+    # `services.carry_product_category` when a product's category is corrected.
+    product_category = models.CharField(
+        _("product category"), max_length=16, blank=True, default=""
+    )
 
     class Meta:
         verbose_name = _("after-sales case")
@@ -186,6 +195,17 @@ class Case(models.Model):
             models.Index(
                 fields=["shop", "reason", "next_due_at", "applied_at", "id"],
                 name="case_shop_reason_urgency",
+            ),
+            # The queue's category filter, over every status and over the open cases (they
+            # come first: only they have a next deadline), in its order.
+            models.Index(
+                fields=["shop", "product_category", "next_due_at", "applied_at", "id"],
+                name="case_shop_category_urgency",
+            ),
+            models.Index(
+                fields=["shop", "product_category", "next_due_at", "applied_at", "id"],
+                condition=~Q(status__in=sorted(TERMINAL_STATUSES)),
+                name="case_open_category_urgency",
             ),
             # The "mine" bucket with a type, a reason or VIP: its count cannot stop at the cap
             # when the agent has few such cases, and through `case_shop_assignee` it read every

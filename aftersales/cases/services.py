@@ -218,6 +218,7 @@ def open_case(
     )
     buyer = current[0].order.buyer if current else order.buyer
     by_pk = {item.pk: item for item in current}
+    chosen = [by_pk.get(r.order_item.pk, r.order_item) for r in items]
     case = Case.objects.create(
         # The shop comes with the case object: the platform and the incidents ask for it
         # (one read here, none if the caller's order brought it).
@@ -232,12 +233,11 @@ def open_case(
         priority=Priority.HIGH if buyer.is_vip else Priority.NORMAL,
         applied_at=applied_at or timezone.now(),
         buyer_vip=buyer.is_vip,
+        product_category=shared_category(chosen),
     )
     case_items = [
-        CaseItem(
-            case=case, order_item=by_pk.get(r.order_item.pk, r.order_item), quantity=r.quantity
-        )
-        for r in items
+        CaseItem(case=case, order_item=item, quantity=r.quantity)
+        for item, r in zip(chosen, items, strict=True)
     ]
     CaseItem.objects.bulk_create(case_items)
     setattr(case, OPENED_ITEMS, case_items)  # in the order of their ids, as read back
@@ -259,6 +259,40 @@ def open_case(
 
 
 # --- What the case row carries for the queue (issue 16) ---------------------------------------
+
+
+def shared_category(order_items: Sequence[OrderItem]) -> str:
+    """The catalog category the items' products share, or "" when they span several: what
+    the case row carries for the queue's category filter (`Case.product_category`)."""
+    categories = {item.sku.product.category for item in order_items}
+    return categories.pop() if len(categories) == 1 else ""
+
+
+@transaction.atomic
+def carry_product_category(product_id: int) -> int:
+    """After a product's category was corrected (the catalog's admin), the category every
+    case with an item of it carries (`Case.product_category`), in the same transaction: the
+    queue's category filter reads only the case row. A case whose items now span several
+    categories carries "" (the queue then looks at its items). Reference data, not a
+    decision about a case: no audit event (the admin's change log records the product's
+    edit). Returns how many cases changed."""
+    affected = CaseItem.objects.filter(order_item__sku__product_id=product_id).values("case_id")
+    categories: dict[int, set[str]] = {}
+    for case_id, category in CaseItem.objects.filter(case_id__in=affected).values_list(
+        "case_id", "order_item__sku__product__category"
+    ):
+        categories.setdefault(case_id, set()).add(category)
+    by_value: dict[str, list[int]] = {}
+    for case_id, found in categories.items():
+        by_value.setdefault(found.pop() if len(found) == 1 else "", []).append(case_id)
+    changed = 0
+    for value, ids in by_value.items():
+        changed += (
+            Case.objects.filter(pk__in=ids)
+            .exclude(product_category=value)
+            .update(product_category=value)
+        )
+    return changed
 
 
 @transaction.atomic
@@ -1724,6 +1758,7 @@ def import_finished_cases(*, specs: Sequence[FinishedCase], by: Actor) -> list[C
             approved_at=now if done else None,
             final_approved_at=now if done and spec.type in RETURNING_TYPES else None,
             resolved_at=now,
+            product_category=shared_category([spec.order_item]),
         )
         for spec, done in zip(specs, completed, strict=True)
     ]

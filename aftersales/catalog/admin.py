@@ -6,8 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext_lazy as _
 
 from aftersales.core.admin import NoDeleteAdminMixin, yuan
@@ -39,6 +41,13 @@ class ProductAdmin(NoDeleteAdminMixin, admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         # Moving a product to another shop would hand its orders' history to that shop.
         return ("shop", "platform_product_id") if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Product, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "category" in form.changed_data:
+            # The cases of its items carry the category for the queue's filter (issue 16);
+            # in the admin's transaction, so both change together.
+            import_string(settings.AFTERSALES_PRODUCT_CATEGORY_CHANGED)(obj.pk)
 
 
 class SkuForm(forms.ModelForm):

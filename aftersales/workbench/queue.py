@@ -37,7 +37,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -61,6 +61,9 @@ PAGE_SIZE = 50
 # at most COUNT_CAP + 1 rows, whatever the number of cases in view (issue 16).
 COUNT_CAP = 999
 PLATFORM_DUE_WITHIN = timedelta(hours=24)
+# The most cases in view whose items span several categories that the category filter looks
+# up by id (`in_category`); past it the database tests their items.
+SPANNING_CAP = 1000
 # Written as "not terminal", exactly as the partial index of open cases says it, so that
 # PostgreSQL sees the query's condition implies the index's.
 CLOSED_STATUSES = sorted(TERMINAL_STATUSES)
@@ -142,14 +145,40 @@ def filtered(
     if filters.get("vip"):
         qs = qs.filter(buyer_vip=True)  # the buyer's level now (`Case.buyer_vip`)
     if filters.get("category"):
-        qs = qs.filter(
-            Exists(
-                CaseItem.objects.filter(
-                    case=OuterRef("pk"), order_item__sku__product__category=filters["category"]
-                )
-            )
-        )
+        qs = in_category(qs, filters["category"])
     return search_cases(qs, actor, filters.get("q") or "")
+
+
+def in_category(qs: QuerySet[Case], category: str) -> QuerySet[Case]:
+    """The cases of `qs` with an item of the category: those whose products share it, as
+    the case row carries it (`Case.product_category`: a range of
+    `case_shop_category_urgency`, in the queue's order), and those of the rare cases in
+    view whose items span several categories (they carry none) with an item of it, added
+    by id: the blank ones in view first (a range of the same index, at most
+    SPANNING_CAP), then their items by the items' case index. An `OR` of the carried field
+    and a test of the items in one statement made PostgreSQL walk every case in view and
+    hash every item of the category, the history's too; so does a semi-join of the blank
+    cases with the items. Past the cap the database tests the blank cases' items itself."""
+    blank = list(
+        qs.filter(product_category="").order_by().values_list("pk", flat=True)[: SPANNING_CAP + 1]
+    )
+    if not blank:
+        return qs.filter(product_category=category)
+    if len(blank) > SPANNING_CAP:
+        items = CaseItem.objects.filter(
+            case=OuterRef("pk"), order_item__sku__product__category=category
+        )
+        return qs.filter(Q(product_category=category) | (Q(product_category="") & Exists(items)))
+    spanning = sorted(
+        set(
+            CaseItem.objects.filter(
+                case_id__in=blank, order_item__sku__product__category=category
+            ).values_list("case_id", flat=True)
+        )
+    )
+    if not spanning:
+        return qs.filter(product_category=category)
+    return qs.filter(Q(product_category=category) | Q(pk__in=spanning))
 
 
 def cases_for_export(actor: Actor, filters: dict[str, Any]) -> QuerySet[Case]:

@@ -410,3 +410,74 @@ def test_r2_8_a_vip_level_set_in_the_admin_moves_the_queues_vip_flag(agent, shop
     assert buyer.vip_level == 2
     assert Case.objects.get(pk=case.pk).buyer_vip is True
     assert ids(agent.get("/?vip=on")) == [case.pk]
+
+
+def test_issue16_the_category_filter_finds_a_case_by_each_category_of_its_items(agent, shop_a):
+    """The case row carries the category its products share (`Case.product_category`); a
+    case whose items span two categories carries none and is still found by either, and by
+    no other."""
+    one = case_in(shop_a, lines=[testing.Line(category=Category.ELECTRONICS, name="耳机")])
+    both = case_in(
+        shop_a,
+        lines=[
+            testing.Line(category=Category.ELECTRONICS, name="耳机"),
+            testing.Line(category=Category.BEAUTY, name="面霜"),
+        ],
+    )
+    other = case_in(shop_a, lines=[testing.Line(category=Category.FOOD, name="坚果")])
+    assert (one.product_category, both.product_category) == ("electronics", "")
+    assert other.product_category == "food"
+    assert sorted(ids(agent.get("/?category=electronics"))) == sorted([one.pk, both.pk])
+    assert ids(agent.get("/?category=beauty")) == [both.pk]
+    assert ids(agent.get("/?category=food")) == [other.pk]
+    assert ids(agent.get("/?category=apparel")) == []
+    assert counts(agent.get("/?category=electronics"))["all"] == 2
+
+
+def test_issue16_a_products_category_corrected_in_the_admin_moves_its_cases(client, shop_a):
+    """The catalog's admin corrects a product's category: the queue's category filter
+    follows at once (the cases carry it, changed in the admin's transaction), and a case
+    whose items then span two categories is found by both."""
+    from django.contrib.auth import get_user_model
+
+    from aftersales.catalog.models import Product
+
+    alone = case_in(shop_a, lines=[testing.Line(category=Category.FOOD, name="坚果")])
+    two = case_in(
+        shop_a,
+        lines=[
+            testing.Line(category=Category.FOOD, name="坚果"),
+            testing.Line(category=Category.FOOD, name="饼干"),
+        ],
+    )
+    untouched = case_in(shop_a, lines=[testing.Line(category=Category.FOOD, name="饼干")])
+    assert {alone.product_category, two.product_category} == {"food"}
+    # The nuts of both orders are one product here: the first item's of each case.
+    nuts = Product.objects.get(skus__pk=alone.items.get().order_item.sku_id)
+    two_nuts = two.items.order_by("pk").first().order_item.sku
+    two_nuts.product = nuts
+    two_nuts.save()
+    admin = get_user_model().objects.create_superuser("root", password="pw-for-the-test")
+    client.force_login(admin)
+    sku = nuts.skus.order_by("pk")
+    form = {
+        "name": nuts.name,
+        "category": Category.BEAUTY,
+        "shelf_life_days": "",
+        "skus-TOTAL_FORMS": str(sku.count()),
+        "skus-INITIAL_FORMS": str(sku.count()),
+        "skus-MIN_NUM_FORMS": "0",
+        "skus-MAX_NUM_FORMS": "1000",
+    }
+    for i, one in enumerate(sku):
+        form[f"skus-{i}-id"] = str(one.pk)
+        form[f"skus-{i}-product"] = str(nuts.pk)
+    response = client.post(f"/admin/catalog/product/{nuts.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    for case in (alone, two, untouched):
+        case.refresh_from_db()
+    assert (alone.product_category, two.product_category) == ("beauty", "")
+    assert untouched.product_category == "food"
+    add_member(shop=shop_a, user=admin, role=Role.AGENT, by=SYSTEM)
+    assert sorted(ids(client.get("/?category=beauty"))) == sorted([alone.pk, two.pk])
+    assert sorted(ids(client.get("/?category=food"))) == sorted([two.pk, untouched.pk])
