@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+import signal
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -44,6 +45,8 @@ T = TypeVar("T")
 
 
 Header = tuple[Any, ...]
+# How long a reading process asked to stop may take before it is killed.
+STOP_SECONDS = 5
 
 
 @contextmanager
@@ -66,7 +69,9 @@ def read_ahead(
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(
-        target=_read_into, args=(sender, source, size, parser_for), name="import-read-ahead"
+        target=_read_into,
+        args=(sender, receiver, source, size, parser_for),
+        name="import-read-ahead",
     )
     child.start()
     sender.close()
@@ -87,9 +92,12 @@ def read_ahead(
     try:
         yield receive(), batches()
     finally:
-        receiver.close()
+        receiver.close()  # a child still sending gets a broken pipe and ends
         if child.is_alive():
             child.terminate()
+            child.join(timeout=STOP_SECONDS)
+            if child.is_alive():
+                child.kill()
         child.join()
 
 
@@ -108,12 +116,19 @@ def _batched(
 
 def _read_into(
     sender: Connection,
+    receiver: Connection,
     source: Source,
     size: int,
     parser_for: Callable[[Header], Callable[[int, tuple[Any, ...]], T]],
 ) -> None:
     """The child's work: the header, every list, then None; or the error that stopped it
-    (as text when it cannot be pickled)."""
+    (as text when it cannot be pickled). First it lets go of what the fork gave it that
+    would keep it alive: its copy of the pipe's reading end (else a caller that closed
+    its own would leave the child blocked on a pipe it reads itself), and the caller's
+    SIGTERM and SIGINT handlers (a task worker's graceful shutdown only sets a flag)."""
+    receiver.close()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         with open_rows(source) as (header, rows):
             sender.send(header)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from io import BytesIO
 
 import pytest
@@ -101,4 +102,19 @@ def test_r13_3_a_file_that_is_not_an_export_fails_in_the_caller():
         read_ahead(BytesIO(b"not a workbook"), 5, first_cell),
     ):
         pass
+    assert not multiprocessing.active_children()
+
+
+def test_r13_3_the_reading_process_stops_in_a_worker_that_handles_sigterm(export):
+    """A task worker keeps SIGTERM for its graceful shutdown; its forked reader must still
+    stop when the import leaves early (the suite hung on this once)."""
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    try:
+        big = BytesIO()
+        write_export(big, realistic_rows(400, seed=7))
+        big.seek(0)
+        with read_ahead(big, 2, lambda header: lambda number, values: values) as (_h, batches):
+            next(batches)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     assert not multiprocessing.active_children()
