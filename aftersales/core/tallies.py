@@ -56,11 +56,8 @@ def add_to_tallies(
     model's unique constraints) gets its deltas to `fields` (one int for one field, else a
     tuple in their order), all in one statement, in key order so two transactions never
     wait on each other's rows crosswise."""
-    rows = sorted(
-        (key, delta if isinstance(delta, tuple) else (delta,))
-        for key, delta in deltas.items()
-        if any(delta if isinstance(delta, tuple) else (delta,))
-    )
+    as_tuples = {k: d if isinstance(d, tuple) else (d,) for k, d in deltas.items()}
+    rows = sorted((key, counts) for key, counts in as_tuples.items() if any(counts))
     if not rows:
         return
     meta = model._meta
