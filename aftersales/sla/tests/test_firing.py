@@ -401,16 +401,16 @@ def test_r2_7_no_task_row_is_queued_when_a_clock_starts_resumes_moves_or_is_exte
     assert not DBTaskResult.objects.exists()
 
 
-def test_r2_7_the_sweep_finds_warnings_and_breaches_in_one_statement_oldest_first(
+def test_r2_7_the_sweep_finds_warnings_and_breaches_in_two_statements_oldest_first(
     shop_a, staff, clock, django_assert_num_queries
 ):
-    """What is due comes from one indexed statement (issue 16), in the order it fell due: a
-    clock past its deadline and never warned comes twice, warning first."""
+    """What is due comes from two indexed statements (issue 16), merged in the order it fell
+    due: a clock past its deadline and never warned comes twice, warning first."""
     early = new_case(shop_a)
     clock.move_to(T0 + 30 * MIN)
     late = new_case(shop_a)
     at = T0 + 130 * MIN  # late's first response is at risk; early's is due
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         due = sla.due_firings(at)
     early_first, late_first = first_response(early).pk, first_response(late).pk
     assert due == [
@@ -419,6 +419,33 @@ def test_r2_7_the_sweep_finds_warnings_and_breaches_in_one_statement_oldest_firs
         (late_first, sla.WARNING),  # at risk since T0 + 120 min
     ]
     assert [firing for _, firing in sla.due_firings(at, limit=1)] == [sla.WARNING]
+
+
+def test_r2_7_the_sweep_merges_warnings_and_breaches_by_time_to_the_microsecond(
+    shop_a, staff, clock
+):
+    """The two lists are merged by the times as the database returns them: a time with
+    microseconds and one on the whole second (stored without them) still order as times."""
+    cases = [new_case(shop_a) for _ in range(3)]
+    base = T0 + 10 * H
+    at = base + H
+    clocks = [first_response(case) for case in cases]
+    # A breach at the whole second, a warning half a second later, a breach a quarter second
+    # after that — not the clocks' order; their other moment far ahead, so each is due once.
+    first, second, third = clocks[2], clocks[0], clocks[1]
+    SlaClock.objects.filter(pk=first.pk).update(
+        due_at=base, at_risk_at=base - H, at_risk_notified_at=base - H
+    )
+    half = base + timedelta(microseconds=500_000)
+    SlaClock.objects.filter(pk=second.pk).update(at_risk_at=half, due_at=at + 9 * H)
+    three_quarters = base + timedelta(microseconds=750_000)
+    SlaClock.objects.filter(pk=third.pk).update(due_at=three_quarters, at_risk_at=at + 9 * H)
+    assert sla.due_firings(at) == [
+        (first.pk, sla.BREACH),
+        (second.pk, sla.WARNING),
+        (third.pk, sla.BREACH),
+    ]
+    assert sla.due_firings(at, limit=2) == [(first.pk, sla.BREACH), (second.pk, sla.WARNING)]
 
 
 def test_r2_7_a_backlog_larger_than_a_round_is_fired_in_one_sweep(shop_a, staff, clock):
