@@ -18,22 +18,30 @@ def run_every(every: float, run_once: Callable[[], None]) -> None:
     The handler only sets a flag: waking a lock or starting a thread from a signal handler can
     deadlock the thread it interrupted.
     """
+    if not every:
+        run_once()
+        return
     stopping = False
 
     def request_stop(signum: int, frame: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
-    while True:
-        run_once()
-        if not every:
-            return
-        waited = 0.0
-        while waited < every and not stopping:
-            nap = min(_NAP_SECONDS, every - waited)
-            time.sleep(nap)  # the interval between runs, not a stand-in for synchronisation
-            waited += nap
-        if stopping:
-            return
+    # The handlers are the loop's own: given back when it ends, so that a process that runs
+    # it in-process (a test, a task) keeps its own handling of SIGTERM and Ctrl-C.
+    previous = {
+        signum: signal.signal(signum, request_stop) for signum in (signal.SIGTERM, signal.SIGINT)
+    }
+    try:
+        while True:
+            run_once()
+            waited = 0.0
+            while waited < every and not stopping:
+                nap = min(_NAP_SECONDS, every - waited)
+                time.sleep(nap)  # the interval between runs, not a stand-in for synchronisation
+                waited += nap
+            if stopping:
+                return
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

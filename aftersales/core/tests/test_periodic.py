@@ -58,3 +58,23 @@ def test_a_signal_during_the_wait_ends_it_within_a_nap(naps, monkeypatch, signum
     periodic.run_every(30, lambda: runs.append(1))
     assert runs == [1]  # not run again after Ctrl-C
     assert naps == [0.5, 0.5, 0.5]  # 1.5 s, not the 30 s interval
+
+
+def test_the_loop_gives_back_the_processs_own_handlers_when_it_ends(naps):
+    # A task worker (or a test) running the loop in-process keeps its own SIGTERM handling;
+    # a run without an interval never touches it.
+    def own_handler(signum, frame):
+        pass
+
+    signal.signal(signal.SIGTERM, own_handler)
+    signal.signal(signal.SIGINT, own_handler)
+    periodic.run_every(0, lambda: None)
+    assert signal.getsignal(signal.SIGTERM) is own_handler
+
+    def run_once():
+        assert signal.getsignal(signal.SIGTERM) is not own_handler  # the loop's, meanwhile
+        deliver(signal.SIGTERM)
+
+    periodic.run_every(5, run_once)
+    assert signal.getsignal(signal.SIGTERM) is own_handler
+    assert signal.getsignal(signal.SIGINT) is own_handler
