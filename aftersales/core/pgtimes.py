@@ -30,7 +30,7 @@ class UtcTimestamptzLoader(BaseTzLoader):  # type: ignore[misc]  # Django is unt
         text = str(data, "ascii")
         if text.endswith(_UTC_SUFFIX):
             try:
-                return datetime.fromisoformat(text[: -len(_UTC_SUFFIX)]).replace(tzinfo=UTC)
+                return datetime.fromisoformat(text)  # "+00": tzinfo is the `UTC` singleton
             except ValueError:
                 pass
         parsed: datetime = super().load(data)
