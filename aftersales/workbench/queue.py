@@ -218,9 +218,9 @@ def bucket_counts(
     """How many cases each bucket holds under the other filters, each counted up to
     `COUNT_CAP` (a value above it means "more than COUNT_CAP"): each count is a range of one
     index on the case table that stops after COUNT_CAP + 1 rows (for the default view the
-    partial index of open cases; at risk and breached from the fields the case carries), all
-    six in one statement. `few` (a search) is kept for the callers: the carried fields make
-    both ways the same."""
+    partial indexes of open cases, by assignee for "mine"; at risk and breached from the
+    fields the case carries), all six in one statement. `few` (a search) is kept for the
+    callers: the carried fields make both ways the same."""
     return capped_counts(
         {
             "all": qs,
