@@ -508,7 +508,7 @@ def test_issue_16_the_filter_forms_widgets_write_djangos_markup(language):
 
     shops = [(1, "店<1>"), (2, 'Shop "two" & co')]
     empty = QueueFilterForm({}, shops=shops)
-    queries = [{}, {"q": '<b>"x" & \'y\'</b>', "vip": "on", "handover": "on"}]
+    queries = [{}, {"q": "<b>\"x\" & 'y'</b>", "vip": "on", "handover": "on"}]
     queries += [{"status": "bogus", "type": "nope", "shop": "9", "sort": "x"}]
     for name, field in empty.fields.items():
         for value, _label in getattr(field, "choices", []):
