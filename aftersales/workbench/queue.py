@@ -37,7 +37,7 @@ from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -51,7 +51,6 @@ from aftersales.platforms.adapter import out_of_sync_case_ids
 from aftersales.shops.models import Shop
 from aftersales.sla.deadlines import at_risk_q, breached_q
 from aftersales.sla.models import ClockKind, ClockState, SlaClock
-from aftersales.sla.services import is_at_risk
 
 from . import figures
 from .forms import ALL, OPEN, SORT_PLATFORM_DEADLINE, QueueFilterForm
@@ -219,9 +218,9 @@ def bucket_counts(
     """How many cases each bucket holds under the other filters, each counted up to
     `COUNT_CAP` (a value above it means "more than COUNT_CAP"): each count is a range of one
     index on the case table that stops after COUNT_CAP + 1 rows (for the default view the
-    partial index of open cases; at risk and breached from the fields the case carries), all
-    six in one statement. `few` (a search) is kept for the callers: the carried fields make
-    both ways the same."""
+    partial indexes of open cases, by assignee for "mine"; at risk and breached from the
+    fields the case carries), all six in one statement. `few` (a search) is kept for the
+    callers: the carried fields make both ways the same."""
     return capped_counts(
         {
             "all": qs,
@@ -335,12 +334,56 @@ class Page:
         return self.number + 1
 
 
-def page_of(qs: QuerySet[Case], number: int, count: int, *, sort: str = "") -> Page:
+# What a row of the queue shows (`queue_rows.render_rows`, `rows_for`, `figures.amount_words`),
+# the only fields a page loads: the whole case, its order (with `order_snapshot` and the
+# address), its buyer, shop and assignee as full models cost ~10 ms a page at 1M cases (JSON
+# and every date parsed), a third of the page's own time (issue 16). A field read that is not
+# here costs one query per row: `test_the_page_takes_a_fixed_number_of_queries` counts them.
+ROW_FIELDS = (
+    "shop_id",
+    "order_id",
+    "assignee_id",
+    "platform_case_id",
+    "status",
+    "type",
+    "reason",
+    "requested_amount_fen",
+    "applied_at",
+    "platform_deadline",
+    "order__platform_order_id",
+    "order__buyer_id",
+    "order__buyer__platform_buyer_id",
+    "order__buyer__nickname",
+    "order__buyer__phone",
+    "order__buyer__vip_level",
+    "shop__name",
+    "assignee__username",
+    "assignee__first_name",
+    "assignee__last_name",
+)
+
+
+def nearest_clock(field: str) -> Subquery:
+    """A field of the case's nearest running merchant clock (`OuterRef("pk")`'s), the one
+    the queue's row shows: the earliest due, the lowest id among equals, so that each field
+    asked comes from the same clock."""
+    clocks = SlaClock.objects.filter(
+        case_id=OuterRef("pk"), state=ClockState.RUNNING, is_buyer_clock=False
+    )
+    return Subquery(clocks.order_by("due_at", "pk").values(field)[:1])
+
+
+def page_of(
+    qs: QuerySet[Case], number: int, count: int, *, sort: str = "", shop_ids: list[int]
+) -> Page:
     """One page: the ordered ids first (no joins while sorting), one more than a page to
-    know whether another follows, then those 50 cases with their order, buyer, shop and
-    assignee in one query. With an exact count a page past the
-    last is the last; past the cap the pages are not counted and a page past the end is
-    empty."""
+    know whether another follows, then those 50 cases with what their rows show, in one
+    query: the fields of `ROW_FIELDS` with their order, buyer, shop and assignee, their
+    nearest running merchant clock (`nearest_clock`, one index probe per case and field)
+    and whether the bot handed them over (R10.1; `shop_ids` are the actor's shops). These
+    were three queries; at 1M cases a statement costs ~1 ms of round trip and query
+    building on a loaded machine (issue 16). With an exact count a page past the last is
+    the last; past the cap the pages are not counted and a page past the end is empty."""
     number = max(1, number)
     if is_exact(count):
         number = min(number, max(1, -(-count // PAGE_SIZE)))
@@ -348,7 +391,21 @@ def page_of(qs: QuerySet[Case], number: int, count: int, *, sort: str = "") -> P
     ids = list(most_urgent_first(qs, sort)[start : start + PAGE_SIZE + 1]) if count else []
     more = len(ids) > PAGE_SIZE
     ids = ids[:PAGE_SIZE]
-    by_id = Case.objects.select_related("order__buyer", "shop", "assignee").in_bulk(ids)
+    if not ids:
+        return Page(number=number, count=count, cases=[], more=more)
+    handovers = open_handover_case_ids(shop_ids).filter(case_id=OuterRef("pk"))
+    by_id = (
+        Case.objects.select_related("order__buyer", "shop", "assignee")
+        .only(*ROW_FIELDS)
+        .annotate(
+            clock_kind=nearest_clock("kind"),
+            clock_due_at=nearest_clock("due_at"),
+            clock_at_risk_at=nearest_clock("at_risk_at"),
+            clock_breached_at=nearest_clock("breached_at"),
+            handed_over=Exists(handovers),
+        )
+        .in_bulk(ids)
+    )
     return Page(
         number=number, count=count, cases=[by_id[pk] for pk in ids if pk in by_id], more=more
     )
@@ -377,45 +434,38 @@ class Row:
 def rows_for(
     cases: list[Case], now: datetime, *, out_of_sync: AbstractSet[int] = frozenset()
 ) -> list[Row]:
-    """The page's rows with the nearest clock of each: one query for the whole page.
+    """The page's rows with the nearest clock of each, from the cases as `page_of` loads
+    them (its `clock_*` and `handed_over` annotations): no query of its own.
 
     The labels are looked up in dictionaries made once per page: `get_status_display`
     translates every choice of the field on each call, which for 50 rows and three fields
     cost more than all the queries."""
-    nearest: dict[int, SlaClock] = {}
-    clocks = SlaClock.objects.filter(
-        case_id__in=[c.pk for c in cases], state=ClockState.RUNNING, is_buyer_clock=False
-    ).order_by("case_id", "due_at")
-    for running in clocks:
-        nearest.setdefault(running.case_id, running)
     statuses = {value: str(label) for value, label in CaseStatus.choices}
     types = {value: str(label) for value, label in CaseType.choices}
     reasons = {code: str(reason.label) for code, reason in REASONS.items()}
     kinds = {value: str(label) for value, label in ClockKind.choices}
-    handed_over = set(
-        open_handover_case_ids(sorted({c.shop_id for c in cases}))
-        .filter(case_id__in=[c.pk for c in cases])
-        .values_list("case_id", flat=True)
-    )
     rows = []
     for case in cases:
-        clock = nearest.get(case.pk)
+        due_at: datetime | None = case.clock_due_at  # type: ignore[attr-defined]
         row = Row(case, None, "", False, False, None)
-        if clock is not None:
-            left: timedelta = clock.due_at - now
+        if due_at is not None:
+            left: timedelta = due_at - now
+            kind: str = case.clock_kind  # type: ignore[attr-defined]
+            at_risk_at: datetime = case.clock_at_risk_at  # type: ignore[attr-defined]
             row = Row(
                 case=case,
-                due_at=clock.due_at,
-                clock_label=kinds.get(clock.kind, clock.kind),
-                at_risk=is_at_risk(clock, now) and now < clock.due_at,
-                breached=clock.due_at <= now or clock.breached_at is not None,
+                due_at=due_at,
+                clock_label=kinds.get(kind, kind),
+                # `sla.services.is_at_risk` of a running clock: its at-risk moment passed.
+                at_risk=at_risk_at <= now < due_at,
+                breached=due_at <= now or case.clock_breached_at is not None,  # type: ignore[attr-defined]
                 seconds_left=int(left.total_seconds()),
             )
         row.status_label = statuses.get(case.status, case.status)
         row.type_label = types.get(case.type, case.type)
         row.reason_label = reasons.get(case.reason, case.reason)
         row.out_of_sync = case.pk in out_of_sync
-        row.handed_over = case.pk in handed_over
+        row.handed_over = bool(case.handed_over)  # type: ignore[attr-defined]
         row.platform_deadline = case.platform_deadline
         row.amount_words = str(figures.amount_words(case))
         rows.append(row)

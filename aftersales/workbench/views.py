@@ -82,7 +82,13 @@ def queue_page(request: HttpRequest) -> HttpResponse:
     bucketed = queue.in_buckets(base, actor, filters, now)
     bucket = _single_bucket(filters)
     count = counts[bucket] if bucket else queue.count_of(bucketed)
-    page = queue.page_of(bucketed, filters.get("page") or 1, count, sort=filters.get("sort") or "")
+    page = queue.page_of(
+        bucketed,
+        filters.get("page") or 1,
+        count,
+        sort=filters.get("sort") or "",
+        shop_ids=list(actor.shop_roles),
+    )
     rows = queue.rows_for(page.cases, now, out_of_sync=out_of_sync)
     query = request.GET.copy()
     query.pop("page", None)

@@ -481,3 +481,46 @@ def test_issue16_a_products_category_corrected_in_the_admin_moves_its_cases(clie
     add_member(shop=shop_a, user=admin, role=Role.AGENT, by=SYSTEM)
     assert sorted(ids(client.get("/?category=beauty"))) == sorted([alone.pk, two.pk])
     assert sorted(ids(client.get("/?category=food"))) == sorted([two.pk, untouched.pk])
+
+
+def _django_rendering(bound) -> str:
+    """The field as Django's own widget templates write it (the base class's `render`)."""
+    widget = bound.field.widget
+    django_class = type(widget).__mro__[1]  # forms.TextInput, forms.Select, …
+    attrs = bound.build_widget_attrs({}, widget)
+    if bound.auto_id and "id" not in widget.attrs:
+        attrs.setdefault("id", bound.auto_id)
+    return str(
+        django_class.render(
+            widget, bound.html_name, bound.value(), attrs=attrs, renderer=bound.form.renderer
+        )
+    )
+
+
+@pytest.mark.parametrize("language", ["zh-hans", "en"])
+def test_issue_16_the_filter_forms_widgets_write_djangos_markup(language):
+    """`workbench/widgets.py` writes the queue form's widgets in Python: for every choice of
+    every select, each checkbox on and off, a search with characters to escape and invalid
+    values (`aria-invalid`), the markup is that of Django's widget templates."""
+    from django.utils import translation
+
+    from aftersales.workbench.forms import QueueFilterForm
+
+    shops = [(1, "店<1>"), (2, 'Shop "two" & co')]
+    empty = QueueFilterForm({}, shops=shops)
+    queries = [{}, {"q": "<b>\"x\" & 'y'</b>", "vip": "on", "handover": "on"}]
+    queries += [{"status": "bogus", "type": "nope", "shop": "9", "sort": "x"}]
+    for name, field in empty.fields.items():
+        for value, _label in getattr(field, "choices", []):
+            queries.append({name: str(value)})
+    with translation.override(language):
+        compared = 0
+        for data in queries:
+            form = QueueFilterForm(data, shops=shops)
+            form.filters()
+            for bound in form:
+                if bound.is_hidden:
+                    continue
+                assert str(bound) == _django_rendering(bound), (data, bound.name)
+                compared += 1
+    assert compared > 500
