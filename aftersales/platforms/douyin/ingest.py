@@ -77,6 +77,7 @@ from .queueing import (
     TaskRow,
     concrete_fields,
     enqueue_with_the_change,
+    retire_taken_along,
     task_row,
     writes_task_rows,
 )
@@ -609,6 +610,10 @@ def claim_messages(first_id: int | None, *, limit: int) -> list[InboundMessage]:
                     **claim, claimed_at=now
                 )
             ]
+        # Their waiting tasks are done with the claim: not run later only to find it taken.
+        from .tasks import process_message_task
+
+        retire_taken_along(process_message_task, claimed)
     return list(InboundMessage.objects.filter(pk__in=claimed).select_related("link").order_by("pk"))
 
 

@@ -74,7 +74,7 @@ from .mapping import (
 )
 from .models import DouyinShopLink, OutboxAttempt, OutboxOperation
 from .notifications import message_for
-from .queueing import enqueue_with_the_change
+from .queueing import enqueue_with_the_change, retire_taken_along
 
 logger = logging.getLogger(__name__)
 
@@ -675,6 +675,10 @@ def _claim_ready(first_id: int | None, *, limit: int, skip: list[int]) -> list[O
                     **claim
                 )
             ]
+        # Their waiting tasks are done with the claim: not run later only to find it taken.
+        from .tasks import deliver_operation_task
+
+        retire_taken_along(deliver_operation_task, claimed)
     return list(OutboxOperation.objects.filter(pk__in=claimed).order_by("pk"))
 
 
