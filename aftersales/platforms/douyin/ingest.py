@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -687,7 +688,7 @@ def _read_details(
         client = DouyinClient(clients[link_pk].link)
         return client.call("afterSale/Detail", {"after_sale_id": str(aftersale_id)}).data
 
-    answers = side_by_side([lambda k=key: read(*k) for key in wanted])
+    answers = side_by_side([partial(read, *key) for key in wanted])
     return dict(zip(wanted, answers, strict=True))
 
 

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -547,7 +548,12 @@ def _deliver_batch(first_id: int | None, limit: int) -> list[int]:
     return attempted
 
 
-UNLINKED = (AttemptOutcome.BUSINESS_ERROR, "the shop is no longer linked to Douyin", "", {})
+UNLINKED: tuple[str, str, str, dict[str, Any]] = (
+    AttemptOutcome.BUSINESS_ERROR,
+    "the shop is no longer linked to Douyin",
+    "",
+    {},
+)
 
 
 def _perform_claimed(
@@ -599,7 +605,7 @@ def _perform_claimed(
     groups = list(apart.values())
     performed: dict[int, tuple[str, str, str, dict[str, Any]]] = {}
     for group, answers in zip(
-        groups, side_by_side([lambda g=g: send(g) for g in groups]), strict=True
+        groups, side_by_side([partial(send, g) for g in groups]), strict=True
     ):
         if isinstance(answers, Exception):  # `_perform_safely` catches: a bug of ours
             answers = [
