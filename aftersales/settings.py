@@ -328,6 +328,10 @@ DOUYIN_OUTBOX_MAX_ATTEMPTS = env_int("DOUYIN_OUTBOX_MAX_ATTEMPTS", 8, minimum=1)
 # Ready outbox operations one worker task delivers together (issue 16), each still claimed,
 # called and recorded on its own.
 DOUYIN_OUTBOX_BATCH = env_int("DOUYIN_OUTBOX_BATCH", 50, minimum=1)
+# Platform calls a worker's batch makes side by side (issue 16): the outbox's calls of
+# different cases (each case's own in order) and the inbox's Detail reads. Only the calls:
+# every database write stays on the worker's own connection. 1 = one after another.
+DOUYIN_CALL_CONCURRENCY = env_int("DOUYIN_CALL_CONCURRENCY", 8, minimum=1)
 # Seconds: the outbox waits half to all of base·2ⁿ (jitter) between scheduled attempts...
 DOUYIN_OUTBOX_BACKOFF_BASE = env_float("DOUYIN_OUTBOX_BACKOFF_BASE", 5.0, minimum=0)
 # ...and never longer than this.

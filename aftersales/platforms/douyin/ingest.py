@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -55,7 +56,7 @@ from aftersales.orders.models import Buyer, Order, OrderItem
 from aftersales.platforms.refused import Kept, keep_refused
 
 from .choices import MessageStatus, OperationKind, OperationStatus
-from .client import DouyinClient, call_logs_written_together
+from .client import DouyinClient, call_logs_written_together, side_by_side
 from .mapping import (
     ORDER_STATUS_RANK,
     PLATFORM_REFUNDED,
@@ -77,6 +78,7 @@ from .queueing import (
     TaskRow,
     concrete_fields,
     enqueue_with_the_change,
+    retire_taken_along,
     task_row,
     writes_task_rows,
 )
@@ -609,6 +611,10 @@ def claim_messages(first_id: int | None, *, limit: int) -> list[InboundMessage]:
                     **claim, claimed_at=now
                 )
             ]
+        # Their waiting tasks are done with the claim: not run later only to find it taken.
+        from .tasks import process_message_task
+
+        retire_taken_along(process_message_task, claimed)
     return list(InboundMessage.objects.filter(pk__in=claimed).select_related("link").order_by("pk"))
 
 
@@ -631,16 +637,23 @@ def _apply_claimed(messages: list[InboundMessage]) -> None:
         else:
             applied.append(message.pk)
     clients: dict[int, DouyinClient] = {}
+    for (link_pk, _), group in by_aftersale.items():
+        link = group[0].link
+        assert link is not None
+        clients.setdefault(link_pk, DouyinClient(link))
+    details = _read_details(list(by_aftersale), clients)
     for (link_pk, aftersale_id), group in by_aftersale.items():
         link = group[0].link
         assert link is not None
-        client = clients.setdefault(link_pk, DouyinClient(link))
         # The hints in arrival order, the later winning (only what Detail lacks is read).
         hint: dict[str, Any] = {}
         for message in group:
             hint.update(message.data or {})
         try:
-            sync_aftersale(link, aftersale_id, hint=hint, client=client)
+            detail = details.get((link_pk, aftersale_id))
+            if isinstance(detail, Exception):
+                raise detail
+            sync_aftersale(link, aftersale_id, detail=detail, hint=hint, client=clients[link_pk])
         except Exception as exc:
             _failed(group, f"{type(exc).__name__}: {exc}", now=now)
         else:
@@ -649,6 +662,34 @@ def _apply_claimed(messages: list[InboundMessage]) -> None:
         InboundMessage.objects.filter(pk__in=applied).update(
             status=MessageStatus.PROCESSED, error="", processed_at=timezone.now()
         )
+
+
+def _read_details(
+    keys: list[tuple[int, str]], clients: dict[int, DouyinClient]
+) -> dict[tuple[int, str], dict[str, Any] | Exception]:
+    """The batch's Details, read side by side (`client.side_by_side`, issue 16): each
+    after-sale's Detail or the exception its read raised (that after-sale fails alone, as
+    when it is read in `sync_aftersale`). The shops' tokens are made valid here first, so the
+    threads only call; a shop whose token cannot be had is left out (`sync_aftersale` reads
+    its Details itself, and says why). Read before the batch applies anything: a Detail
+    is at most the batch's few seconds older than one read just before it is applied, and
+    a push that arrives meanwhile is applied by its own message (Detail is the truth)."""
+    usable: set[int] = set()
+    for link_pk, client in clients.items():
+        try:
+            client.ensure_token()
+        except Exception:
+            continue
+        usable.add(link_pk)
+    wanted = [key for key in keys if key[0] in usable]
+
+    def read(link_pk: int, aftersale_id: str) -> dict[str, Any]:
+        # A client of its own per read: the link (and its token) is shared, nothing else.
+        client = DouyinClient(clients[link_pk].link)
+        return client.call("afterSale/Detail", {"after_sale_id": str(aftersale_id)}).data
+
+    answers = side_by_side([partial(read, *key) for key in wanted])
+    return dict(zip(wanted, answers, strict=True))
 
 
 def _failed(group: list[InboundMessage], error: str, *, now: datetime) -> None:

@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -54,7 +55,13 @@ from aftersales.orders.models import Shipment
 from aftersales.orders.services import update_shipment_status
 
 from .choices import AttemptOutcome, NotificationEvent, OperationKind, OperationStatus
-from .client import ApiError, DouyinClient, TransportError, call_logs_written_together
+from .client import (
+    ApiError,
+    DouyinClient,
+    TransportError,
+    call_logs_written_together,
+    side_by_side,
+)
 from .mapping import (
     AGREE_TYPE,
     EXCHANGE_TO_REFUND_TYPE,
@@ -68,7 +75,7 @@ from .mapping import (
 )
 from .models import DouyinShopLink, OutboxAttempt, OutboxOperation
 from .notifications import message_for
-from .queueing import enqueue_with_the_change
+from .queueing import enqueue_with_the_change, retire_taken_along
 
 logger = logging.getLogger(__name__)
 
@@ -479,8 +486,9 @@ def deliver_operations(first_id: int | None = None, *, limit: int | None = None)
     recorded in its own short transaction, so a worker killed mid-batch leaves at most the
     operation in flight `sending` (the safety net re-reads Detail before it is sent again).
     What the batch saves (issue 16): one claim statement and one attempt insert for all, the
-    cases read at once, one client per shop, and no task per operation a delivered one
-    releases — the batch's next round takes the case's next operations itself.
+    cases read at once, the calls of different cases made side by side (`_perform_claimed`;
+    the records stay one after another on this connection), and no task per operation a
+    delivered one releases — the batch's next round takes the case's next operations itself.
     """
     limit = settings.DOUYIN_OUTBOX_BATCH if limit is None else max(limit, 1)
     with call_logs_written_together(), shop_links_kept_for_the_batch():
@@ -489,7 +497,7 @@ def deliver_operations(first_id: int | None = None, *, limit: int | None = None)
 
 def _deliver_batch(first_id: int | None, limit: int) -> list[int]:
     attempted: list[int] = []
-    clients: dict[int, DouyinClient | None] = {}
+    links: dict[int, DouyinShopLink | None] = {}
     released: list[int] = []
     inline_tries = max(1, settings.DOUYIN_OUTBOX_INLINE_TRIES)
     while len(attempted) < limit:
@@ -506,25 +514,10 @@ def _deliver_batch(first_id: int | None, limit: int) -> list[int]:
                 for op in claimed
             ]
         )
+        performed = _perform_claimed(claimed, cases, links)
         for operation, attempt in zip(claimed, attempts, strict=True):
             attempted.append(operation.pk)
-            if operation.shop_id not in clients:
-                link = link_for_shop(operation.shop_id)
-                clients[operation.shop_id] = DouyinClient(link) if link else None
-            client = clients[operation.shop_id]
-            outcome: str
-            result: dict[str, Any]
-            if client is None:
-                outcome, error, log_id, result = (
-                    AttemptOutcome.BUSINESS_ERROR,
-                    "the shop is no longer linked to Douyin",
-                    "",
-                    {},
-                )
-            else:
-                outcome, error, log_id, result = _perform_safely(
-                    operation, client=client, case=cases.get(operation.case_id)
-                )
+            outcome, error, log_id, result = performed[operation.pk]
             operation, outcome = _finish(
                 operation,
                 attempt,
@@ -553,6 +546,86 @@ def _deliver_batch(first_id: int | None, limit: int) -> list[int]:
             if pk not in attempted:
                 enqueue_delivery(pk)
     return attempted
+
+
+UNLINKED: tuple[str, str, str, dict[str, Any]] = (
+    AttemptOutcome.BUSINESS_ERROR,
+    "the shop is no longer linked to Douyin",
+    "",
+    {},
+)
+
+
+def _perform_claimed(
+    claimed: list[OutboxOperation],
+    cases: dict[int, Case],
+    links: dict[int, DouyinShopLink | None],
+) -> dict[int, tuple[str, str, str, dict[str, Any]]]:
+    """Send a round's operations: different cases' side by side (`client.side_by_side`),
+    each case's own one after another in the order claimed (a claim holds at most one
+    operation of a case besides its messages, `_claim_ready`). Returns each operation's
+    (outcome, error, log_id, result), recorded by the caller on its own operation.
+
+    Only the calls run in the threads. What `_perform` would read from the database is read
+    here first: the shop's link (once per batch), a valid token (per round), the case. An
+    operation that would still read (a rejection's evidence, a case not found, a shop whose
+    token could not be had) is sent here, on the worker's connection, after the others."""
+    tokened: set[int] = set()
+    for shop_id in {operation.shop_id for operation in claimed}:
+        if shop_id not in links:
+            links[shop_id] = link_for_shop(shop_id)
+        link = links[shop_id]
+        if link is None:
+            continue
+        try:
+            # A valid token now (no call while it has minutes left): the threads only call.
+            DouyinClient(link).ensure_token()
+        except Exception:  # its operations are sent here, and their calls say why
+            continue
+        tokened.add(shop_id)
+    apart: dict[int, list[OutboxOperation]] = {}
+    here: list[OutboxOperation] = []
+    for operation in claimed:
+        case = cases.get(operation.case_id)
+        if (
+            operation.shop_id not in tokened
+            or case is None
+            or operation.kind == OperationKind.REJECT
+        ):
+            here.append(operation)
+        else:
+            apart.setdefault(operation.case_id, []).append(operation)
+
+    def send(operations: list[OutboxOperation]) -> list[tuple[str, str, str, dict[str, Any]]]:
+        # A client of its own per case: a client keeps the last call's log id.
+        link = links[operations[0].shop_id]
+        client = DouyinClient(link) if link is not None else None
+        return [_send_one(op, client, cases.get(op.case_id)) for op in operations]
+
+    groups = list(apart.values())
+    performed: dict[int, tuple[str, str, str, dict[str, Any]]] = {}
+    for group, answers in zip(
+        groups, side_by_side([partial(send, g) for g in groups]), strict=True
+    ):
+        if isinstance(answers, Exception):  # `_perform_safely` catches: a bug of ours
+            answers = [
+                (AttemptOutcome.TRANSIENT_ERROR, f"{type(answers).__name__}: {answers}", "", {})
+            ] * len(group)
+        performed.update(zip((op.pk for op in group), answers, strict=True))
+    for operation in here:
+        link = links.get(operation.shop_id)
+        performed[operation.pk] = _send_one(
+            operation, DouyinClient(link) if link else None, cases.get(operation.case_id)
+        )
+    return performed
+
+
+def _send_one(
+    operation: OutboxOperation, client: DouyinClient | None, case: Case | None
+) -> tuple[str, str, str, dict[str, Any]]:
+    if client is None:
+        return UNLINKED
+    return _perform_safely(operation, client=client, case=case)
 
 
 def _claim_ready(first_id: int | None, *, limit: int, skip: list[int]) -> list[OutboxOperation]:
@@ -608,6 +681,10 @@ def _claim_ready(first_id: int | None, *, limit: int, skip: list[int]) -> list[O
                     **claim
                 )
             ]
+        # Their waiting tasks are done with the claim: not run later only to find it taken.
+        from .tasks import deliver_operation_task
+
+        retire_taken_along(deliver_operation_task, claimed)
     return list(OutboxOperation.objects.filter(pk__in=claimed).order_by("pk"))
 
 

@@ -9,6 +9,7 @@ one commit, not two). Any other backend (the tests' immediate one) is told after
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +17,7 @@ from typing import Any, cast
 
 from django.db import connection, models, transaction
 from django.utils import timezone
+from django_tasks.base import TaskResultStatus
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult, get_date_max
 
@@ -88,3 +90,50 @@ def concrete_fields(
     fields = [model._meta.get_field(name) for name in names]
     assert all(isinstance(field, models.Field) and field.column for field in fields)
     return cast(list[models.Field[Any, Any]], fields)
+
+
+# The return value of a task row a batch marked done: its work was taken along by the batch.
+TAKEN_ALONG = "taken along by a batch"
+# The partial expression index `retire_taken_along` reads by (migration douyin 0009): the
+# READY rows of a task by their first argument, whatever the backlog behind them.
+RETIRE_INDEX = "douyin_task_ready_by_argument"
+
+
+def retire_taken_along(task: Any, ids: Iterable[int]) -> int:
+    """Mark done the waiting (`READY`) rows of `task` whose argument is one of `ids`: the
+    rows a batch has just claimed in the caller's transaction (issue 16). Without this, every
+    row taken along is still run later by a worker — a claim, a look that finds the row
+    already done, a result: two commits for nothing, and between the cases' own tasks they
+    keep the next batch small. Returns the rows marked.
+
+    In the caller's transaction: the rows are marked done exactly when the claim commits.
+    A row a worker has already taken (`RUNNING`, or locked by its claim at this moment:
+    `SKIP LOCKED`) is left alone and finds its row claimed, as before. Rows due later (a
+    retry's) are marked too: the batch is attempting the row now, and a failure queues a
+    retry of its own. PostgreSQL only, by the index `RETIRE_INDEX` (an equality on the
+    task and on its argument among READY rows: no scan of the backlog); elsewhere (SQLite,
+    the demo) and on other task backends the rows simply run and find their work done."""
+    wanted = sorted({str(pk) for pk in ids})
+    if not wanted or connection.vendor != "postgresql" or not writes_task_rows(task):
+        return 0
+    table = connection.ops.quote_name(DBTaskResult._meta.db_table)
+    select, params = waiting_rows_query(task, wanted)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, return_value = %s::jsonb,"
+            f" started_at = %s, finished_at = %s WHERE id IN ({select} FOR UPDATE SKIP LOCKED)",
+            [TaskResultStatus.SUCCESSFUL, json.dumps(TAKEN_ALONG), now, now, *params],
+        )
+        return cursor.rowcount
+
+
+def waiting_rows_query(task: Any, ids: list[str]) -> tuple[str, list[Any]]:
+    """The READY rows of `task` with one of `ids` as argument, in the shape `RETIRE_INDEX`
+    answers (its test EXPLAINs this very statement)."""
+    table = connection.ops.quote_name(DBTaskResult._meta.db_table)
+    return (
+        f"SELECT id FROM {table} WHERE status = %s AND task_path = %s"
+        " AND (args_kwargs -> 'args' ->> 0) = ANY(%s::text[])",
+        [TaskResultStatus.READY, task.module_path, ids],
+    )
