@@ -16,6 +16,7 @@ arrival (`intake.services.settle_case`: the policy's triage, then a person on du
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -374,42 +375,122 @@ def _store_message(
     """One statement: insert the message — only while its link is still as it was read —
     or count a redelivery; with `task`, insert the task row too when the message is new.
     Returns (message id, deliveries so far: 1 when new), or None when the link changed."""
-    quote = connection.ops.quote_name
-    meta = InboundMessage._meta
-    values: dict[str, Any] = {
-        "link": link.pk if link is not None else None,
-        "app_key": app_key,
-        "msg_id": message.msg_id,
-        "tag": message.tag,
-        "body": message.raw,
-        "headers": kept,
-        "data": message.data,
-        "aftersale_id": str(message.data.get("aftersale_id", ""))[:64],
-        "status": MessageStatus.RECEIVED,
-        "error": "",
-        "attempts": 0,
-        "deliveries": 1,
-        "received_at": now,
-    }
-    table = quote(meta.db_table)
-    fields = concrete_fields(InboundMessage, values)
-    columns = ", ".join(quote(field.column) for field in fields)
+    values = (
+        link.pk if link is not None else None,
+        app_key,
+        message.msg_id,
+        message.tag,
+        message.raw,
+        kept,
+        message.data,
+        str(message.data.get("aftersale_id", ""))[:64],
+        MessageStatus.RECEIVED,
+        "",
+        0,
+        1,
+        now,
+    )
+    fields = _stored_fields()
     params: list[Any] = [
         field.get_db_prep_save(value, connection)
-        for field, value in zip(fields, values.values(), strict=True)
+        for field, value in zip(fields, values, strict=True)
     ]
-    placeholders = ", ".join(["%s"] * len(fields))
+    if link is not None:
+        params += [link.pk, link.app_key, link.platform_shop_id, link.app_secret]
+    sql = _storing_statement(
+        connection.vendor,
+        link is not None,
+        None if task is None else (task.table, tuple(task.columns), task.arguments_column),
+    )
+    if task is not None:
+        params += task.values
+    row = _fetch_one_prepared(sql, params)
+    return (row[0], row[1]) if row is not None else None
+
+
+def _fetch_one_prepared(sql: str, params: list[Any]) -> Any:
+    """Run the storing statement, on PostgreSQL as a prepared statement of the connection.
+
+    Parsing and planning the statement (a data-modifying `WITH` of two inserts) cost
+    PostgreSQL about five times what executing it does (pgbench on this machine: about 1 ms
+    per statement sent as text against 0.2-0.3 ms prepared, docs/benchmarks.md), and client-side
+    binding writes every parameter into the text in Python. So this one statement is bound
+    on the server and prepared once per connection (psycopg keeps its name; a connection
+    lasts `CONN_MAX_AGE`). Django turns psycopg's automatic preparing off for every other
+    statement, for the sake of connection poolers; the documented setup has none
+    (docs/architecture.md, "The web server"), and an installation behind a pooler that
+    cannot keep prepared statements says so with `OPTIONS={"prepare_threshold": None}`,
+    which this respects. Only this statement is prepared: the threshold is 0 just while it
+    runs, on a cursor of its own (client-side cursors never prepare).
+    """
+    options = connection.settings_dict.get("OPTIONS") or {}
+    if connection.vendor != "postgresql" or (
+        "prepare_threshold" in options and options["prepare_threshold"] is None
+    ):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    raw = connection.connection
+    threshold = raw.prepare_threshold
+    raw.prepare_threshold = 0
+    try:
+        cursor = _prepared_cursor_class()(raw)
+        wrapped = (
+            connection.make_debug_cursor(cursor)
+            if connection.queries_logged
+            else connection.make_cursor(cursor)
+        )
+        with wrapped:
+            wrapped.execute(sql, params)
+            return wrapped.fetchone()
+    finally:
+        raw.prepare_threshold = threshold
+
+
+_STORED_COLUMNS = (
+    "link",
+    "app_key",
+    "msg_id",
+    "tag",
+    "body",
+    "headers",
+    "data",
+    "aftersale_id",
+    "status",
+    "error",
+    "attempts",
+    "deliveries",
+    "received_at",
+)
+
+
+@functools.cache
+def _stored_fields() -> list[Any]:
+    return concrete_fields(InboundMessage, _STORED_COLUMNS)
+
+
+@functools.cache
+def _storing_statement(
+    vendor: str, with_link: bool, task: tuple[str, tuple[str, ...], str] | None
+) -> str:
+    """The storing statement's text, written once per shape (a process serves one or two):
+    its parameters are the stored columns in `_STORED_COLUMNS`' order, then the link's
+    id, app key, shop id and secret (`with_link`), then the task row's values."""
+    quote = connection.ops.quote_name
+    table = quote(InboundMessage._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in _stored_fields())
+    placeholders = ", ".join(["%s"] * len(_STORED_COLUMNS))
     # `WHERE` is required by SQLite's parser before `ON CONFLICT` in `INSERT … SELECT`.
     condition = "1 = 1"
-    if link is not None:
-        link_meta = DouyinShopLink._meta
-        link_table = quote(link_meta.db_table)
+    if with_link:
+        link_table = quote(DouyinShopLink._meta.db_table)
         condition = (
             f"EXISTS (SELECT 1 FROM {link_table} WHERE {quote('id')} = %s"
             f" AND {quote('app_key')} = %s AND {quote('platform_shop_id')} = %s"
             f" AND {quote('app_secret')} = %s AND {quote('is_active')})"
         )
-        params += [link.pk, link.app_key, link.platform_shop_id, link.app_secret]
     deliveries = quote("deliveries")
     insert = (
         f"INSERT INTO {table} ({columns}) SELECT {placeholders} WHERE {condition}"
@@ -419,22 +500,32 @@ def _store_message(
         f" RETURNING {quote('id')}, {deliveries}"
     )
     if task is None:
-        sql = insert
-    else:
-        task_placeholders = ", ".join(["%s"] * len(task.values))
-        sql = (
-            f"WITH stored AS ({insert}), queued AS ("
-            f"INSERT INTO {task.table} ({', '.join(task.columns)}, {task.arguments_column})"
-            f" SELECT {task_placeholders},"
-            f" jsonb_build_object('args', jsonb_build_array(stored.id), 'kwargs', '{{}}'::jsonb)"
-            f" FROM stored WHERE stored.{deliveries} = 1)"
-            f" SELECT {quote('id')}, {deliveries} FROM stored"
-        )
-        params += task.values
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    return (row[0], row[1]) if row is not None else None
+        return insert
+    task_table, task_columns, arguments_column = task
+    task_placeholders = ", ".join(["%s"] * len(task_columns))
+    return (
+        f"WITH stored AS ({insert}), queued AS ("
+        f"INSERT INTO {task_table} ({', '.join(task_columns)}, {arguments_column})"
+        f" SELECT {task_placeholders},"
+        f" jsonb_build_object('args', jsonb_build_array(stored.id), 'kwargs', '{{}}'::jsonb)"
+        f" FROM stored WHERE stored.{deliveries} = 1)"
+        f" SELECT {quote('id')}, {deliveries} FROM stored"
+    )
+
+
+@functools.cache
+def _prepared_cursor_class() -> type:
+    import psycopg
+
+    class PreparedCursor(psycopg.Cursor[Any]):
+        """A server-side binding cursor that remembers its last query as a client-side one
+        does, so that Django's query log (DEBUG, the tests' query counts) shows its text."""
+
+        def _convert_query(self, query: Any, params: Any = None) -> Any:
+            self._query = super()._convert_query(query, params)
+            return self._query
+
+    return PreparedCursor
 
 
 def _keep_refused(

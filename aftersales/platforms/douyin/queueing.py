@@ -9,6 +9,7 @@ one commit, not two). Any other backend (the tests' immediate one) is told after
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -56,30 +57,80 @@ def task_row(task: Any, *, run_after: datetime | None = None) -> TaskRow | None:
     backend = task.get_backend()
     if not isinstance(backend, DatabaseBackend):
         return None
+    shape = _task_row_shape(
+        connection.vendor,
+        backend.alias,
+        task.module_path,
+        task.priority,
+        task.queue_name,
+        run_after is None,
+    )
+    # What changes from one row to the next; every other column is the shape's, prepared once.
+    varying = {"id": backend._get_id(), "enqueued_at": timezone.now()}
+    if run_after is not None:
+        varying["run_after"] = run_after
+    values = list(shape.values)
+    for name, value in varying.items():
+        index, field = shape.varying[name]
+        values[index] = field.get_db_prep_save(value, connection)
+    return TaskRow(
+        table=shape.table,
+        columns=shape.columns,
+        values=values,
+        arguments_column=shape.arguments_column,
+    )
+
+
+@dataclass(frozen=True)
+class _TaskRowShape:
+    table: str
+    columns: list[str]
+    values: tuple[Any, ...]  # the constant columns prepared; the varying ones None
+    arguments_column: str
+    varying: dict[str, tuple[int, models.Field[Any, Any]]]  # name → (index, field)
+
+
+@functools.cache
+def _task_row_shape(
+    vendor: str,
+    backend_alias: str,
+    task_path: str,
+    priority: int,
+    queue_name: str,
+    never_due: bool,
+) -> _TaskRowShape:
+    """A task's row but for its id, enqueue time and (unless `never_due`) due time, in the
+    order and with the values `DatabaseBackend.enqueue` would write: prepared once per
+    process, for the push receiver writes one with every message."""
     quote = connection.ops.quote_name
-    meta = DBTaskResult._meta
-    values = {
-        "id": backend._get_id(),
+    values: dict[str, Any] = {
+        "id": None,
         "status": concrete_fields(DBTaskResult, ["status"])[0].get_default(),
-        "enqueued_at": timezone.now(),
-        "priority": task.priority,
-        "task_path": task.module_path,
+        "enqueued_at": None,
+        "priority": priority,
+        "task_path": task_path,
         "worker_ids": [],
-        "queue_name": task.queue_name,
-        "backend_name": backend.alias,
-        "run_after": run_after or get_date_max(),
+        "queue_name": queue_name,
+        "backend_name": backend_alias,
+        "run_after": get_date_max() if never_due else None,
         "exception_class_path": "",
         "traceback": "",
     }
     fields = concrete_fields(DBTaskResult, values)
-    return TaskRow(
-        table=quote(meta.db_table),
+    varying = {"id", "enqueued_at"} | (set() if never_due else {"run_after"})
+    return _TaskRowShape(
+        table=quote(DBTaskResult._meta.db_table),
         columns=[quote(field.column) for field in fields],
-        values=[
-            field.get_db_prep_save(value, connection)
-            for field, value in zip(fields, values.values(), strict=True)
-        ],
+        values=tuple(
+            None if name in varying else field.get_db_prep_save(value, connection)
+            for field, (name, value) in zip(fields, values.items(), strict=True)
+        ),
         arguments_column=quote(concrete_fields(DBTaskResult, ["args_kwargs"])[0].column),
+        varying={
+            name: (index, field)
+            for index, (field, name) in enumerate(zip(fields, values, strict=True))
+            if name in varying
+        },
     )
 
 

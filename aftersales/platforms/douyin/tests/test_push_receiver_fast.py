@@ -139,6 +139,42 @@ def test_a_remembered_link_settles_a_push_in_one_statement_on_postgresql(
     assert DBTaskResult.objects.count() == 2
 
 
+def _prepared_statements():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.django_db
+def test_the_storing_statement_is_prepared_once_per_connection_on_postgresql(link, database_tasks):
+    """Parsing and planning it cost PostgreSQL more than running it (docs/benchmarks.md):
+    prepared on the connection's first push, reused by the next ones; no other statement
+    is prepared (Django leaves psycopg's preparing off)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are the PostgreSQL path")
+    for n in range(3):
+        assert push(link, msg(link, f"p-{n}")).status_code == 200
+    statements = _prepared_statements()
+    assert len(statements) == 1
+    assert statements[0].startswith('WITH stored AS (INSERT INTO "douyin_inboundmessage"')
+    assert connection.connection.prepare_threshold is None
+    assert InboundMessage.objects.count() == DBTaskResult.objects.count() == 3
+
+
+@pytest.mark.django_db
+def test_an_installation_that_turns_prepared_statements_off_gets_none(
+    link, database_tasks, monkeypatch
+):
+    """Behind a pooler that cannot keep them: `OPTIONS={"prepare_threshold": None}`."""
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are the PostgreSQL path")
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", None)
+    for n in range(3):
+        assert push(link, msg(link, f"n-{n}")).status_code == 200
+    assert _prepared_statements() == []
+    assert InboundMessage.objects.count() == DBTaskResult.objects.count() == 3
+
+
 @pytest.mark.django_db(transaction=True)
 def test_r13_1_stored_and_queued_in_autocommit_before_the_answer_or_neither(
     shop_a, fast, database_tasks, monkeypatch
