@@ -40,6 +40,8 @@ DOUYIN_DEFAULTS = {
     # Issue 15: the bounded record of a refused push.
     "DOUYIN_REFUSED_BODY_KEPT_BYTES": 4096,
     "DOUYIN_REFUSED_PER_MINUTE": 30,
+    # Issue 16: the platform calls a batch makes side by side.
+    "DOUYIN_CALL_CONCURRENCY": 8,
 }
 
 
