@@ -67,7 +67,7 @@ from .schemas import (
     ShipmentIn,
     TechnicalSupportIn,
 )
-from .serializers import case_detail, case_summary
+from .serializers import SUMMARY_COLUMNS, case_detail, summary_labels, summary_of_row
 from .sync import router as sync_router
 
 logger = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ ORDERINGS = {
 
 
 @cases.get("", response={200: CasePage, **ERRORS}, summary="List cases")
-def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, Any]:
+def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> HttpResponse:
     actor = actor_of(request)
     if not 1 <= filters.limit <= 200 or filters.offset < 0:
         raise InvalidInput(_("limit must be 1–200 and offset not negative."))
@@ -311,16 +311,21 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> dict[str, A
     ordering = ORDERINGS[filters.order_by]
     # Counted up to the cap only: at most COUNT_CAP + 1 rows are read, whatever the size.
     count = qs.order_by().values_list("pk")[: COUNT_CAP + 1].count()
-    page = qs.select_related("order", "order__buyer").order_by(*ordering)[
+    page = qs.order_by(*ordering).values(*SUMMARY_COLUMNS)[
         filters.offset : filters.offset + filters.limit
     ]
-    return {
+    labels = summary_labels(translation.get_language())
+    body = {
         "count": min(count, COUNT_CAP),
         "count_exact": count <= COUNT_CAP,
         "limit": filters.limit,
         "offset": filters.offset,
-        "results": [case_summary(c) for c in page],
+        "results": [summary_of_row(row, labels) for row in page],
     }
+    # Rendered as built: `summary_of_row` writes exactly `CasePage`'s fields, as the tests
+    # check against the schema (`test_case_list.py`). Ninja's validation of 50 rows, an
+    # object wrapper per row and per buyer, cost a third of the request (issue 16).
+    return api.create_response(request, body, status=200)
 
 
 @cases.get("/{case_id}", response={200: CaseDetailOut, **ERRORS}, summary="Case detail")

@@ -91,11 +91,13 @@ def actor_for_api_key(raw: str) -> Actor | None:
     """The actor for an integrator's key, scoped to that key's shop; None if unknown."""
     if not raw.startswith(API_KEY_PREFIX):
         return None
+    # On every API call: three columns by the unique hash, no model object.
     key = (
         ApiKey.objects.filter(key_hash=_hash_key(raw), revoked_at__isnull=True)
-        .select_related("shop")
+        .values_list("prefix", "shop_id", "role")
         .first()
     )
     if key is None:
         return None
-    return Actor(kind="api_key", label=f"api-key:{key.prefix}", shop_roles={key.shop_id: key.role})
+    prefix, shop_id, role = key
+    return Actor(kind="api_key", label=f"api-key:{prefix}", shop_roles={shop_id: role})

@@ -33,11 +33,13 @@ from __future__ import annotations
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -363,14 +365,26 @@ ROW_FIELDS = (
 )
 
 
-def nearest_clock(field: str) -> Subquery:
-    """A field of the case's nearest running merchant clock (`OuterRef("pk")`'s), the one
-    the queue's row shows: the earliest due, the lowest id among equals, so that each field
-    asked comes from the same clock."""
-    clocks = SlaClock.objects.filter(
-        case_id=OuterRef("pk"), state=ClockState.RUNNING, is_buyer_clock=False
+@cache
+def nearest_clock(field: str) -> RawSQL:
+    """A field of the case's nearest running merchant clock, the one the queue's row shows:
+    the earliest due, the lowest id among equals, so that each field asked comes from the
+    same clock: an index probe of the case's clocks per case.
+
+    Written as SQL once per process: as a Django `Subquery` each of the row query's four
+    was compiled again on every page view, ~0.8 ms each (issue 16). The outer table is
+    the page query's own, `cases_case`, which Django does not alias."""
+    clock, case = SlaClock._meta, Case._meta
+    fields = {f.name: f for f in clock.concrete_fields}
+    col = {name: fields[name].column for name in (field, "case", "state", "due_at")}
+    buyers = fields["is_buyer_clock"].column
+    sql = (
+        f'SELECT c."{col[field]}" FROM "{clock.db_table}" c'
+        f' WHERE c."{col["case"]}" = "{case.db_table}"."{case.pk.column}"'
+        f' AND c."{col["state"]}" = %s AND NOT c."{buyers}"'
+        f' ORDER BY c."{col["due_at"]}", c."{clock.pk.column}" LIMIT 1'
     )
-    return Subquery(clocks.order_by("due_at", "pk").values(field)[:1])
+    return RawSQL(sql, (ClockState.RUNNING.value,), output_field=fields[field])
 
 
 def page_of(

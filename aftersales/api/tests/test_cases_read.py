@@ -25,6 +25,7 @@ import pytest
 from django.utils import timezone
 
 from aftersales import testing
+from aftersales.api.schemas import BuyerOut, CaseOut, CasePage
 from aftersales.cases import services
 from aftersales.shops.choices import Role
 from aftersales.testing import png_bytes
@@ -251,6 +252,26 @@ def test_list_labels_follow_the_requested_language(queue, alice_client):
     )
     assert en[exchange]["reason_label"] == "Size or fit not suitable"
     assert zh[exchange]["reason_label"] == "尺码或版型不合适"
+
+
+def test_issue_16_list_rows_are_exactly_the_schema_and_what_the_detail_says(queue, alice_client):
+    """The list is rendered as built, without ninja's validation per row: each row must
+    still be exactly `CaseOut` (no field more or less, each of its type) and say what the
+    case's detail, which is validated, says of the same case."""
+    body = alice_client.get(f"{API}/cases").json()
+
+    page = CasePage.model_validate(body)
+    assert len(page.results) == len(body["results"]) == 4
+    for row in body["results"]:
+        assert set(row) == set(CaseOut.model_fields)
+        assert set(row["buyer"]) == set(BuyerOut.model_fields)
+        detail = alice_client.get(f"{API}/cases/{row['id']}").json()
+        assert {key: detail[key] for key in row} == row
+    assert {r["assignee_id"] for r in body["results"]} == {
+        None,
+        queue["bob"].pk,
+        queue["old_return"].assignee_id,
+    }
 
 
 # --- The detail ------------------------------------------------------------------------------
