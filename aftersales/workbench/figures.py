@@ -7,7 +7,7 @@ refund of 0.00. These helpers read the case's type and status with it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from django.utils.translation import gettext_lazy as _
 
@@ -47,7 +47,14 @@ def return_label(case: Case) -> Any:
     return _("Not returned")
 
 
-def amount_words(case: Case) -> Any:
+class _Amount(Protocol):
+    @property
+    def type(self) -> str: ...
+    @property
+    def requested_amount_fen(self) -> int: ...
+
+
+def amount_words(case: _Amount) -> Any:
     """The words for a case without a refund amount, or "" when the amount itself says it:
     an exchange, a resend or a repair refunds nothing, unless it became a refund."""
     if case.type in REFUND_TYPES or case.requested_amount_fen:

@@ -23,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
 
 from aftersales.core.money import fen_to_yuan
+from aftersales.core.privacy import mask_phone
 
 from .display import clock_text
 from .queue import Row
@@ -107,15 +108,15 @@ def render_rows(
         add(
             f"</td>\n    <td>{escape(row.type_label)}</td>\n    <td>{escape(row.reason_label)}</td>"
         )
-        order = case.order
-        buyer = order.buyer
-        name = escape(buyer.nickname or buyer.platform_buyer_id)
+        name = escape(case.buyer_nickname or case.buyer_platform_id)
         add(f'\n    <td class="name-cell" title="{name}">{name}')
-        if buyer.is_vip:
-            add(f' <span class="badge vip">VIP{buyer.vip_level}</span>')
-        add(f'<div class="muted small">{escape(order.platform_order_id)}')
-        if searching and buyer.phone:
-            add(f' · <span data-figure="masked-phone">{escape(buyer.masked_phone)}</span>')
+        if case.buyer_vip_level > 0:
+            add(f' <span class="badge vip">VIP{case.buyer_vip_level}</span>')
+        add(f'<div class="muted small">{escape(case.platform_order_id)}')
+        if searching and case.buyer_phone:
+            add(
+                f' · <span data-figure="masked-phone">{escape(mask_phone(case.buyer_phone))}</span>'
+            )
         add('</div></td>\n    <td class="num">')
         if row.amount_words:
             add(
@@ -125,15 +126,14 @@ def render_rows(
         elif case.requested_amount_fen is not None:
             add(escape(fen_to_yuan(int(case.requested_amount_fen))))
         add("</td>\n    ")
-        assignee = case.assignee
-        if assignee:
-            who = escape(assignee.get_full_name() or assignee.get_username())
+        if case.assignee_id is not None:
+            who = escape(case.assignee_name)
             add(f'<td class="name-cell" title="{who}">{who}</td>')
         else:
             add(f'<td class="name-cell"><span class="muted">{words["unassigned"]}</span></td>')
         applied = _local(case.applied_at, zone).strftime("%m-%d %H:%M")
         add(f"\n    <td>{applied}</td>\n    ")
         if show_shop:
-            add(f"<td>{escape(case.shop.name)}</td>")
+            add(f"<td>{escape(case.shop_name)}</td>")
         add("\n  </tr>\n  ")
     return mark_safe("".join(out))

@@ -524,3 +524,42 @@ def test_issue_16_the_filter_forms_widgets_write_djangos_markup(language):
                 assert str(bound) == _django_rendering(bound), (data, bound.name)
                 compared += 1
     assert compared > 500
+
+
+def test_issue_16_each_row_names_its_buyer_person_and_shop_from_plain_values(
+    client, shop_a, shop_b, alice, sam
+):
+    """The rows are written from plain values, not models (issue 16): each still shows the
+    buyer's nickname and VIP level, the assignee's full name or else their login, the
+    shop for a person of two shops, and in a search the masked phone, never the whole."""
+    from aftersales.cases.services import assign_case, set_buyer_vip_level
+
+    sam.first_name, sam.last_name = "山姆", "王"
+    sam.save()
+    add_member(shop=shop_b, user=alice, role=Role.AGENT, by=SYSTEM)
+    vip = case_in(shop_a)
+    set_buyer_vip_level(vip.order.buyer, 2)
+    assign_case(case=vip, assignee=sam, by=SYSTEM)
+    by_login = case_in(shop_b)
+    assign_case(case=by_login, assignee=alice, by=SYSTEM)
+    nobody = case_in(shop_a)
+    client.force_login(alice)
+
+    html = client.get("/").content.decode()
+
+    def row(case: Case) -> str:
+        start = html.find(f'data-case="{case.pk}"')
+        return html[start : html.find("</tr>", start)]
+
+    nickname = vip.order.buyer.nickname
+    assert f'title="{nickname}">{nickname} <span class="badge vip">VIP2</span>' in row(vip)
+    assert '<td class="name-cell" title="山姆 王">山姆 王</td>' in row(vip)
+    assert f"<td>{shop_a.name}</td>" in row(vip) and f"<td>{shop_b.name}</td>" in row(by_login)
+    assert '<td class="name-cell" title="alice">alice</td>' in row(by_login)
+    assert "badge vip" not in row(nobody) and '<span class="muted">未分配</span>' in row(nobody)
+    assert vip.order.platform_order_id in row(vip)
+    assert "138****5678" not in html  # the phone shows only in a search
+
+    found = client.get(f"/?q={vip.pk}").content.decode()
+    assert '<span data-figure="masked-phone">138****5678</span>' in found
+    assert "13812345678" not in found
