@@ -151,8 +151,20 @@ def adapter_for_case(case: Case) -> PlatformAdapter:
     platform. No query for a case without a platform after-sale."""
     if not case.platform_case_id:
         return PLAIN
+    # Kept on the case object: a service asks for it several times about the same case
+    # (the platform's refund terms, then its reaction to the event; the refund, then the
+    # buyer's message), a read of the shop's link each time (issue 16). A case object lives
+    # for one service call or request; the services re-read the case they change.
+    kept: PlatformAdapter | None = case.__dict__.get(_ADAPTER_OF_CASE)
+    if kept is not None:
+        return kept
     platform = case.shop.platform if Case.shop.is_cached(case) else None  # type: ignore[attr-defined]
-    return adapter_for_shop(case.shop_id, platform)
+    adapter = adapter_for_shop(case.shop_id, platform)
+    case.__dict__[_ADAPTER_OF_CASE] = adapter
+    return adapter
+
+
+_ADAPTER_OF_CASE = "_platform_adapter"
 
 
 def adapter_for_shop(shop_id: int, platform: str | None = None) -> PlatformAdapter:
