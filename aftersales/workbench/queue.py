@@ -223,16 +223,24 @@ def bucket_counts(
     partial indexes of open cases, by assignee for "mine"; at risk and breached from the
     fields the case carries), all six in one statement. `few` (a search) is kept for the
     callers: the carried fields make both ways the same."""
-    return capped_counts(
+    counts = capped_counts(
         {
             "all": qs,
             "mine": qs.filter(assignee_id=actor.user_id),
             "unassigned": qs.filter(assignee__isnull=True),
             "at_risk": qs.filter(at_risk_q(now)),
-            "breached": qs.filter(breached_q(now)),
+            # Breached in two parts that do not overlap, each a range of its own index
+            # (`case_shop_urgency` or `case_open_urgency` by the deadline carried,
+            # `case_sla_breached` for a breach recorded): counted as one `OR`, PostgreSQL
+            # read the whole history of every status in order (the open cases are the
+            # newest rows) to find the first thousand, 64 ms at 1M cases (issue 16).
+            "breached_due": qs.filter(next_due_at__lte=now),
+            "breached_recorded": qs.filter(sla_breached=True).exclude(next_due_at__lte=now),
             "handover": qs.filter(pk__in=handover_case_ids(actor)),
         }
     )
+    breached = min(counts.pop("breached_due") + counts.pop("breached_recorded"), COUNT_CAP + 1)
+    return {**counts, "breached": breached}
 
 
 def capped_counts(querysets: dict[str, QuerySet[Case]]) -> dict[str, int]:

@@ -190,6 +190,25 @@ def test_a_breach_recorded_by_the_sweep_counts_even_before_the_due_time_is_read(
     assert ids(agent.get("/?sla=breached")) == [case.pk]
 
 
+@pytest.mark.parametrize("status", ["", "all"])
+def test_issue_16_the_breached_count_counts_each_breached_case_once(agent, shop_a, status):
+    """The breached bucket is counted in two parts (deadline passed; breach recorded, deadline
+    not passed): a case both late and recorded counts once, one recorded only counts too."""
+    late_and_recorded = due_in(case_in(shop_a), -1)
+    SlaClock.objects.filter(case=late_and_recorded).update(breached_at=timezone.now())
+    refresh_case_deadline(late_and_recorded)
+    recorded_only = due_in(case_in(shop_a), 3)
+    SlaClock.objects.filter(case=recorded_only, kind="review").update(breached_at=timezone.now())
+    refresh_case_deadline(recorded_only)
+    due_in(case_in(shop_a), -2)  # late, not recorded yet
+    due_in(case_in(shop_a), 5)  # on time
+
+    response = agent.get(f"/?status={status}")
+
+    assert counts(response)["breached"] == 3
+    assert counts(response)["all"] == 4
+
+
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
 
