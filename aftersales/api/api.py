@@ -323,7 +323,7 @@ def list_cases(request: HttpRequest, filters: Query[CaseFilters]) -> HttpRespons
         "results": [summary_of_row(row, labels) for row in page],
     }
     # Rendered as built: `summary_of_row` writes exactly `CasePage`'s fields, as the tests
-    # check against the schema (`test_case_list.py`). Ninja's validation of 50 rows, an
+    # check against the schema (`tests/test_cases_read.py`). Ninja's validation of 50 rows, an
     # object wrapper per row and per buyer, cost a third of the request (issue 16).
     return api.create_response(request, body, status=200)
 

@@ -221,8 +221,9 @@ def bucket_counts(
     `COUNT_CAP` (a value above it means "more than COUNT_CAP"): each count is a range of one
     index on the case table that stops after COUNT_CAP + 1 rows (for the default view the
     partial indexes of open cases, by assignee for "mine"; at risk and breached from the
-    fields the case carries), all six in one statement. `few` (a search) is kept for the
-    callers: the carried fields make both ways the same."""
+    fields the case carries, breached in three parts, `breached_parts`), all six in one
+    statement. `few` (a search) is kept for the callers: the carried fields make both ways
+    the same."""
     counts = capped_counts(
         {
             "all": qs,
@@ -389,7 +390,7 @@ class QueueCase:
     @property
     def assignee_name(self) -> str:
         """As `User.get_full_name() or get_username()`."""
-        full = f"{self.assignee_first_name} {self.assignee_last_name}".strip()
+        full = f"{self.assignee_first_name or ''} {self.assignee_last_name or ''}".strip()
         return full or self.assignee_username or ""
 
 
